@@ -1,0 +1,21 @@
+//! `#[derive(JobMetadata)]` for the [`jobsess`](https://docs.rs/jobsess) crate.
+//!
+//! Use it through `jobsess`, which re-exports it: `use jobsess::JobMetadata;`.
+//! The derive runs in three stages, one module each: [`attr`] reads the
+//! attributes (ours and serde's) into a model, [`valid`] checks the rules that
+//! span several fields, [`expand`] quotes the checked model.
+
+mod attr;
+mod ctxt;
+mod expand;
+mod valid;
+
+use proc_macro::TokenStream;
+use syn::{DeriveInput, parse_macro_input};
+
+/// Derives `jobsess::JobMetadata`; see the `jobsess` crate for the guide.
+#[proc_macro_derive(JobMetadata, attributes(job_metadata))]
+pub fn derive_job_metadata(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    expand::derive(&input).into()
+}

@@ -1,0 +1,169 @@
+//! The error type of every jobsess operation.
+
+/// A boxed error from a session backend (tower-sessions, actix-session, Redis...).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// `Result` with [`Error`] as its error type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong in a jobsess operation.
+///
+/// Every variant names the session key it was about, and decoding errors
+/// also name the Rust type and the path inside the stored value:
+///
+/// ```
+/// use jobsess::{JobMetadata, JobSession};
+/// use serde::{Deserialize, Serialize};
+/// use std::collections::HashMap;
+///
+/// #[derive(Serialize, Deserialize, JobMetadata)]
+/// #[job_metadata(prefix = "transcription")]
+/// struct TranscriptionJob {
+///     file_info: FileInfo,
+/// }
+/// #[derive(Serialize, Deserialize)]
+/// struct FileInfo {
+///     size: u64,
+/// }
+///
+/// let mut session = HashMap::new();
+/// session.insert(
+///     "transcription_job-123".to_owned(),
+///     serde_json::json!({ "file_info": { "size": "big" } }),
+/// );
+/// let jobs = JobSession::<TranscriptionJob, _>::new(&mut session);
+/// let err = jobs.load("job-123").err().expect("the entry is corrupt");
+/// assert_eq!(
+///     err.to_string(),
+///     r#"transcription_job-123 as TranscriptionJob: file_info.size: invalid type: string "big", expected u64"#
+/// );
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A key prefix that is empty, too long, or not made of ASCII letters,
+    /// digits and `-`.
+    #[error("invalid job prefix {prefix:?}: {reason}")]
+    InvalidPrefix {
+        /// The rejected prefix.
+        prefix: String,
+        /// Which rule it breaks.
+        reason: &'static str,
+    },
+
+    /// A job id that is empty, too long, or holds control characters.
+    #[error("invalid job id {id:?}: {reason}")]
+    InvalidJobId {
+        /// The rejected id (cut to a readable length).
+        id: String,
+        /// Which rule it breaks.
+        reason: &'static str,
+    },
+
+    /// The value stored under `key` could not be decoded as `type_name`.
+    #[error("{key} as {type_name}: {path}: {source}")]
+    Decode {
+        /// The session key.
+        key: String,
+        /// The Rust type it was decoded as.
+        type_name: String,
+        /// Where in the value decoding failed (`file_info.size`, `.` for the root).
+        path: String,
+        /// What serde said.
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// A value could not be encoded as JSON.
+    #[error("{key} as {type_name}: cannot encode: {source}")]
+    Encode {
+        /// The session key.
+        key: String,
+        /// The Rust type that was encoded.
+        type_name: String,
+        /// What serde said.
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// The value under `key` is not a JSON object, so it has no fields.
+    #[error("{key}: stored value is {found}, expected a JSON object of job metadata")]
+    NotAnObject {
+        /// The session key.
+        key: String,
+        /// The JSON kind found instead (`a string`, `null`...).
+        found: &'static str,
+    },
+
+    /// A field was written to a job that is not in the session.
+    #[error("{key}: no such job in the session")]
+    JobNotFound {
+        /// The session key.
+        key: String,
+    },
+
+    /// A write would make the session larger than the budget it was given.
+    #[error(
+        "{key}: storing it would make the session {size} bytes, over its budget of {budget} bytes"
+    )]
+    OverBudget {
+        /// The session key.
+        key: String,
+        /// The size the session would have had.
+        size: usize,
+        /// The budget.
+        budget: usize,
+    },
+
+    /// The session backend failed.
+    #[error("session backend failed to {op} {key}: {source}")]
+    Backend {
+        /// What was attempted (`read`, `write`, `remove`, `list`).
+        op: &'static str,
+        /// The session key (or prefix, for `list`).
+        key: String,
+        /// The backend's own error.
+        #[source]
+        source: BoxError,
+    },
+}
+
+impl Error {
+    /// The session key this error is about, if it is about one.
+    ///
+    /// ```
+    /// let err = jobsess::Error::JobNotFound { key: "job_a".into() };
+    /// assert_eq!(err.key(), Some("job_a"));
+    /// ```
+    #[must_use]
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            Error::Decode { key, .. }
+            | Error::Encode { key, .. }
+            | Error::NotAnObject { key, .. }
+            | Error::JobNotFound { key }
+            | Error::OverBudget { key, .. }
+            | Error::Backend { key, .. } => Some(key),
+            Error::InvalidPrefix { .. } | Error::InvalidJobId { .. } => None,
+        }
+    }
+
+    /// Whether the caller's input was at fault (a bad id or prefix, a job that
+    /// does not exist, a value over budget), as opposed to the stored data or the
+    /// backend. Web integrations answer these with a 4xx status.
+    ///
+    /// ```
+    /// let err = jobsess::Error::JobNotFound { key: "job_a".into() };
+    /// assert!(err.is_client_error());
+    /// ```
+    #[must_use]
+    pub fn is_client_error(&self) -> bool {
+        matches!(
+            self,
+            Error::InvalidPrefix { .. }
+                | Error::InvalidJobId { .. }
+                | Error::JobNotFound { .. }
+                | Error::OverBudget { .. }
+        )
+    }
+}

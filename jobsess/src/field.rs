@@ -1,0 +1,136 @@
+//! Typed field keys: [`Field<M, T>`] and the sealed [`FieldOf`] trait.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+/// The typed key of one stored field of the metadata type `M`, whose value
+/// is a `T`.
+///
+/// `#[derive(JobMetadata)]` makes one per stored field, as an associated
+/// const named after the field in upper case (`TranscriptionJob::PLUGIN_INFO`),
+/// so a misspelt field, a value of the wrong type or a field of another
+/// metadata type is a compile error.
+///
+/// ```
+/// use jobsess::{Field, JobMetadata};
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Serialize, Deserialize, JobMetadata)]
+/// struct ExportJob {
+///     #[serde(rename = "fileName")]
+///     file_name: String,
+/// }
+///
+/// let key: Field<ExportJob, String> = ExportJob::FILE_NAME;
+/// assert_eq!(key.name(), "fileName");
+/// ```
+pub struct Field<M, T> {
+    name: &'static str,
+    default: Option<fn() -> T>,
+    marker: PhantomData<fn() -> M>,
+}
+
+impl<M, T> Field<M, T> {
+    pub(crate) const fn new(name: &'static str, default: Option<fn() -> T>) -> Self {
+        Field {
+            name,
+            default,
+            marker: PhantomData,
+        }
+    }
+
+    /// The key of this field inside the stored JSON object, as serde writes it.
+    ///
+    /// ```
+    /// # use jobsess::JobMetadata;
+    /// # #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
+    /// # struct Job { plugin_info: String }
+    /// assert_eq!(Job::PLUGIN_INFO.name(), "plugin_info");
+    /// ```
+    #[must_use]
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The value serde would use when the field is absent, if the field has a
+    /// `#[serde(default)]` (its own or the container's).
+    ///
+    /// ```
+    /// # use jobsess::JobMetadata;
+    /// # #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
+    /// # struct Job { #[serde(default)] tags: Vec<String>, name: String }
+    /// assert_eq!(Job::TAGS.default_value(), Some(Vec::new()));
+    /// assert_eq!(Job::NAME.default_value(), None);
+    /// ```
+    #[must_use]
+    pub fn default_value(&self) -> Option<T> {
+        self.default.map(|make| make())
+    }
+}
+
+impl<M, T> Clone for Field<M, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<M, T> Copy for Field<M, T> {}
+
+impl<M, T> fmt::Debug for Field<M, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Field")
+            .field("name", &self.name)
+            .field("metadata", &crate::codec::short_type_name::<M>())
+            .field("value", &crate::codec::short_type_name::<T>())
+            .finish()
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl<M, T> Sealed for super::Field<M, T> {}
+}
+
+/// Implemented by the field keys of the metadata type `M` and nothing else.
+///
+/// The handle methods that take a field (`load_field`, `store_field`) are
+/// generic over it, so a field key of another metadata type is a compile
+/// error that says so. It is sealed: only [`Field`] implements it.
+///
+/// ```
+/// use jobsess::{FieldOf, JobMetadata};
+/// # #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
+/// # struct Job { plugin_info: String }
+///
+/// fn key_of<F: FieldOf<Job>>(field: F) -> &'static str {
+///     field.name()
+/// }
+/// assert_eq!(key_of(Job::PLUGIN_INFO), "plugin_info");
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a field of `{M}`",
+    label = "this field key belongs to another metadata type",
+    note = "use one of the field consts that `#[derive(JobMetadata)]` made on `{M}`"
+)]
+pub trait FieldOf<M>: sealed::Sealed + Copy {
+    /// The type of the field's value.
+    type Value;
+
+    /// The key of the field inside the stored JSON object.
+    fn name(&self) -> &'static str;
+
+    /// The value serde uses when the field is absent, if it has a default.
+    fn default_value(&self) -> Option<Self::Value>;
+}
+
+impl<M, T> FieldOf<M> for Field<M, T> {
+    type Value = T;
+
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn default_value(&self) -> Option<T> {
+        Field::default_value(self)
+    }
+}

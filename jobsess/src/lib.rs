@@ -1,0 +1,105 @@
+//! Typed, compile-time checked per-job metadata in web sessions.
+//!
+//! A web app that runs background jobs (transcriptions, exports, renders)
+//! must remember, per user, what to show about each job across requests:
+//! which file, which plugin, which options. `jobsess` keeps that metadata in
+//! the user's session as one JSON object per job, under the key
+//! `{prefix}_{job_id}`, and gives route code a typed handle on it:
+//!
+//! ```
+//! use jobsess::{JobMetadata, JobSession};
+//! use serde::{Deserialize, Serialize};
+//! use std::collections::HashMap;
+//!
+//! #[derive(Serialize, Deserialize, JobMetadata, Debug, PartialEq)]
+//! #[job_metadata(prefix = "transcription")]
+//! struct TranscriptionJob {
+//!     file_name: String,
+//!     plugin: String,
+//!     #[serde(default)]
+//!     language: Option<String>,
+//! }
+//!
+//! let mut session = HashMap::new();
+//! let mut jobs = JobSession::<TranscriptionJob, _>::new(&mut session);
+//! let meta = TranscriptionJob {
+//!     file_name: "interview.mp3".into(),
+//!     plugin: "whisper_large".into(),
+//!     language: None,
+//! };
+//! jobs.store("job-123", &meta)?;
+//! jobs.store_field("job-123", TranscriptionJob::LANGUAGE, &Some("en".into()))?;
+//! let plugin: Option<String> = jobs.load_field("job-123", TranscriptionJob::PLUGIN)?;
+//! assert_eq!(plugin.as_deref(), Some("whisper_large"));
+//! assert_eq!(jobs.ids()?, ["job-123"]);
+//! assert!(jobs.delete("job-123")?);
+//! # Ok::<(), jobsess::Error>(())
+//! ```
+//!
+//! The pieces:
+//! - [`JobMetadata`], the trait, and `#[derive(JobMetadata)]`, which makes a
+//!   typed [`Field`] key per stored field (`TranscriptionJob::PLUGIN`);
+//! - [`JobSession`], the handle, over any [`SessionBackend`];
+//! - [`key`], the key scheme and its rules;
+//! - [`Error`], which names the key, the type and the path of every failure.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod backend;
+mod codec;
+mod error;
+mod field;
+pub mod key;
+mod metadata;
+mod session;
+
+pub use backend::SessionBackend;
+pub use error::{BoxError, Error, Result};
+pub use field::{Field, FieldOf};
+pub use metadata::{JobMetadata, UntypedJob};
+pub use session::JobSession;
+
+/// Derives [`JobMetadata`](trait@JobMetadata) for a struct with named fields
+/// that also derives serde's `Serialize` and `Deserialize`.
+///
+/// It implements the trait and adds one associated const per stored field,
+/// named after the field in upper case, of type [`Field<Self, FieldType>`]
+/// and with the field's visibility. Stored keys follow the struct's
+/// `#[serde(...)]` attributes (`rename`, `rename_all`, `skip`, `default`...);
+/// fields serde skips get no const.
+///
+/// Container attribute: `#[job_metadata(prefix = "...")]`, the prefix of the
+/// session keys (default `job`; ASCII letters, digits and `-`); and
+/// `#[job_metadata(crate = "path")]`, the path of this crate if it is
+/// re-exported under another name.
+///
+/// ```
+/// use jobsess::{Field, JobMetadata};
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Serialize, Deserialize, JobMetadata)]
+/// #[job_metadata(prefix = "export")]
+/// pub struct ExportJob {
+///     pub file: String,
+///     #[serde(rename = "fmt", default)]
+///     pub format: String,
+/// }
+///
+/// let format: Field<ExportJob, String> = ExportJob::FORMAT;
+/// assert_eq!(format.name(), "fmt");
+/// assert_eq!(ExportJob::KEY_PREFIX, "export");
+/// ```
+pub use jobsess_derive::JobMetadata;
+
+/// What the code that `#[derive(JobMetadata)]` generates needs. Not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use serde;
+    pub use serde_json;
+
+    /// Makes a field key; only generated code calls it.
+    #[must_use]
+    pub const fn field<M, T>(name: &'static str, default: Option<fn() -> T>) -> crate::Field<M, T> {
+        crate::Field::new(name, default)
+    }
+}

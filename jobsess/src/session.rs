@@ -1,0 +1,512 @@
+//! [`JobSession`], the typed handle over a synchronous session.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::backend::SessionBackend;
+use crate::codec;
+use crate::error::{BoxError, Error, Result};
+use crate::field::FieldOf;
+use crate::key;
+use crate::metadata::JobMetadata;
+
+/// The metadata of the jobs of one prefix in one session, typed as `M`.
+///
+/// This is the typed successor of the Python `JobSessionManager`: each job's
+/// metadata lives in the session under `{prefix}_{job_id}` as the JSON
+/// serde_json writes for `M`.
+///
+/// ```
+/// use jobsess::{JobMetadata, JobSession};
+/// use serde::{Deserialize, Serialize};
+/// use std::collections::HashMap;
+///
+/// #[derive(Serialize, Deserialize, JobMetadata, Debug, PartialEq)]
+/// struct ExportJob {
+///     file: String,
+///     format: String,
+/// }
+///
+/// let mut session = HashMap::new();
+/// let mut jobs = JobSession::<ExportJob, _>::new(&mut session);
+/// jobs.store("job-1", &ExportJob { file: "a.csv".into(), format: "xlsx".into() })?;
+/// jobs.store_field("job-1", ExportJob::FORMAT, &"pdf".to_owned())?;
+/// assert_eq!(jobs.load_field("job-1", ExportJob::FORMAT)?.as_deref(), Some("pdf"));
+/// assert_eq!(jobs.ids()?, ["job-1"]);
+/// assert_eq!(jobs.clear()?, 1);
+/// assert!(session.is_empty());
+/// # Ok::<(), jobsess::Error>(())
+/// ```
+pub struct JobSession<M, S> {
+    session: S,
+    prefix: Cow<'static, str>,
+    marker: PhantomData<fn() -> M>,
+}
+
+impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
+    /// A handle on `session` for the prefix `M` was derived with.
+    ///
+    /// Pass the session by `&mut` to keep using it afterwards.
+    ///
+    /// ```
+    /// # use jobsess::{JobMetadata, JobSession};
+    /// # #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
+    /// # #[job_metadata(prefix = "render")]
+    /// # struct RenderJob { scene: String }
+    /// let mut session = std::collections::HashMap::new();
+    /// let jobs = JobSession::<RenderJob, _>::new(&mut session);
+    /// assert_eq!(jobs.prefix(), "render");
+    /// ```
+    pub fn new(session: S) -> Self {
+        JobSession {
+            session,
+            prefix: Cow::Borrowed(M::KEY_PREFIX),
+            marker: PhantomData,
+        }
+    }
+
+    /// A handle on `session` that uses `prefix` instead of `M`'s.
+    ///
+    /// ```
+    /// use jobsess::{JobSession, UntypedJob};
+    /// let mut session = std::collections::HashMap::new();
+    /// let jobs = JobSession::<UntypedJob, _>::with_prefix(&mut session, "processing")?;
+    /// assert_eq!(jobs.key("task-001")?, "processing_task-001");
+    /// assert!(JobSession::<UntypedJob, _>::with_prefix(&mut session, "bad_prefix").is_err());
+    /// # Ok::<(), jobsess::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidPrefix`] if `prefix` breaks the [key rules](crate::key).
+    pub fn with_prefix(session: S, prefix: impl Into<Cow<'static, str>>) -> Result<Self> {
+        let prefix = prefix.into();
+        key::validate_prefix(&prefix)?;
+        Ok(JobSession {
+            session,
+            prefix,
+            marker: PhantomData,
+        })
+    }
+
+    /// The prefix of this handle's keys.
+    ///
+    /// ```
+    /// # use jobsess::{JobSession, UntypedJob};
+    /// let jobs = JobSession::<UntypedJob, _>::new(std::collections::HashMap::new());
+    /// assert_eq!(jobs.prefix(), "job");
+    /// ```
+    #[must_use]
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The session key of job `id`: `{prefix}_{id}`.
+    ///
+    /// ```
+    /// # use jobsess::{JobSession, UntypedJob};
+    /// let jobs = JobSession::<UntypedJob, _>::new(std::collections::HashMap::new());
+    /// assert_eq!(jobs.key("job-123")?, "job_job-123");
+    /// # Ok::<(), jobsess::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidJobId`] for an id that breaks the [key rules](crate::key).
+    pub fn key(&self, id: &str) -> Result<String> {
+        key::job_key(&self.prefix, id)
+    }
+
+    /// The session this handle works on.
+    ///
+    /// ```
+    /// # use jobsess::{JobSession, UntypedJob};
+    /// let jobs = JobSession::<UntypedJob, _>::new(std::collections::HashMap::new());
+    /// assert!(jobs.session().is_empty());
+    /// ```
+    #[must_use]
+    pub fn session(&self) -> &S {
+        &self.session
+    }
+
+    /// Gives the session back.
+    ///
+    /// ```
+    /// # use jobsess::{JobSession, UntypedJob};
+    /// let jobs = JobSession::<UntypedJob, _>::new(std::collections::HashMap::new());
+    /// let session = jobs.into_inner();
+    /// assert!(session.is_empty());
+    /// ```
+    pub fn into_inner(self) -> S {
+        self.session
+    }
+
+    /// Stores the metadata of job `id`, replacing any earlier metadata.
+    ///
+    /// ```
+    /// # use jobsess::{JobSession, UntypedJob};
+    /// let mut session = std::collections::HashMap::new();
+    /// let mut jobs = JobSession::<UntypedJob, _>::new(&mut session);
+    /// let meta = serde_json::json!({ "status": "running" });
+    /// jobs.store("task-1", meta.as_object().unwrap())?;
+    /// assert_eq!(session["job_task-1"], meta);
+    /// # Ok::<(), jobsess::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// An invalid id, a value serde can't encode, or a failing backend.
+    pub fn store(&mut self, id: &str, metadata: &M) -> Result<()> {
+        let key = self.key(id)?;
+        let value = codec::encode(&key, metadata)?;
+        self.write(&key, value)?;
+        if !S::LISTS_KEYS {
+            self.index_add(id)?;
+        }
+        Ok(())
+    }
+
+    /// Loads the metadata of job `id`; `None` if the session has none.
+    ///
+    /// ```
+    /// # use jobsess::{JobSession, UntypedJob};
+    /// let jobs = JobSession::<UntypedJob, _>::new(std::collections::HashMap::new());
+    /// assert_eq!(jobs.load("job-999")?, None);
+    /// # Ok::<(), jobsess::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// An invalid id, stored data that doesn't decode as `M` (the error
+    /// names the key, the type and the path), or a failing backend.
+    pub fn load(&self, id: &str) -> Result<Option<M>> {
+        let key = self.key(id)?;
+        match self.read(&key)? {
+            Some(value) => codec::decode(&key, &value).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Loads the metadata of job `id`, or `default` if the session has none:
+    /// the notebook's `get_job_metadata(job_id, default=...)`.
+    ///
+    /// ```
+    /// # use jobsess::{JobSession, UntypedJob};
+    /// let jobs = JobSession::<UntypedJob, _>::new(std::collections::HashMap::new());
+    /// let fallback = serde_json::json!({ "error": "Not found" });
+    /// let meta = jobs.load_or("job-999", fallback.as_object().unwrap().clone())?;
+    /// assert_eq!(meta["error"], "Not found");
+    /// # Ok::<(), jobsess::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`load`](Self::load).
+    pub fn load_or(&self, id: &str, default: M) -> Result<M> {
+        Ok(self.load(id)?.unwrap_or(default))
+    }
+
+    /// Loads the metadata of job `id`, or `M::default()` if the session has
+    /// none: the notebook's `get_job_metadata(job_id)`, which returns `{}`.
+    ///
+    /// ```
+    /// # use jobsess::{JobSession, UntypedJob};
+    /// let jobs = JobSession::<UntypedJob, _>::new(std::collections::HashMap::new());
+    /// assert!(jobs.load_or_default("job-999")?.is_empty());
+    /// # Ok::<(), jobsess::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`load`](Self::load).
+    pub fn load_or_default(&self, id: &str) -> Result<M>
+    where
+        M: Default,
+    {
+        Ok(self.load(id)?.unwrap_or_default())
+    }
+
+    /// Loads one field of job `id`, decoding only that field; `None` if the
+    /// session has no such job. An absent field is decoded as serde would
+    /// decode it inside the struct: its default, `None`, or an error.
+    ///
+    /// ```
+    /// # use jobsess::{JobMetadata, JobSession};
+    /// #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
+    /// struct Job { plugin: String, size: u64 }
+    ///
+    /// let mut session = std::collections::HashMap::new();
+    /// let mut jobs = JobSession::<Job, _>::new(&mut session);
+    /// jobs.store("a", &Job { plugin: "whisper".into(), size: 3 })?;
+    /// let size: Option<u64> = jobs.load_field("a", Job::SIZE)?;
+    /// assert_eq!(size, Some(3));
+    /// # Ok::<(), jobsess::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// An invalid id, a stored job that is not an object, a field that
+    /// doesn't decode (named with its path), or a failing backend.
+    pub fn load_field<F>(&self, id: &str, field: F) -> Result<Option<F::Value>>
+    where
+        F: FieldOf<M>,
+        F::Value: DeserializeOwned,
+    {
+        let key = self.key(id)?;
+        match self.read(&key)? {
+            Some(job) => {
+                codec::decode_field(&key, &job, field.name(), field.default_value()).map(Some)
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Replaces one field of job `id`; every other field keeps its stored
+    /// JSON exactly.
+    ///
+    /// ```
+    /// # use jobsess::{JobMetadata, JobSession};
+    /// #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
+    /// struct Job { plugin: String, progress: u8 }
+    ///
+    /// let mut session = std::collections::HashMap::new();
+    /// let mut jobs = JobSession::<Job, _>::new(&mut session);
+    /// jobs.store("a", &Job { plugin: "whisper".into(), progress: 0 })?;
+    /// jobs.store_field("a", Job::PROGRESS, &40)?;
+    /// assert_eq!(session["job_a"], serde_json::json!({ "plugin": "whisper", "progress": 40 }));
+    /// # Ok::<(), jobsess::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::JobNotFound`] if the job is not in the session, an invalid
+    /// id, a stored job that is not an object, or a failing backend. On any
+    /// error the session is left as it was.
+    pub fn store_field<F>(&mut self, id: &str, field: F, value: &F::Value) -> Result<()>
+    where
+        F: FieldOf<M>,
+        F::Value: Serialize,
+    {
+        let key = self.key(id)?;
+        let value = codec::encode(&key, value)?;
+        let Some(job) = self.read(&key)? else {
+            return Err(Error::JobNotFound { key });
+        };
+        let mut job = job.into_owned();
+        codec::patch_field(&key, &mut job, field.name(), value)?;
+        self.write(&key, job)
+    }
+
+    /// Whether the session holds job `id` (decodable or not).
+    ///
+    /// ```
+    /// # use jobsess::{JobSession, UntypedJob};
+    /// let jobs = JobSession::<UntypedJob, _>::new(std::collections::HashMap::new());
+    /// assert!(!jobs.contains("job-1")?);
+    /// # Ok::<(), jobsess::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// An invalid id or a failing backend.
+    pub fn contains(&self, id: &str) -> Result<bool> {
+        let key = self.key(id)?;
+        Ok(self.read(&key)?.is_some())
+    }
+
+    /// Removes job `id`; whether it was there.
+    ///
+    /// ```
+    /// # use jobsess::{JobSession, UntypedJob};
+    /// let mut jobs = JobSession::<UntypedJob, _>::new(std::collections::HashMap::new());
+    /// jobs.store("a", &Default::default())?;
+    /// assert!(jobs.delete("a")?);
+    /// assert!(!jobs.delete("a")?);
+    /// # Ok::<(), jobsess::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// An invalid id or a failing backend.
+    pub fn delete(&mut self, id: &str) -> Result<bool> {
+        let key = self.key(id)?;
+        let existed = self
+            .session
+            .remove(&key)
+            .map_err(|source| backend_error("remove", &key, source))?;
+        if !S::LISTS_KEYS {
+            self.index_remove(id)?;
+        }
+        Ok(existed)
+    }
+
+    /// The ids of this prefix's jobs, sorted. On backends that list keys these
+    /// are all `{prefix}_…` keys, including jobs written there by other code;
+    /// elsewhere they come from the id index, which drops ids whose job is gone.
+    ///
+    /// ```
+    /// # use jobsess::{JobSession, UntypedJob};
+    /// let mut session = std::collections::HashMap::new();
+    /// session.insert("job_b".to_owned(), serde_json::json!({}));
+    /// session.insert("job_a".to_owned(), serde_json::json!("corrupt"));
+    /// session.insert("user".to_owned(), serde_json::json!("ann"));
+    /// let mut jobs = JobSession::<UntypedJob, _>::new(&mut session);
+    /// assert_eq!(jobs.ids()?, ["a", "b"]);
+    /// # Ok::<(), jobsess::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// A failing backend, or an index that is not a list.
+    pub fn ids(&mut self) -> Result<Vec<String>> {
+        let mut ids = if S::LISTS_KEYS {
+            let start = key::key_start(&self.prefix);
+            let keys = self
+                .session
+                .keys_with_prefix(&start)
+                .map_err(|source| backend_error("list", &start, source))?;
+            keys.into_iter()
+                .map(|k| k[start.len()..].to_owned())
+                .collect()
+        } else {
+            let indexed = self.index_read()?;
+            let mut live = Vec::with_capacity(indexed.len());
+            for id in &indexed {
+                if self.read(&self.raw_key(id))?.is_some() {
+                    live.push(id.clone());
+                }
+            }
+            if live.len() != indexed.len() {
+                self.index_write(&live)?;
+            }
+            live
+        };
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
+    /// Every job of this prefix with its decoded metadata, sorted by id. A job
+    /// that doesn't decode comes with its error and doesn't stop the others.
+    ///
+    /// ```
+    /// # use jobsess::{JobSession, UntypedJob};
+    /// let mut session = std::collections::HashMap::new();
+    /// session.insert("job_a".to_owned(), serde_json::json!("corrupt"));
+    /// session.insert("job_b".to_owned(), serde_json::json!({ "ok": true }));
+    /// let mut jobs = JobSession::<UntypedJob, _>::new(&mut session);
+    /// let entries = jobs.entries()?;
+    /// assert!(entries[0].1.is_err());
+    /// assert_eq!(entries[1].1.as_ref().unwrap()["ok"], true);
+    /// # Ok::<(), jobsess::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`ids`](Self::ids); errors of single jobs are in the list.
+    pub fn entries(&mut self) -> Result<Vec<(String, Result<M>)>> {
+        let ids = self.ids()?;
+        Ok(ids
+            .into_iter()
+            .filter_map(|id| match self.load(&id) {
+                Ok(None) => None,
+                Ok(Some(meta)) => Some((id, Ok(meta))),
+                Err(err) => Some((id, Err(err))),
+            })
+            .collect())
+    }
+
+    /// Removes every job of this prefix and nothing else; how many there were.
+    ///
+    /// ```
+    /// # use jobsess::{JobSession, UntypedJob};
+    /// let mut session = std::collections::HashMap::new();
+    /// session.insert("job_a".to_owned(), serde_json::json!({}));
+    /// session.insert("jobs".to_owned(), serde_json::json!({}));
+    /// session.insert("other_a".to_owned(), serde_json::json!({}));
+    /// assert_eq!(JobSession::<UntypedJob, _>::new(&mut session).clear()?, 1);
+    /// assert_eq!(session.len(), 2);
+    /// # Ok::<(), jobsess::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// A failing backend; jobs removed before the failure stay removed.
+    pub fn clear(&mut self) -> Result<usize> {
+        let ids = self.ids()?;
+        let mut removed = 0;
+        for id in &ids {
+            // Listed keys may hold ids the rules reject (written there by
+            // other code): they are removed all the same, so no validation.
+            let key = self.raw_key(id);
+            if self
+                .session
+                .remove(&key)
+                .map_err(|source| backend_error("remove", &key, source))?
+            {
+                removed += 1;
+            }
+        }
+        if !S::LISTS_KEYS {
+            let index = key::index_key(&self.prefix);
+            self.session
+                .remove(&index)
+                .map_err(|source| backend_error("remove", &index, source))?;
+        }
+        Ok(removed)
+    }
+
+    /// The key of an id that came from a listing or the index, unchecked.
+    fn raw_key(&self, id: &str) -> String {
+        key::key_start(&self.prefix) + id
+    }
+
+    fn read(&self, key: &str) -> Result<Option<Cow<'_, serde_json::Value>>> {
+        self.session
+            .get(key)
+            .map_err(|source| backend_error("read", key, source))
+    }
+
+    fn write(&mut self, key: &str, value: serde_json::Value) -> Result<()> {
+        self.session
+            .insert(key, value)
+            .map_err(|source| backend_error("write", key, source))
+    }
+
+    fn index_read(&self) -> Result<Vec<String>> {
+        let index = key::index_key(&self.prefix);
+        let value = self.read(&index)?;
+        codec::index_ids(&index, value.as_deref())
+    }
+
+    fn index_write(&mut self, ids: &[String]) -> Result<()> {
+        let index = key::index_key(&self.prefix);
+        self.write(&index, codec::index_value(ids))
+    }
+
+    fn index_add(&mut self, id: &str) -> Result<()> {
+        let mut ids = self.index_read()?;
+        if !ids.iter().any(|known| known == id) {
+            ids.push(id.to_owned());
+            self.index_write(&ids)?;
+        }
+        Ok(())
+    }
+
+    fn index_remove(&mut self, id: &str) -> Result<()> {
+        let mut ids = self.index_read()?;
+        let before = ids.len();
+        ids.retain(|known| known != id);
+        if ids.len() != before {
+            self.index_write(&ids)?;
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn backend_error(op: &'static str, key: &str, source: BoxError) -> Error {
+    Error::Backend {
+        op,
+        key: key.to_owned(),
+        source,
+    }
+}
+
+impl<M, S> fmt::Debug for JobSession<M, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JobSession")
+            .field("metadata", &codec::short_type_name::<M>())
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}

@@ -129,7 +129,7 @@ fn hostile_ids_are_errors_that_touch_nothing() {
         long.as_str(),
     ] {
         for result in [
-            jobs.store(id, &good()).map(|()| ()),
+            jobs.store(id, &good()),
             jobs.load(id).map(|_| ()),
             jobs.load_field(id, TranscriptionJob::PLUGIN).map(|_| ()),
             jobs.store_field(id, TranscriptionJob::PLUGIN, &String::new()),

@@ -61,9 +61,9 @@ fn expand(model: &Model) -> TokenStream {
         const _: () = {
             #[automatically_derived]
             impl #impl_generics #trait_path for #ident #ty_generics #where_clause {
-                const KEY_PREFIX: &'static str = #prefix;
-                const TYPE_NAME: &'static str = #type_name;
-                const FIELD_KEYS: &'static [&'static str] = &[#(#keys),*];
+                const KEY_PREFIX: &'static ::core::primitive::str = #prefix;
+                const TYPE_NAME: &'static ::core::primitive::str = #type_name;
+                const FIELD_KEYS: &'static [&'static ::core::primitive::str] = &[#(#keys),*];
             }
 
             #[automatically_derived]
@@ -92,7 +92,7 @@ fn field_const(krate: &syn::Path, field: &Accessor) -> TokenStream {
             ::core::option::Option::Some(<#ty as ::core::default::Default>::default)
         },
         Default::FieldPath(path) => quote_spanned! {path.span()=>
-            ::core::option::Option::Some(|| #path())
+            ::core::option::Option::Some(#path)
         },
         Default::Container => quote! {
             ::core::option::Option::Some(|| <Self as ::core::default::Default>::default().#member)

@@ -1,9 +1,9 @@
 //! `#[derive(JobMetadata)]` for the [`jobsess`](https://docs.rs/jobsess) crate.
 //!
 //! Use it through `jobsess`, which re-exports it: `use jobsess::JobMetadata;`.
-//! The derive runs in three stages, one module each: [`attr`] reads the
-//! attributes (ours and serde's) into a model, [`valid`] checks the rules that
-//! span several fields, [`expand`] quotes the checked model.
+//! The derive runs in three stages, one module each: `attr` reads the
+//! attributes (ours and serde's) into a model, `valid` checks the rules that
+//! span several fields, `expand` quotes the checked model.
 
 mod attr;
 mod ctxt;

@@ -1,0 +1,103 @@
+//! Generated code is hygienic and lint-clean in user crates: it derives
+//! under the strictest lints, inside a module that shadows the prelude names
+//! and `serde`, with generics, raw identifiers and every default kind.
+//! `cargo clippy --all-targets -- -D warnings` checks this file too.
+#![deny(warnings, unused_qualifications, missing_docs, clippy::pedantic)]
+#![allow(clippy::struct_field_names)]
+
+/// Shadows everything generated code could name by a relative path.
+pub mod shadowed {
+    #![allow(dead_code, clippy::upper_case_acronyms, non_camel_case_types)]
+    // `str` is not shadowed: serde's own derive needs the real one.
+
+    /// A `Result` that is not `core`'s.
+    pub struct Result;
+    /// An `Option` that is not `core`'s.
+    pub struct Option;
+    /// A `Some` that is not `core`'s.
+    pub struct Some;
+    /// A `None` that is not `core`'s.
+    pub struct None;
+    /// An `Ok` that is not `core`'s.
+    pub struct Ok;
+    /// An `Err` that is not `core`'s.
+    pub struct Err;
+    /// A `Default` that is not `core`'s.
+    pub trait Default {}
+    /// A `Field` that is not jobsess's.
+    pub struct Field;
+    /// A `serde` that is not serde.
+    pub mod serde {}
+    /// A `jobsess` that is not jobsess.
+    pub mod jobsess {}
+    /// A `core` that is not core.
+    pub mod core {}
+
+    fn five() -> u8 {
+        5
+    }
+
+    fn make_defaults() -> Defaults {
+        Defaults { level: 9 }
+    }
+
+    /// Metadata with every kind of field the derive handles.
+    #[derive(::serde::Serialize, ::serde::Deserialize, ::jobsess::JobMetadata)]
+    #[job_metadata(prefix = "lint")]
+    #[serde(rename_all = "camelCase")]
+    pub struct Everything<T>
+    where
+        T: Clone,
+    {
+        /// A plain field.
+        pub file_name: ::std::string::String,
+        /// A raw identifier.
+        pub r#type: u8,
+        /// A default.
+        #[serde(default)]
+        pub tags: ::std::vec::Vec<::std::string::String>,
+        /// A default function.
+        #[serde(default = "five")]
+        pub retries: u8,
+        /// A generic field.
+        pub payload: T,
+        /// A skipped field.
+        #[serde(skip)]
+        pub cache: ::std::vec::Vec<u8>,
+        pub(crate) internal: u8,
+    }
+
+    /// A container default, from a function.
+    #[derive(::serde::Serialize, ::serde::Deserialize, ::jobsess::JobMetadata)]
+    #[serde(default = "make_defaults")]
+    pub struct Defaults {
+        /// A level.
+        pub level: u8,
+    }
+
+    /// A container default, from `Default`.
+    #[derive(
+        ::serde::Serialize, ::serde::Deserialize, ::jobsess::JobMetadata, ::core::default::Default,
+    )]
+    #[serde(default)]
+    pub struct Plain {
+        /// A name.
+        pub name: ::std::string::String,
+    }
+}
+
+#[test]
+fn generated_code_compiles_clean() {
+    use jobsess::JobMetadata;
+    use shadowed::{Defaults, Everything, Plain};
+    assert_eq!(
+        <Everything<u8> as JobMetadata>::FIELD_KEYS,
+        ["fileName", "type", "tags", "retries", "payload", "internal"]
+    );
+    assert_eq!(Everything::<u8>::RETRIES.default_value(), Some(5));
+    assert_eq!(Everything::<u8>::TYPE.name(), "type");
+    assert_eq!(Everything::<u8>::INTERNAL.name(), "internal");
+    assert_eq!(Defaults::LEVEL.default_value(), Some(9));
+    assert_eq!(Plain::NAME.default_value().as_deref(), Some(""));
+    assert_eq!(<Plain as JobMetadata>::KEY_PREFIX, "job");
+}

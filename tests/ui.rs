@@ -1,0 +1,12 @@
+//! Compile-fail tests: every misuse of the derive and of the typed keys is
+//! an error at the user's token, pinned in `tests/ui/<category>/<case>.stderr`.
+//! Regenerate after an intended change with `TRYBUILD=overwrite cargo test --test ui`.
+
+#[test]
+fn ui() {
+    let t = trybuild::TestCases::new();
+    t.compile_fail("tests/ui/input/*.rs");
+    t.compile_fail("tests/ui/attr/*.rs");
+    t.compile_fail("tests/ui/serde/*.rs");
+    t.compile_fail("tests/ui/access/*.rs");
+}

@@ -1,0 +1,28 @@
+use jobsess::JobMetadata;
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize)]
+pub struct PluginInfo {
+    pub title: String,
+}
+
+#[derive(Serialize, Deserialize, JobMetadata)]
+pub struct TranscriptionJob {
+    pub file_name: String,
+    pub plugin_info: PluginInfo,
+    #[serde(skip)]
+    pub scratch: Vec<u8>,
+}
+
+mod inner {
+    use super::*;
+
+    #[derive(Serialize, Deserialize, JobMetadata)]
+    pub struct Job {
+        secret: String,
+    }
+}
+
+fn main() {
+    let _ = inner::Job::SECRET;
+}

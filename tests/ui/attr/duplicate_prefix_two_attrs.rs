@@ -1,0 +1,11 @@
+use jobsess::JobMetadata;
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize, JobMetadata)]
+#[job_metadata(prefix = "a")]
+#[job_metadata(prefix = "b")]
+struct Job {
+    file: String,
+}
+
+fn main() {}

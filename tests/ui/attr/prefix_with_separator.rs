@@ -1,0 +1,10 @@
+use jobsess::JobMetadata;
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize, JobMetadata)]
+#[job_metadata(prefix = "my_jobs")]
+struct Job {
+    file: String,
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use jobsess::JobMetadata;
+
+#[derive(JobMetadata)]
+struct Job {
+    file: String,
+}
+
+fn main() {}

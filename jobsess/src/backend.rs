@@ -62,6 +62,26 @@ pub trait SessionBackend {
     /// # Errors
     /// Whatever the backend fails with.
     fn keys_with_prefix(&self, start: &str) -> Result<Vec<String>, BoxError>;
+
+    /// The size in bytes the session would have with `value` under `key`, as
+    /// the JSON its store writes; `None` if this backend can't tell. Used by
+    /// [`JobSession::with_budget`](crate::JobSession::with_budget).
+    ///
+    /// # Errors
+    /// Whatever the backend fails with.
+    fn size_with(&self, key: &str, value: &Value) -> Result<Option<usize>, BoxError> {
+        let _ = (key, value);
+        Ok(None)
+    }
+}
+
+/// The bytes one `"key":value,` entry takes in a JSON object.
+pub(crate) fn entry_len(key: &str, value: &Value) -> usize {
+    json_len(key) + json_len(value) + 2
+}
+
+fn json_len<T: serde::Serialize + ?Sized>(value: &T) -> usize {
+    serde_json::to_vec(value).map_or(0, |bytes| bytes.len())
 }
 
 impl<B: SessionBackend + ?Sized> SessionBackend for &mut B {
@@ -81,6 +101,10 @@ impl<B: SessionBackend + ?Sized> SessionBackend for &mut B {
 
     fn keys_with_prefix(&self, start: &str) -> Result<Vec<String>, BoxError> {
         (**self).keys_with_prefix(start)
+    }
+
+    fn size_with(&self, key: &str, value: &Value) -> Result<Option<usize>, BoxError> {
+        (**self).size_with(key, value)
     }
 }
 
@@ -107,6 +131,12 @@ macro_rules! map_backend {
             fn keys_with_prefix(&self, start: &str) -> Result<Vec<String>, BoxError> {
                 let scan: fn(&Self, &str) -> Vec<String> = $scan;
                 Ok(scan(self, start))
+            }
+
+            fn size_with(&self, key: &str, value: &Value) -> Result<Option<usize>, BoxError> {
+                let now = json_len(self);
+                let old = <$map>::get(self, key).map_or(0, |old| entry_len(key, old));
+                Ok(Some(now - old + entry_len(key, value)))
             }
         }
     };

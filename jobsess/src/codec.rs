@@ -133,6 +133,32 @@ pub(crate) fn index_ids(index_key: &str, index: Option<&Value>) -> Result<Vec<St
     }
 }
 
+/// The index after adding `id`, or `None` if it already held it.
+pub(crate) fn index_with(mut ids: Vec<String>, id: &str) -> Option<Vec<String>> {
+    if ids.iter().any(|known| known == id) {
+        return None;
+    }
+    ids.push(id.to_owned());
+    Some(ids)
+}
+
+/// The index after removing `id`, or `None` if it didn't hold it.
+pub(crate) fn index_without(mut ids: Vec<String>, id: &str) -> Option<Vec<String>> {
+    let before = ids.len();
+    ids.retain(|known| known != id);
+    (ids.len() != before).then_some(ids)
+}
+
+/// The ids of listed keys that start with `start`, sorted.
+pub(crate) fn ids_of_keys(start: &str, keys: Vec<String>) -> Vec<String> {
+    let mut ids: Vec<String> = keys
+        .into_iter()
+        .filter_map(|k| k.strip_prefix(start).map(str::to_owned))
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
 /// The value of an index holding `ids`.
 pub(crate) fn index_value(ids: &[String]) -> Value {
     Value::Array(ids.iter().cloned().map(Value::String).collect())

@@ -148,6 +148,27 @@ impl Error {
         }
     }
 
+    /// The HTTP status code that answers this error in a web handler: 400
+    /// for a bad id or prefix, 404 for a missing job, 413 for a session over
+    /// its budget, 500 for stored data that doesn't decode or a failing backend.
+    ///
+    /// ```
+    /// let err = jobsess::Error::JobNotFound { key: "job_a".into() };
+    /// assert_eq!(err.http_status(), 404);
+    /// ```
+    #[must_use]
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Error::InvalidPrefix { .. } | Error::InvalidJobId { .. } => 400,
+            Error::JobNotFound { .. } => 404,
+            Error::OverBudget { .. } => 413,
+            Error::Decode { .. }
+            | Error::Encode { .. }
+            | Error::NotAnObject { .. }
+            | Error::Backend { .. } => 500,
+        }
+    }
+
     /// Whether the caller's input was at fault (a bad id or prefix, a job that
     /// does not exist, a value over budget), as opposed to the stored data or the
     /// backend. Web integrations answer these with a 4xx status.
@@ -158,12 +179,6 @@ impl Error {
     /// ```
     #[must_use]
     pub fn is_client_error(&self) -> bool {
-        matches!(
-            self,
-            Error::InvalidPrefix { .. }
-                | Error::InvalidJobId { .. }
-                | Error::JobNotFound { .. }
-                | Error::OverBudget { .. }
-        )
+        self.http_status() < 500
     }
 }

@@ -45,6 +45,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod async_session;
 mod backend;
 mod codec;
 mod error;
@@ -53,6 +54,19 @@ pub mod key;
 mod metadata;
 mod session;
 
+#[cfg(feature = "tower-sessions")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower-sessions")))]
+pub mod tower;
+
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub mod axum;
+
+#[cfg(feature = "actix-session")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix-session")))]
+pub mod actix;
+
+pub use async_session::{AsyncJobSession, AsyncSessionBackend};
 pub use backend::SessionBackend;
 pub use error::{BoxError, Error, Result};
 pub use field::{Field, FieldOf};

@@ -44,6 +44,7 @@ use crate::metadata::JobMetadata;
 pub struct JobSession<M, S> {
     session: S,
     prefix: Cow<'static, str>,
+    budget: Option<usize>,
     marker: PhantomData<fn() -> M>,
 }
 
@@ -65,6 +66,7 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
         JobSession {
             session,
             prefix: Cow::Borrowed(M::KEY_PREFIX),
+            budget: None,
             marker: PhantomData,
         }
     }
@@ -88,8 +90,31 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
         Ok(JobSession {
             session,
             prefix,
+            budget: None,
             marker: PhantomData,
         })
+    }
+
+    /// Gives the session a size budget: a [`store`](Self::store) or
+    /// [`store_field`](Self::store_field) that would make the session's JSON
+    /// larger than `bytes` fails with [`Error::OverBudget`] before anything is
+    /// written. For sessions that ride in a cookie (actix-session's
+    /// `CookieSessionStore`), see `jobsess::actix::COOKIE_BUDGET`.
+    /// Backends that can't measure their size ignore the budget.
+    ///
+    /// ```
+    /// # use jobsess::{JobSession, UntypedJob};
+    /// let mut session = std::collections::HashMap::new();
+    /// let mut jobs = JobSession::<UntypedJob, _>::new(&mut session).with_budget(64);
+    /// let big = serde_json::json!({ "notes": "x".repeat(100) });
+    /// let err = jobs.store("a", big.as_object().unwrap()).unwrap_err();
+    /// assert!(err.to_string().contains("over its budget of 64 bytes"));
+    /// assert!(session.is_empty());
+    /// ```
+    #[must_use]
+    pub fn with_budget(mut self, bytes: usize) -> Self {
+        self.budget = Some(bytes);
+        self
     }
 
     /// The prefix of this handle's keys.
@@ -160,6 +185,7 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
     pub fn store(&mut self, id: &str, metadata: &M) -> Result<()> {
         let key = self.key(id)?;
         let value = codec::encode(&key, metadata)?;
+        self.check_budget(&key, &value)?;
         self.write(&key, value)?;
         if !S::LISTS_KEYS {
             self.index_add(id)?;
@@ -290,6 +316,7 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
         };
         let mut job = job.into_owned();
         codec::patch_field(&key, &mut job, field.name(), value)?;
+        self.check_budget(&key, &job)?;
         self.write(&key, job)
     }
 
@@ -352,15 +379,13 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
     /// # Errors
     /// A failing backend, or an index that is not a list.
     pub fn ids(&mut self) -> Result<Vec<String>> {
-        let mut ids = if S::LISTS_KEYS {
+        if S::LISTS_KEYS {
             let start = key::key_start(&self.prefix);
             let keys = self
                 .session
                 .keys_with_prefix(&start)
                 .map_err(|source| backend_error("list", &start, source))?;
-            keys.into_iter()
-                .map(|k| k[start.len()..].to_owned())
-                .collect()
+            Ok(codec::ids_of_keys(&start, keys))
         } else {
             let indexed = self.index_read()?;
             let mut live = Vec::with_capacity(indexed.len());
@@ -372,10 +397,9 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
             if live.len() != indexed.len() {
                 self.index_write(&live)?;
             }
-            live
-        };
-        ids.sort_unstable();
-        Ok(ids)
+            live.sort_unstable();
+            Ok(live)
+        }
     }
 
     /// Every job of this prefix with its decoded metadata, sorted by id. A job
@@ -446,6 +470,24 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
         Ok(removed)
     }
 
+    fn check_budget(&self, key: &str, value: &serde_json::Value) -> Result<()> {
+        let Some(budget) = self.budget else {
+            return Ok(());
+        };
+        let size = self
+            .session
+            .size_with(key, value)
+            .map_err(|source| backend_error("measure", key, source))?;
+        match size {
+            Some(size) if size > budget => Err(Error::OverBudget {
+                key: key.to_owned(),
+                size,
+                budget,
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// The key of an id that came from a listing or the index, unchecked.
     fn raw_key(&self, id: &str) -> String {
         key::key_start(&self.prefix) + id
@@ -475,22 +517,17 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
     }
 
     fn index_add(&mut self, id: &str) -> Result<()> {
-        let mut ids = self.index_read()?;
-        if !ids.iter().any(|known| known == id) {
-            ids.push(id.to_owned());
-            self.index_write(&ids)?;
+        match codec::index_with(self.index_read()?, id) {
+            Some(ids) => self.index_write(&ids),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     fn index_remove(&mut self, id: &str) -> Result<()> {
-        let mut ids = self.index_read()?;
-        let before = ids.len();
-        ids.retain(|known| known != id);
-        if ids.len() != before {
-            self.index_write(&ids)?;
+        match codec::index_without(self.index_read()?, id) {
+            Some(ids) => self.index_write(&ids),
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -507,6 +544,7 @@ impl<M, S> fmt::Debug for JobSession<M, S> {
         f.debug_struct("JobSession")
             .field("metadata", &codec::short_type_name::<M>())
             .field("prefix", &self.prefix)
+            .field("budget", &self.budget)
             .finish_non_exhaustive()
     }
 }

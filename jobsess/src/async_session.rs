@@ -1,0 +1,358 @@
+//! [`AsyncJobSession`], the typed handle over an asynchronous session such
+//! as tower-sessions'. Same methods and semantics as
+//! [`JobSession`](crate::JobSession); keys, validation, encoding, field
+//! access and index upkeep are the same functions.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::codec;
+use crate::error::{BoxError, Error, Result};
+use crate::field::FieldOf;
+use crate::key;
+use crate::metadata::JobMetadata;
+use crate::session::backend_error;
+
+/// An asynchronous session: string keys, JSON values, `&self` access.
+///
+/// Implemented for `tower_sessions::Session` (feature `tower-sessions`).
+///
+/// ```
+/// use jobsess::{AsyncSessionBackend, BoxError};
+/// use serde_json::Value;
+/// use std::collections::HashMap;
+/// use std::sync::Mutex;
+///
+/// /// A shared in-memory session that can't list its keys.
+/// #[derive(Default)]
+/// struct Shared(Mutex<HashMap<String, Value>>);
+///
+/// impl AsyncSessionBackend for Shared {
+///     const LISTS_KEYS: bool = false;
+///     async fn get(&self, key: &str) -> Result<Option<Value>, BoxError> {
+///         Ok(self.0.lock().map_err(|e| e.to_string())?.get(key).cloned())
+///     }
+///     async fn insert(&self, key: &str, value: Value) -> Result<(), BoxError> {
+///         self.0.lock().map_err(|e| e.to_string())?.insert(key.to_owned(), value);
+///         Ok(())
+///     }
+///     async fn remove(&self, key: &str) -> Result<bool, BoxError> {
+///         Ok(self.0.lock().map_err(|e| e.to_string())?.remove(key).is_some())
+///     }
+///     async fn keys_with_prefix(&self, _: &str) -> Result<Vec<String>, BoxError> {
+///         Err("not supported".into())
+///     }
+/// }
+/// ```
+pub trait AsyncSessionBackend: Send + Sync {
+    /// Whether [`keys_with_prefix`](Self::keys_with_prefix) can see every key.
+    /// When it can't, the handle keeps a per-prefix index of job ids in the
+    /// session, under [`key::index_key`](crate::key::index_key).
+    const LISTS_KEYS: bool;
+
+    /// The value under `key`.
+    ///
+    /// # Errors
+    /// Whatever the backend fails with.
+    fn get(&self, key: &str) -> impl Future<Output = Result<Option<Value>, BoxError>> + Send;
+
+    /// Puts `value` under `key`, replacing what was there.
+    ///
+    /// # Errors
+    /// Whatever the backend fails with.
+    fn insert(&self, key: &str, value: Value) -> impl Future<Output = Result<(), BoxError>> + Send;
+
+    /// Removes `key`; whether it was there.
+    ///
+    /// # Errors
+    /// Whatever the backend fails with.
+    fn remove(&self, key: &str) -> impl Future<Output = Result<bool, BoxError>> + Send;
+
+    /// Every key that starts with `start`. Only called when
+    /// [`LISTS_KEYS`](Self::LISTS_KEYS) is true.
+    ///
+    /// # Errors
+    /// Whatever the backend fails with.
+    fn keys_with_prefix(
+        &self,
+        start: &str,
+    ) -> impl Future<Output = Result<Vec<String>, BoxError>> + Send;
+}
+
+/// The metadata of the jobs of one prefix in one asynchronous session, typed
+/// as `M`. See [`JobSession`](crate::JobSession) for the semantics of each
+/// method; they are the same here, and `async`.
+///
+/// With the `axum` feature, handlers get one through
+/// [`axum::Jobs`](crate::axum::Jobs), which derefs to this handle.
+pub struct AsyncJobSession<M, S> {
+    session: S,
+    prefix: Cow<'static, str>,
+    marker: PhantomData<fn() -> M>,
+}
+
+impl<M, S: Clone> Clone for AsyncJobSession<M, S> {
+    fn clone(&self) -> Self {
+        AsyncJobSession {
+            session: self.session.clone(),
+            prefix: self.prefix.clone(),
+            marker: PhantomData,
+        }
+    }
+}
+
+impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
+    /// A handle on `session` for the prefix `M` was derived with.
+    pub fn new(session: S) -> Self {
+        AsyncJobSession {
+            session,
+            prefix: Cow::Borrowed(M::KEY_PREFIX),
+            marker: PhantomData,
+        }
+    }
+
+    /// A handle on `session` that uses `prefix` instead of `M`'s.
+    ///
+    /// # Errors
+    /// [`Error::InvalidPrefix`] if `prefix` breaks the [key rules](crate::key).
+    pub fn with_prefix(session: S, prefix: impl Into<Cow<'static, str>>) -> Result<Self> {
+        let prefix = prefix.into();
+        key::validate_prefix(&prefix)?;
+        Ok(AsyncJobSession {
+            session,
+            prefix,
+            marker: PhantomData,
+        })
+    }
+
+    /// The prefix of this handle's keys.
+    #[must_use]
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The session key of job `id`: `{prefix}_{id}`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidJobId`] for an id that breaks the [key rules](crate::key).
+    pub fn key(&self, id: &str) -> Result<String> {
+        key::job_key(&self.prefix, id)
+    }
+
+    /// The session this handle works on.
+    #[must_use]
+    pub fn session(&self) -> &S {
+        &self.session
+    }
+
+    /// Stores the metadata of job `id`, replacing any earlier metadata.
+    ///
+    /// # Errors
+    /// An invalid id, a value serde can't encode, or a failing backend.
+    pub async fn store(&self, id: &str, metadata: &M) -> Result<()> {
+        let key = self.key(id)?;
+        let value = codec::encode(&key, metadata)?;
+        self.write(&key, value).await?;
+        if !S::LISTS_KEYS
+            && let Some(ids) = codec::index_with(self.index_read().await?, id)
+        {
+            self.index_write(&ids).await?;
+        }
+        Ok(())
+    }
+
+    /// Loads the metadata of job `id`; `None` if the session has none.
+    ///
+    /// # Errors
+    /// An invalid id, stored data that doesn't decode as `M`, or a failing backend.
+    pub async fn load(&self, id: &str) -> Result<Option<M>> {
+        let key = self.key(id)?;
+        match self.read(&key).await? {
+            Some(value) => codec::decode(&key, &value).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Loads the metadata of job `id`, or `default` if the session has none.
+    ///
+    /// # Errors
+    /// As [`load`](Self::load).
+    pub async fn load_or(&self, id: &str, default: M) -> Result<M> {
+        Ok(self.load(id).await?.unwrap_or(default))
+    }
+
+    /// Loads one field of job `id`; `None` if the session has no such job.
+    ///
+    /// # Errors
+    /// An invalid id, a stored job that is not an object, a field that
+    /// doesn't decode, or a failing backend.
+    pub async fn load_field<F>(&self, id: &str, field: F) -> Result<Option<F::Value>>
+    where
+        F: FieldOf<M>,
+        F::Value: DeserializeOwned,
+    {
+        let key = self.key(id)?;
+        match self.read(&key).await? {
+            Some(job) => {
+                codec::decode_field(&key, &job, field.name(), field.default_value()).map(Some)
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Replaces one field of job `id`; every other field keeps its stored JSON.
+    ///
+    /// # Errors
+    /// [`Error::JobNotFound`] if the job is not in the session, an invalid
+    /// id, a stored job that is not an object, or a failing backend.
+    pub async fn store_field<F>(&self, id: &str, field: F, value: &F::Value) -> Result<()>
+    where
+        F: FieldOf<M>,
+        F::Value: Serialize,
+    {
+        let key = self.key(id)?;
+        let value = codec::encode(&key, value)?;
+        let Some(mut job) = self.read(&key).await? else {
+            return Err(Error::JobNotFound { key });
+        };
+        codec::patch_field(&key, &mut job, field.name(), value)?;
+        self.write(&key, job).await
+    }
+
+    /// Whether the session holds job `id`.
+    ///
+    /// # Errors
+    /// An invalid id or a failing backend.
+    pub async fn contains(&self, id: &str) -> Result<bool> {
+        let key = self.key(id)?;
+        Ok(self.read(&key).await?.is_some())
+    }
+
+    /// Removes job `id`; whether it was there.
+    ///
+    /// # Errors
+    /// An invalid id or a failing backend.
+    pub async fn delete(&self, id: &str) -> Result<bool> {
+        let key = self.key(id)?;
+        let existed = self.remove_key(&key).await?;
+        if !S::LISTS_KEYS
+            && let Some(ids) = codec::index_without(self.index_read().await?, id)
+        {
+            self.index_write(&ids).await?;
+        }
+        Ok(existed)
+    }
+
+    /// The ids of this prefix's jobs, sorted.
+    ///
+    /// # Errors
+    /// A failing backend, or an index that is not a list.
+    pub async fn ids(&self) -> Result<Vec<String>> {
+        if S::LISTS_KEYS {
+            let start = key::key_start(&self.prefix);
+            let keys = self
+                .session
+                .keys_with_prefix(&start)
+                .await
+                .map_err(|source| backend_error("list", &start, source))?;
+            return Ok(codec::ids_of_keys(&start, keys));
+        }
+        let indexed = self.index_read().await?;
+        let mut live = Vec::with_capacity(indexed.len());
+        for id in &indexed {
+            if self.read(&self.raw_key(id)).await?.is_some() {
+                live.push(id.clone());
+            }
+        }
+        if live.len() != indexed.len() {
+            self.index_write(&live).await?;
+        }
+        live.sort_unstable();
+        Ok(live)
+    }
+
+    /// Every job of this prefix with its decoded metadata, sorted by id; a
+    /// job that doesn't decode comes with its error.
+    ///
+    /// # Errors
+    /// As [`ids`](Self::ids).
+    pub async fn entries(&self) -> Result<Vec<(String, Result<M>)>> {
+        let mut entries = Vec::new();
+        for id in self.ids().await? {
+            match self.load(&id).await {
+                Ok(None) => {}
+                Ok(Some(meta)) => entries.push((id, Ok(meta))),
+                Err(err) => entries.push((id, Err(err))),
+            }
+        }
+        Ok(entries)
+    }
+
+    /// Removes every job of this prefix and nothing else; how many there were.
+    ///
+    /// # Errors
+    /// A failing backend; jobs removed before the failure stay removed.
+    pub async fn clear(&self) -> Result<usize> {
+        let mut removed = 0;
+        for id in self.ids().await? {
+            if self.remove_key(&self.raw_key(&id)).await? {
+                removed += 1;
+            }
+        }
+        if !S::LISTS_KEYS {
+            self.remove_key(&key::index_key(&self.prefix)).await?;
+        }
+        Ok(removed)
+    }
+
+    fn raw_key(&self, id: &str) -> String {
+        key::key_start(&self.prefix) + id
+    }
+
+    async fn read(&self, key: &str) -> Result<Option<Value>> {
+        self.session
+            .get(key)
+            .await
+            .map_err(|source| backend_error("read", key, source))
+    }
+
+    async fn write(&self, key: &str, value: Value) -> Result<()> {
+        self.session
+            .insert(key, value)
+            .await
+            .map_err(|source| backend_error("write", key, source))
+    }
+
+    async fn remove_key(&self, key: &str) -> Result<bool> {
+        self.session
+            .remove(key)
+            .await
+            .map_err(|source: BoxError| backend_error("remove", key, source))
+    }
+
+    async fn index_read(&self) -> Result<Vec<String>> {
+        let index = key::index_key(&self.prefix);
+        let value = self.read(&index).await?;
+        codec::index_ids(&index, value.as_ref())
+    }
+
+    async fn index_write(&self, ids: &[String]) -> Result<()> {
+        self.write(&key::index_key(&self.prefix), codec::index_value(ids))
+            .await
+    }
+}
+
+impl<M, S> fmt::Debug for AsyncJobSession<M, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsyncJobSession")
+            .field("metadata", &codec::short_type_name::<M>())
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}

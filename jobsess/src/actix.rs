@@ -1,6 +1,6 @@
 //! actix-web integration: `actix_session::Session` as a
-//! [`SessionBackend`](crate::SessionBackend) (feature `actix-session`), and
-//! the [`Jobs`] extractor with `ResponseError` for [`Error`] (feature `actix`).
+//! [`SessionBackend`] (feature `actix-session`), and
+//! the [`Jobs`] extractor with `ResponseError` for [`Error`](crate::Error) (feature `actix`).
 //!
 //! actix-session can list its keys, so `ids()` and `clear()` see every
 //! `{prefix}_` key, as the notebook's scan did; no index is kept.

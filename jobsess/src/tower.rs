@@ -1,4 +1,4 @@
-//! `tower_sessions::Session` as an [`AsyncSessionBackend`](crate::AsyncSessionBackend)
+//! `tower_sessions::Session` as an [`AsyncSessionBackend`]
 //! (feature `tower-sessions`).
 //!
 //! tower-sessions can't list a session's keys, so the handle keeps the ids

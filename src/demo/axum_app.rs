@@ -34,7 +34,6 @@ pub fn router<S: SessionStore + Clone>(store: S, runner: Runner) -> Router {
 }
 
 /// The app with sessions in memory.
-#[must_use]
 pub fn memory_app(runner: Runner) -> Router {
     router(MemoryStore::default(), runner)
 }

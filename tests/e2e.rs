@@ -1,0 +1,340 @@
+//! End-to-end tests of the demo apps over real HTTP on 127.0.0.1: reqwest
+//! with a cookie store against axum + tower-sessions and actix-web +
+//! actix-session servers bound to port 0.
+
+use std::time::Duration;
+
+use jobsess_workspace::demo::{Runner, Status, actix_app, axum_app};
+use reqwest::StatusCode;
+use reqwest::redirect::Policy;
+
+/// A browser: it keeps cookies and shows redirects instead of following them.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("a client")
+}
+
+fn fast_runner() -> Runner {
+    Runner::new(Duration::from_millis(5))
+}
+
+async fn serve_axum(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(axum_app::serve(listener, app));
+    base
+}
+
+fn serve_actix() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let key = actix_web::cookie::Key::generate();
+    let server = actix_app::server(listener, key, fast_runner()).unwrap();
+    actix_web::rt::spawn(server);
+    base
+}
+
+async fn start(client: &reqwest::Client, base: &str, file: &str) -> String {
+    let response = client
+        .post(format!("{base}/jobs"))
+        .form(&[
+            ("file_name", file),
+            ("plugin", "whisper_large"),
+            ("language", "en"),
+            ("format", "srt"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    location
+        .strip_prefix("/jobs/")
+        .expect("redirect to the monitor page")
+        .to_owned()
+}
+
+async fn get(client: &reqwest::Client, url: String) -> (StatusCode, String) {
+    let response = client.get(url).send().await.unwrap();
+    (response.status(), response.text().await.unwrap())
+}
+
+async fn post(client: &reqwest::Client, url: String) -> StatusCode {
+    client.post(url).send().await.unwrap().status()
+}
+
+async fn wait_done(client: &reqwest::Client, base: &str, id: &str) -> Status {
+    for _ in 0..200 {
+        let response = client
+            .get(format!("{base}/jobs/{id}/status"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let status: Status = response.json().await.unwrap();
+        if status.done {
+            return status;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("job {id} never finished");
+}
+
+/// Start, monitor until done, results, list, delete, clear all.
+async fn full_flow(base: &str) {
+    let user = browser();
+    let (code, home) = get(&user, format!("{base}/")).await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(home.contains("No jobs yet."));
+
+    let id = start(&user, base, "interview.mp3").await;
+    let (code, monitor) = get(&user, format!("{base}/jobs/{id}")).await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(
+        monitor.contains("Transcribing <strong>interview.mp3</strong> with Whisper Large"),
+        "{monitor}"
+    );
+
+    let status = wait_done(&user, base, &id).await;
+    assert_eq!(
+        (status.progress, status.file.as_str()),
+        (100, "interview.mp3")
+    );
+    let (code, results) = get(&user, format!("{base}/jobs/{id}/results")).await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(
+        results.contains("<dd class=\"file\">interview.mp3</dd>"),
+        "{results}"
+    );
+    assert!(results.contains("Transcript ready (srt)"), "{results}");
+
+    let second = start(&user, base, "podcast.mp3").await;
+    let (_, home) = get(&user, format!("{base}/")).await;
+    assert!(home.contains(&id) && home.contains(&second) && home.contains("podcast.mp3"));
+
+    assert_eq!(
+        post(&user, format!("{base}/jobs/{id}/delete")).await,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        get(&user, format!("{base}/jobs/{id}/status")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        post(&user, format!("{base}/jobs/{id}/delete")).await,
+        StatusCode::NOT_FOUND
+    );
+    let (_, home) = get(&user, format!("{base}/")).await;
+    assert!(!home.contains(&id) && home.contains(&second));
+
+    start(&user, base, "lecture.mp4").await;
+    assert_eq!(
+        post(&user, format!("{base}/jobs/clear")).await,
+        StatusCode::SEE_OTHER
+    );
+    let (_, home) = get(&user, format!("{base}/")).await;
+    assert!(home.contains("No jobs yet."), "{home}");
+}
+
+/// A second user can't see, read, change or delete the first user's jobs.
+async fn isolation(base: &str) {
+    let alice = browser();
+    let mallory = browser();
+    let id = start(&alice, base, "secret.mp3").await;
+    for path in ["", "/status", "/results"] {
+        let (code, body) = get(&mallory, format!("{base}/jobs/{id}{path}")).await;
+        assert_eq!(code, StatusCode::NOT_FOUND, "{path}");
+        assert!(!body.contains("secret.mp3"));
+    }
+    assert_eq!(
+        post(&mallory, format!("{base}/jobs/{id}/delete")).await,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        post(&mallory, format!("{base}/jobs/clear")).await,
+        StatusCode::SEE_OTHER
+    );
+    let (_, home) = get(&mallory, format!("{base}/")).await;
+    assert!(!home.contains("secret.mp3"));
+    let (code, body) = get(&alice, format!("{base}/jobs/{id}")).await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(body.contains("secret.mp3"));
+}
+
+/// Garbage or tampered cookies get a fresh, empty session.
+async fn bad_cookies(base: &str, cookie_name: &str) {
+    let alice = browser();
+    start(&alice, base, "mine.mp3").await;
+    for garbage in [
+        "garbage",
+        "%%%%",
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        &"x".repeat(3000),
+    ] {
+        let response = reqwest::Client::new()
+            .get(format!("{base}/"))
+            .header("cookie", format!("{cookie_name}={garbage}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{garbage}");
+        let body = response.text().await.unwrap();
+        assert!(body.contains("No jobs yet."), "{garbage}");
+    }
+    let (_, home) = get(&alice, format!("{base}/")).await;
+    assert!(home.contains("mine.mp3"));
+}
+
+/// Hostile ids in the path are 400s, not crashes.
+async fn hostile_ids(base: &str) {
+    let user = browser();
+    let long = "x".repeat(300);
+    for id in ["%01", "%0Aid", long.as_str()] {
+        let (code, _) = get(&user, format!("{base}/jobs/{id}/status")).await;
+        assert_eq!(code, StatusCode::BAD_REQUEST, "{id}");
+    }
+}
+
+#[tokio::test]
+async fn axum_full_flow() {
+    full_flow(&serve_axum(axum_app::memory_app(fast_runner())).await).await;
+}
+
+#[tokio::test]
+async fn axum_isolation() {
+    isolation(&serve_axum(axum_app::memory_app(fast_runner())).await).await;
+}
+
+#[tokio::test]
+async fn axum_bad_cookies() {
+    bad_cookies(&serve_axum(axum_app::memory_app(fast_runner())).await, "id").await;
+}
+
+#[tokio::test]
+async fn axum_hostile_ids() {
+    hostile_ids(&serve_axum(axum_app::memory_app(fast_runner())).await).await;
+}
+
+#[tokio::test]
+async fn axum_without_session_layer_is_a_plain_500() {
+    use axum::routing::get as route;
+    async fn handler(
+        jobs: jobsess::axum::Jobs<jobsess_workspace::demo::TranscriptionJob>,
+    ) -> String {
+        jobs.prefix().to_owned()
+    }
+    let base = serve_axum(axum::Router::new().route("/", route(handler))).await;
+    let (code, body) = get(&browser(), format!("{base}/")).await;
+    assert_eq!(code, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(body, "internal server error");
+}
+
+#[actix_web::test]
+async fn actix_full_flow() {
+    full_flow(&serve_actix()).await;
+}
+
+#[actix_web::test]
+async fn actix_isolation() {
+    isolation(&serve_actix()).await;
+}
+
+#[actix_web::test]
+async fn actix_bad_cookies() {
+    bad_cookies(&serve_actix(), "id").await;
+}
+
+#[actix_web::test]
+async fn actix_hostile_ids() {
+    hostile_ids(&serve_actix()).await;
+}
+
+/// The cookie session has a budget: the start that would outgrow it is a
+/// 413, the session is kept as it was, and the cookie still works.
+#[actix_web::test]
+async fn actix_cookie_budget() {
+    let base = serve_actix();
+    let user = browser();
+    let long_name = format!("{}.mp3", "n".repeat(400));
+    let mut started = Vec::new();
+    let mut refused = None;
+    for _ in 0..20 {
+        let response = user
+            .post(format!("{base}/jobs"))
+            .form(&[
+                ("file_name", long_name.as_str()),
+                ("plugin", "voxtral"),
+                ("language", "en"),
+                ("format", "srt"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        if response.status() == StatusCode::SEE_OTHER {
+            let location = response.headers()["location"].to_str().unwrap().to_owned();
+            started.push(location.trim_start_matches("/jobs/").to_owned());
+        } else {
+            refused = Some((response.status(), response.text().await.unwrap()));
+            break;
+        }
+    }
+    let (code, message) = refused.expect("the budget stops the session from growing");
+    assert_eq!(code, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        message.contains("over its budget of 2900 bytes"),
+        "{message}"
+    );
+    assert!(message.starts_with("transcription_job-"), "{message}");
+    assert!(started.len() >= 3, "{} jobs fit", started.len());
+    // the browser kept the cookie, and every job stored before is still there
+    let (code, home) = get(&user, format!("{base}/")).await;
+    assert_eq!(code, StatusCode::OK);
+    for id in &started {
+        assert!(home.contains(id.as_str()), "{id} lost");
+    }
+    assert_eq!(home.matches("<tr class=\"job\">").count(), started.len());
+}
+
+/// A job started on instance A shows on instance B through one Redis.
+#[tokio::test]
+#[cfg_attr(not(redis_url_set), ignore = "set REDIS_URL to run the Redis tests")]
+async fn axum_scale_out_through_redis() {
+    let url = std::env::var("REDIS_URL").expect("REDIS_URL");
+    let a = serve_axum(axum_app::redis_app(&url, fast_runner()).await.unwrap()).await;
+    let b = serve_axum(axum_app::redis_app(&url, fast_runner()).await.unwrap()).await;
+    let user = browser(); // one cookie jar: both instances are 127.0.0.1
+    let id = start(&user, &a, "shared.mp3").await;
+    wait_done(&user, &a, &id).await;
+    let (code, body) = get(&user, format!("{b}/jobs/{id}/results")).await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(
+        body.contains("shared.mp3") && body.contains("Transcript ready"),
+        "{body}"
+    );
+    let (_, home) = get(&user, format!("{b}/")).await;
+    assert!(home.contains(&id));
+    // and another user on B still sees nothing
+    assert_eq!(
+        get(&browser(), format!("{b}/jobs/{id}/status")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        post(&user, format!("{b}/jobs/clear")).await,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        get(&user, format!("{a}/jobs/{id}/status")).await.0,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+#[cfg_attr(not(redis_url_set), ignore = "set REDIS_URL to run the Redis tests")]
+async fn axum_full_flow_on_redis() {
+    let url = std::env::var("REDIS_URL").expect("REDIS_URL");
+    full_flow(&serve_axum(axum_app::redis_app(&url, fast_runner()).await.unwrap()).await).await;
+}

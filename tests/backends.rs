@@ -94,9 +94,8 @@ impl SessionBackend for Unlistable {
         self.0.get(key).map(|v| Ok(Cow::Borrowed(v))).transpose()
     }
 
-    fn insert(&mut self, key: &str, value: Value) -> Result<(), BoxError> {
-        self.0.insert(key.to_owned(), value);
-        Ok(())
+    fn insert(&mut self, key: &str, value: Value) -> Result<bool, BoxError> {
+        Ok(self.0.insert(key.to_owned(), value).is_some())
     }
 
     fn remove(&mut self, key: &str) -> Result<bool, BoxError> {
@@ -198,7 +197,7 @@ impl SessionBackend for Broken {
     fn get(&self, _: &str) -> Result<Option<Cow<'_, Value>>, BoxError> {
         Err("connection refused".into())
     }
-    fn insert(&mut self, _: &str, _: Value) -> Result<(), BoxError> {
+    fn insert(&mut self, _: &str, _: Value) -> Result<bool, BoxError> {
         Err("connection refused".into())
     }
     fn remove(&mut self, _: &str) -> Result<bool, BoxError> {

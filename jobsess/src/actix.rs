@@ -37,9 +37,10 @@ impl SessionBackend for Session {
         }
     }
 
-    fn insert(&mut self, key: &str, value: Value) -> Result<(), BoxError> {
+    fn insert(&mut self, key: &str, value: Value) -> Result<bool, BoxError> {
+        let replaced = self.contains_key(key);
         Session::insert(self, key, value)?;
-        Ok(())
+        Ok(replaced)
     }
 
     fn remove(&mut self, key: &str) -> Result<bool, BoxError> {

@@ -38,9 +38,9 @@ use crate::session::backend_error;
 ///     async fn get(&self, key: &str) -> Result<Option<Value>, BoxError> {
 ///         Ok(self.0.lock().map_err(|e| e.to_string())?.get(key).cloned())
 ///     }
-///     async fn insert(&self, key: &str, value: Value) -> Result<(), BoxError> {
-///         self.0.lock().map_err(|e| e.to_string())?.insert(key.to_owned(), value);
-///         Ok(())
+///     async fn insert(&self, key: &str, value: Value) -> Result<bool, BoxError> {
+///         let mut map = self.0.lock().map_err(|e| e.to_string())?;
+///         Ok(map.insert(key.to_owned(), value).is_some())
 ///     }
 ///     async fn remove(&self, key: &str) -> Result<bool, BoxError> {
 ///         Ok(self.0.lock().map_err(|e| e.to_string())?.remove(key).is_some())
@@ -62,11 +62,15 @@ pub trait AsyncSessionBackend: Send + Sync {
     /// Whatever the backend fails with.
     fn get(&self, key: &str) -> impl Future<Output = Result<Option<Value>, BoxError>> + Send;
 
-    /// Puts `value` under `key`, replacing what was there.
+    /// Puts `value` under `key`; whether it replaced a value.
     ///
     /// # Errors
     /// Whatever the backend fails with.
-    fn insert(&self, key: &str, value: Value) -> impl Future<Output = Result<(), BoxError>> + Send;
+    fn insert(
+        &self,
+        key: &str,
+        value: Value,
+    ) -> impl Future<Output = Result<bool, BoxError>> + Send;
 
     /// Removes `key`; whether it was there.
     ///
@@ -158,8 +162,9 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
     pub async fn store(&self, id: &str, metadata: &M) -> Result<()> {
         let key = self.key(id)?;
         let value = codec::encode(&key, metadata)?;
-        self.write(&key, value).await?;
+        let replaced = self.write(&key, value).await?;
         if !S::LISTS_KEYS
+            && !replaced
             && let Some(ids) = codec::index_with(self.index_read().await?, id)
         {
             self.index_write(&ids).await?;
@@ -222,7 +227,7 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
             return Err(Error::JobNotFound { key });
         };
         codec::patch_field(&key, &mut job, field.name(), value)?;
-        self.write(&key, job).await
+        self.write(&key, job).await.map(drop)
     }
 
     /// Whether the session holds job `id`.
@@ -239,14 +244,8 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
     /// # Errors
     /// An invalid id or a failing backend.
     pub async fn delete(&self, id: &str) -> Result<bool> {
-        let key = self.key(id)?;
-        let existed = self.remove_key(&key).await?;
-        if !S::LISTS_KEYS
-            && let Some(ids) = codec::index_without(self.index_read().await?, id)
-        {
-            self.index_write(&ids).await?;
-        }
-        Ok(existed)
+        // The index keeps the id until `ids()` finds its job gone.
+        self.remove_key(&self.key(id)?).await
     }
 
     /// The ids of this prefix's jobs, sorted.
@@ -322,7 +321,8 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
             .map_err(|source| backend_error("read", key, source))
     }
 
-    async fn write(&self, key: &str, value: Value) -> Result<()> {
+    /// Writes `value` under `key`; whether it replaced a value.
+    async fn write(&self, key: &str, value: Value) -> Result<bool> {
         self.session
             .insert(key, value)
             .await
@@ -345,6 +345,7 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
     async fn index_write(&self, ids: &[String]) -> Result<()> {
         self.write(&key::index_key(&self.prefix), codec::index_value(ids))
             .await
+            .map(drop)
     }
 }
 

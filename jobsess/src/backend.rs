@@ -44,11 +44,11 @@ pub trait SessionBackend {
     /// Whatever the backend fails with.
     fn get(&self, key: &str) -> Result<Option<Cow<'_, Value>>, BoxError>;
 
-    /// Puts `value` under `key`, replacing what was there.
+    /// Puts `value` under `key`; whether it replaced a value.
     ///
     /// # Errors
     /// Whatever the backend fails with.
-    fn insert(&mut self, key: &str, value: Value) -> Result<(), BoxError>;
+    fn insert(&mut self, key: &str, value: Value) -> Result<bool, BoxError>;
 
     /// Removes `key`; whether it was there.
     ///
@@ -91,7 +91,7 @@ impl<B: SessionBackend + ?Sized> SessionBackend for &mut B {
         (**self).get(key)
     }
 
-    fn insert(&mut self, key: &str, value: Value) -> Result<(), BoxError> {
+    fn insert(&mut self, key: &str, value: Value) -> Result<bool, BoxError> {
         (**self).insert(key, value)
     }
 
@@ -119,9 +119,8 @@ macro_rules! map_backend {
                 Ok(<$map>::get(self, key).map(Cow::Borrowed))
             }
 
-            fn insert(&mut self, key: &str, value: Value) -> Result<(), BoxError> {
-                <$map>::insert(self, key.to_owned(), value);
-                Ok(())
+            fn insert(&mut self, key: &str, value: Value) -> Result<bool, BoxError> {
+                Ok(<$map>::insert(self, key.to_owned(), value).is_some())
             }
 
             fn remove(&mut self, key: &str) -> Result<bool, BoxError> {

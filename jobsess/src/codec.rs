@@ -40,7 +40,16 @@ pub(crate) fn encode<T: Serialize + ?Sized>(key: &str, value: &T) -> Result<Valu
 
 /// Decodes the value stored under `key` as a `T`, naming the path on failure.
 pub(crate) fn decode<T: DeserializeOwned>(key: &str, value: &Value) -> Result<T> {
-    serde_path_to_error::deserialize(value).map_err(|err| decode_error::<T>(key, "", err))
+    decode_at(key, "", value)
+}
+
+/// Decodes `value` (found at `field` of the job under `key`, or at its root
+/// when `field` is empty). Success takes plain serde, with no overhead; only
+/// a failure decodes again with path tracking, to name where it failed.
+fn decode_at<T: DeserializeOwned>(key: &str, field: &str, value: &Value) -> Result<T> {
+    T::deserialize(value).or_else(|_| {
+        serde_path_to_error::deserialize(value).map_err(|err| decode_error::<T>(key, field, err))
+    })
 }
 
 fn decode_error<T>(
@@ -92,8 +101,7 @@ pub(crate) fn decode_field<T: DeserializeOwned>(
 ) -> Result<T> {
     let fields = as_object(key, job)?;
     match (fields.get(field), default) {
-        (Some(value), _) => serde_path_to_error::deserialize(value)
-            .map_err(|err| decode_error::<T>(key, field, err)),
+        (Some(value), _) => decode_at(key, field, value),
         (None, Some(default)) => Ok(default),
         (None, None) => T::deserialize(MissingField(field)).map_err(|source| Error::Decode {
             key: key.to_owned(),
@@ -140,13 +148,6 @@ pub(crate) fn index_with(mut ids: Vec<String>, id: &str) -> Option<Vec<String>> 
     }
     ids.push(id.to_owned());
     Some(ids)
-}
-
-/// The index after removing `id`, or `None` if it didn't hold it.
-pub(crate) fn index_without(mut ids: Vec<String>, id: &str) -> Option<Vec<String>> {
-    let before = ids.len();
-    ids.retain(|known| known != id);
-    (ids.len() != before).then_some(ids)
 }
 
 /// The ids of listed keys that start with `start`, sorted.

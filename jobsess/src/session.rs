@@ -186,9 +186,12 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
         let key = self.key(id)?;
         let value = codec::encode(&key, metadata)?;
         self.check_budget(&key, &value)?;
-        self.write(&key, value)?;
-        if !S::LISTS_KEYS {
-            self.index_add(id)?;
+        let replaced = self.write(&key, value)?;
+        if !S::LISTS_KEYS
+            && !replaced
+            && let Some(ids) = codec::index_with(self.index_read()?, id)
+        {
+            self.index_write(&ids)?;
         }
         Ok(())
     }
@@ -317,7 +320,7 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
         let mut job = job.into_owned();
         codec::patch_field(&key, &mut job, field.name(), value)?;
         self.check_budget(&key, &job)?;
-        self.write(&key, job)
+        self.write(&key, job).map(drop)
     }
 
     /// Whether the session holds job `id` (decodable or not).
@@ -350,15 +353,12 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
     /// # Errors
     /// An invalid id or a failing backend.
     pub fn delete(&mut self, id: &str) -> Result<bool> {
+        // On index backends the index keeps the id until `ids()` finds its
+        // job gone: a delete costs what the backend's remove costs.
         let key = self.key(id)?;
-        let existed = self
-            .session
+        self.session
             .remove(&key)
-            .map_err(|source| backend_error("remove", &key, source))?;
-        if !S::LISTS_KEYS {
-            self.index_remove(id)?;
-        }
-        Ok(existed)
+            .map_err(|source| backend_error("remove", &key, source))
     }
 
     /// The ids of this prefix's jobs, sorted. On backends that list keys these
@@ -499,7 +499,8 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
             .map_err(|source| backend_error("read", key, source))
     }
 
-    fn write(&mut self, key: &str, value: serde_json::Value) -> Result<()> {
+    /// Writes `value` under `key`; whether it replaced a value.
+    fn write(&mut self, key: &str, value: serde_json::Value) -> Result<bool> {
         self.session
             .insert(key, value)
             .map_err(|source| backend_error("write", key, source))
@@ -513,21 +514,7 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
 
     fn index_write(&mut self, ids: &[String]) -> Result<()> {
         let index = key::index_key(&self.prefix);
-        self.write(&index, codec::index_value(ids))
-    }
-
-    fn index_add(&mut self, id: &str) -> Result<()> {
-        match codec::index_with(self.index_read()?, id) {
-            Some(ids) => self.index_write(&ids),
-            None => Ok(()),
-        }
-    }
-
-    fn index_remove(&mut self, id: &str) -> Result<()> {
-        match codec::index_without(self.index_read()?, id) {
-            Some(ids) => self.index_write(&ids),
-            None => Ok(()),
-        }
+        self.write(&index, codec::index_value(ids)).map(drop)
     }
 }
 

@@ -36,9 +36,8 @@ impl AsyncSessionBackend for Session {
         Ok(self.get_value(key).await?)
     }
 
-    async fn insert(&self, key: &str, value: Value) -> Result<(), BoxError> {
-        self.insert_value(key, value).await?;
-        Ok(())
+    async fn insert(&self, key: &str, value: Value) -> Result<bool, BoxError> {
+        Ok(self.insert_value(key, value).await?.is_some())
     }
 
     async fn remove(&self, key: &str) -> Result<bool, BoxError> {

@@ -2,11 +2,12 @@
 //! model. Nothing here is quoted.
 
 use proc_macro2::{Span, TokenStream, TokenTree};
-use serde_derive_internals::{Ctxt as SerdeCtxt, Derive, ast};
+use syn::ext::IdentExt;
 use syn::meta::ParseNestedMeta;
 use syn::parse::ParseStream;
 use syn::{Data, DeriveInput, Fields, Ident, LitStr, Token};
 
+use crate::case::RenameRule;
 use crate::ctxt::Ctxt;
 
 /// The name of our attribute.
@@ -22,8 +23,40 @@ pub struct Container<'a> {
     pub prefix: Option<LitStr>,
     /// `#[job_metadata(crate = "...")]`
     pub krate: Option<syn::Path>,
-    /// serde's own model of the struct; `None` unless it has named fields.
-    pub serde: Option<ast::Container<'a>>,
+    /// `#[serde(default)]` or `#[serde(default = "path")]` on the struct.
+    pub default: SerdeDefault,
+    /// The named fields as serde sees them; `None` for any other input.
+    pub fields: Option<Vec<Field<'a>>>,
+}
+
+/// One named field, with what its serde attributes say.
+pub struct Field<'a> {
+    pub original: &'a syn::Field,
+    pub ident: &'a Ident,
+    /// The key serde writes it under.
+    pub ser_name: Name,
+    /// The key serde reads it from.
+    pub de_name: Name,
+    pub skip_serializing: bool,
+    pub skip_deserializing: bool,
+    /// Where `#[serde(flatten)]` was written, if it was.
+    pub flatten: Option<Span>,
+    pub default: SerdeDefault,
+}
+
+/// A stored key and the token it came from.
+pub struct Name {
+    pub value: String,
+    pub span: Span,
+}
+
+/// What serde uses for an absent field.
+pub enum SerdeDefault {
+    None,
+    /// `#[serde(default)]`
+    Default,
+    /// `#[serde(default = "path")]`
+    Path(syn::ExprPath),
 }
 
 impl<'a> Container<'a> {
@@ -59,7 +92,8 @@ impl<'a> Container<'a> {
             }
         }
 
-        let serde = match &input.data {
+        let container = SerdeContainer::from_attrs(&input.attrs);
+        let fields = match &input.data {
             Data::Struct(data) => match &data.fields {
                 Fields::Named(named) => {
                     for field in &named.named {
@@ -71,7 +105,13 @@ impl<'a> Container<'a> {
                             );
                         }
                     }
-                    serde_model(input)
+                    Some(
+                        named
+                            .named
+                            .iter()
+                            .filter_map(|f| Field::from_ast(f, &container))
+                            .collect(),
+                    )
                 }
                 Fields::Unnamed(fields) => {
                     cx.error_spanned_by(
@@ -108,20 +148,138 @@ impl<'a> Container<'a> {
             input,
             prefix,
             krate,
-            serde,
+            default: container.default,
+            fields,
         }
     }
 }
 
-/// serde's model of the struct: its names after `rename`/`rename_all`, its
-/// skips and defaults. serde's own errors are left to serde's derive, which
+/// What the struct's `#[serde(...)]` attributes say about its fields.
+///
+/// Only the keys that decide stored names, skips and defaults are read.
+/// Mistakes in serde attributes are left to serde's own derive, which
 /// reports them; reporting them here too would show each one twice.
-fn serde_model(input: &DeriveInput) -> Option<ast::Container<'_>> {
-    let serde_cx = SerdeCtxt::new();
-    let private = Ident::new("__private", Span::call_site());
-    let model = ast::Container::from_ast(&serde_cx, input, Derive::Deserialize, &private);
-    let _serde_reports_these = serde_cx.check();
-    model
+struct SerdeContainer {
+    rename_all: (Option<RenameRule>, Option<RenameRule>),
+    default: SerdeDefault,
+}
+
+impl SerdeContainer {
+    fn from_attrs(attrs: &[syn::Attribute]) -> Self {
+        let mut cont = SerdeContainer {
+            rename_all: (None, None),
+            default: SerdeDefault::None,
+        };
+        for attr in attrs.iter().filter(|a| a.path().is_ident("serde")) {
+            let _serde_reports_errors = attr.parse_nested_meta(|meta| {
+                if meta.path.is_ident("rename_all") {
+                    // rename_all = "..." | rename_all(serialize = "...", deserialize = "...")
+                    let (ser, de) = ser_de_strings(&meta)?;
+                    let rule =
+                        |s: Option<LitStr>| s.and_then(|s| RenameRule::from_name(&s.value()));
+                    cont.rename_all = (rule(ser), rule(de));
+                } else if meta.path.is_ident("default") {
+                    // default | default = "path"
+                    cont.default = default_value(&meta)?;
+                } else {
+                    skip_value(meta.input)?;
+                }
+                Ok(())
+            });
+        }
+        cont
+    }
+}
+
+impl<'a> Field<'a> {
+    fn from_ast(field: &'a syn::Field, cont: &SerdeContainer) -> Option<Self> {
+        let ident = field.ident.as_ref()?;
+        let name = ident.unraw().to_string();
+        let mut rename = (None, None);
+        let mut out = Field {
+            original: field,
+            ident,
+            ser_name: Name {
+                value: String::new(),
+                span: ident.span(),
+            },
+            de_name: Name {
+                value: String::new(),
+                span: ident.span(),
+            },
+            skip_serializing: false,
+            skip_deserializing: false,
+            flatten: None,
+            default: SerdeDefault::None,
+        };
+        for attr in field.attrs.iter().filter(|a| a.path().is_ident("serde")) {
+            let _serde_reports_errors = attr.parse_nested_meta(|meta| {
+                let path = &meta.path;
+                if path.is_ident("rename") {
+                    // rename = "..." | rename(serialize = "...", deserialize = "...")
+                    let (ser, de) = ser_de_strings(&meta)?;
+                    rename = (ser.or(rename.0.take()), de.or(rename.1.take()));
+                } else if path.is_ident("skip") {
+                    out.skip_serializing = true;
+                    out.skip_deserializing = true;
+                } else if path.is_ident("skip_serializing") {
+                    out.skip_serializing = true;
+                } else if path.is_ident("skip_deserializing") {
+                    out.skip_deserializing = true;
+                } else if path.is_ident("flatten") {
+                    out.flatten = path.get_ident().map(Ident::span);
+                } else if path.is_ident("default") {
+                    out.default = default_value(&meta)?;
+                } else {
+                    skip_value(meta.input)?;
+                }
+                Ok(())
+            });
+        }
+        let named = |lit: Option<LitStr>, rule: Option<RenameRule>| match lit {
+            Some(lit) => Name {
+                value: lit.value(),
+                span: lit.span(),
+            },
+            None => Name {
+                value: rule.map_or_else(|| name.clone(), |r| r.apply_to_field(&name)),
+                span: ident.span(),
+            },
+        };
+        out.ser_name = named(rename.0, cont.rename_all.0);
+        out.de_name = named(rename.1, cont.rename_all.1);
+        Some(out)
+    }
+}
+
+/// `key = "both"` or `key(serialize = "a", deserialize = "b")`.
+fn ser_de_strings(meta: &ParseNestedMeta) -> syn::Result<(Option<LitStr>, Option<LitStr>)> {
+    if meta.input.peek(Token![=]) {
+        let lit: LitStr = meta.value()?.parse()?;
+        return Ok((Some(lit.clone()), Some(lit)));
+    }
+    let (mut ser, mut de) = (None, None);
+    meta.parse_nested_meta(|inner| {
+        if inner.path.is_ident("serialize") {
+            ser = Some(inner.value()?.parse()?);
+        } else if inner.path.is_ident("deserialize") {
+            de = Some(inner.value()?.parse()?);
+        } else {
+            skip_value(inner.input)?;
+        }
+        Ok(())
+    })?;
+    Ok((ser, de))
+}
+
+/// `default` or `default = "path"`.
+fn default_value(meta: &ParseNestedMeta) -> syn::Result<SerdeDefault> {
+    if meta.input.peek(Token![=]) {
+        let lit: LitStr = meta.value()?.parse()?;
+        Ok(SerdeDefault::Path(lit.parse()?))
+    } else {
+        Ok(SerdeDefault::Default)
+    }
 }
 
 /// The string after `key =`; a non-string value is reported and skipped.
@@ -213,25 +371,6 @@ fn edit_distance(a: &str, b: &str) -> usize {
         }
     }
     row[b.len()]
-}
-
-/// Where a serde attribute of `field` says `word` (`flatten`...), for errors.
-pub fn serde_word_span(field: &syn::Field, word: &str) -> Option<Span> {
-    fn find(tokens: TokenStream, word: &str) -> Option<Span> {
-        tokens.into_iter().find_map(|tt| match tt {
-            TokenTree::Ident(ident) if ident == word => Some(ident.span()),
-            TokenTree::Group(group) => find(group.stream(), word),
-            _ => None,
-        })
-    }
-    field
-        .attrs
-        .iter()
-        .filter(|a| a.path().is_ident("serde"))
-        .find_map(|a| match &a.meta {
-            syn::Meta::List(list) => find(list.tokens.clone(), word),
-            _ => None,
-        })
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! span several fields, `expand` quotes the checked model.
 
 mod attr;
+mod case;
 mod ctxt;
 mod expand;
 mod valid;

@@ -5,11 +5,10 @@
 use std::collections::BTreeMap;
 
 use proc_macro2::Span;
-use serde_derive_internals::{ast, attr as serde_attr};
 use syn::ext::IdentExt;
 use syn::{Ident, Type, Visibility};
 
-use crate::attr::{Container, serde_word_span};
+use crate::attr::{Container, Field, SerdeDefault};
 use crate::ctxt::Ctxt;
 
 /// The prefix used when `#[job_metadata(prefix)]` is not given.
@@ -74,7 +73,10 @@ pub fn check<'a>(cx: &mut Ctxt, cont: &'a Container<'a>) -> Model<'a> {
         .clone()
         .unwrap_or_else(|| syn::parse_quote!(::jobsess));
 
-    let fields = cont.serde.as_ref().map(|serde| accessors(cx, serde));
+    let fields = cont
+        .fields
+        .as_ref()
+        .map(|fields| accessors(cx, cont, fields));
 
     Model {
         ident: &cont.input.ident,
@@ -103,20 +105,13 @@ fn prefix_problem(prefix: &str) -> Option<&'static str> {
     }
 }
 
-fn accessors<'a>(cx: &mut Ctxt, serde: &'a ast::Container<'a>) -> Vec<Accessor<'a>> {
-    let ast::Data::Struct(_, fields) = &serde.data else {
-        return Vec::new();
-    };
-    let mut by_key: BTreeMap<String, &Ident> = BTreeMap::new();
+fn accessors<'a>(cx: &mut Ctxt, cont: &'a Container, fields: &'a [Field<'a>]) -> Vec<Accessor<'a>> {
+    let mut by_key: BTreeMap<&str, &Ident> = BTreeMap::new();
     let mut by_const: BTreeMap<String, &Ident> = BTreeMap::new();
     let mut out = Vec::new();
     for field in fields {
-        let Some(member) = field.original.ident.as_ref() else {
-            continue;
-        };
-        let attrs = &field.attrs;
-        if attrs.flatten() {
-            let span = serde_word_span(field.original, "flatten").unwrap_or_else(|| member.span());
+        let member = field.ident;
+        if let Some(span) = field.flatten {
             cx.syn_error(syn::Error::new(
                 span,
                 "JobMetadata does not support `#[serde(flatten)]`: the flattened fields would have \
@@ -124,12 +119,11 @@ fn accessors<'a>(cx: &mut Ctxt, serde: &'a ast::Container<'a>) -> Vec<Accessor<'
             ));
             continue;
         }
-        if attrs.skip_serializing() || attrs.skip_deserializing() {
+        if field.skip_serializing || field.skip_deserializing {
             // Never written or never read: no stored value to give a key to.
             continue;
         }
-        let ser = attrs.name().serialize_name();
-        let de = attrs.name().deserialize_name();
+        let (ser, de) = (&field.ser_name, &field.de_name);
         if ser.value != de.value {
             cx.syn_error(syn::Error::new(
                 ser.span,
@@ -141,7 +135,7 @@ fn accessors<'a>(cx: &mut Ctxt, serde: &'a ast::Container<'a>) -> Vec<Accessor<'
             ));
             continue;
         }
-        if let Some(first) = by_key.get(&ser.value) {
+        if let Some(first) = by_key.get(ser.value.as_str()) {
             let what = format!("stored under key {:?}", ser.value);
             collision(cx, ser.span, first, member, &what);
             continue;
@@ -152,22 +146,20 @@ fn accessors<'a>(cx: &mut Ctxt, serde: &'a ast::Container<'a>) -> Vec<Accessor<'
             collision(cx, member.span(), first, member, &what);
             continue;
         }
-        by_key.insert(ser.value.clone(), member);
+        by_key.insert(&ser.value, member);
         by_const.insert(const_name.clone(), member);
         out.push(Accessor {
             member,
             const_ident: Ident::new(&const_name, member.span()),
             key: ser.value.clone(),
-            ty: field.ty,
+            ty: &field.original.ty,
             vis: &field.original.vis,
-            default: match (attrs.default(), serde.attrs.default()) {
-                (serde_attr::Default::Default, _) => Default::Field,
-                (serde_attr::Default::Path(path), _) => Default::FieldPath(path),
-                (serde_attr::Default::None, serde_attr::Default::Default) => Default::Container,
-                (serde_attr::Default::None, serde_attr::Default::Path(path)) => {
-                    Default::ContainerPath(path)
-                }
-                (serde_attr::Default::None, serde_attr::Default::None) => Default::None,
+            default: match (&field.default, &cont.default) {
+                (SerdeDefault::Default, _) => Default::Field,
+                (SerdeDefault::Path(path), _) => Default::FieldPath(path),
+                (SerdeDefault::None, SerdeDefault::Default) => Default::Container,
+                (SerdeDefault::None, SerdeDefault::Path(path)) => Default::ContainerPath(path),
+                (SerdeDefault::None, SerdeDefault::None) => Default::None,
             },
         });
     }

@@ -70,7 +70,7 @@ pub use async_session::{AsyncJobSession, AsyncSessionBackend};
 pub use backend::SessionBackend;
 pub use error::{BoxError, Error, Result};
 pub use field::{Field, FieldOf};
-pub use metadata::{JobMetadata, UntypedJob};
+pub use metadata::{JobMetadata, Schema, UntypedJob};
 pub use session::JobSession;
 
 /// Derives [`JobMetadata`](trait@JobMetadata) for a struct with named fields
@@ -111,9 +111,17 @@ pub mod __private {
     pub use serde;
     pub use serde_json;
 
-    /// Makes a field key; only generated code calls it.
+    /// Makes the key of a field without a serde default; only generated code
+    /// calls it.
     #[must_use]
-    pub const fn field<M, T>(name: &'static str, default: Option<fn() -> T>) -> crate::Field<M, T> {
-        crate::Field::new(name, default)
+    pub const fn field<M, T>(name: &'static str) -> crate::Field<M, T> {
+        crate::Field::new(name, None)
+    }
+
+    /// Makes the key of a field whose serde default is `default`; only
+    /// generated code calls it.
+    #[must_use]
+    pub const fn field_or<M, T>(name: &'static str, default: fn() -> T) -> crate::Field<M, T> {
+        crate::Field::new(name, Some(default))
     }
 }

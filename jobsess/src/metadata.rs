@@ -31,15 +31,43 @@ use crate::field::Field;
 /// assert_eq!(TranscriptionJob::FILE_NAME.name(), "fileName");
 /// ```
 pub trait JobMetadata: Serialize + DeserializeOwned {
+    /// What the derive knows of the type. The consts below read it; it is
+    /// one item, not three, because each item an impl defines costs compile
+    /// time in every crate that derives the trait.
+    const SCHEMA: Schema;
+
     /// The default prefix of this type's session keys (`job` unless the
     /// derive was given `#[job_metadata(prefix = "...")]`).
-    const KEY_PREFIX: &'static str;
+    const KEY_PREFIX: &'static str = Self::SCHEMA.key_prefix;
 
     /// The type's name, for error messages.
-    const TYPE_NAME: &'static str;
+    const TYPE_NAME: &'static str = Self::SCHEMA.type_name;
 
     /// The keys of the stored fields, as serde writes them, in declaration order.
-    const FIELD_KEYS: &'static [&'static str];
+    const FIELD_KEYS: &'static [&'static str] = Self::SCHEMA.field_keys;
+}
+
+/// The static description of a [`JobMetadata`] type.
+///
+/// ```
+/// use jobsess::{JobMetadata, Schema};
+/// #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
+/// #[job_metadata(prefix = "render")]
+/// struct RenderJob { scene: String }
+///
+/// let schema: Schema = RenderJob::SCHEMA;
+/// assert_eq!(schema.key_prefix, "render");
+/// assert_eq!(schema.type_name, "RenderJob");
+/// assert_eq!(schema.field_keys, ["scene"]);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schema {
+    /// The default prefix of the session keys.
+    pub key_prefix: &'static str,
+    /// The type's name, for error messages.
+    pub type_name: &'static str,
+    /// The keys of the stored fields, as serde writes them.
+    pub field_keys: &'static [&'static str],
 }
 
 /// Metadata as a plain JSON object, with no fixed fields: the notebook's
@@ -60,9 +88,11 @@ pub trait JobMetadata: Serialize + DeserializeOwned {
 pub type UntypedJob = Map<String, Value>;
 
 impl JobMetadata for UntypedJob {
-    const KEY_PREFIX: &'static str = "job";
-    const TYPE_NAME: &'static str = "UntypedJob";
-    const FIELD_KEYS: &'static [&'static str] = &[];
+    const SCHEMA: Schema = Schema {
+        key_prefix: "job",
+        type_name: "UntypedJob",
+        field_keys: &[],
+    };
 }
 
 impl Field<UntypedJob, Value> {

@@ -1,0 +1,264 @@
+//! jobsess beside its floor (hand-written serde_json on the same session)
+//! and its peers, in one run: `cargo bench`. BENCHMARKS.md has the results.
+//!
+//! Every group holds a `baseline` and the jobsess call(s) it is compared to;
+//! only the ratio of medians within one group counts.
+
+use std::collections::{BTreeMap, HashMap};
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use jobsess::{AsyncJobSession, JobMetadata, JobSession, UntypedJob};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use tower_sessions::{MemoryStore, Session};
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+struct FileInfo {
+    name: String,
+    path: String,
+    size: u64,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+struct PluginInfo {
+    id: String,
+    title: String,
+    version: String,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+struct UserPreferences {
+    language: String,
+    format: String,
+}
+
+/// The notebook's job-123.
+#[derive(Serialize, Deserialize, JobMetadata, Clone, Debug, PartialEq)]
+struct TranscriptionJob {
+    file_info: FileInfo,
+    plugin_info: PluginInfo,
+    user_preferences: UserPreferences,
+}
+
+fn job_123() -> TranscriptionJob {
+    TranscriptionJob {
+        file_info: FileInfo {
+            name: "interview.mp3".into(),
+            path: "/media/audio/interview.mp3".into(),
+            size: 1_024_000,
+        },
+        plugin_info: PluginInfo {
+            id: "whisper_large".into(),
+            title: "Whisper Large".into(),
+            version: "3.0".into(),
+        },
+        user_preferences: UserPreferences {
+            language: "en".into(),
+            format: "srt".into(),
+        },
+    }
+}
+
+const ID: &str = "job-123";
+
+/// The floor: what a hand-written handler does, building its key each time.
+mod floor {
+    use super::{HashMap, PluginInfo, TranscriptionJob, Value};
+    use serde::Deserialize;
+
+    pub fn store(map: &mut HashMap<String, Value>, id: &str, job: &TranscriptionJob) {
+        let value = serde_json::to_value(job).expect("encodes");
+        map.insert(format!("job_{id}"), value);
+    }
+
+    pub fn load(map: &HashMap<String, Value>, id: &str) -> Option<TranscriptionJob> {
+        map.get(&format!("job_{id}"))
+            .map(|v| TranscriptionJob::deserialize(v).expect("decodes"))
+    }
+
+    pub fn load_plugin(map: &HashMap<String, Value>, id: &str) -> Option<PluginInfo> {
+        map.get(&format!("job_{id}"))
+            .map(|v| PluginInfo::deserialize(&v["plugin_info"]).expect("decodes"))
+    }
+}
+
+fn map_store_load(c: &mut Criterion) {
+    let job = job_123();
+    let mut group = c.benchmark_group("map_store_load");
+    let mut map = HashMap::new();
+    group.bench_function("baseline", |b| {
+        b.iter(|| {
+            floor::store(&mut map, black_box(ID), black_box(&job));
+            black_box(floor::load(&map, black_box(ID)))
+        });
+    });
+    let mut map = HashMap::new();
+    group.bench_function("jobsess", |b| {
+        b.iter(|| {
+            let mut jobs = JobSession::<TranscriptionJob, _>::new(&mut map);
+            jobs.store(black_box(ID), black_box(&job)).expect("stores");
+            black_box(jobs.load(black_box(ID)).expect("loads"))
+        });
+    });
+    group.finish();
+}
+
+fn map_load_field(c: &mut Criterion) {
+    let mut map = HashMap::new();
+    floor::store(&mut map, ID, &job_123());
+    let mut group = c.benchmark_group("map_load_field");
+    group.bench_function("baseline", |b| {
+        b.iter(|| black_box(floor::load_plugin(&map, black_box(ID))));
+    });
+    group.bench_function("jobsess", |b| {
+        b.iter(|| {
+            let jobs = JobSession::<TranscriptionJob, _>::new(&mut map);
+            black_box(jobs.load_field(black_box(ID), TranscriptionJob::PLUGIN_INFO))
+        });
+    });
+    group.finish();
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime")
+}
+
+fn new_session() -> Session {
+    Session::new(None, Arc::new(MemoryStore::default()), None)
+}
+
+fn tower_sessions(c: &mut Criterion) {
+    let rt = runtime();
+    let job = job_123();
+    let mut group = c.benchmark_group("tower_store_load_delete");
+    let session = new_session();
+    group.bench_function("baseline", |b| {
+        b.to_async(&rt).iter(|| async {
+            session.insert("job_job-123", &job).await.expect("inserts");
+            let back: Option<TranscriptionJob> = session.get("job_job-123").await.expect("gets");
+            let gone: Option<Value> = session.remove("job_job-123").await.expect("removes");
+            black_box((back, gone))
+        });
+    });
+    let jobs = AsyncJobSession::<TranscriptionJob, _>::new(new_session());
+    group.bench_function("jobsess", |b| {
+        b.to_async(&rt).iter(|| async {
+            jobs.store(black_box(ID), &job).await.expect("stores");
+            let back = jobs.load(black_box(ID)).await.expect("loads");
+            let gone = jobs.delete(black_box(ID)).await.expect("deletes");
+            black_box((back, gone))
+        });
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("tower_load_field");
+    let session = new_session();
+    rt.block_on(session.insert("job_job-123", &job))
+        .expect("inserts");
+    group.bench_function("tower_sessions_get_whole", |b| {
+        b.to_async(&rt).iter(|| async {
+            let whole: Option<TranscriptionJob> = session.get("job_job-123").await.expect("gets");
+            black_box(whole.map(|j| j.plugin_info))
+        });
+    });
+    let jobs = AsyncJobSession::<TranscriptionJob, _>::new(session.clone());
+    group.bench_function("jobsess", |b| {
+        b.to_async(&rt).iter(|| async {
+            black_box(
+                jobs.load_field(black_box(ID), TranscriptionJob::PLUGIN_INFO)
+                    .await,
+            )
+        });
+    });
+    group.finish();
+
+    // The peer for one field on an embedded map: tower-sessions-style get of the
+    // whole value (clone, then decode all) versus jobsess on the same map.
+    let mut map = HashMap::new();
+    floor::store(&mut map, ID, &job);
+    let mut group = c.benchmark_group("map_load_field_peer");
+    group.bench_function("clone_then_decode_whole", |b| {
+        b.iter(|| {
+            let whole = map.get("job_job-123").cloned().expect("present");
+            let job: TranscriptionJob = serde_json::from_value(whole).expect("decodes");
+            black_box(job.plugin_info)
+        });
+    });
+    group.bench_function("jobsess", |b| {
+        b.iter(|| {
+            let jobs = JobSession::<TranscriptionJob, _>::new(&mut map);
+            black_box(jobs.load_field(black_box(ID), TranscriptionJob::PLUGIN_INFO))
+        });
+    });
+    group.finish();
+}
+
+/// A session of `unrelated` non-job keys (half sorting before `job_`, half
+/// after) and ten jobs.
+fn session_with<M: FromIterator<(String, Value)>>(unrelated: usize) -> M {
+    let job = serde_json::to_value(job_123()).expect("encodes");
+    (0..unrelated)
+        .map(|i| {
+            let key = if i % 2 == 0 {
+                format!("analytics_{i}")
+            } else {
+                format!("user_{i}")
+            };
+            (key, Value::from(i))
+        })
+        .chain((0..10).map(|i| (format!("job_job-{i}"), job.clone())))
+        .collect()
+}
+
+fn ordered_listing<S>(c: &mut Criterion, name: &str)
+where
+    S: FromIterator<(String, Value)> + Clone + jobsess::SessionBackend,
+{
+    for unrelated in [0, 10_000] {
+        let mut group = c.benchmark_group(format!("{name}_ids_clear/{unrelated}_unrelated"));
+        let session: S = session_with(unrelated);
+        let mut for_ids = session.clone();
+        group.bench_function("ids", |b| {
+            b.iter(|| {
+                let mut jobs = JobSession::<UntypedJob, _>::new(&mut for_ids);
+                black_box(jobs.ids().expect("lists"))
+            });
+        });
+        // Only `clear()` is timed: the copy it works on is made before the
+        // clock starts and dropped after it stops.
+        group.bench_function("clear", |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let mut copy = session.clone();
+                    let start = Instant::now();
+                    let removed = JobSession::<UntypedJob, _>::new(&mut copy).clear();
+                    total += start.elapsed();
+                    assert_eq!(removed.expect("clears"), 10);
+                    drop(black_box(copy));
+                }
+                total
+            });
+        });
+        group.finish();
+    }
+}
+
+fn ordered_maps(c: &mut Criterion) {
+    ordered_listing::<BTreeMap<String, Value>>(c, "btree_map");
+    ordered_listing::<Map<String, Value>>(c, "json_map");
+}
+
+criterion_group!(
+    benches,
+    map_store_load,
+    map_load_field,
+    tower_sessions,
+    ordered_maps
+);
+criterion_main!(benches);

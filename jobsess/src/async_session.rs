@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::codec;
 use crate::error::{BoxError, Error, Result};
 use crate::field::FieldOf;
-use crate::key;
+use crate::key::KeySpace;
 use crate::metadata::JobMetadata;
 use crate::session::backend_error;
 
@@ -97,7 +97,7 @@ pub trait AsyncSessionBackend: Send + Sync {
 /// [`axum::Jobs`](crate::axum::Jobs), which derefs to this handle.
 pub struct AsyncJobSession<M, S> {
     session: S,
-    prefix: Cow<'static, str>,
+    keys: KeySpace,
     marker: PhantomData<fn() -> M>,
 }
 
@@ -105,7 +105,7 @@ impl<M, S: Clone> Clone for AsyncJobSession<M, S> {
     fn clone(&self) -> Self {
         AsyncJobSession {
             session: self.session.clone(),
-            prefix: self.prefix.clone(),
+            keys: self.keys.clone(),
             marker: PhantomData,
         }
     }
@@ -116,7 +116,7 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
     pub fn new(session: S) -> Self {
         AsyncJobSession {
             session,
-            prefix: Cow::Borrowed(M::KEY_PREFIX),
+            keys: KeySpace::of(M::KEY_PREFIX),
             marker: PhantomData,
         }
     }
@@ -126,11 +126,9 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
     /// # Errors
     /// [`Error::InvalidPrefix`] if `prefix` breaks the [key rules](crate::key).
     pub fn with_prefix(session: S, prefix: impl Into<Cow<'static, str>>) -> Result<Self> {
-        let prefix = prefix.into();
-        key::validate_prefix(&prefix)?;
         Ok(AsyncJobSession {
             session,
-            prefix,
+            keys: KeySpace::checked(prefix)?,
             marker: PhantomData,
         })
     }
@@ -138,7 +136,7 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
     /// The prefix of this handle's keys.
     #[must_use]
     pub fn prefix(&self) -> &str {
-        &self.prefix
+        self.keys.prefix()
     }
 
     /// The session key of job `id`: `{prefix}_{id}`.
@@ -146,7 +144,7 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
     /// # Errors
     /// [`Error::InvalidJobId`] for an id that breaks the [key rules](crate::key).
     pub fn key(&self, id: &str) -> Result<String> {
-        key::job_key(&self.prefix, id)
+        self.keys.job(id)
     }
 
     /// The session this handle works on.
@@ -254,7 +252,7 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
     /// A failing backend, or an index that is not a list.
     pub async fn ids(&self) -> Result<Vec<String>> {
         if S::LISTS_KEYS {
-            let start = key::key_start(&self.prefix);
+            let start = self.keys.start();
             let keys = self
                 .session
                 .keys_with_prefix(&start)
@@ -265,7 +263,7 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
         let indexed = self.index_read().await?;
         let mut live = Vec::with_capacity(indexed.len());
         for id in &indexed {
-            if self.read(&self.raw_key(id)).await?.is_some() {
+            if self.read(&self.keys.listed(id)).await?.is_some() {
                 live.push(id.clone());
             }
         }
@@ -300,18 +298,14 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
     pub async fn clear(&self) -> Result<usize> {
         let mut removed = 0;
         for id in self.ids().await? {
-            if self.remove_key(&self.raw_key(&id)).await? {
+            if self.remove_key(&self.keys.listed(&id)).await? {
                 removed += 1;
             }
         }
         if !S::LISTS_KEYS {
-            self.remove_key(&key::index_key(&self.prefix)).await?;
+            self.remove_key(&self.keys.index()).await?;
         }
         Ok(removed)
-    }
-
-    fn raw_key(&self, id: &str) -> String {
-        key::key_start(&self.prefix) + id
     }
 
     async fn read(&self, key: &str) -> Result<Option<Value>> {
@@ -337,13 +331,13 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
     }
 
     async fn index_read(&self) -> Result<Vec<String>> {
-        let index = key::index_key(&self.prefix);
+        let index = self.keys.index();
         let value = self.read(&index).await?;
         codec::index_ids(&index, value.as_ref())
     }
 
     async fn index_write(&self, ids: &[String]) -> Result<()> {
-        self.write(&key::index_key(&self.prefix), codec::index_value(ids))
+        self.write(&self.keys.index(), codec::index_value(ids))
             .await
             .map(drop)
     }
@@ -353,7 +347,7 @@ impl<M, S> fmt::Debug for AsyncJobSession<M, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AsyncJobSession")
             .field("metadata", &codec::short_type_name::<M>())
-            .field("prefix", &self.prefix)
+            .field("prefix", &self.keys.prefix())
             .finish_non_exhaustive()
     }
 }

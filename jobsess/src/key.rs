@@ -6,6 +6,8 @@
 //! [`MAX_JOB_ID_LEN`] bytes without control characters; it may contain `_`,
 //! since the first `_` of a key always ends the prefix.
 
+use std::borrow::Cow;
+
 use crate::error::{Error, Result};
 
 /// The separator between prefix and job id in a session key.
@@ -121,6 +123,53 @@ pub fn index_key(prefix: &str) -> String {
     key.push_str(INDEX_KEY_START);
     key.push_str(prefix);
     key
+}
+
+/// The keys of one prefix; both handles build every key through it.
+#[derive(Clone, Debug)]
+pub(crate) struct KeySpace {
+    prefix: Cow<'static, str>,
+}
+
+impl KeySpace {
+    /// The key space of a prefix that is known to be valid (a derived one).
+    pub(crate) const fn of(prefix: &'static str) -> Self {
+        KeySpace {
+            prefix: Cow::Borrowed(prefix),
+        }
+    }
+
+    /// The key space of a prefix given at run time, after checking it.
+    pub(crate) fn checked(prefix: impl Into<Cow<'static, str>>) -> Result<Self> {
+        let prefix = prefix.into();
+        validate_prefix(&prefix)?;
+        Ok(KeySpace { prefix })
+    }
+
+    pub(crate) fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The key of job `id`, after checking the id.
+    pub(crate) fn job(&self, id: &str) -> Result<String> {
+        job_key(&self.prefix, id)
+    }
+
+    /// The key of an id that came from a listing or the index: it is not
+    /// checked, so jobs other code wrote under odd ids can still be removed.
+    pub(crate) fn listed(&self, id: &str) -> String {
+        key_start(&self.prefix) + id
+    }
+
+    /// `{prefix}_`
+    pub(crate) fn start(&self) -> String {
+        key_start(&self.prefix)
+    }
+
+    /// The key of this prefix's id index.
+    pub(crate) fn index(&self) -> String {
+        index_key(&self.prefix)
+    }
 }
 
 /// Cuts hostile input to a length fit for an error message.

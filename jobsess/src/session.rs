@@ -11,7 +11,7 @@ use crate::backend::SessionBackend;
 use crate::codec;
 use crate::error::{BoxError, Error, Result};
 use crate::field::FieldOf;
-use crate::key;
+use crate::key::KeySpace;
 use crate::metadata::JobMetadata;
 
 /// The metadata of the jobs of one prefix in one session, typed as `M`.
@@ -43,7 +43,7 @@ use crate::metadata::JobMetadata;
 /// ```
 pub struct JobSession<M, S> {
     session: S,
-    prefix: Cow<'static, str>,
+    keys: KeySpace,
     budget: Option<usize>,
     marker: PhantomData<fn() -> M>,
 }
@@ -65,7 +65,7 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
     pub fn new(session: S) -> Self {
         JobSession {
             session,
-            prefix: Cow::Borrowed(M::KEY_PREFIX),
+            keys: KeySpace::of(M::KEY_PREFIX),
             budget: None,
             marker: PhantomData,
         }
@@ -85,11 +85,9 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
     /// # Errors
     /// [`Error::InvalidPrefix`] if `prefix` breaks the [key rules](crate::key).
     pub fn with_prefix(session: S, prefix: impl Into<Cow<'static, str>>) -> Result<Self> {
-        let prefix = prefix.into();
-        key::validate_prefix(&prefix)?;
         Ok(JobSession {
             session,
-            prefix,
+            keys: KeySpace::checked(prefix)?,
             budget: None,
             marker: PhantomData,
         })
@@ -126,7 +124,7 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
     /// ```
     #[must_use]
     pub fn prefix(&self) -> &str {
-        &self.prefix
+        self.keys.prefix()
     }
 
     /// The session key of job `id`: `{prefix}_{id}`.
@@ -141,7 +139,7 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
     /// # Errors
     /// [`Error::InvalidJobId`] for an id that breaks the [key rules](crate::key).
     pub fn key(&self, id: &str) -> Result<String> {
-        key::job_key(&self.prefix, id)
+        self.keys.job(id)
     }
 
     /// The session this handle works on.
@@ -380,7 +378,7 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
     /// A failing backend, or an index that is not a list.
     pub fn ids(&mut self) -> Result<Vec<String>> {
         if S::LISTS_KEYS {
-            let start = key::key_start(&self.prefix);
+            let start = self.keys.start();
             let keys = self
                 .session
                 .keys_with_prefix(&start)
@@ -390,7 +388,7 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
             let indexed = self.index_read()?;
             let mut live = Vec::with_capacity(indexed.len());
             for id in &indexed {
-                if self.read(&self.raw_key(id))?.is_some() {
+                if self.read(&self.keys.listed(id))?.is_some() {
                     live.push(id.clone());
                 }
             }
@@ -452,7 +450,7 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
         for id in &ids {
             // Listed keys may hold ids the rules reject (written there by
             // other code): they are removed all the same, so no validation.
-            let key = self.raw_key(id);
+            let key = self.keys.listed(id);
             if self
                 .session
                 .remove(&key)
@@ -462,7 +460,7 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
             }
         }
         if !S::LISTS_KEYS {
-            let index = key::index_key(&self.prefix);
+            let index = self.keys.index();
             self.session
                 .remove(&index)
                 .map_err(|source| backend_error("remove", &index, source))?;
@@ -488,11 +486,6 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
         }
     }
 
-    /// The key of an id that came from a listing or the index, unchecked.
-    fn raw_key(&self, id: &str) -> String {
-        key::key_start(&self.prefix) + id
-    }
-
     fn read(&self, key: &str) -> Result<Option<Cow<'_, serde_json::Value>>> {
         self.session
             .get(key)
@@ -507,13 +500,13 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
     }
 
     fn index_read(&self) -> Result<Vec<String>> {
-        let index = key::index_key(&self.prefix);
+        let index = self.keys.index();
         let value = self.read(&index)?;
         codec::index_ids(&index, value.as_deref())
     }
 
     fn index_write(&mut self, ids: &[String]) -> Result<()> {
-        let index = key::index_key(&self.prefix);
+        let index = self.keys.index();
         self.write(&index, codec::index_value(ids)).map(drop)
     }
 }
@@ -530,7 +523,7 @@ impl<M, S> fmt::Debug for JobSession<M, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JobSession")
             .field("metadata", &codec::short_type_name::<M>())
-            .field("prefix", &self.prefix)
+            .field("prefix", &self.keys.prefix())
             .field("budget", &self.budget)
             .finish_non_exhaustive()
     }

@@ -25,6 +25,10 @@ use crate::error::BoxError;
 /// The cookie holds the session's JSON encrypted (or signed) and base64
 /// encoded, about 4/3 of the JSON plus 40 bytes, with the cookie's name and
 /// attributes beside it; 2900 bytes of JSON leaves room for all of that.
+///
+/// ```
+/// assert!(jobsess::actix::COOKIE_BUDGET * 4 / 3 + 40 < 4096);
+/// ```
 pub const COOKIE_BUDGET: usize = 2900;
 
 impl SessionBackend for Session {

@@ -7,11 +7,13 @@ use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::backend::SessionBackend;
 use crate::codec;
 use crate::error::{BoxError, Error, Result};
 use crate::field::FieldOf;
@@ -89,6 +91,72 @@ pub trait AsyncSessionBackend: Send + Sync {
     ) -> impl Future<Output = Result<Vec<String>, BoxError>> + Send;
 }
 
+/// Any synchronous backend behind a `Mutex` is an asynchronous one: an
+/// in-memory session that tasks can share, and what the examples below use.
+///
+/// ```
+/// use jobsess::{AsyncJobSession, UntypedJob};
+/// use std::collections::HashMap;
+/// use std::sync::{Arc, Mutex};
+///
+/// # tokio_test::block_on(async {
+/// let session = Arc::new(Mutex::new(HashMap::new()));
+/// let jobs = AsyncJobSession::<UntypedJob, _>::new(Arc::clone(&session));
+/// jobs.store("a", &UntypedJob::new()).await?;
+/// assert!(session.lock().unwrap().contains_key("job_a"));
+/// # Ok::<(), jobsess::Error>(())
+/// # }).unwrap();
+/// ```
+impl<B: SessionBackend + Send> AsyncSessionBackend for Mutex<B> {
+    const LISTS_KEYS: bool = B::LISTS_KEYS;
+
+    async fn get(&self, key: &str) -> Result<Option<Value>, BoxError> {
+        let session = self.lock().map_err(|_| POISONED)?;
+        Ok(session.get(key)?.map(Cow::into_owned))
+    }
+
+    async fn insert(&self, key: &str, value: Value) -> Result<bool, BoxError> {
+        self.lock().map_err(|_| POISONED)?.insert(key, value)
+    }
+
+    async fn remove(&self, key: &str) -> Result<bool, BoxError> {
+        self.lock().map_err(|_| POISONED)?.remove(key)
+    }
+
+    async fn keys_with_prefix(&self, start: &str) -> Result<Vec<String>, BoxError> {
+        self.lock().map_err(|_| POISONED)?.keys_with_prefix(start)
+    }
+}
+
+const POISONED: &str = "the session's lock is poisoned: a task panicked while holding it";
+
+impl<B: AsyncSessionBackend> AsyncSessionBackend for Arc<B> {
+    const LISTS_KEYS: bool = B::LISTS_KEYS;
+
+    fn get(&self, key: &str) -> impl Future<Output = Result<Option<Value>, BoxError>> + Send {
+        (**self).get(key)
+    }
+
+    fn insert(
+        &self,
+        key: &str,
+        value: Value,
+    ) -> impl Future<Output = Result<bool, BoxError>> + Send {
+        (**self).insert(key, value)
+    }
+
+    fn remove(&self, key: &str) -> impl Future<Output = Result<bool, BoxError>> + Send {
+        (**self).remove(key)
+    }
+
+    fn keys_with_prefix(
+        &self,
+        start: &str,
+    ) -> impl Future<Output = Result<Vec<String>, BoxError>> + Send {
+        (**self).keys_with_prefix(start)
+    }
+}
+
 /// The metadata of the jobs of one prefix in one asynchronous session, typed
 /// as `M`. See [`JobSession`](crate::JobSession) for the semantics of each
 /// method; they are the same here, and `async`.
@@ -113,6 +181,17 @@ impl<M, S: Clone> Clone for AsyncJobSession<M, S> {
 
 impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
     /// A handle on `session` for the prefix `M` was derived with.
+    ///
+    /// ```
+    /// # use jobsess::{AsyncJobSession, JobMetadata, UntypedJob};
+    /// # #[derive(serde::Serialize, serde::Deserialize, JobMetadata, Debug, PartialEq, Default)]
+    /// # struct Job { plugin: String, progress: u8 }
+    /// # tokio_test::block_on(async {
+    /// let jobs = AsyncJobSession::<Job, _>::new(std::sync::Mutex::new(std::collections::HashMap::new()));
+    /// assert_eq!(jobs.prefix(), "job");
+    /// # Ok::<(), jobsess::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub fn new(session: S) -> Self {
         AsyncJobSession {
             session,
@@ -122,6 +201,18 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
     }
 
     /// A handle on `session` that uses `prefix` instead of `M`'s.
+    ///
+    /// ```
+    /// # use jobsess::{AsyncJobSession, JobMetadata, UntypedJob};
+    /// # #[derive(serde::Serialize, serde::Deserialize, JobMetadata, Debug, PartialEq, Default)]
+    /// # struct Job { plugin: String, progress: u8 }
+    /// # tokio_test::block_on(async {
+    /// let jobs = AsyncJobSession::<Job, _>::new(std::sync::Mutex::new(std::collections::HashMap::new()));
+    /// let jobs = AsyncJobSession::<Job, _>::with_prefix(jobs.into_inner(), "render")?;
+    /// assert_eq!(jobs.key("a")?, "render_a");
+    /// # Ok::<(), jobsess::Error>(())
+    /// # }).unwrap();
+    /// ```
     ///
     /// # Errors
     /// [`Error::InvalidPrefix`] if `prefix` breaks the [key rules](crate::key).
@@ -134,12 +225,34 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
     }
 
     /// The prefix of this handle's keys.
+    ///
+    /// ```
+    /// # use jobsess::{AsyncJobSession, JobMetadata, UntypedJob};
+    /// # #[derive(serde::Serialize, serde::Deserialize, JobMetadata, Debug, PartialEq, Default)]
+    /// # struct Job { plugin: String, progress: u8 }
+    /// # tokio_test::block_on(async {
+    /// let jobs = AsyncJobSession::<Job, _>::new(std::sync::Mutex::new(std::collections::HashMap::new()));
+    /// assert_eq!(jobs.prefix(), "job");
+    /// # Ok::<(), jobsess::Error>(())
+    /// # }).unwrap();
+    /// ```
     #[must_use]
     pub fn prefix(&self) -> &str {
         self.keys.prefix()
     }
 
     /// The session key of job `id`: `{prefix}_{id}`.
+    ///
+    /// ```
+    /// # use jobsess::{AsyncJobSession, JobMetadata, UntypedJob};
+    /// # #[derive(serde::Serialize, serde::Deserialize, JobMetadata, Debug, PartialEq, Default)]
+    /// # struct Job { plugin: String, progress: u8 }
+    /// # tokio_test::block_on(async {
+    /// let jobs = AsyncJobSession::<Job, _>::new(std::sync::Mutex::new(std::collections::HashMap::new()));
+    /// assert_eq!(jobs.key("job-123")?, "job_job-123");
+    /// # Ok::<(), jobsess::Error>(())
+    /// # }).unwrap();
+    /// ```
     ///
     /// # Errors
     /// [`Error::InvalidJobId`] for an id that breaks the [key rules](crate::key).
@@ -148,12 +261,46 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
     }
 
     /// The session this handle works on.
+    ///
+    /// ```
+    /// # use jobsess::{AsyncJobSession, JobMetadata, UntypedJob};
+    /// # #[derive(serde::Serialize, serde::Deserialize, JobMetadata, Debug, PartialEq, Default)]
+    /// # struct Job { plugin: String, progress: u8 }
+    /// # tokio_test::block_on(async {
+    /// let jobs = AsyncJobSession::<Job, _>::new(std::sync::Mutex::new(std::collections::HashMap::new()));
+    /// assert!(jobs.session().lock().unwrap().is_empty());
+    /// # Ok::<(), jobsess::Error>(())
+    /// # }).unwrap();
+    /// ```
     #[must_use]
     pub fn session(&self) -> &S {
         &self.session
     }
 
+    /// Gives the session back.
+    ///
+    /// ```
+    /// # use jobsess::{AsyncJobSession, UntypedJob};
+    /// let jobs = AsyncJobSession::<UntypedJob, _>::new(std::sync::Mutex::new(std::collections::HashMap::new()));
+    /// assert!(jobs.into_inner().into_inner().unwrap().is_empty());
+    /// ```
+    pub fn into_inner(self) -> S {
+        self.session
+    }
+
     /// Stores the metadata of job `id`, replacing any earlier metadata.
+    ///
+    /// ```
+    /// # use jobsess::{AsyncJobSession, JobMetadata, UntypedJob};
+    /// # #[derive(serde::Serialize, serde::Deserialize, JobMetadata, Debug, PartialEq, Default)]
+    /// # struct Job { plugin: String, progress: u8 }
+    /// # tokio_test::block_on(async {
+    /// let jobs = AsyncJobSession::<Job, _>::new(std::sync::Mutex::new(std::collections::HashMap::new()));
+    /// jobs.store("a", &Job { plugin: "whisper".into(), progress: 0 }).await?;
+    /// assert!(jobs.contains("a").await?);
+    /// # Ok::<(), jobsess::Error>(())
+    /// # }).unwrap();
+    /// ```
     ///
     /// # Errors
     /// An invalid id, a value serde can't encode, or a failing backend.
@@ -172,6 +319,19 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
 
     /// Loads the metadata of job `id`; `None` if the session has none.
     ///
+    /// ```
+    /// # use jobsess::{AsyncJobSession, JobMetadata, UntypedJob};
+    /// # #[derive(serde::Serialize, serde::Deserialize, JobMetadata, Debug, PartialEq, Default)]
+    /// # struct Job { plugin: String, progress: u8 }
+    /// # tokio_test::block_on(async {
+    /// let jobs = AsyncJobSession::<Job, _>::new(std::sync::Mutex::new(std::collections::HashMap::new()));
+    /// jobs.store("a", &Job::default()).await?;
+    /// assert_eq!(jobs.load("a").await?, Some(Job::default()));
+    /// assert_eq!(jobs.load("b").await?, None);
+    /// # Ok::<(), jobsess::Error>(())
+    /// # }).unwrap();
+    /// ```
+    ///
     /// # Errors
     /// An invalid id, stored data that doesn't decode as `M`, or a failing backend.
     pub async fn load(&self, id: &str) -> Result<Option<M>> {
@@ -184,6 +344,18 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
 
     /// Loads the metadata of job `id`, or `default` if the session has none.
     ///
+    /// ```
+    /// # use jobsess::{AsyncJobSession, JobMetadata, UntypedJob};
+    /// # #[derive(serde::Serialize, serde::Deserialize, JobMetadata, Debug, PartialEq, Default)]
+    /// # struct Job { plugin: String, progress: u8 }
+    /// # tokio_test::block_on(async {
+    /// let jobs = AsyncJobSession::<Job, _>::new(std::sync::Mutex::new(std::collections::HashMap::new()));
+    /// let job = jobs.load_or("missing", Job { plugin: "none".into(), progress: 0 }).await?;
+    /// assert_eq!(job.plugin, "none");
+    /// # Ok::<(), jobsess::Error>(())
+    /// # }).unwrap();
+    /// ```
+    ///
     /// # Errors
     /// As [`load`](Self::load).
     pub async fn load_or(&self, id: &str, default: M) -> Result<M> {
@@ -191,6 +363,18 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
     }
 
     /// Loads one field of job `id`; `None` if the session has no such job.
+    ///
+    /// ```
+    /// # use jobsess::{AsyncJobSession, JobMetadata, UntypedJob};
+    /// # #[derive(serde::Serialize, serde::Deserialize, JobMetadata, Debug, PartialEq, Default)]
+    /// # struct Job { plugin: String, progress: u8 }
+    /// # tokio_test::block_on(async {
+    /// let jobs = AsyncJobSession::<Job, _>::new(std::sync::Mutex::new(std::collections::HashMap::new()));
+    /// jobs.store("a", &Job { plugin: "whisper".into(), progress: 40 }).await?;
+    /// assert_eq!(jobs.load_field("a", Job::PROGRESS).await?, Some(40));
+    /// # Ok::<(), jobsess::Error>(())
+    /// # }).unwrap();
+    /// ```
     ///
     /// # Errors
     /// An invalid id, a stored job that is not an object, a field that
@@ -211,6 +395,19 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
 
     /// Replaces one field of job `id`; every other field keeps its stored JSON.
     ///
+    /// ```
+    /// # use jobsess::{AsyncJobSession, JobMetadata, UntypedJob};
+    /// # #[derive(serde::Serialize, serde::Deserialize, JobMetadata, Debug, PartialEq, Default)]
+    /// # struct Job { plugin: String, progress: u8 }
+    /// # tokio_test::block_on(async {
+    /// let jobs = AsyncJobSession::<Job, _>::new(std::sync::Mutex::new(std::collections::HashMap::new()));
+    /// jobs.store("a", &Job::default()).await?;
+    /// jobs.store_field("a", Job::PROGRESS, &90).await?;
+    /// assert_eq!(jobs.load("a").await?.unwrap().progress, 90);
+    /// # Ok::<(), jobsess::Error>(())
+    /// # }).unwrap();
+    /// ```
+    ///
     /// # Errors
     /// [`Error::JobNotFound`] if the job is not in the session, an invalid
     /// id, a stored job that is not an object, or a failing backend.
@@ -230,6 +427,17 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
 
     /// Whether the session holds job `id`.
     ///
+    /// ```
+    /// # use jobsess::{AsyncJobSession, JobMetadata, UntypedJob};
+    /// # #[derive(serde::Serialize, serde::Deserialize, JobMetadata, Debug, PartialEq, Default)]
+    /// # struct Job { plugin: String, progress: u8 }
+    /// # tokio_test::block_on(async {
+    /// let jobs = AsyncJobSession::<Job, _>::new(std::sync::Mutex::new(std::collections::HashMap::new()));
+    /// assert!(!jobs.contains("a").await?);
+    /// # Ok::<(), jobsess::Error>(())
+    /// # }).unwrap();
+    /// ```
+    ///
     /// # Errors
     /// An invalid id or a failing backend.
     pub async fn contains(&self, id: &str) -> Result<bool> {
@@ -239,6 +447,19 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
 
     /// Removes job `id`; whether it was there.
     ///
+    /// ```
+    /// # use jobsess::{AsyncJobSession, JobMetadata, UntypedJob};
+    /// # #[derive(serde::Serialize, serde::Deserialize, JobMetadata, Debug, PartialEq, Default)]
+    /// # struct Job { plugin: String, progress: u8 }
+    /// # tokio_test::block_on(async {
+    /// let jobs = AsyncJobSession::<Job, _>::new(std::sync::Mutex::new(std::collections::HashMap::new()));
+    /// jobs.store("a", &Job::default()).await?;
+    /// assert!(jobs.delete("a").await?);
+    /// assert!(!jobs.delete("a").await?);
+    /// # Ok::<(), jobsess::Error>(())
+    /// # }).unwrap();
+    /// ```
+    ///
     /// # Errors
     /// An invalid id or a failing backend.
     pub async fn delete(&self, id: &str) -> Result<bool> {
@@ -247,6 +468,19 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
     }
 
     /// The ids of this prefix's jobs, sorted.
+    ///
+    /// ```
+    /// # use jobsess::{AsyncJobSession, JobMetadata, UntypedJob};
+    /// # #[derive(serde::Serialize, serde::Deserialize, JobMetadata, Debug, PartialEq, Default)]
+    /// # struct Job { plugin: String, progress: u8 }
+    /// # tokio_test::block_on(async {
+    /// let jobs = AsyncJobSession::<Job, _>::new(std::sync::Mutex::new(std::collections::HashMap::new()));
+    /// jobs.store("b", &Job::default()).await?;
+    /// jobs.store("a", &Job::default()).await?;
+    /// assert_eq!(jobs.ids().await?, ["a", "b"]);
+    /// # Ok::<(), jobsess::Error>(())
+    /// # }).unwrap();
+    /// ```
     ///
     /// # Errors
     /// A failing backend, or an index that is not a list.
@@ -277,6 +511,19 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
     /// Every job of this prefix with its decoded metadata, sorted by id; a
     /// job that doesn't decode comes with its error.
     ///
+    /// ```
+    /// # use jobsess::{AsyncJobSession, JobMetadata, UntypedJob};
+    /// # #[derive(serde::Serialize, serde::Deserialize, JobMetadata, Debug, PartialEq, Default)]
+    /// # struct Job { plugin: String, progress: u8 }
+    /// # tokio_test::block_on(async {
+    /// let jobs = AsyncJobSession::<Job, _>::new(std::sync::Mutex::new(std::collections::HashMap::new()));
+    /// jobs.store("a", &Job::default()).await?;
+    /// let entries = jobs.entries().await?;
+    /// assert_eq!(entries[0].0, "a");
+    /// # Ok::<(), jobsess::Error>(())
+    /// # }).unwrap();
+    /// ```
+    ///
     /// # Errors
     /// As [`ids`](Self::ids).
     pub async fn entries(&self) -> Result<Vec<(String, Result<M>)>> {
@@ -292,6 +539,18 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
     }
 
     /// Removes every job of this prefix and nothing else; how many there were.
+    ///
+    /// ```
+    /// # use jobsess::{AsyncJobSession, JobMetadata, UntypedJob};
+    /// # #[derive(serde::Serialize, serde::Deserialize, JobMetadata, Debug, PartialEq, Default)]
+    /// # struct Job { plugin: String, progress: u8 }
+    /// # tokio_test::block_on(async {
+    /// let jobs = AsyncJobSession::<Job, _>::new(std::sync::Mutex::new(std::collections::HashMap::new()));
+    /// jobs.store("a", &Job::default()).await?;
+    /// assert_eq!(jobs.clear().await?, 1);
+    /// # Ok::<(), jobsess::Error>(())
+    /// # }).unwrap();
+    /// ```
     ///
     /// # Errors
     /// A failing backend; jobs removed before the failure stay removed.

@@ -43,6 +43,18 @@ use crate::metadata::JobMetadata;
 /// Derefs to [`AsyncJobSession<M, Session>`], so handlers call
 /// `jobs.load(id).await?` directly. Needs a `tower_sessions::SessionManagerLayer`
 /// on the route; without it the extractor answers 500 and logs why.
+///
+/// ```
+/// use jobsess::{JobMetadata, axum::Jobs};
+///
+/// #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
+/// struct ExportJob { file: String }
+///
+/// async fn list(jobs: Jobs<ExportJob>) -> Result<String, jobsess::Error> {
+///     Ok(jobs.ids().await?.join(", "))
+/// }
+/// let _router: axum::Router = axum::Router::new().route("/jobs", axum::routing::get(list));
+/// ```
 pub struct Jobs<M>(pub AsyncJobSession<M, Session>);
 
 impl<M> Deref for Jobs<M> {

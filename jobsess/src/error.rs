@@ -1,9 +1,21 @@
 //! The error type of every jobsess operation.
 
 /// A boxed error from a session backend (tower-sessions, actix-session, Redis...).
+///
+/// ```
+/// let err: jobsess::BoxError = "connection refused".into();
+/// assert_eq!(err.to_string(), "connection refused");
+/// ```
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// `Result` with [`Error`] as its error type.
+///
+/// ```
+/// fn id_ok(id: &str) -> jobsess::Result<()> {
+///     jobsess::key::validate_job_id(id)
+/// }
+/// assert!(id_ok("job-1").is_ok());
+/// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// What went wrong in a jobsess operation.

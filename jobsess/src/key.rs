@@ -11,18 +11,39 @@ use std::borrow::Cow;
 use crate::error::{Error, Result};
 
 /// The separator between prefix and job id in a session key.
+///
+/// ```
+/// assert_eq!(jobsess::key::job_key("job", "a").unwrap(), format!("job{}a", jobsess::key::SEPARATOR));
+/// ```
 pub const SEPARATOR: char = '_';
 
 /// The longest accepted prefix, in bytes.
+///
+/// ```
+/// use jobsess::key::{MAX_PREFIX_LEN, validate_prefix};
+/// assert!(validate_prefix(&"p".repeat(MAX_PREFIX_LEN)).is_ok());
+/// assert!(validate_prefix(&"p".repeat(MAX_PREFIX_LEN + 1)).is_err());
+/// ```
 pub const MAX_PREFIX_LEN: usize = 64;
 
 /// The longest accepted job id, in bytes.
+///
+/// ```
+/// use jobsess::key::{MAX_JOB_ID_LEN, validate_job_id};
+/// assert!(validate_job_id(&"i".repeat(MAX_JOB_ID_LEN)).is_ok());
+/// assert!(validate_job_id(&"i".repeat(MAX_JOB_ID_LEN + 1)).is_err());
+/// ```
 pub const MAX_JOB_ID_LEN: usize = 256;
 
 /// The start of the index keys kept on backends that can't list their keys.
 ///
 /// The index of prefix `job` lives at `__jobsess_index.job`. No job key can
 /// equal it: job keys start with their prefix, and prefixes never start with `_`.
+///
+/// ```
+/// use jobsess::key::{INDEX_KEY_START, index_key};
+/// assert!(index_key("job").starts_with(INDEX_KEY_START));
+/// ```
 pub const INDEX_KEY_START: &str = "__jobsess_index.";
 
 /// Checks a prefix against the rules of this module.

@@ -110,3 +110,47 @@ fn field_const(krate: &syn::Path, field: &Accessor) -> TokenStream {
         #vis const #const_ident: #krate::Field<Self, #ty> = #value;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn output_uses_absolute_paths_only() {
+        let input: syn::DeriveInput =
+            syn::parse_str(r#"#[job_metadata(prefix = "render")] pub struct Render<T> { pub scene: T, #[serde(default)] pub n: u8 }"#)
+                .expect("parses");
+        let out = super::derive(&input).to_string();
+        assert!(
+            out.contains(":: jobsess :: JobMetadata for Render < T >"),
+            "{out}"
+        );
+        assert!(out.contains("key_prefix : \"render\""), "{out}");
+        assert!(out.contains("pub const SCENE : :: jobsess :: Field < Self , T > = :: jobsess :: __private :: field (\"scene\")"), "{out}");
+        assert!(out.contains(":: jobsess :: __private :: field_or (\"n\" , < u8 as :: core :: default :: Default > :: default)"), "{out}");
+        assert!(
+            out.contains("Render < T > : :: jobsess :: __private :: serde :: Serialize"),
+            "{out}"
+        );
+        assert!(!out.contains("compile_error"), "{out}");
+    }
+
+    #[test]
+    fn errors_come_with_the_checked_output() {
+        let input: syn::DeriveInput =
+            syn::parse_str(r#"#[job_metadata(prefix = "a_b")] struct J { x: u8 }"#)
+                .expect("parses");
+        let out = super::derive(&input).to_string();
+        assert!(out.contains("compile_error"), "{out}");
+        assert!(out.contains("key_prefix : \"job\""), "{out}");
+        assert!(out.contains("const X"), "{out}");
+    }
+
+    #[test]
+    fn non_structs_get_only_errors() {
+        let input: syn::DeriveInput = syn::parse_str("enum E { A }").expect("parses");
+        let out = super::derive(&input).to_string();
+        assert!(
+            out.contains("compile_error") && !out.contains("impl"),
+            "{out}"
+        );
+    }
+}

@@ -174,3 +174,63 @@ fn collision(cx: &mut Ctxt, span: Span, first: &Ident, second: &Ident, what: &st
     ));
     cx.error_spanned_by(first, format_args!("field `{first}` is {what} here"));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_str(src: &str) -> (Vec<String>, Option<String>) {
+        let input: syn::DeriveInput = syn::parse_str(src).expect("parses");
+        let mut cx = Ctxt::default();
+        let cont = Container::from_ast(&mut cx, &input);
+        let model = check(&mut cx, &cont);
+        let keys = model
+            .fields
+            .map(|f| {
+                f.iter()
+                    .map(|a| format!("{}={}", a.const_ident, a.key))
+                    .collect()
+            })
+            .unwrap_or_default();
+        (keys, cx.into_error().map(|e| e.to_string()))
+    }
+
+    #[test]
+    fn keys_follow_serde_names() {
+        let (keys, err) = check_str(
+            r#"#[serde(rename_all = "camelCase")] struct J { file_name: u8, #[serde(rename = "P")] plugin: u8, #[serde(skip)] s: u8, r#type: u8 }"#,
+        );
+        assert_eq!(err, None);
+        assert_eq!(keys, ["FILE_NAME=fileName", "PLUGIN=P", "TYPE=type"]);
+    }
+
+    #[test]
+    fn prefix_rules_match_the_runtime() {
+        for (prefix, ok) in [
+            ("job", true),
+            ("a-b-9", true),
+            ("a_b", false),
+            ("", false),
+            ("é", false),
+        ] {
+            let (_, err) = check_str(&format!(
+                "#[job_metadata(prefix = {prefix:?})] struct J {{ a: u8 }}"
+            ));
+            assert_eq!(err.is_none(), ok, "{prefix:?}: {err:?}");
+        }
+    }
+
+    #[test]
+    fn collisions_keep_the_first_field() {
+        let (keys, err) = check_str(r#"struct J { a: u8, #[serde(rename = "a")] b: u8 }"#);
+        assert_eq!(keys, ["A=a"]);
+        assert!(err.unwrap().contains("would be stored under key \"a\""));
+    }
+
+    #[test]
+    fn serde_mistakes_are_left_to_serde() {
+        // an unknown rename rule: serde's derive reports it; the key stays the field name
+        let (keys, err) = check_str(r#"#[serde(rename_all = "Nope")] struct J { file_name: u8 }"#);
+        assert_eq!((keys, err), (vec!["FILE_NAME=file_name".to_owned()], None));
+    }
+}

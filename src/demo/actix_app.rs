@@ -10,7 +10,7 @@ use jobsess::actix::{COOKIE_BUDGET, Jobs, JobsConfig};
 
 use super::{
     Runner, StartForm, Status, TranscriptionJob, current_progress, home_page, monitor_page,
-    not_found_page, results_page,
+    not_found_page, results_page, should_record,
 };
 
 type Result<T> = std::result::Result<T, jobsess::Error>;
@@ -99,7 +99,7 @@ fn job_status(
         return Ok(None);
     };
     let progress = current_progress(runner, id, &job);
-    if progress != job.progress {
+    if should_record(progress, &job) {
         jobs.store_field(id, TranscriptionJob::PROGRESS, &progress)?;
     }
     let status = Status::of(id, &job, progress);

@@ -13,7 +13,7 @@ use tower_sessions_redis_store::fred::prelude::{ClientLike, Config, Pool};
 
 use super::{
     Runner, StartForm, Status, TranscriptionJob, current_progress, home_page, monitor_page,
-    not_found_page, results_page,
+    not_found_page, results_page, should_record,
 };
 
 type Result<T> = std::result::Result<T, jobsess::Error>;
@@ -85,7 +85,7 @@ async fn job_status(
         return Ok(None);
     };
     let progress = current_progress(runner, id, &job);
-    if progress != job.progress {
+    if should_record(progress, &job) {
         jobs.store_field(id, TranscriptionJob::PROGRESS, &progress)
             .await?;
     }

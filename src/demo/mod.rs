@@ -167,6 +167,18 @@ pub fn current_progress(runner: &Runner, id: &str, meta: &TranscriptionJob) -> u
         .max(meta.progress)
 }
 
+/// Whether a page showing `progress` should copy it into the session.
+///
+/// Only the end of a job is recorded. Cookie and tower-sessions sessions are
+/// saved whole at the end of each request, so a monitor page that wrote on
+/// every poll could overwrite what a concurrent request (a job started in
+/// another tab) wrote in between; recording once keeps that window to one
+/// request per job.
+#[must_use]
+pub fn should_record(progress: u8, meta: &TranscriptionJob) -> bool {
+    progress >= 100 && meta.progress < 100
+}
+
 /// The JSON the monitor page polls.
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
 pub struct Status {

@@ -131,3 +131,70 @@ proptest! {
         prop_assert_eq!(session, before);
     }
 }
+
+/// Any JSON value at all.
+fn any_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        any::<String>().prop_map(Value::from),
+        Just(Value::from("big")),
+    ];
+    leaf.prop_recursive(4, 48, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::btree_map(
+                prop_oneof![
+                    Just("fileInfo".to_owned()),
+                    Just("name".to_owned()),
+                    Just("size".to_owned()),
+                    Just("tags".to_owned()),
+                    Just("pluginTitle".to_owned()),
+                    Just("language".to_owned()),
+                    Just("options".to_owned()),
+                    Just("progress".to_owned()),
+                    any::<String>(),
+                ],
+                inner,
+                0..6
+            )
+            .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    /// Whatever a session holds, every operation returns (`Ok` or a named
+    /// `Err`) without panicking, and a failed write changes nothing.
+    #[test]
+    fn no_session_content_makes_anything_panic(
+        entries in prop::collection::btree_map(any_key(), any_json(), 0..12),
+        id in prop_oneof![job_id(), any::<String>()],
+        file in file_info(),
+    ) {
+        let mut session: BTreeMap<String, Value> = entries;
+        session.insert(format!("job_{id}"), json!({"fileInfo": {"name": 1}}));
+        let mut jobs = JobSession::<TranscriptionJob, _>::new(&mut session);
+        let ids = jobs.ids().unwrap();
+        for listed in ids.iter().chain([&id]) {
+            if let Err(err) = jobs.load(listed) {
+                prop_assert!(!err.to_string().is_empty());
+            }
+            let _ = jobs.load_field(listed, TranscriptionJob::FILE_INFO);
+            let _ = jobs.load_field(listed, TranscriptionJob::LANGUAGE);
+            let _ = jobs.contains(listed);
+            let before = jobs.session().get(&format!("job_{listed}")).cloned();
+            if jobs.store_field(listed, TranscriptionJob::FILE_INFO, &file).is_err() {
+                prop_assert_eq!(jobs.session().get(&format!("job_{listed}")).cloned(), before);
+            }
+        }
+        let entries = jobs.entries().unwrap();
+        prop_assert_eq!(entries.len(), ids.len());
+        prop_assert_eq!(jobs.clear().unwrap(), ids.len());
+        prop_assert!(jobs.ids().unwrap().is_empty());
+    }
+}

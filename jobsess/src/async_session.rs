@@ -89,6 +89,43 @@ pub trait AsyncSessionBackend: Send + Sync {
         &self,
         start: &str,
     ) -> impl Future<Output = Result<Vec<String>, BoxError>> + Send;
+
+    /// Whether this backend reads and writes single fields of a stored job
+    /// itself ([`get_field`](Self::get_field), [`set_field`](Self::set_field)),
+    /// each as one atomic operation. When it doesn't, the handle reads the
+    /// whole job and, for a write, patches it and writes it back.
+    const FIELD_ACCESS: bool = false;
+
+    /// The job under `key` with only `field` in it (an empty object if the
+    /// job lacks the field); `None` if there is no such job. Only called when
+    /// [`FIELD_ACCESS`](Self::FIELD_ACCESS) is true.
+    ///
+    /// # Errors
+    /// Whatever the backend fails with.
+    fn get_field(
+        &self,
+        key: &str,
+        field: &str,
+    ) -> impl Future<Output = Result<Option<Value>, BoxError>> + Send {
+        let _ = (key, field);
+        async { Err("this backend has no field access".into()) }
+    }
+
+    /// Sets `field` of the job under `key` to `value`, atomically; `false`
+    /// (and nothing written) if there is no such job. Only called when
+    /// [`FIELD_ACCESS`](Self::FIELD_ACCESS) is true.
+    ///
+    /// # Errors
+    /// Whatever the backend fails with.
+    fn set_field(
+        &self,
+        key: &str,
+        field: &str,
+        value: Value,
+    ) -> impl Future<Output = Result<bool, BoxError>> + Send {
+        let _ = (key, field, value);
+        async { Err("this backend has no field access".into()) }
+    }
 }
 
 /// Any synchronous backend behind a `Mutex` is an asynchronous one: an
@@ -154,6 +191,25 @@ impl<B: AsyncSessionBackend> AsyncSessionBackend for Arc<B> {
         start: &str,
     ) -> impl Future<Output = Result<Vec<String>, BoxError>> + Send {
         (**self).keys_with_prefix(start)
+    }
+
+    const FIELD_ACCESS: bool = B::FIELD_ACCESS;
+
+    fn get_field(
+        &self,
+        key: &str,
+        field: &str,
+    ) -> impl Future<Output = Result<Option<Value>, BoxError>> + Send {
+        (**self).get_field(key, field)
+    }
+
+    fn set_field(
+        &self,
+        key: &str,
+        field: &str,
+        value: Value,
+    ) -> impl Future<Output = Result<bool, BoxError>> + Send {
+        (**self).set_field(key, field, value)
     }
 }
 
@@ -385,7 +441,15 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
         F::Value: DeserializeOwned,
     {
         let key = self.key(id)?;
-        match self.read(&key).await? {
+        let job = if S::FIELD_ACCESS {
+            self.session
+                .get_field(&key, field.name())
+                .await
+                .map_err(|source| backend_error("read", &key, source))?
+        } else {
+            self.read(&key).await?
+        };
+        match job {
             Some(job) => {
                 codec::decode_field(&key, &job, field.name(), field.default_value()).map(Some)
             }
@@ -418,6 +482,18 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
     {
         let key = self.key(id)?;
         let value = codec::encode(&key, value)?;
+        if S::FIELD_ACCESS {
+            let found = self
+                .session
+                .set_field(&key, field.name(), value)
+                .await
+                .map_err(|source| backend_error("write", &key, source))?;
+            return if found {
+                Ok(())
+            } else {
+                Err(Error::JobNotFound { key })
+            };
+        }
         let Some(mut job) = self.read(&key).await? else {
             return Err(Error::JobNotFound { key });
         };

@@ -127,6 +127,11 @@ pub enum Error {
         budget: usize,
     },
 
+    /// An owner token of the Redis job store that is not 16 to 128 ASCII
+    /// letters, digits, `-` or `_`.
+    #[error("invalid job owner token")]
+    InvalidOwner,
+
     /// The session backend failed.
     #[error("session backend failed to {op} {key}: {source}")]
     Backend {
@@ -156,7 +161,7 @@ impl Error {
             | Error::JobNotFound { key }
             | Error::OverBudget { key, .. }
             | Error::Backend { key, .. } => Some(key),
-            Error::InvalidPrefix { .. } | Error::InvalidJobId { .. } => None,
+            Error::InvalidPrefix { .. } | Error::InvalidJobId { .. } | Error::InvalidOwner => None,
         }
     }
 
@@ -172,6 +177,7 @@ impl Error {
     pub fn http_status(&self) -> u16 {
         match self {
             Error::InvalidPrefix { .. } | Error::InvalidJobId { .. } => 400,
+            Error::InvalidOwner => 500,
             Error::JobNotFound { .. } => 404,
             Error::OverBudget { .. } => 413,
             Error::Decode { .. }

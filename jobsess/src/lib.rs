@@ -66,6 +66,10 @@ pub mod axum;
 #[cfg_attr(docsrs, doc(cfg(feature = "actix-session")))]
 pub mod actix;
 
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub mod redis;
+
 pub use async_session::{AsyncJobSession, AsyncSessionBackend};
 pub use backend::SessionBackend;
 pub use error::{BoxError, Error, Result};

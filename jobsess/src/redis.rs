@@ -1,0 +1,414 @@
+//! The server-side Redis job store (feature `redis`).
+//!
+//! Cookie and session-store backends keep a user's whole session in one
+//! record that each request loads and saves whole, so two concurrent
+//! requests that both write can lose one write. The Redis job store keeps
+//! job metadata out of the session instead: the session holds only an opaque
+//! owner token, and each job lives in Redis as one hash with one hash field
+//! per metadata field (the field's JSON). Every operation of the handle is
+//! one atomic Redis script:
+//!
+//! - `load_field` reads one hash field, `store_field` writes one hash field
+//!   (only if the job exists), so concurrent requests that change different
+//!   fields, or different jobs, lose nothing;
+//! - `store` replaces the whole hash, `delete` removes it;
+//! - each owner has a set of its job keys, so `ids()` and `clear()` see
+//!   exactly that owner's jobs, on any number of app instances.
+//!
+//! Redis keys: `{namespace}:{owner}:{job key}` for a job's hash and
+//! `{namespace}:{owner}` for the owner's set of job keys. With a TTL, every
+//! write renews the expiry of both.
+//!
+//! ```no_run
+//! use jobsess::{AsyncJobSession, JobMetadata};
+//! use jobsess::redis::RedisJobStore;
+//! use fred::prelude::*;
+//!
+//! #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
+//! struct ExportJob { file: String, progress: u8 }
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let pool = Pool::new(Config::from_url("redis://127.0.0.1:6379")?, None, None, None, 2)?;
+//! pool.init().await?;
+//! let store = RedisJobStore::new(pool).with_ttl(24 * 3600);
+//! let owner = RedisJobStore::new_owner_token()?; // kept in the user's session
+//! let jobs = AsyncJobSession::<ExportJob, _>::new(store.owner(&owner)?);
+//! jobs.store("job-1", &ExportJob { file: "a.csv".into(), progress: 0 }).await?;
+//! jobs.store_field("job-1", ExportJob::PROGRESS, &50).await?; // one HSET
+//! # Ok(()) }
+//! ```
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use fred::clients::Pool;
+use fred::interfaces::{LuaInterface, SetsInterface};
+use serde_json::{Map, Value};
+
+use crate::async_session::AsyncSessionBackend;
+use crate::error::{BoxError, Error, Result};
+
+/// The session key under which the owner token is kept.
+///
+/// ```
+/// assert_eq!(jobsess::redis::OWNER_KEY, "__jobsess_owner");
+/// ```
+pub const OWNER_KEY: &str = "__jobsess_owner";
+
+/// Job metadata in Redis, for all users; [`owner`](Self::owner) gives the
+/// backend of one user.
+///
+/// ```no_run
+/// # use fred::prelude::*;
+/// # async fn run(pool: Pool) -> Result<(), jobsess::Error> {
+/// let store = jobsess::redis::RedisJobStore::new(pool).with_namespace("myapp-jobs");
+/// let alice = store.owner("0123456789abcdef0123456789abcdef")?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct RedisJobStore {
+    pool: Pool,
+    namespace: Arc<str>,
+    ttl_seconds: i64,
+}
+
+impl RedisJobStore {
+    /// A store on `pool` under the namespace `jobsess`, with no expiry.
+    #[must_use]
+    pub fn new(pool: Pool) -> Self {
+        RedisJobStore {
+            pool,
+            namespace: Arc::from("jobsess"),
+            ttl_seconds: 0,
+        }
+    }
+
+    /// The first segment of every Redis key this store writes. A `:` in it
+    /// is replaced by `-`, so it always ends at the first `:`.
+    #[must_use]
+    pub fn with_namespace(mut self, namespace: &str) -> Self {
+        self.namespace = Arc::from(namespace.replace(':', "-"));
+        self
+    }
+
+    /// Jobs expire `seconds` after their owner's last write (0: never).
+    #[must_use]
+    pub fn with_ttl(mut self, seconds: i64) -> Self {
+        self.ttl_seconds = seconds.max(0);
+        self
+    }
+
+    /// The backend of the user whose session holds `token`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOwner`] unless the token is 16 to 128 ASCII letters,
+    /// digits, `-` or `_`.
+    pub fn owner(&self, token: &str) -> Result<RedisSession> {
+        if !Self::is_token(token) {
+            return Err(Error::InvalidOwner);
+        }
+        Ok(RedisSession {
+            store: self.clone(),
+            set_key: format!("{}:{token}", self.namespace),
+        })
+    }
+
+    fn is_token(token: &str) -> bool {
+        (16..=128).contains(&token.len())
+            && token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    }
+
+    /// A new random owner token: 128 bits from the operating system, as hex.
+    ///
+    /// ```
+    /// let token = jobsess::redis::RedisJobStore::new_owner_token()?;
+    /// assert_eq!(token.len(), 32);
+    /// # Ok::<(), jobsess::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Backend`] if the operating system has no randomness to give.
+    pub fn new_owner_token() -> Result<String> {
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes).map_err(|err| Error::Backend {
+            op: "create",
+            key: OWNER_KEY.to_owned(),
+            source: err.to_string().into(),
+        })?;
+        Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    }
+}
+
+/// The jobs of one owner in a [`RedisJobStore`]: an
+/// [`AsyncSessionBackend`] with atomic field access.
+#[derive(Clone)]
+pub struct RedisSession {
+    store: RedisJobStore,
+    /// `{namespace}:{owner}`, the owner's set of job keys and the start of
+    /// each job hash's key.
+    set_key: String,
+}
+
+impl RedisSession {
+    fn hash_key(&self, key: &str) -> String {
+        format!("{}:{key}", self.set_key)
+    }
+
+    fn keys(&self, key: &str) -> Vec<String> {
+        vec![self.hash_key(key), self.set_key.clone()]
+    }
+}
+
+/// Reads a job: nil if the owner has no such job, else one JSON object of
+/// its fields' JSON texts (one string reply, whatever the number of fields).
+const GET: &str = r"
+if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then return false end
+local pairs = redis.call('HGETALL', KEYS[1])
+if #pairs == 0 then return '{}' end
+local fields = {}
+for i = 1, #pairs, 2 do fields[pairs[i]] = pairs[i + 1] end
+return cjson.encode(fields)";
+
+/// Reads one field: nil if no such job, else `0` (no such field) or `1`
+/// followed by the field's JSON text.
+const GET_FIELD: &str = r"
+if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then return false end
+local v = redis.call('HGET', KEYS[1], ARGV[2])
+if v then return '1' .. v end
+return '0'";
+
+/// Replaces a job; ARGV: job key, ttl, then field/value pairs. Returns 1 if
+/// the job existed.
+const INSERT: &str = r"
+local existed = redis.call('SISMEMBER', KEYS[2], ARGV[1])
+redis.call('DEL', KEYS[1])
+if #ARGV > 2 then redis.call('HSET', KEYS[1], unpack(ARGV, 3)) end
+redis.call('SADD', KEYS[2], ARGV[1])
+if tonumber(ARGV[2]) > 0 then
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+  redis.call('EXPIRE', KEYS[2], ARGV[2])
+end
+return existed";
+
+/// Sets one field of an existing job; ARGV: job key, ttl, field, value.
+/// Returns 0 (and writes nothing) if there is no such job.
+const SET_FIELD: &str = r"
+if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[3], ARGV[4])
+if tonumber(ARGV[2]) > 0 then
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+  redis.call('EXPIRE', KEYS[2], ARGV[2])
+end
+return 1";
+
+/// Removes a job. Returns 1 if it existed.
+const REMOVE: &str = r"
+local n = redis.call('SREM', KEYS[2], ARGV[1])
+redis.call('DEL', KEYS[1])
+return n";
+
+/// A job object from its fields' JSON texts.
+fn object_of(fields: impl IntoIterator<Item = (String, String)>) -> Result<Value, BoxError> {
+    let mut object = Map::new();
+    for (field, json) in fields {
+        let value = serde_json::from_str(&json)
+            .map_err(|err| format!("field {field:?} holds no JSON: {err}"))?;
+        object.insert(field, value);
+    }
+    Ok(Value::Object(object))
+}
+
+impl AsyncSessionBackend for RedisSession {
+    const LISTS_KEYS: bool = true;
+    const FIELD_ACCESS: bool = true;
+
+    async fn get(&self, key: &str) -> Result<Option<Value>, BoxError> {
+        let reply: Option<String> = self
+            .store
+            .pool
+            .eval(GET, self.keys(key), vec![key.to_owned()])
+            .await?;
+        match reply {
+            None => Ok(None),
+            Some(json) => {
+                let fields: HashMap<String, String> = serde_json::from_str(&json)?;
+                object_of(fields).map(Some)
+            }
+        }
+    }
+
+    async fn insert(&self, key: &str, value: Value) -> Result<bool, BoxError> {
+        let Value::Object(fields) = value else {
+            return Err("the Redis job store keeps JSON objects only".into());
+        };
+        let mut args = Vec::with_capacity(2 + 2 * fields.len());
+        args.push(key.to_owned());
+        args.push(self.store.ttl_seconds.to_string());
+        for (field, value) in fields {
+            args.push(field);
+            args.push(value.to_string());
+        }
+        let existed: i64 = self.store.pool.eval(INSERT, self.keys(key), args).await?;
+        Ok(existed == 1)
+    }
+
+    async fn remove(&self, key: &str) -> Result<bool, BoxError> {
+        let removed: i64 = self
+            .store
+            .pool
+            .eval(REMOVE, self.keys(key), vec![key.to_owned()])
+            .await?;
+        Ok(removed == 1)
+    }
+
+    async fn keys_with_prefix(&self, start: &str) -> Result<Vec<String>, BoxError> {
+        let members: Vec<String> = self.store.pool.smembers(&self.set_key).await?;
+        Ok(members
+            .into_iter()
+            .filter(|k| k.starts_with(start))
+            .collect())
+    }
+
+    async fn get_field(&self, key: &str, field: &str) -> Result<Option<Value>, BoxError> {
+        let args = vec![key.to_owned(), field.to_owned()];
+        let reply: Option<String> = self
+            .store
+            .pool
+            .eval(GET_FIELD, self.keys(key), args)
+            .await?;
+        match reply.as_deref().map(|r| r.split_at_checked(1)) {
+            None => Ok(None),
+            Some(Some(("1", json))) => object_of([(field.to_owned(), json.to_owned())]).map(Some),
+            Some(_) => Ok(Some(Value::Object(Map::new()))),
+        }
+    }
+
+    async fn set_field(&self, key: &str, field: &str, value: Value) -> Result<bool, BoxError> {
+        let args = vec![
+            key.to_owned(),
+            self.store.ttl_seconds.to_string(),
+            field.to_owned(),
+            value.to_string(),
+        ];
+        let found: i64 = self
+            .store
+            .pool
+            .eval(SET_FIELD, self.keys(key), args)
+            .await?;
+        Ok(found == 1)
+    }
+}
+
+#[cfg(feature = "axum")]
+pub use extract::{RedisJobs, owner_token};
+
+#[cfg(feature = "axum")]
+mod extract {
+    use std::ops::Deref;
+
+    use axum_core::extract::FromRequestParts;
+    use axum_core::response::{IntoResponse, Response};
+    use http::StatusCode;
+    use http::request::Parts;
+    use tower_sessions::Session;
+
+    use super::{OWNER_KEY, RedisJobStore, RedisSession};
+    use crate::async_session::AsyncJobSession;
+    use crate::error::{Error, Result};
+    use crate::metadata::JobMetadata;
+
+    /// The jobs of metadata type `M` of the request's user, in the
+    /// [`RedisJobStore`] (features `redis` and `axum`).
+    ///
+    /// Needs a tower-sessions `SessionManagerLayer` (the session keeps the
+    /// user's owner token) and the store as an extension:
+    /// `.layer(axum::Extension(store))`. Without either, the extractor answers
+    /// 500 and logs why. Derefs to [`AsyncJobSession<M, RedisSession>`].
+    ///
+    /// ```
+    /// use jobsess::{JobMetadata, redis::RedisJobs};
+    ///
+    /// #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
+    /// struct ExportJob { file: String, progress: u8 }
+    ///
+    /// async fn progress(jobs: RedisJobs<ExportJob>) -> Result<String, jobsess::Error> {
+    ///     Ok(format!("{:?}", jobs.load_field("job-1", ExportJob::PROGRESS).await?))
+    /// }
+    /// let _router: axum::Router = axum::Router::new().route("/", axum::routing::get(progress));
+    /// ```
+    pub struct RedisJobs<M>(pub AsyncJobSession<M, RedisSession>);
+
+    impl<M> Deref for RedisJobs<M> {
+        type Target = AsyncJobSession<M, RedisSession>;
+
+        fn deref(&self) -> &Self::Target {
+            &self.0
+        }
+    }
+
+    fn misconfigured(what: &str) -> Response {
+        tracing::error!("jobsess: {what}");
+        (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response()
+    }
+
+    impl<M, S> FromRequestParts<S> for RedisJobs<M>
+    where
+        M: JobMetadata,
+        S: Send + Sync,
+    {
+        type Rejection = Response;
+
+        async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Response> {
+            let Some(session) = parts.extensions.get::<Session>().cloned() else {
+                return Err(misconfigured(
+                    "no tower-sessions session on this request; add a `SessionManagerLayer`",
+                ));
+            };
+            let Some(store) = parts.extensions.get::<RedisJobStore>().cloned() else {
+                return Err(misconfigured(
+                    "no RedisJobStore on this request; add `.layer(axum::Extension(store))`",
+                ));
+            };
+            let token = owner_token(&session)
+                .await
+                .map_err(IntoResponse::into_response)?;
+            let owner = store.owner(&token).map_err(IntoResponse::into_response)?;
+            Ok(RedisJobs(AsyncJobSession::new(owner)))
+        }
+    }
+
+    /// The owner token kept in `session` under [`OWNER_KEY`], made and
+    /// stored there on first use (or if what is there is not a valid token).
+    ///
+    /// ```
+    /// # tokio_test::block_on(async {
+    /// use tower_sessions::{MemoryStore, Session};
+    /// let session = Session::new(None, std::sync::Arc::new(MemoryStore::default()), None);
+    /// let token = jobsess::redis::owner_token(&session).await?;
+    /// assert_eq!(jobsess::redis::owner_token(&session).await?, token);
+    /// # Ok::<(), jobsess::Error>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    /// A failing session store, or no randomness for a new token.
+    pub async fn owner_token(session: &Session) -> Result<String> {
+        let backend = |op, source: tower_sessions::session::Error| Error::Backend {
+            op,
+            key: OWNER_KEY.to_owned(),
+            source: source.into(),
+        };
+        let stored = session.get::<String>(OWNER_KEY).await.ok().flatten();
+        if let Some(token) = stored.filter(|t| RedisJobStore::is_token(t)) {
+            return Ok(token);
+        }
+        let token = RedisJobStore::new_owner_token()?;
+        session
+            .insert(OWNER_KEY, &token)
+            .await
+            .map_err(|err| backend("write", err))?;
+        Ok(token)
+    }
+}

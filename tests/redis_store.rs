@@ -1,0 +1,282 @@
+//! The server-side Redis job store against a real Redis (`REDIS_URL`):
+//! the handle's semantics, owner isolation, per-field atomic writes under
+//! concurrency, expiry, corrupt data, and a Redis that dies.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fred::prelude::*;
+use jobsess::redis::{RedisJobStore, RedisSession};
+use jobsess::{AsyncJobSession, Error, Field, JobMetadata, UntypedJob};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+#[derive(Serialize, Deserialize, JobMetadata, Debug, PartialEq, Clone)]
+#[job_metadata(prefix = "transcription")]
+struct Job {
+    file: String,
+    #[serde(default)]
+    progress: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    language: Option<String>,
+}
+
+fn job(file: &str) -> Job {
+    Job {
+        file: file.into(),
+        progress: 0,
+        language: None,
+    }
+}
+
+async fn pool(url: &str) -> Pool {
+    let pool = Builder::from_config(Config::from_url(url).expect("a Redis URL"))
+        .with_performance_config(|p| p.default_command_timeout = Duration::from_secs(2))
+        .build_pool(2)
+        .expect("a pool");
+    pool.init().await.expect("Redis answers");
+    pool
+}
+
+async fn store() -> RedisJobStore {
+    let url = std::env::var("REDIS_URL").expect("REDIS_URL");
+    RedisJobStore::new(pool(&url).await).with_namespace("jobsess-test")
+}
+
+/// A fresh owner, so runs and tests never see each other's jobs.
+fn owner(store: &RedisJobStore) -> (String, RedisSession) {
+    let token = RedisJobStore::new_owner_token().unwrap();
+    let session = store.owner(&token).unwrap();
+    (token, session)
+}
+
+#[tokio::test]
+#[cfg_attr(not(redis_url_set), ignore = "set REDIS_URL to run the Redis tests")]
+async fn the_notebook_flow() {
+    let store = store().await;
+    let (_, session) = owner(&store);
+    let jobs = AsyncJobSession::<Job, _>::new(session);
+    jobs.store("job-2", &job("b.mp3")).await.unwrap();
+    jobs.store("job-1", &job("a.mp3")).await.unwrap();
+    jobs.store("job-1", &job("a2.mp3")).await.unwrap();
+    assert_eq!(jobs.ids().await.unwrap(), ["job-1", "job-2"]);
+    assert_eq!(jobs.load("job-1").await.unwrap(), Some(job("a2.mp3")));
+    jobs.store_field("job-2", Job::PROGRESS, &50).await.unwrap();
+    jobs.store_field("job-2", Job::LANGUAGE, &Some("en".into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        jobs.load_field("job-2", Job::PROGRESS).await.unwrap(),
+        Some(50)
+    );
+    assert_eq!(
+        jobs.load_field("job-1", Job::LANGUAGE).await.unwrap(),
+        Some(None)
+    );
+    assert_eq!(
+        jobs.load("job-2").await.unwrap(),
+        Some(Job {
+            file: "b.mp3".into(),
+            progress: 50,
+            language: Some("en".into())
+        })
+    );
+    assert!(matches!(
+        jobs.store_field("job-9", Job::PROGRESS, &1).await,
+        Err(Error::JobNotFound { .. })
+    ));
+    assert_eq!(jobs.load("job-9").await.unwrap(), None);
+    assert_eq!(jobs.load_field("job-9", Job::PROGRESS).await.unwrap(), None);
+    assert!(jobs.delete("job-2").await.unwrap());
+    assert!(!jobs.delete("job-2").await.unwrap());
+    assert!(!jobs.contains("job-2").await.unwrap());
+    assert_eq!(jobs.clear().await.unwrap(), 1);
+    assert!(jobs.ids().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+#[cfg_attr(not(redis_url_set), ignore = "set REDIS_URL to run the Redis tests")]
+async fn owners_and_prefixes_are_isolated() {
+    let store = store().await;
+    let (_, alice) = owner(&store);
+    let (_, bob) = owner(&store);
+    let alice_jobs = AsyncJobSession::<Job, _>::new(alice.clone());
+    let bob_jobs = AsyncJobSession::<Job, _>::new(bob);
+    alice_jobs.store("job-1", &job("secret.mp3")).await.unwrap();
+    assert_eq!(bob_jobs.load("job-1").await.unwrap(), None);
+    assert!(!bob_jobs.delete("job-1").await.unwrap());
+    assert_eq!(bob_jobs.clear().await.unwrap(), 0);
+    let exports = AsyncJobSession::<UntypedJob, _>::with_prefix(alice, "export").unwrap();
+    exports.store("job-1", &UntypedJob::new()).await.unwrap();
+    assert_eq!(exports.clear().await.unwrap(), 1);
+    assert_eq!(alice_jobs.ids().await.unwrap(), ["job-1"]);
+    assert!(store.owner("short").is_err());
+    assert!(store.owner("0123456789abcdef:injected").is_err());
+}
+
+/// Twenty tasks write twenty different fields of one job at once, many
+/// times over: with one HSET per write none is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(redis_url_set), ignore = "set REDIS_URL to run the Redis tests")]
+async fn concurrent_field_writes_lose_nothing() {
+    const FIELDS: [&str; 20] = [
+        "f00", "f01", "f02", "f03", "f04", "f05", "f06", "f07", "f08", "f09", "f10", "f11", "f12",
+        "f13", "f14", "f15", "f16", "f17", "f18", "f19",
+    ];
+    let store = store().await;
+    let (_, session) = owner(&store);
+    let jobs = AsyncJobSession::<UntypedJob, _>::new(session);
+    jobs.store("shared", &UntypedJob::new()).await.unwrap();
+    let mut tasks = Vec::new();
+    for (i, name) in FIELDS.into_iter().enumerate() {
+        let jobs = jobs.clone();
+        tasks.push(tokio::spawn(async move {
+            for round in 0..10 {
+                jobs.store_field("shared", Field::untyped(name), &json!(i * 100 + round))
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let stored = jobs.load("shared").await.unwrap().unwrap();
+    assert_eq!(stored.len(), 20, "{stored:?}");
+    for (i, name) in FIELDS.into_iter().enumerate() {
+        assert_eq!(stored[name], json!(i * 100 + 9), "{name}");
+    }
+}
+
+#[tokio::test]
+#[cfg_attr(not(redis_url_set), ignore = "set REDIS_URL to run the Redis tests")]
+async fn writes_renew_the_expiry() {
+    let url = std::env::var("REDIS_URL").unwrap();
+    let raw = pool(&url).await;
+    let store = RedisJobStore::new(raw.clone())
+        .with_namespace("jobsess-test")
+        .with_ttl(600);
+    let (token, session) = owner(&store);
+    let jobs = AsyncJobSession::<Job, _>::new(session);
+    jobs.store("a", &job("a")).await.unwrap();
+    let ttl: i64 = raw
+        .ttl(format!("jobsess-test:{token}:transcription_a"))
+        .await
+        .unwrap();
+    assert!((590..=600).contains(&ttl), "{ttl}");
+    let ttl: i64 = raw.ttl(format!("jobsess-test:{token}")).await.unwrap();
+    assert!((590..=600).contains(&ttl), "{ttl}");
+    jobs.clear().await.unwrap();
+}
+
+#[tokio::test]
+#[cfg_attr(not(redis_url_set), ignore = "set REDIS_URL to run the Redis tests")]
+async fn corrupt_fields_are_named_errors() {
+    let url = std::env::var("REDIS_URL").unwrap();
+    let raw = pool(&url).await;
+    let store = RedisJobStore::new(raw.clone()).with_namespace("jobsess-test");
+    let (token, session) = owner(&store);
+    let jobs = AsyncJobSession::<Job, _>::new(session);
+    jobs.store("a", &job("a")).await.unwrap();
+    let _: i64 = raw
+        .hset(
+            format!("jobsess-test:{token}:transcription_a"),
+            ("progress", "\"lots\""),
+        )
+        .await
+        .unwrap();
+    let err = jobs.load_field("a", Job::PROGRESS).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        r#"transcription_a as u8: progress: invalid type: string "lots", expected u8"#
+    );
+    let _: i64 = raw
+        .hset(
+            format!("jobsess-test:{token}:transcription_a"),
+            ("file", "not json"),
+        )
+        .await
+        .unwrap();
+    let err = jobs.load("a").await.unwrap_err().to_string();
+    assert!(
+        err.starts_with(
+            "session backend failed to read transcription_a: field \"file\" holds no JSON"
+        ),
+        "{err}"
+    );
+    // the other fields still load, and the job can still be removed
+    assert_eq!(
+        jobs.load_field("a", Job::LANGUAGE).await.unwrap(),
+        Some(None)
+    );
+    assert_eq!(jobs.clear().await.unwrap(), 1);
+}
+
+/// A Redis of our own on a free port, killed when dropped.
+struct OwnRedis(Child, u16);
+
+impl OwnRedis {
+    fn start() -> Option<Self> {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port();
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .spawn()
+            .ok()?;
+        for _ in 0..50 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(OwnRedis(child, port));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+#[cfg_attr(not(redis_url_set), ignore = "set REDIS_URL to run the Redis tests")]
+async fn a_dead_redis_is_an_error_not_a_hang_or_a_panic() {
+    let mut redis = OwnRedis::start().expect("redis-server starts on a free port");
+    let store = RedisJobStore::new(pool(&format!("redis://127.0.0.1:{}", redis.1)).await);
+    let (_, session) = owner(&store);
+    let jobs = AsyncJobSession::<Job, _>::new(session);
+    jobs.store("a", &job("a")).await.unwrap();
+    redis.0.kill().unwrap();
+    redis.0.wait().unwrap();
+    let started = std::time::Instant::now();
+    let err = jobs.load("a").await.unwrap_err();
+    assert!(matches!(err, Error::Backend { op: "read", .. }), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("session backend failed to read transcription_a: "),
+        "{err}"
+    );
+    assert!(jobs.store_field("a", Job::PROGRESS, &1).await.is_err());
+    assert!(jobs.ids().await.is_err());
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+}

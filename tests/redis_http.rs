@@ -8,7 +8,8 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use fred::prelude::*;
 use jobsess::JobMetadata;
-use jobsess::redis::{RedisJobStore, RedisJobs};
+use jobsess::axum::RedisJobs;
+use jobsess::redis::RedisJobStore;
 use serde::{Deserialize, Serialize};
 use tower_sessions::{MemoryStore, SessionManagerLayer};
 
@@ -176,4 +177,104 @@ where
         out.push(handle.await.unwrap());
     }
     out
+}
+
+mod actix {
+    use actix_session::SessionMiddleware;
+    use actix_session::storage::CookieSessionStore;
+    use actix_web::cookie::Key;
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    use fred::prelude::*;
+    use jobsess::actix::RedisJobs;
+    use jobsess::redis::RedisJobStore;
+
+    use super::{Job, browser, jobs_of};
+
+    async fn start(
+        jobs: RedisJobs<Job>,
+        id: web::Path<String>,
+    ) -> Result<HttpResponse, jobsess::Error> {
+        // a 2 KB file name per job: far more, in all, than a 4 KB cookie holds
+        let file = format!("{id}-{}.mp3", "x".repeat(2000));
+        jobs.store(&id, &Job { file, progress: 0 }).await?;
+        Ok(HttpResponse::Ok().finish())
+    }
+
+    async fn progress(
+        jobs: RedisJobs<Job>,
+        path: web::Path<(String, u8)>,
+    ) -> Result<HttpResponse, jobsess::Error> {
+        jobs.store_field(&path.0, Job::PROGRESS, &path.1).await?;
+        Ok(HttpResponse::Ok().finish())
+    }
+
+    async fn list(jobs: RedisJobs<Job>) -> Result<HttpResponse, jobsess::Error> {
+        let mut out = Vec::new();
+        for (id, job) in jobs.entries().await? {
+            out.push((id, job?.progress));
+        }
+        Ok(HttpResponse::Ok().json(out))
+    }
+
+    /// Cookie sessions hold only the owner token, so neither concurrency nor
+    /// the number of jobs is limited by the cookie.
+    #[actix_web::test]
+    #[cfg_attr(not(redis_url_set), ignore = "set REDIS_URL to run the Redis tests")]
+    async fn cookie_sessions_with_the_redis_store() {
+        let url = std::env::var("REDIS_URL").expect("REDIS_URL");
+        let pool = Pool::new(Config::from_url(&url).unwrap(), None, None, None, 2).unwrap();
+        pool.init().await.unwrap();
+        let store = RedisJobStore::new(pool)
+            .with_namespace("jobsess-http-test")
+            .with_ttl(600);
+        let key = Key::generate();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(
+                    SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
+                        .cookie_secure(false)
+                        .build(),
+                )
+                .app_data(store.clone())
+                .route("/jobs", web::get().to(list))
+                .route("/jobs/{id}", web::post().to(start))
+                .route("/jobs/{id}/progress/{p}", web::post().to(progress))
+        })
+        .workers(2)
+        .listen(listener)
+        .unwrap()
+        .run();
+        actix_web::rt::spawn(server);
+
+        let user = browser();
+        assert!(jobs_of(&user, &base).await.is_empty());
+        let mut handles = Vec::new();
+        for i in 0..30u8 {
+            let (user, base) = (user.clone(), base.clone());
+            handles.push(tokio::spawn(async move {
+                let response = user
+                    .post(format!("{base}/jobs/job-{i:02}"))
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(response.status().is_success(), "{}", response.status());
+            }));
+        }
+        for handle in handles {
+            handle.await.unwrap();
+        }
+        let listed = jobs_of(&user, &base).await;
+        assert_eq!(listed.len(), 30);
+        assert_eq!(listed[7].0, "job-07");
+        let response = user
+            .post(format!("{base}/jobs/job-07/progress/70"))
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success());
+        assert_eq!(jobs_of(&user, &base).await[7].1, 70);
+        assert!(jobs_of(&browser(), &base).await.is_empty());
+    }
 }

@@ -71,6 +71,74 @@ impl SessionBackend for Session {
 #[cfg(feature = "actix")]
 pub use extract::{Jobs, JobsConfig};
 
+#[cfg(all(feature = "actix", feature = "redis"))]
+pub use redis_extract::RedisJobs;
+
+#[cfg(all(feature = "actix", feature = "redis"))]
+mod redis_extract {
+    use std::future::{Ready, ready};
+    use std::ops::Deref;
+
+    use actix_session::SessionExt;
+    use actix_web::dev::Payload;
+    use actix_web::{FromRequest, HttpRequest};
+
+    use crate::async_session::AsyncJobSession;
+    use crate::metadata::JobMetadata;
+    use crate::redis::{RedisJobStore, RedisSession, owner_token_sync};
+
+    /// The jobs of metadata type `M` of the request's user, in the
+    /// [`RedisJobStore`] (features `actix` and `redis`).
+    ///
+    /// The actix-session session keeps only the user's owner token, so a
+    /// cookie session stays small however many jobs there are. Give the store
+    /// as app data: `App::new().app_data(store.clone())`; without it the
+    /// extractor answers 500 and logs why. Derefs to
+    /// [`AsyncJobSession<M, RedisSession>`].
+    ///
+    /// ```
+    /// use actix_web::HttpResponse;
+    /// use jobsess::{JobMetadata, actix::RedisJobs};
+    ///
+    /// #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
+    /// struct ExportJob { file: String, progress: u8 }
+    ///
+    /// async fn ids(jobs: RedisJobs<ExportJob>) -> Result<HttpResponse, jobsess::Error> {
+    ///     Ok(HttpResponse::Ok().json(jobs.ids().await?))
+    /// }
+    /// let _app = actix_web::App::new().route("/jobs", actix_web::web::get().to(ids));
+    /// ```
+    pub struct RedisJobs<M>(pub AsyncJobSession<M, RedisSession>);
+
+    impl<M> Deref for RedisJobs<M> {
+        type Target = AsyncJobSession<M, RedisSession>;
+
+        fn deref(&self) -> &Self::Target {
+            &self.0
+        }
+    }
+
+    impl<M: JobMetadata> FromRequest for RedisJobs<M> {
+        type Error = actix_web::Error;
+        type Future = Ready<Result<Self, Self::Error>>;
+
+        fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+            let Some(store) = req.app_data::<RedisJobStore>() else {
+                tracing::error!(
+                    "jobsess: no RedisJobStore in the app data; add `.app_data(store)` to the App"
+                );
+                return ready(Err(actix_web::error::ErrorInternalServerError(
+                    "internal server error",
+                )));
+            };
+            let result = owner_token_sync(&mut req.get_session())
+                .and_then(|token| store.owner(&token))
+                .map(|owner| RedisJobs(AsyncJobSession::new(owner)));
+            ready(result.map_err(actix_web::Error::from))
+        }
+    }
+}
+
 #[cfg(feature = "actix")]
 mod extract {
     use std::future::{Ready, ready};

@@ -75,15 +75,17 @@ where
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         match parts.extensions.get::<Session>() {
             Some(session) => Ok(Jobs(AsyncJobSession::new(session.clone()))),
-            None => {
-                tracing::error!(
-                    "jobsess: no tower-sessions session on this request; \
-                     add a `SessionManagerLayer` to the router"
-                );
-                Err((StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response())
-            }
+            None => Err(misconfigured(
+                "no tower-sessions session on this request; add a `SessionManagerLayer` to the router",
+            )),
         }
     }
+}
+
+/// A 500 for a router that lacks a layer, with the reason in the log only.
+fn misconfigured(reason: &str) -> Response {
+    tracing::error!("jobsess: {reason}");
+    (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response()
 }
 
 /// The status an error answers with: 400 for a bad id or prefix, 404 for a
@@ -109,6 +111,79 @@ impl IntoResponse for Error {
             (status, "internal server error").into_response()
         } else {
             (status, self.to_string()).into_response()
+        }
+    }
+}
+
+#[cfg(feature = "redis")]
+pub use redis_extract::RedisJobs;
+
+#[cfg(feature = "redis")]
+mod redis_extract {
+    use std::ops::Deref;
+
+    use axum_core::extract::FromRequestParts;
+    use axum_core::response::{IntoResponse, Response};
+    use http::request::Parts;
+    use tower_sessions::Session;
+
+    use super::misconfigured;
+    use crate::async_session::AsyncJobSession;
+    use crate::metadata::JobMetadata;
+    use crate::redis::{RedisJobStore, RedisSession, owner_token};
+
+    /// The jobs of metadata type `M` of the request's user, in the
+    /// [`RedisJobStore`] (features `axum` and `redis`).
+    ///
+    /// Needs a tower-sessions `SessionManagerLayer` (the session keeps the
+    /// user's owner token) and the store as an extension,
+    /// `.layer(axum::Extension(store))`; without either the extractor answers
+    /// 500 and logs why. Derefs to [`AsyncJobSession<M, RedisSession>`].
+    ///
+    /// ```
+    /// use jobsess::{JobMetadata, axum::RedisJobs};
+    ///
+    /// #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
+    /// struct ExportJob { file: String, progress: u8 }
+    ///
+    /// async fn progress(jobs: RedisJobs<ExportJob>) -> Result<String, jobsess::Error> {
+    ///     Ok(format!("{:?}", jobs.load_field("job-1", ExportJob::PROGRESS).await?))
+    /// }
+    /// let _router: axum::Router = axum::Router::new().route("/", axum::routing::get(progress));
+    /// ```
+    pub struct RedisJobs<M>(pub AsyncJobSession<M, RedisSession>);
+
+    impl<M> Deref for RedisJobs<M> {
+        type Target = AsyncJobSession<M, RedisSession>;
+
+        fn deref(&self) -> &Self::Target {
+            &self.0
+        }
+    }
+
+    impl<M, S> FromRequestParts<S> for RedisJobs<M>
+    where
+        M: JobMetadata,
+        S: Send + Sync,
+    {
+        type Rejection = Response;
+
+        async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Response> {
+            let Some(session) = parts.extensions.get::<Session>().cloned() else {
+                return Err(misconfigured(
+                    "no tower-sessions session on this request; add a `SessionManagerLayer`",
+                ));
+            };
+            let Some(store) = parts.extensions.get::<RedisJobStore>().cloned() else {
+                return Err(misconfigured(
+                    "no RedisJobStore on this request; add `.layer(axum::Extension(store))`",
+                ));
+            };
+            let token = owner_token(&session)
+                .await
+                .map_err(IntoResponse::into_response)?;
+            let owner = store.owner(&token).map_err(IntoResponse::into_response)?;
+            Ok(RedisJobs(AsyncJobSession::new(owner)))
         }
     }
 }

@@ -301,114 +301,73 @@ impl AsyncSessionBackend for RedisSession {
     }
 }
 
-#[cfg(feature = "axum")]
-pub use extract::{RedisJobs, owner_token};
-
-#[cfg(feature = "axum")]
-mod extract {
-    use std::ops::Deref;
-
-    use axum_core::extract::FromRequestParts;
-    use axum_core::response::{IntoResponse, Response};
-    use http::StatusCode;
-    use http::request::Parts;
-    use tower_sessions::Session;
-
-    use super::{OWNER_KEY, RedisJobStore, RedisSession};
-    use crate::async_session::AsyncJobSession;
-    use crate::error::{Error, Result};
-    use crate::metadata::JobMetadata;
-
-    /// The jobs of metadata type `M` of the request's user, in the
-    /// [`RedisJobStore`] (features `redis` and `axum`).
-    ///
-    /// Needs a tower-sessions `SessionManagerLayer` (the session keeps the
-    /// user's owner token) and the store as an extension:
-    /// `.layer(axum::Extension(store))`. Without either, the extractor answers
-    /// 500 and logs why. Derefs to [`AsyncJobSession<M, RedisSession>`].
-    ///
-    /// ```
-    /// use jobsess::{JobMetadata, redis::RedisJobs};
-    ///
-    /// #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
-    /// struct ExportJob { file: String, progress: u8 }
-    ///
-    /// async fn progress(jobs: RedisJobs<ExportJob>) -> Result<String, jobsess::Error> {
-    ///     Ok(format!("{:?}", jobs.load_field("job-1", ExportJob::PROGRESS).await?))
-    /// }
-    /// let _router: axum::Router = axum::Router::new().route("/", axum::routing::get(progress));
-    /// ```
-    pub struct RedisJobs<M>(pub AsyncJobSession<M, RedisSession>);
-
-    impl<M> Deref for RedisJobs<M> {
-        type Target = AsyncJobSession<M, RedisSession>;
-
-        fn deref(&self) -> &Self::Target {
-            &self.0
-        }
+/// The owner token kept in an asynchronous session (tower-sessions...)
+/// under [`OWNER_KEY`], made and stored there on first use, or when what is
+/// there is not a valid token.
+///
+/// ```
+/// # tokio_test::block_on(async {
+/// use std::{collections::HashMap, sync::Mutex};
+/// let session = Mutex::new(HashMap::new());
+/// let token = jobsess::redis::owner_token(&session).await?;
+/// assert_eq!(jobsess::redis::owner_token(&session).await?, token);
+/// # Ok::<(), jobsess::Error>(())
+/// # }).unwrap();
+/// ```
+///
+/// # Errors
+/// A failing session, or no randomness for a new token.
+pub async fn owner_token<S: AsyncSessionBackend>(session: &S) -> Result<String> {
+    let stored = session.get(OWNER_KEY).await.ok().flatten();
+    if let Some(token) = valid_token(stored) {
+        return Ok(token);
     }
+    let token = RedisJobStore::new_owner_token()?;
+    session
+        .insert(OWNER_KEY, Value::String(token.clone()))
+        .await
+        .map_err(owner_error)?;
+    Ok(token)
+}
 
-    fn misconfigured(what: &str) -> Response {
-        tracing::error!("jobsess: {what}");
-        (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response()
+/// [`owner_token`] for a synchronous session (actix-session, maps).
+///
+/// ```
+/// let mut session = std::collections::HashMap::new();
+/// let token = jobsess::redis::owner_token_sync(&mut session)?;
+/// assert_eq!(session[jobsess::redis::OWNER_KEY], token.as_str());
+/// # Ok::<(), jobsess::Error>(())
+/// ```
+///
+/// # Errors
+/// A failing session, or no randomness for a new token.
+pub fn owner_token_sync<S: crate::SessionBackend>(session: &mut S) -> Result<String> {
+    let stored = session
+        .get(OWNER_KEY)
+        .ok()
+        .flatten()
+        .map(std::borrow::Cow::into_owned);
+    if let Some(token) = valid_token(stored) {
+        return Ok(token);
     }
+    let token = RedisJobStore::new_owner_token()?;
+    session
+        .insert(OWNER_KEY, Value::String(token.clone()))
+        .map_err(owner_error)?;
+    Ok(token)
+}
 
-    impl<M, S> FromRequestParts<S> for RedisJobs<M>
-    where
-        M: JobMetadata,
-        S: Send + Sync,
-    {
-        type Rejection = Response;
-
-        async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Response> {
-            let Some(session) = parts.extensions.get::<Session>().cloned() else {
-                return Err(misconfigured(
-                    "no tower-sessions session on this request; add a `SessionManagerLayer`",
-                ));
-            };
-            let Some(store) = parts.extensions.get::<RedisJobStore>().cloned() else {
-                return Err(misconfigured(
-                    "no RedisJobStore on this request; add `.layer(axum::Extension(store))`",
-                ));
-            };
-            let token = owner_token(&session)
-                .await
-                .map_err(IntoResponse::into_response)?;
-            let owner = store.owner(&token).map_err(IntoResponse::into_response)?;
-            Ok(RedisJobs(AsyncJobSession::new(owner)))
-        }
+fn valid_token(stored: Option<Value>) -> Option<String> {
+    match stored {
+        Some(Value::String(token)) if RedisJobStore::is_token(&token) => Some(token),
+        _ => None,
     }
+}
 
-    /// The owner token kept in `session` under [`OWNER_KEY`], made and
-    /// stored there on first use (or if what is there is not a valid token).
-    ///
-    /// ```
-    /// # tokio_test::block_on(async {
-    /// use tower_sessions::{MemoryStore, Session};
-    /// let session = Session::new(None, std::sync::Arc::new(MemoryStore::default()), None);
-    /// let token = jobsess::redis::owner_token(&session).await?;
-    /// assert_eq!(jobsess::redis::owner_token(&session).await?, token);
-    /// # Ok::<(), jobsess::Error>(())
-    /// # }).unwrap();
-    /// ```
-    ///
-    /// # Errors
-    /// A failing session store, or no randomness for a new token.
-    pub async fn owner_token(session: &Session) -> Result<String> {
-        let backend = |op, source: tower_sessions::session::Error| Error::Backend {
-            op,
-            key: OWNER_KEY.to_owned(),
-            source: source.into(),
-        };
-        let stored = session.get::<String>(OWNER_KEY).await.ok().flatten();
-        if let Some(token) = stored.filter(|t| RedisJobStore::is_token(t)) {
-            return Ok(token);
-        }
-        let token = RedisJobStore::new_owner_token()?;
-        session
-            .insert(OWNER_KEY, &token)
-            .await
-            .map_err(|err| backend("write", err))?;
-        Ok(token)
+fn owner_error(source: BoxError) -> Error {
+    Error::Backend {
+        op: "write",
+        key: OWNER_KEY.to_owned(),
+        source,
     }
 }

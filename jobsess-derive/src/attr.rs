@@ -25,6 +25,8 @@ pub struct Container<'a> {
     pub krate: Option<syn::Path>,
     /// `#[serde(default)]` or `#[serde(default = "path")]` on the struct.
     pub default: SerdeDefault,
+    /// serde container keys that change the stored shape (`transparent`...).
+    pub reshaping: Vec<Ident>,
     /// The named fields as serde sees them; `None` for any other input.
     pub fields: Option<Vec<Field<'a>>>,
 }
@@ -149,6 +151,7 @@ impl<'a> Container<'a> {
             prefix,
             krate,
             default: container.default,
+            reshaping: container.reshaping,
             fields,
         }
     }
@@ -162,13 +165,19 @@ impl<'a> Container<'a> {
 struct SerdeContainer {
     rename_all: (Option<RenameRule>, Option<RenameRule>),
     default: SerdeDefault,
+    reshaping: Vec<Ident>,
 }
+
+/// Container keys with which serde no longer writes the struct as an object
+/// of its fields.
+const RESHAPING: &[&str] = &["transparent", "into", "from", "try_from", "remote"];
 
 impl SerdeContainer {
     fn from_attrs(attrs: &[syn::Attribute]) -> Self {
         let mut cont = SerdeContainer {
             rename_all: (None, None),
             default: SerdeDefault::None,
+            reshaping: Vec::new(),
         };
         for attr in attrs.iter().filter(|a| a.path().is_ident("serde")) {
             let _serde_reports_errors = attr.parse_nested_meta(|meta| {
@@ -182,6 +191,12 @@ impl SerdeContainer {
                     // default | default = "path"
                     cont.default = default_value(&meta)?;
                 } else {
+                    // transparent | into = "..." | from = "..." | try_from = "..." | remote = "..."
+                    if let Some(ident) = meta.path.get_ident()
+                        && RESHAPING.iter().any(|key| ident == key)
+                    {
+                        cont.reshaping.push(ident.clone());
+                    }
                     skip_value(meta.input)?;
                 }
                 Ok(())

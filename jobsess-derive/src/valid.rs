@@ -73,6 +73,15 @@ pub fn check<'a>(cx: &mut Ctxt, cont: &'a Container<'a>) -> Model<'a> {
         .clone()
         .unwrap_or_else(|| syn::parse_quote!(::jobsess));
 
+    for key in &cont.reshaping {
+        cx.error_spanned_by(
+            key,
+            format_args!(
+                "JobMetadata can't be derived with `#[serde({key})]`: it stores the struct as \
+                 a JSON object of its fields, which `{key}` replaces with another shape"
+            ),
+        );
+    }
     let fields = cont
         .fields
         .as_ref()

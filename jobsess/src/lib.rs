@@ -39,9 +39,16 @@
 //! The pieces:
 //! - [`JobMetadata`], the trait, and `#[derive(JobMetadata)]`, which makes a
 //!   typed [`Field`] key per stored field (`TranscriptionJob::PLUGIN`);
-//! - [`JobSession`], the handle, over any [`SessionBackend`];
+//! - [`JobSession`], the handle over any synchronous [`SessionBackend`]
+//!   (maps, actix-session), and [`AsyncJobSession`], the same handle over any
+//!   [`AsyncSessionBackend`] (tower-sessions, the Redis job store);
 //! - [`key`], the key scheme and its rules;
 //! - [`Error`], which names the key, the type and the path of every failure.
+//!
+//! Integrations, each behind the cargo feature of the same name:
+//! `tower`(-sessions), `axum` (the `Jobs<M>` extractor), `actix`
+//! (actix-session's `Session` and the `Jobs<M>` extractor), and `redis`
+//! (the server-side job store with one atomic command per field).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -122,6 +122,39 @@ fn map_load_field(c: &mut Criterion) {
     group.finish();
 }
 
+fn map_store_field(c: &mut Criterion) {
+    let prefs = UserPreferences {
+        language: "de".into(),
+        format: "vtt".into(),
+    };
+    let mut group = c.benchmark_group("map_store_field");
+    let mut map = HashMap::new();
+    floor::store(&mut map, ID, &job_123());
+    group.bench_function("baseline", |b| {
+        b.iter(|| {
+            let value = serde_json::to_value(black_box(&prefs)).expect("encodes");
+            let job = map
+                .get_mut(&format!("job_{}", black_box(ID)))
+                .expect("present");
+            job.as_object_mut()
+                .expect("an object")
+                .insert("user_preferences".to_owned(), value);
+        });
+    });
+    group.bench_function("jobsess", |b| {
+        b.iter(|| {
+            let mut jobs = JobSession::<TranscriptionJob, _>::new(&mut map);
+            jobs.store_field(
+                black_box(ID),
+                TranscriptionJob::USER_PREFERENCES,
+                black_box(&prefs),
+            )
+            .expect("stores")
+        });
+    });
+    group.finish();
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .build()
@@ -258,6 +291,7 @@ criterion_group!(
     benches,
     map_store_load,
     map_load_field,
+    map_store_field,
     tower_sessions,
     ordered_maps
 );

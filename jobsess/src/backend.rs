@@ -73,6 +73,14 @@ pub trait SessionBackend {
         let _ = (key, value);
         Ok(None)
     }
+
+    /// The value under `key`, lent for changing in place: `Some(None)` if
+    /// there is none, `None` if this backend doesn't lend its values (then
+    /// the handle reads, changes and writes back).
+    fn value_mut(&mut self, key: &str) -> Option<Option<&mut Value>> {
+        let _ = key;
+        None
+    }
 }
 
 /// The bytes one `"key":value,` entry takes in a JSON object.
@@ -106,6 +114,10 @@ impl<B: SessionBackend + ?Sized> SessionBackend for &mut B {
     fn size_with(&self, key: &str, value: &Value) -> Result<Option<usize>, BoxError> {
         (**self).size_with(key, value)
     }
+
+    fn value_mut(&mut self, key: &str) -> Option<Option<&mut Value>> {
+        (**self).value_mut(key)
+    }
 }
 
 /// The three map types share one implementation: `$scan` lists the keys.
@@ -130,6 +142,10 @@ macro_rules! map_backend {
             fn keys_with_prefix(&self, start: &str) -> Result<Vec<String>, BoxError> {
                 let scan: fn(&Self, &str) -> Vec<String> = $scan;
                 Ok(scan(self, start))
+            }
+
+            fn value_mut(&mut self, key: &str) -> Option<Option<&mut Value>> {
+                Some(<$map>::get_mut(self, key))
             }
 
             fn size_with(&self, key: &str, value: &Value) -> Result<Option<usize>, BoxError> {

@@ -312,6 +312,15 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
     {
         let key = self.key(id)?;
         let value = codec::encode(&key, value)?;
+        if self.budget.is_none() {
+            // Backends that lend their values are patched in place: no copy
+            // of the job, and the other fields are not touched at all.
+            match self.session.value_mut(&key) {
+                Some(Some(job)) => return codec::patch_field(&key, job, field.name(), value),
+                Some(None) => return Err(Error::JobNotFound { key }),
+                None => {}
+            }
+        }
         let Some(job) = self.read(&key)? else {
             return Err(Error::JobNotFound { key });
         };

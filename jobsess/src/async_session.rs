@@ -163,6 +163,43 @@ impl<B: SessionBackend + Send> AsyncSessionBackend for Mutex<B> {
     async fn keys_with_prefix(&self, start: &str) -> Result<Vec<String>, BoxError> {
         self.lock().map_err(|_| POISONED)?.keys_with_prefix(start)
     }
+
+    /// Field reads and writes run under one lock, so concurrent tasks that
+    /// patch different fields of one job lose nothing.
+    const FIELD_ACCESS: bool = true;
+
+    async fn get_field(&self, key: &str, field: &str) -> Result<Option<Value>, BoxError> {
+        let session = self.lock().map_err(|_| POISONED)?;
+        Ok(session.get(key)?.map(|job| match job.as_object() {
+            Some(fields) => Value::Object(
+                fields
+                    .get_key_value(field)
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .into_iter()
+                    .collect(),
+            ),
+            // not an object: the handle reports it as such
+            None => job.into_owned(),
+        }))
+    }
+
+    async fn set_field(&self, key: &str, field: &str, value: Value) -> Result<bool, BoxError> {
+        let mut session = self.lock().map_err(|_| POISONED)?;
+        if let Some(lent) = session.value_mut(key) {
+            return match lent {
+                Some(job) => codec::patch_field(key, job, field, value).map(|()| true),
+                None => Ok(false),
+            }
+            .map_err(Into::into);
+        }
+        let Some(job) = session.get(key)? else {
+            return Ok(false);
+        };
+        let mut job = job.into_owned();
+        codec::patch_field(key, &mut job, field, value)?;
+        session.insert(key, job)?;
+        Ok(true)
+    }
 }
 
 const POISONED: &str = "the session's lock is poisoned: a task panicked while holding it";
@@ -445,7 +482,7 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
             self.session
                 .get_field(&key, field.name())
                 .await
-                .map_err(|source| backend_error("read", &key, source))?
+                .map_err(|source| own_or_backend_error("read", &key, source))?
         } else {
             self.read(&key).await?
         };
@@ -487,7 +524,7 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
                 .session
                 .set_field(&key, field.name(), value)
                 .await
-                .map_err(|source| backend_error("write", &key, source))?;
+                .map_err(|source| own_or_backend_error("write", &key, source))?;
             return if found {
                 Ok(())
             } else {
@@ -675,6 +712,15 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
         self.write(&self.keys.index(), codec::index_value(ids))
             .await
             .map(drop)
+    }
+}
+
+/// A backend error, or, when the backend passed one of ours through (a job
+/// that is not an object...), that error itself.
+fn own_or_backend_error(op: &'static str, key: &str, source: BoxError) -> Error {
+    match source.downcast::<Error>() {
+        Ok(own) => *own,
+        Err(source) => backend_error(op, key, source),
     }
 }
 

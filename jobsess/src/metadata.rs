@@ -96,14 +96,20 @@ impl JobMetadata for UntypedJob {
 }
 
 impl Field<UntypedJob, Value> {
-    /// The key of field `name` of untyped metadata.
+    /// The key of field `name` of untyped metadata. An absent field loads as
+    /// `null`, as a dict's `.get(name)` gives `None`.
     ///
     /// ```
     /// use jobsess::Field;
     /// assert_eq!(Field::untyped("status").name(), "status");
+    /// assert_eq!(Field::untyped("status").default_value(), Some(serde_json::Value::Null));
     /// ```
     #[must_use]
     pub const fn untyped(name: &'static str) -> Self {
-        Field::new(name, None)
+        Field::new(name, Some(null))
     }
+}
+
+fn null() -> Value {
+    Value::Null
 }

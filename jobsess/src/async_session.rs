@@ -455,6 +455,26 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
         Ok(self.load(id).await?.unwrap_or(default))
     }
 
+    /// Loads the metadata of job `id`, or `M::default()` if the session has none.
+    ///
+    /// ```
+    /// # use jobsess::{AsyncJobSession, UntypedJob};
+    /// # tokio_test::block_on(async {
+    /// let jobs = AsyncJobSession::<UntypedJob, _>::new(std::sync::Mutex::new(std::collections::HashMap::new()));
+    /// assert!(jobs.load_or_default("job-999").await?.is_empty());
+    /// # Ok::<(), jobsess::Error>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    /// As [`load`](Self::load).
+    pub async fn load_or_default(&self, id: &str) -> Result<M>
+    where
+        M: Default,
+    {
+        Ok(self.load(id).await?.unwrap_or_default())
+    }
+
     /// Loads one field of job `id`; `None` if the session has no such job.
     ///
     /// ```

@@ -289,3 +289,20 @@ fn type_name_and_prefix() {
     assert_eq!(RenderJob::KEY_PREFIX, "render-v2");
     assert_eq!(RenderJob::TYPE_NAME, "RenderJob");
 }
+
+/// A crate that re-exports jobsess under another name points the derive at it.
+mod facade {
+    pub use ::jobsess as js;
+}
+
+#[test]
+fn crate_path_for_re_exports() {
+    #[derive(Serialize, Deserialize, JobMetadata)]
+    #[job_metadata(crate = "facade::js", prefix = "via-facade")]
+    struct Reexported {
+        a: u8,
+    }
+    let key: facade::js::Field<Reexported, u8> = Reexported::A;
+    assert_eq!(key.name(), "a");
+    assert_eq!(Reexported::KEY_PREFIX, "via-facade");
+}

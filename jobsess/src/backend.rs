@@ -74,6 +74,18 @@ pub trait SessionBackend {
         Ok(None)
     }
 
+    /// Removes every key that starts with `start` in one pass; how many there
+    /// were, or `None` if this backend can't (then the handle lists the keys
+    /// and removes them one by one). Only called when
+    /// [`LISTS_KEYS`](Self::LISTS_KEYS) is true.
+    ///
+    /// # Errors
+    /// Whatever the backend fails with.
+    fn remove_with_prefix(&mut self, start: &str) -> Result<Option<usize>, BoxError> {
+        let _ = start;
+        Ok(None)
+    }
+
     /// The value under `key`, lent for changing in place: `Some(None)` if
     /// there is none, `None` if this backend doesn't lend its values (then
     /// the handle reads, changes and writes back).
@@ -118,11 +130,16 @@ impl<B: SessionBackend + ?Sized> SessionBackend for &mut B {
     fn value_mut(&mut self, key: &str) -> Option<Option<&mut Value>> {
         (**self).value_mut(key)
     }
+
+    fn remove_with_prefix(&mut self, start: &str) -> Result<Option<usize>, BoxError> {
+        (**self).remove_with_prefix(start)
+    }
 }
 
-/// The three map types share one implementation: `$scan` lists the keys.
+/// The three map types share one implementation: `$scan` lists the keys of
+/// a prefix, `$remove` removes them.
 macro_rules! map_backend {
-    ($(#[$doc:meta])* [$($gen:tt)*] $map:ty, $scan:expr) => {
+    ($(#[$doc:meta])* [$($gen:tt)*] $map:ty, $scan:expr, $remove:expr) => {
         $(#[$doc])*
         impl<$($gen)*> SessionBackend for $map {
             const LISTS_KEYS: bool = true;
@@ -144,6 +161,11 @@ macro_rules! map_backend {
                 Ok(scan(self, start))
             }
 
+            fn remove_with_prefix(&mut self, start: &str) -> Result<Option<usize>, BoxError> {
+                let remove: fn(&mut Self, &str) -> usize = $remove;
+                Ok(Some(remove(self, start)))
+            }
+
             fn value_mut(&mut self, key: &str) -> Option<Option<&mut Value>> {
                 Some(<$map>::get_mut(self, key))
             }
@@ -160,7 +182,8 @@ macro_rules! map_backend {
 map_backend!(
     /// Lists keys by a scan of the whole map.
     [H: BuildHasher] HashMap<String, Value, H>,
-    |map, start| map.keys().filter(|k| k.starts_with(start)).cloned().collect()
+    |map, start| map.keys().filter(|k| k.starts_with(start)).cloned().collect(),
+    |map, start| map.extract_if(|k, _| k.starts_with(start)).count()
 );
 
 map_backend!(
@@ -173,12 +196,69 @@ map_backend!(
             .take_while(|k| k.starts_with(start))
             .cloned()
             .collect()
+    },
+    |map, start| match prefix_end(start) {
+        // One cursor walks the keys of the prefix and takes them out.
+        Some(end) => map.extract_if(start.to_owned()..end, |_, _| true).count(),
+        None => map
+            .extract_if(start.to_owned().., |k, _| k.starts_with(start))
+            .count(),
     }
 );
+
+/// The smallest string above every string that starts with `start`.
+fn prefix_end(start: &str) -> Option<String> {
+    let mut chars = start.chars();
+    let last = chars.next_back()?;
+    let next = char::from_u32(u32::from(last) + 1)?;
+    Some(format!("{}{next}", chars.as_str()))
+}
 
 map_backend!(
     /// Lists keys by a scan of the whole map: `serde_json::Map` has no range
     /// API, and with serde_json's `preserve_order` feature it is not sorted.
     [] Map<String, Value>,
-    |map, start| map.keys().filter(|k| k.starts_with(start)).cloned().collect()
+    |map, start| map.keys().filter(|k| k.starts_with(start)).cloned().collect(),
+    |map, start| {
+        let before = map.len();
+        map.retain(|k, _| !k.starts_with(start));
+        before - map.len()
+    }
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn prefix_end_bounds_the_prefix() {
+        assert_eq!(prefix_end("job_").as_deref(), Some("job`"));
+        assert_eq!(prefix_end(""), None);
+        let end = prefix_end("a_").unwrap();
+        for inside in ["a_", "a_\u{10FFFF}", "a_zzz"] {
+            assert!(inside < end.as_str(), "{inside}");
+        }
+        assert!("a`" >= end.as_str());
+    }
+
+    #[test]
+    fn remove_with_prefix_removes_exactly_the_prefix() {
+        let keys = [
+            "job", "job_", "job_a", "job_a_b", "jobs_a", "job-x_a", "joa", "job`",
+        ];
+        let mut btree: BTreeMap<String, Value> =
+            keys.iter().map(|k| ((*k).to_owned(), json!(1))).collect();
+        let mut hash: HashMap<String, Value> = btree.clone().into_iter().collect();
+        let mut map: Map<String, Value> = btree.clone().into_iter().collect();
+        assert_eq!(btree.remove_with_prefix("job_").unwrap(), Some(3));
+        assert_eq!(hash.remove_with_prefix("job_").unwrap(), Some(3));
+        assert_eq!(map.remove_with_prefix("job_").unwrap(), Some(3));
+        let left = ["joa", "job", "job-x_a", "job`", "jobs_a"];
+        assert_eq!(btree.keys().collect::<Vec<_>>(), left);
+        let mut hash_left: Vec<_> = hash.keys().collect();
+        hash_left.sort();
+        assert_eq!(hash_left, left);
+        assert_eq!(map.keys().collect::<Vec<_>>(), left);
+    }
+}

@@ -454,6 +454,16 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
     /// # Errors
     /// A failing backend; jobs removed before the failure stay removed.
     pub fn clear(&mut self) -> Result<usize> {
+        if S::LISTS_KEYS {
+            let start = self.keys.start();
+            let removed = self
+                .session
+                .remove_with_prefix(&start)
+                .map_err(|source| backend_error("remove", &start, source))?;
+            if let Some(removed) = removed {
+                return Ok(removed);
+            }
+        }
         let ids = self.ids()?;
         let mut removed = 0;
         for id in &ids {

@@ -41,7 +41,9 @@ async fn pool(url: &str) -> Pool {
 
 async fn store() -> RedisJobStore {
     let url = std::env::var("REDIS_URL").expect("REDIS_URL");
-    RedisJobStore::new(pool(&url).await).with_namespace("jobsess-test")
+    RedisJobStore::new(pool(&url).await)
+        .with_namespace("jobsess-test")
+        .with_ttl(600)
 }
 
 /// A fresh owner, so runs and tests never see each other's jobs.
@@ -161,11 +163,11 @@ async fn writes_renew_the_expiry() {
     let jobs = AsyncJobSession::<Job, _>::new(session);
     jobs.store("a", &job("a")).await.unwrap();
     let ttl: i64 = raw
-        .ttl(format!("jobsess-test:{token}:transcription_a"))
+        .ttl(format!("jobsess-test:{{{token}}}:transcription_a"))
         .await
         .unwrap();
     assert!((590..=600).contains(&ttl), "{ttl}");
-    let ttl: i64 = raw.ttl(format!("jobsess-test:{token}")).await.unwrap();
+    let ttl: i64 = raw.ttl(format!("jobsess-test:{{{token}}}")).await.unwrap();
     assert!((590..=600).contains(&ttl), "{ttl}");
     jobs.clear().await.unwrap();
 }
@@ -181,7 +183,7 @@ async fn corrupt_fields_are_named_errors() {
     jobs.store("a", &job("a")).await.unwrap();
     let _: i64 = raw
         .hset(
-            format!("jobsess-test:{token}:transcription_a"),
+            format!("jobsess-test:{{{token}}}:transcription_a"),
             ("progress", "\"lots\""),
         )
         .await
@@ -193,7 +195,7 @@ async fn corrupt_fields_are_named_errors() {
     );
     let _: i64 = raw
         .hset(
-            format!("jobsess-test:{token}:transcription_a"),
+            format!("jobsess-test:{{{token}}}:transcription_a"),
             ("file", "not json"),
         )
         .await

@@ -90,6 +90,21 @@ pub trait AsyncSessionBackend: Send + Sync {
         start: &str,
     ) -> impl Future<Output = Result<Vec<String>, BoxError>> + Send;
 
+    /// Removes every key that starts with `start` in one operation; how many
+    /// there were, or `None` if this backend can't (then the handle lists the
+    /// keys and removes them one by one). Only called when
+    /// [`LISTS_KEYS`](Self::LISTS_KEYS) is true.
+    ///
+    /// # Errors
+    /// Whatever the backend fails with.
+    fn remove_with_prefix(
+        &self,
+        start: &str,
+    ) -> impl Future<Output = Result<Option<usize>, BoxError>> + Send {
+        let _ = start;
+        async { Ok(None) }
+    }
+
     /// Whether this backend reads and writes single fields of a stored job
     /// itself ([`get_field`](Self::get_field), [`set_field`](Self::set_field)),
     /// each as one atomic operation. When it doesn't, the handle reads the
@@ -164,6 +179,10 @@ impl<B: SessionBackend + Send> AsyncSessionBackend for Mutex<B> {
         self.lock().map_err(|_| POISONED)?.keys_with_prefix(start)
     }
 
+    async fn remove_with_prefix(&self, start: &str) -> Result<Option<usize>, BoxError> {
+        self.lock().map_err(|_| POISONED)?.remove_with_prefix(start)
+    }
+
     /// Field reads and writes run under one lock, so concurrent tasks that
     /// patch different fields of one job lose nothing.
     const FIELD_ACCESS: bool = true;
@@ -228,6 +247,13 @@ impl<B: AsyncSessionBackend> AsyncSessionBackend for Arc<B> {
         start: &str,
     ) -> impl Future<Output = Result<Vec<String>, BoxError>> + Send {
         (**self).keys_with_prefix(start)
+    }
+
+    fn remove_with_prefix(
+        &self,
+        start: &str,
+    ) -> impl Future<Output = Result<Option<usize>, BoxError>> + Send {
+        (**self).remove_with_prefix(start)
     }
 
     const FIELD_ACCESS: bool = B::FIELD_ACCESS;
@@ -688,6 +714,17 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
     /// # Errors
     /// A failing backend; jobs removed before the failure stay removed.
     pub async fn clear(&self) -> Result<usize> {
+        if S::LISTS_KEYS {
+            let start = self.keys.start();
+            let removed = self
+                .session
+                .remove_with_prefix(&start)
+                .await
+                .map_err(|source| backend_error("remove", &start, source))?;
+            if let Some(removed) = removed {
+                return Ok(removed);
+            }
+        }
         let mut removed = 0;
         for id in self.ids().await? {
             if self.remove_key(&self.keys.listed(&id)).await? {

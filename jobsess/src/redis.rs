@@ -15,9 +15,11 @@
 //! - each owner has a set of its job keys, so `ids()` and `clear()` see
 //!   exactly that owner's jobs, on any number of app instances.
 //!
-//! Redis keys: `{namespace}:{owner}:{job key}` for a job's hash and
-//! `{namespace}:{owner}` for the owner's set of job keys. With a TTL, every
-//! write renews the expiry of both.
+//! Redis keys: `namespace:{owner}:job-key` for a job's hash and
+//! `namespace:{owner}` for the owner's set of job keys (the braces are a
+//! Redis Cluster hash tag: all keys of one owner live in one slot, so each
+//! script touches one slot). With a TTL, every write renews the expiry of
+//! both.
 //!
 //! ```no_run
 //! use jobsess::{AsyncJobSession, JobMetadata};
@@ -109,7 +111,7 @@ impl RedisJobStore {
         }
         Ok(RedisSession {
             store: self.clone(),
-            set_key: format!("{}:{token}", self.namespace),
+            set_key: format!("{}:{{{token}}}", self.namespace),
         })
     }
 
@@ -209,6 +211,18 @@ local n = redis.call('SREM', KEYS[2], ARGV[1])
 redis.call('DEL', KEYS[1])
 return n";
 
+/// Removes every job whose key starts with ARGV[1]. Returns how many.
+const REMOVE_PREFIX: &str = r"
+local removed = 0
+for _, key in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if string.sub(key, 1, #ARGV[1]) == ARGV[1] then
+    redis.call('SREM', KEYS[1], key)
+    redis.call('DEL', KEYS[1] .. ':' .. key)
+    removed = removed + 1
+  end
+end
+return removed";
+
 /// A job object from its fields' JSON texts.
 fn object_of(fields: impl IntoIterator<Item = (String, String)>) -> Result<Value, BoxError> {
     let mut object = Map::new();
@@ -269,6 +283,19 @@ impl AsyncSessionBackend for RedisSession {
             .into_iter()
             .filter(|k| k.starts_with(start))
             .collect())
+    }
+
+    async fn remove_with_prefix(&self, start: &str) -> Result<Option<usize>, BoxError> {
+        let removed: i64 = self
+            .store
+            .pool
+            .eval(
+                REMOVE_PREFIX,
+                vec![self.set_key.clone()],
+                vec![start.to_owned()],
+            )
+            .await?;
+        Ok(Some(usize::try_from(removed).unwrap_or(0)))
     }
 
     async fn get_field(&self, key: &str, field: &str) -> Result<Option<Value>, BoxError> {

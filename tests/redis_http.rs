@@ -59,7 +59,7 @@ async fn instance(sessions: MemoryStore) -> String {
     pool.init().await.unwrap();
     let store = RedisJobStore::new(pool)
         .with_namespace("jobsess-http-test")
-        .with_ttl(600);
+        .with_ttl(Duration::from_secs(600));
     let app = Router::new()
         .route("/jobs", get(list))
         .route("/jobs/clear", post(clear))
@@ -226,7 +226,7 @@ mod actix {
         pool.init().await.unwrap();
         let store = RedisJobStore::new(pool)
             .with_namespace("jobsess-http-test")
-            .with_ttl(600);
+            .with_ttl(std::time::Duration::from_secs(600));
         let key = Key::generate();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

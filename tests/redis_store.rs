@@ -43,7 +43,7 @@ async fn store() -> RedisJobStore {
     let url = std::env::var("REDIS_URL").expect("REDIS_URL");
     RedisJobStore::new(pool(&url).await)
         .with_namespace("jobsess-test")
-        .with_ttl(600)
+        .with_ttl(Duration::from_secs(600))
 }
 
 /// A fresh owner, so runs and tests never see each other's jobs.
@@ -158,7 +158,7 @@ async fn writes_renew_the_expiry() {
     let raw = pool(&url).await;
     let store = RedisJobStore::new(raw.clone())
         .with_namespace("jobsess-test")
-        .with_ttl(600);
+        .with_ttl(Duration::from_secs(600));
     let (token, session) = owner(&store);
     let jobs = AsyncJobSession::<Job, _>::new(session);
     jobs.store("a", &job("a")).await.unwrap();

@@ -32,7 +32,7 @@
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let pool = Pool::new(Config::from_url("redis://127.0.0.1:6379")?, None, None, None, 2)?;
 //! pool.init().await?;
-//! let store = RedisJobStore::new(pool).with_ttl(24 * 3600);
+//! let store = RedisJobStore::new(pool).with_ttl(std::time::Duration::from_secs(24 * 3600));
 //! let owner = RedisJobStore::new_owner_token()?; // kept in the user's session
 //! let jobs = AsyncJobSession::<ExportJob, _>::new(store.owner(&owner)?);
 //! jobs.store("job-1", &ExportJob { file: "a.csv".into(), progress: 0 }).await?;
@@ -93,10 +93,18 @@ impl RedisJobStore {
         self
     }
 
-    /// Jobs expire `seconds` after their owner's last write (0: never).
+    /// Jobs expire `ttl` after their owner's last write (whole seconds; zero:
+    /// never, the default).
+    ///
+    /// ```no_run
+    /// # async fn run(pool: fred::clients::Pool) {
+    /// use std::time::Duration;
+    /// let store = jobsess::redis::RedisJobStore::new(pool).with_ttl(Duration::from_secs(24 * 3600));
+    /// # }
+    /// ```
     #[must_use]
-    pub fn with_ttl(mut self, seconds: i64) -> Self {
-        self.ttl_seconds = seconds.max(0);
+    pub fn with_ttl(mut self, ttl: std::time::Duration) -> Self {
+        self.ttl_seconds = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
         self
     }
 

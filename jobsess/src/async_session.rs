@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::backend::SessionBackend;
+use crate::backend::{self, SessionBackend};
 use crate::codec;
 use crate::error::{BoxError, Error, Result};
 use crate::field::FieldOf;
@@ -204,20 +204,13 @@ impl<B: SessionBackend + Send> AsyncSessionBackend for Mutex<B> {
 
     async fn set_field(&self, key: &str, field: &str, value: Value) -> Result<bool, BoxError> {
         let mut session = self.lock().map_err(|_| POISONED)?;
-        if let Some(lent) = session.value_mut(key) {
-            return match lent {
-                Some(job) => codec::patch_field(key, job, field, value).map(|()| true),
-                None => Ok(false),
-            }
-            .map_err(Into::into);
-        }
-        let Some(job) = session.get(key)? else {
-            return Ok(false);
-        };
-        let mut job = job.into_owned();
-        codec::patch_field(key, &mut job, field, value)?;
-        session.insert(key, job)?;
-        Ok(true)
+        Ok(backend::patch_stored(
+            &mut *session,
+            key,
+            field,
+            value,
+            None,
+        )?)
     }
 }
 

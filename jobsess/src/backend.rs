@@ -11,7 +11,9 @@ use std::hash::BuildHasher;
 
 use serde_json::{Map, Value};
 
-use crate::error::BoxError;
+use crate::codec;
+use crate::error::{BoxError, Error, Result};
+use crate::session::backend_error;
 
 /// A synchronous session: string keys, JSON values.
 ///
@@ -92,6 +94,67 @@ pub trait SessionBackend {
     fn value_mut(&mut self, key: &str) -> Option<Option<&mut Value>> {
         let _ = key;
         None
+    }
+}
+
+/// Sets `field` of the job under `key` to `value`; `false` (and nothing
+/// written) if there is no such job. This is the one place a stored job is
+/// patched, for the sync handle and for `Mutex<B>` async backends.
+///
+/// Without a budget, a backend that lends its values is patched in place: no
+/// copy of the job, the other fields untouched. Otherwise the job is read,
+/// patched, measured against the budget and written back; on any error the
+/// session is as it was.
+pub(crate) fn patch_stored<B: SessionBackend + ?Sized>(
+    session: &mut B,
+    key: &str,
+    field: &str,
+    value: Value,
+    budget: Option<usize>,
+) -> Result<bool> {
+    if budget.is_none() {
+        match session.value_mut(key) {
+            Some(Some(job)) => return codec::patch_field(key, job, field, value).map(|()| true),
+            Some(None) => return Ok(false),
+            None => {}
+        }
+    }
+    let job = session
+        .get(key)
+        .map_err(|source| backend_error("read", key, source))?;
+    let Some(job) = job else {
+        return Ok(false);
+    };
+    let mut job = job.into_owned();
+    codec::patch_field(key, &mut job, field, value)?;
+    check_budget(session, key, &job, budget)?;
+    session
+        .insert(key, job)
+        .map_err(|source| backend_error("write", key, source))?;
+    Ok(true)
+}
+
+/// `Err(OverBudget)` if putting `value` under `key` would make the session
+/// larger than `budget` (when the backend can measure itself).
+pub(crate) fn check_budget<B: SessionBackend + ?Sized>(
+    session: &B,
+    key: &str,
+    value: &Value,
+    budget: Option<usize>,
+) -> Result<()> {
+    let Some(budget) = budget else {
+        return Ok(());
+    };
+    let size = session
+        .size_with(key, value)
+        .map_err(|source| backend_error("measure", key, source))?;
+    match size {
+        Some(size) if size > budget => Err(Error::OverBudget {
+            key: key.to_owned(),
+            size,
+            budget,
+        }),
+        _ => Ok(()),
     }
 }
 

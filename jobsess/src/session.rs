@@ -7,7 +7,7 @@ use std::marker::PhantomData;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::backend::SessionBackend;
+use crate::backend::{self, SessionBackend};
 use crate::codec;
 use crate::error::{BoxError, Error, Result};
 use crate::field::FieldOf;
@@ -183,7 +183,7 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
     pub fn store(&mut self, id: &str, metadata: &M) -> Result<()> {
         let key = self.key(id)?;
         let value = codec::encode(&key, metadata)?;
-        self.check_budget(&key, &value)?;
+        backend::check_budget(&self.session, &key, &value, self.budget)?;
         let replaced = self.write(&key, value)?;
         if !S::LISTS_KEYS
             && !replaced
@@ -312,22 +312,11 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
     {
         let key = self.key(id)?;
         let value = codec::encode(&key, value)?;
-        if self.budget.is_none() {
-            // Backends that lend their values are patched in place: no copy
-            // of the job, and the other fields are not touched at all.
-            match self.session.value_mut(&key) {
-                Some(Some(job)) => return codec::patch_field(&key, job, field.name(), value),
-                Some(None) => return Err(Error::JobNotFound { key }),
-                None => {}
-            }
+        if backend::patch_stored(&mut self.session, &key, field.name(), value, self.budget)? {
+            Ok(())
+        } else {
+            Err(Error::JobNotFound { key })
         }
-        let Some(job) = self.read(&key)? else {
-            return Err(Error::JobNotFound { key });
-        };
-        let mut job = job.into_owned();
-        codec::patch_field(&key, &mut job, field.name(), value)?;
-        self.check_budget(&key, &job)?;
-        self.write(&key, job).map(drop)
     }
 
     /// Whether the session holds job `id` (decodable or not).
@@ -485,24 +474,6 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
                 .map_err(|source| backend_error("remove", &index, source))?;
         }
         Ok(removed)
-    }
-
-    fn check_budget(&self, key: &str, value: &serde_json::Value) -> Result<()> {
-        let Some(budget) = self.budget else {
-            return Ok(());
-        };
-        let size = self
-            .session
-            .size_with(key, value)
-            .map_err(|source| backend_error("measure", key, source))?;
-        match size {
-            Some(size) if size > budget => Err(Error::OverBudget {
-                key: key.to_owned(),
-                size,
-                budget,
-            }),
-            _ => Ok(()),
-        }
     }
 
     fn read(&self, key: &str) -> Result<Option<Cow<'_, serde_json::Value>>> {

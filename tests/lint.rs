@@ -91,7 +91,7 @@ fn generated_code_compiles_clean() {
     use jobsess::JobMetadata;
     use shadowed::{Defaults, Everything, Plain};
     assert_eq!(
-        <Everything<u8> as JobMetadata>::FIELD_KEYS,
+        <Everything<u8> as JobMetadata>::field_keys(),
         ["fileName", "type", "tags", "retries", "payload", "internal"]
     );
     assert_eq!(Everything::<u8>::RETRIES.default_value(), Some(5));
@@ -99,5 +99,5 @@ fn generated_code_compiles_clean() {
     assert_eq!(Everything::<u8>::INTERNAL.name(), "internal");
     assert_eq!(Defaults::LEVEL.default_value(), Some(9));
     assert_eq!(Plain::NAME.default_value().as_deref(), Some(""));
-    assert_eq!(<Plain as JobMetadata>::KEY_PREFIX, "job");
+    assert_eq!(<Plain as JobMetadata>::key_prefix(), "job");
 }

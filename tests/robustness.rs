@@ -202,7 +202,8 @@ fn values_serde_cannot_encode_are_errors() {
     };
     let err = jobs.store("a", &job).unwrap_err();
     assert!(
-        err.to_string().starts_with("job_a as Job: cannot encode: "),
+        err.to_string()
+            .starts_with("job_a as Job: by_tuple: cannot encode: key must be a string"),
         "{err}"
     );
     let err = jobs
@@ -210,7 +211,7 @@ fn values_serde_cannot_encode_are_errors() {
         .unwrap_err();
     assert!(
         err.to_string()
-            .starts_with("job_a as HashMap<(u8, u8), u8>: cannot encode"),
+            .starts_with("job_a as HashMap<(u8, u8), u8>: by_tuple: cannot encode"),
         "{err}"
     );
     assert!(session.is_empty());

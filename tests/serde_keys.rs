@@ -1,6 +1,6 @@
 //! The stored keys equal the keys serde_json writes, for every serde rule
 //! the derive follows. Each check serializes a value and compares the
-//! object's keys with `FIELD_KEYS` and with the consts' names.
+//! object's keys with `field_keys()` and with the consts' names.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -17,7 +17,7 @@ fn written_keys<T: Serialize>(value: &T) -> BTreeSet<String> {
 }
 
 fn declared<M: JobMetadata>() -> BTreeSet<String> {
-    M::FIELD_KEYS.iter().map(|k| (*k).to_owned()).collect()
+    M::field_keys().iter().map(|k| (*k).to_owned()).collect()
 }
 
 macro_rules! rename_all_case {
@@ -138,7 +138,7 @@ fn skipped_fields_have_no_key() {
     let mut written = written_keys(&job);
     written.remove("never_read");
     assert_eq!(written, declared::<Job>());
-    assert_eq!(Job::FIELD_KEYS, ["kept", "sometimes"]);
+    assert_eq!(Job::field_keys(), ["kept", "sometimes"]);
 }
 
 #[test]
@@ -262,7 +262,7 @@ fn generics_and_where_clauses() {
     let payload: Field<Job<String, 2>, String> = Job::<String, 2>::PAYLOAD;
     assert_eq!(jobs.load_field("g", payload).unwrap().as_deref(), Some("x"));
     assert_eq!(
-        <Job<u8, 0> as JobMetadata>::FIELD_KEYS,
+        <Job<u8, 0> as JobMetadata>::field_keys(),
         ["payload", "counts"]
     );
 }
@@ -276,7 +276,7 @@ fn lifetimes_in_generics() {
         borrowed: Option<&'a str>,
         owned: String,
     }
-    assert_eq!(Job::FIELD_KEYS, ["owned"]);
+    assert_eq!(Job::field_keys(), ["owned"]);
 }
 
 #[test]
@@ -286,8 +286,8 @@ fn type_name_and_prefix() {
     struct RenderJob {
         scene: String,
     }
-    assert_eq!(RenderJob::KEY_PREFIX, "render-v2");
-    assert_eq!(RenderJob::TYPE_NAME, "RenderJob");
+    assert_eq!(RenderJob::key_prefix(), "render-v2");
+    assert_eq!(RenderJob::type_name(), "RenderJob");
 }
 
 /// A crate that re-exports jobsess under another name points the derive at it.
@@ -304,5 +304,5 @@ fn crate_path_for_re_exports() {
     }
     let key: facade::js::Field<Reexported, u8> = Reexported::A;
     assert_eq!(key.name(), "a");
-    assert_eq!(Reexported::KEY_PREFIX, "via-facade");
+    assert_eq!(Reexported::key_prefix(), "via-facade");
 }

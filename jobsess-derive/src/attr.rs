@@ -27,6 +27,8 @@ pub struct Container<'a> {
     pub default: SerdeDefault,
     /// serde container keys that change the stored shape (`transparent`...).
     pub reshaping: Vec<Ident>,
+    /// `#[serde(tag = "...")]`: serde writes this extra key into the object.
+    pub tag: Option<LitStr>,
     /// The named fields as serde sees them; `None` for any other input.
     pub fields: Option<Vec<Field<'a>>>,
 }
@@ -44,6 +46,16 @@ pub struct Field<'a> {
     /// Where `#[serde(flatten)]` was written, if it was.
     pub flatten: Option<Span>,
     pub default: SerdeDefault,
+    /// `#[serde(alias = "...")]`, each one, in order.
+    pub aliases: Vec<LitStr>,
+    /// The function that writes the field: `serialize_with`, or `with`'s
+    /// `serialize`.
+    pub serialize_with: Option<syn::ExprPath>,
+    /// The function that reads the field: `deserialize_with`, or `with`'s
+    /// `deserialize`.
+    pub deserialize_with: Option<syn::ExprPath>,
+    /// `#[serde(skip_serializing_if = "path")]`
+    pub skip_serializing_if: Option<syn::ExprPath>,
 }
 
 /// A stored key and the token it came from.
@@ -152,6 +164,7 @@ impl<'a> Container<'a> {
             krate,
             default: container.default,
             reshaping: container.reshaping,
+            tag: container.tag,
             fields,
         }
     }
@@ -166,6 +179,7 @@ struct SerdeContainer {
     rename_all: (Option<RenameRule>, Option<RenameRule>),
     default: SerdeDefault,
     reshaping: Vec<Ident>,
+    tag: Option<LitStr>,
 }
 
 /// Container keys with which serde no longer writes the struct as an object
@@ -178,15 +192,23 @@ impl SerdeContainer {
             rename_all: (None, None),
             default: SerdeDefault::None,
             reshaping: Vec::new(),
+            tag: None,
         };
         for attr in attrs.iter().filter(|a| a.path().is_ident("serde")) {
             let _serde_reports_errors = attr.parse_nested_meta(|meta| {
                 if meta.path.is_ident("rename_all") {
                     // rename_all = "..." | rename_all(serialize = "...", deserialize = "...")
+                    // serde merges the two sides across attributes.
                     let (ser, de) = ser_de_strings(&meta)?;
                     let rule =
                         |s: Option<LitStr>| s.and_then(|s| RenameRule::from_name(&s.value()));
-                    cont.rename_all = (rule(ser), rule(de));
+                    cont.rename_all = (
+                        rule(ser).or(cont.rename_all.0),
+                        rule(de).or(cont.rename_all.1),
+                    );
+                } else if meta.path.is_ident("tag") {
+                    // tag = "..."
+                    cont.tag = Some(meta.value()?.parse()?);
                 } else if meta.path.is_ident("default") {
                     // default | default = "path"
                     cont.default = default_value(&meta)?;
@@ -226,6 +248,10 @@ impl<'a> Field<'a> {
             skip_deserializing: false,
             flatten: None,
             default: SerdeDefault::None,
+            aliases: Vec::new(),
+            serialize_with: None,
+            deserialize_with: None,
+            skip_serializing_if: None,
         };
         for attr in field.attrs.iter().filter(|a| a.path().is_ident("serde")) {
             let _serde_reports_errors = attr.parse_nested_meta(|meta| {
@@ -245,6 +271,29 @@ impl<'a> Field<'a> {
                     out.flatten = path.get_ident().map(Ident::span);
                 } else if path.is_ident("default") {
                     out.default = default_value(&meta)?;
+                } else if path.is_ident("alias") {
+                    // alias = "..."
+                    out.aliases.push(meta.value()?.parse()?);
+                } else if path.is_ident("with") {
+                    // with = "module": module::serialize and module::deserialize
+                    let lit: LitStr = meta.value()?.parse()?;
+                    let module: syn::ExprPath = lit.parse()?;
+                    let function = |name: &str| {
+                        let mut path = module.clone();
+                        path.path.segments.push(Ident::new(name, lit.span()).into());
+                        path
+                    };
+                    out.serialize_with = Some(function("serialize"));
+                    out.deserialize_with = Some(function("deserialize"));
+                } else if path.is_ident("serialize_with") {
+                    // serialize_with = "path"
+                    out.serialize_with = Some(meta.value()?.parse::<LitStr>()?.parse()?);
+                } else if path.is_ident("deserialize_with") {
+                    // deserialize_with = "path"
+                    out.deserialize_with = Some(meta.value()?.parse::<LitStr>()?.parse()?);
+                } else if path.is_ident("skip_serializing_if") {
+                    // skip_serializing_if = "path"
+                    out.skip_serializing_if = Some(meta.value()?.parse::<LitStr>()?.parse()?);
                 } else {
                     skip_value(meta.input)?;
                 }

@@ -44,35 +44,72 @@ fn expand(model: &Model) -> TokenStream {
     let keys = fields.iter().map(|f| &f.key);
     let consts = fields.iter().map(|f| field_const(krate, f));
 
-    // Generic structs: serde's impls carry their own bounds, so ask for
-    // exactly what the trait needs, on the type itself.
-    let mut where_clause = where_clause.cloned();
+    // Generic structs: serde's impls carry their own bounds, so the trait
+    // asks for exactly what it needs, on the type itself; the field consts
+    // ask, on the field types that mention a type parameter, for what each
+    // one's codec and default use, as serde's derive does for its impls.
+    let mut trait_where = where_clause.cloned();
+    let mut consts_where = where_clause.cloned();
     if generics.type_params().next().is_some() {
-        let clause = where_clause.get_or_insert_with(|| syn::parse_quote!(where));
-        clause
+        let serde = quote!(#krate::__private::serde);
+        trait_where
+            .get_or_insert_with(|| syn::parse_quote!(where))
             .predicates
             .push(syn::parse_quote_spanned! {ident.span()=>
-                #ident #ty_generics: #krate::__private::serde::Serialize
-                    + #krate::__private::serde::de::DeserializeOwned
+                #ident #ty_generics: #serde::Serialize + #serde::de::DeserializeOwned
             });
+        let bounds = fields
+            .iter()
+            .flat_map(|f| field_bounds(&serde, f))
+            .chain(fields.iter().any(|f| matches!(f.default, Default::Container)).then(
+                || quote_spanned!(ident.span()=> Self: ::core::default::Default),
+            ));
+        let clause = consts_where.get_or_insert_with(|| syn::parse_quote!(where));
+        for bound in bounds {
+            clause.predicates.push(syn::parse_quote!(#bound));
+        }
     }
     let trait_path = quote_spanned!(ident.span()=> #krate::JobMetadata);
 
     quote! {
         #[automatically_derived]
-        impl #impl_generics #trait_path for #ident #ty_generics #where_clause {
-            const SCHEMA: #krate::Schema = #krate::Schema {
-                key_prefix: #prefix,
-                type_name: #type_name,
-                field_keys: &[#(#keys),*],
-            };
+        impl #impl_generics #trait_path for #ident #ty_generics #trait_where {
+            fn schema() -> &'static #krate::Schema {
+                &#krate::Schema {
+                    key_prefix: #prefix,
+                    type_name: #type_name,
+                    field_keys: &[#(#keys),*],
+                }
+            }
         }
 
         #[automatically_derived]
-        impl #impl_generics #ident #ty_generics #where_clause {
+        impl #impl_generics #ident #ty_generics #consts_where {
             #(#consts)*
         }
     }
+}
+
+/// The bounds the const of a field whose type mentions a type parameter
+/// needs: its type's own serde impls where no `with` replaces them, and
+/// `Default` for `#[serde(default)]`. Spanned at the field's type, so an
+/// unmet bound points there.
+fn field_bounds(serde: &TokenStream, field: &Accessor) -> Vec<TokenStream> {
+    if !field.generic {
+        return Vec::new();
+    }
+    let ty = field.ty;
+    let mut bounds = Vec::new();
+    if field.serialize_with.is_none() {
+        bounds.push(quote_spanned!(ty.span()=> #ty: #serde::Serialize));
+    }
+    if field.deserialize_with.is_none() {
+        bounds.push(quote_spanned!(ty.span()=> #ty: #serde::de::DeserializeOwned));
+    }
+    if matches!(field.default, Default::Field) {
+        bounds.push(quote_spanned!(ty.span()=> #ty: ::core::default::Default));
+    }
+    bounds
 }
 
 fn field_const(krate: &syn::Path, field: &Accessor) -> TokenStream {
@@ -80,31 +117,71 @@ fn field_const(krate: &syn::Path, field: &Accessor) -> TokenStream {
         member,
         const_ident,
         key,
+        aliases,
         ty,
         vis,
         default,
+        serialize_with,
+        deserialize_with,
+        skip_serializing_if,
+        generic: _,
     } = field;
+    let private = quote!(#krate::__private);
     let doc = format!("Typed key of `{member}`, stored as `\"{key}\"`.");
     // Each token crosses the proc-macro bridge and is type-checked in the
-    // user's crate, so the common case (no default) is the shortest.
-    let value = match default {
-        Default::None => quote!(#krate::__private::field(#key)),
-        Default::Field => quote_spanned! {ty.span()=>
-            #krate::__private::field_or(#key, <#ty as ::core::default::Default>::default)
-        },
-        Default::FieldPath(path) => quote_spanned! {path.span()=>
-            #krate::__private::field_or(#key, #path)
-        },
-        Default::Container => quote! {
-            #krate::__private::field_or(#key, || <Self as ::core::default::Default>::default().#member)
-        },
-        Default::ContainerPath(path) => quote_spanned! {path.span()=>
-            #krate::__private::field_or(#key, || {
+    // user's crate, so the common case (no serde attributes) is the shortest.
+    let mut value = if serialize_with.is_none() && deserialize_with.is_none() {
+        quote!(#private::field(#key))
+    } else {
+        // The same functions the struct's own impls call, as serde_derive
+        // wraps them: `path(value, serializer)` and `path(deserializer)`.
+        let encode = match serialize_with {
+            Some(path) => quote_spanned! {path.span()=>
+                |__value: &#ty| #private::encode_with(|__serializer| #path(__value, __serializer))
+            },
+            None => quote!(#private::plain_encode::<#ty>),
+        };
+        let (decode, missing) = match deserialize_with {
+            Some(path) => (
+                quote_spanned! {path.span()=>
+                    |__value: &#private::serde_json::Value| #private::decode_with(__value, |__deserializer| #path(__deserializer))
+                },
+                quote!(::core::option::Option::None),
+            ),
+            None => (
+                quote!(#private::plain_decode::<#ty>),
+                quote!(::core::option::Option::Some(#private::plain_missing::<#ty>)),
+            ),
+        };
+        quote!(#private::field_with(#key, #encode, #decode, #missing))
+    };
+    if !aliases.is_empty() {
+        value = quote!(#private::aliases(#value, &[#(#aliases),*]));
+    }
+    if let Some(path) = skip_serializing_if {
+        value = quote_spanned! {path.span()=>
+            #private::skip_if(#value, |__value: &#ty| #path(__value))
+        };
+    }
+    let default = match default {
+        Default::None => None,
+        Default::Field => Some(quote_spanned! {ty.span()=>
+            <#ty as ::core::default::Default>::default
+        }),
+        Default::FieldPath(path) => Some(quote_spanned!(path.span()=> #path)),
+        Default::Container => Some(quote! {
+            || <Self as ::core::default::Default>::default().#member
+        }),
+        Default::ContainerPath(path) => Some(quote_spanned! {path.span()=>
+            || {
                 let __container: Self = #path();
                 __container.#member
-            })
-        },
+            }
+        }),
     };
+    if let Some(default) = default {
+        value = quote!(#private::default(#value, #default));
+    }
     quote! {
         #[doc = #doc]
         #vis const #const_ident: #krate::Field<Self, #ty> = #value;
@@ -125,9 +202,14 @@ mod tests {
         );
         assert!(out.contains("key_prefix : \"render\""), "{out}");
         assert!(out.contains("pub const SCENE : :: jobsess :: Field < Self , T > = :: jobsess :: __private :: field (\"scene\")"), "{out}");
-        assert!(out.contains(":: jobsess :: __private :: field_or (\"n\" , < u8 as :: core :: default :: Default > :: default)"), "{out}");
+        assert!(out.contains(":: jobsess :: __private :: default (:: jobsess :: __private :: field (\"n\") , < u8 as :: core :: default :: Default > :: default)"), "{out}");
         assert!(
             out.contains("Render < T > : :: jobsess :: __private :: serde :: Serialize"),
+            "{out}"
+        );
+        // the consts are bounded on the field types that mention `T`, and only those
+        assert!(
+            out.contains("impl < T > Render < T > where T : :: jobsess :: __private :: serde :: Serialize , T : :: jobsess :: __private :: serde :: de :: DeserializeOwned {"),
             "{out}"
         );
         assert!(!out.contains("compile_error"), "{out}");

@@ -30,9 +30,16 @@ pub struct Accessor<'a> {
     pub member: &'a Ident,
     pub const_ident: Ident,
     pub key: String,
+    pub aliases: Vec<String>,
     pub ty: &'a Type,
     pub vis: &'a Visibility,
     pub default: Default<'a>,
+    pub serialize_with: Option<&'a syn::ExprPath>,
+    pub deserialize_with: Option<&'a syn::ExprPath>,
+    pub skip_serializing_if: Option<&'a syn::ExprPath>,
+    /// Whether the field's type mentions a type parameter of the struct, so
+    /// that the impl needs bounds on it.
+    pub generic: bool,
 }
 
 /// What serde uses for a field that is absent.
@@ -115,7 +122,8 @@ fn prefix_problem(prefix: &str) -> Option<&'static str> {
 }
 
 fn accessors<'a>(cx: &mut Ctxt, cont: &'a Container, fields: &'a [Field<'a>]) -> Vec<Accessor<'a>> {
-    let mut by_key: BTreeMap<&str, &Ident> = BTreeMap::new();
+    let type_params: Vec<&Ident> = cont.input.generics.type_params().map(|p| &p.ident).collect();
+    let mut by_key: BTreeMap<String, &Ident> = BTreeMap::new();
     let mut by_const: BTreeMap<String, &Ident> = BTreeMap::new();
     let mut out = Vec::new();
     for field in fields {
@@ -149,18 +157,47 @@ fn accessors<'a>(cx: &mut Ctxt, cont: &'a Container, fields: &'a [Field<'a>]) ->
             collision(cx, ser.span, first, member, &what);
             continue;
         }
+        if let Some(tag) = cont.tag.as_ref().filter(|tag| tag.value() == ser.value) {
+            cx.syn_error(syn::Error::new(
+                ser.span,
+                format_args!(
+                    "field `{member}` is stored under key {:?}, which `#[serde(tag)]` also writes",
+                    ser.value
+                ),
+            ));
+            cx.error_spanned_by(tag, "the tag is given here");
+            continue;
+        }
+        let mut aliases = Vec::new();
+        for alias in &field.aliases {
+            let value = alias.value();
+            if value == ser.value || aliases.contains(&value) {
+                // serde reads it the same way either way: nothing to keep apart
+                continue;
+            }
+            if let Some(first) = by_key.get(value.as_str()) {
+                let what = format!("read from key {value:?}");
+                collision(cx, alias.span(), first, member, &what);
+                continue;
+            }
+            aliases.push(value);
+        }
         let const_name = member.unraw().to_string().to_uppercase();
         if let Some(first) = by_const.get(&const_name) {
             let what = format!("given the key const `{const_name}`");
             collision(cx, member.span(), first, member, &what);
             continue;
         }
-        by_key.insert(&ser.value, member);
+        by_key.insert(ser.value.clone(), member);
+        for alias in &aliases {
+            by_key.insert(alias.clone(), member);
+        }
         by_const.insert(const_name.clone(), member);
         out.push(Accessor {
             member,
             const_ident: Ident::new(&const_name, member.span()),
             key: ser.value.clone(),
+            aliases,
             ty: &field.original.ty,
             vis: &field.original.vis,
             default: match (&field.default, &cont.default) {
@@ -170,9 +207,26 @@ fn accessors<'a>(cx: &mut Ctxt, cont: &'a Container, fields: &'a [Field<'a>]) ->
                 (SerdeDefault::None, SerdeDefault::Path(path)) => Default::ContainerPath(path),
                 (SerdeDefault::None, SerdeDefault::None) => Default::None,
             },
+            serialize_with: field.serialize_with.as_ref(),
+            deserialize_with: field.deserialize_with.as_ref(),
+            skip_serializing_if: field.skip_serializing_if.as_ref(),
+            generic: mentions_any(&field.original.ty, &type_params),
         });
     }
     out
+}
+
+/// Whether `ty` names any of `params` (by a token scan, as a path segment,
+/// `T`, `Vec<T>`, `T::Item`...).
+fn mentions_any(ty: &Type, params: &[&Ident]) -> bool {
+    fn scan(tokens: proc_macro2::TokenStream, params: &[&Ident]) -> bool {
+        tokens.into_iter().any(|tree| match tree {
+            proc_macro2::TokenTree::Ident(ident) => params.iter().any(|p| **p == ident),
+            proc_macro2::TokenTree::Group(group) => scan(group.stream(), params),
+            _ => false,
+        })
+    }
+    !params.is_empty() && scan(quote::ToTokens::to_token_stream(ty), params)
 }
 
 /// Reports two fields that would share `what`: at the second, pointing back.

@@ -9,8 +9,6 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::{Arc, Mutex};
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::backend::{self, SessionBackend};
@@ -111,24 +109,25 @@ pub trait AsyncSessionBackend: Send + Sync {
     /// whole job and, for a write, patches it and writes it back.
     const FIELD_ACCESS: bool = false;
 
-    /// The job under `key` with only `field` in it (an empty object if the
-    /// job lacks the field); `None` if there is no such job. Only called when
-    /// [`FIELD_ACCESS`](Self::FIELD_ACCESS) is true.
+    /// The job under `key` with only those of `fields` in it that it has
+    /// (the field's key, then its aliases); `None` if there is no such job.
+    /// Only called when [`FIELD_ACCESS`](Self::FIELD_ACCESS) is true.
     ///
     /// # Errors
     /// Whatever the backend fails with.
     fn get_field(
         &self,
         key: &str,
-        field: &str,
+        fields: &[&str],
     ) -> impl Future<Output = Result<Option<Value>, BoxError>> + Send {
-        let _ = (key, field);
+        let _ = (key, fields);
         async { Err("this backend has no field access".into()) }
     }
 
-    /// Sets `field` of the job under `key` to `value`, atomically; `false`
-    /// (and nothing written) if there is no such job. Only called when
-    /// [`FIELD_ACCESS`](Self::FIELD_ACCESS) is true.
+    /// Sets `field` of the job under `key` to `value`, or removes it when
+    /// `value` is `None`, and removes the keys in `remove` (the field's
+    /// aliases), atomically; `false` (and nothing written) if there is no
+    /// such job. Only called when [`FIELD_ACCESS`](Self::FIELD_ACCESS) is true.
     ///
     /// # Errors
     /// Whatever the backend fails with.
@@ -136,9 +135,10 @@ pub trait AsyncSessionBackend: Send + Sync {
         &self,
         key: &str,
         field: &str,
-        value: Value,
+        value: Option<Value>,
+        remove: &[&str],
     ) -> impl Future<Output = Result<bool, BoxError>> + Send {
-        let _ = (key, field, value);
+        let _ = (key, field, value, remove);
         async { Err("this backend has no field access".into()) }
     }
 }
@@ -187,14 +187,14 @@ impl<B: SessionBackend + Send> AsyncSessionBackend for Mutex<B> {
     /// patch different fields of one job lose nothing.
     const FIELD_ACCESS: bool = true;
 
-    async fn get_field(&self, key: &str, field: &str) -> Result<Option<Value>, BoxError> {
+    async fn get_field(&self, key: &str, fields: &[&str]) -> Result<Option<Value>, BoxError> {
         let session = self.lock().map_err(|_| POISONED)?;
         Ok(session.get(key)?.map(|job| match job.as_object() {
-            Some(fields) => Value::Object(
+            Some(stored) => Value::Object(
                 fields
-                    .get_key_value(field)
+                    .iter()
+                    .filter_map(|field| stored.get_key_value(*field))
                     .map(|(k, v)| (k.clone(), v.clone()))
-                    .into_iter()
                     .collect(),
             ),
             // not an object: the handle reports it as such
@@ -202,15 +202,20 @@ impl<B: SessionBackend + Send> AsyncSessionBackend for Mutex<B> {
         }))
     }
 
-    async fn set_field(&self, key: &str, field: &str, value: Value) -> Result<bool, BoxError> {
+    async fn set_field(
+        &self,
+        key: &str,
+        field: &str,
+        value: Option<Value>,
+        remove: &[&str],
+    ) -> Result<bool, BoxError> {
         let mut session = self.lock().map_err(|_| POISONED)?;
-        Ok(backend::patch_stored(
-            &mut *session,
-            key,
-            field,
+        let write = codec::FieldWrite {
+            name: field,
             value,
-            None,
-        )?)
+            aliases: remove,
+        };
+        Ok(backend::patch_stored(&mut *session, key, write, None)?)
     }
 }
 
@@ -254,18 +259,19 @@ impl<B: AsyncSessionBackend> AsyncSessionBackend for Arc<B> {
     fn get_field(
         &self,
         key: &str,
-        field: &str,
+        fields: &[&str],
     ) -> impl Future<Output = Result<Option<Value>, BoxError>> + Send {
-        (**self).get_field(key, field)
+        (**self).get_field(key, fields)
     }
 
     fn set_field(
         &self,
         key: &str,
         field: &str,
-        value: Value,
+        value: Option<Value>,
+        remove: &[&str],
     ) -> impl Future<Output = Result<bool, BoxError>> + Send {
-        (**self).set_field(key, field, value)
+        (**self).set_field(key, field, value, remove)
     }
 }
 
@@ -307,7 +313,7 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
     pub fn new(session: S) -> Self {
         AsyncJobSession {
             session,
-            keys: KeySpace::of(M::KEY_PREFIX),
+            keys: KeySpace::of(M::key_prefix()),
             marker: PhantomData,
         }
     }
@@ -449,7 +455,7 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
     pub async fn load(&self, id: &str) -> Result<Option<M>> {
         let key = self.key(id)?;
         match self.read(&key).await? {
-            Some(value) => codec::decode(&key, &value).map(Some),
+            Some(value) => codec::decode_job(&key, &value).map(Some),
             None => Ok(None),
         }
     }
@@ -511,24 +517,22 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
     /// # Errors
     /// An invalid id, a stored job that is not an object, a field that
     /// doesn't decode, or a failing backend.
-    pub async fn load_field<F>(&self, id: &str, field: F) -> Result<Option<F::Value>>
-    where
-        F: FieldOf<M>,
-        F::Value: DeserializeOwned,
-    {
+    pub async fn load_field<F: FieldOf<M>>(&self, id: &str, field: F) -> Result<Option<F::Value>> {
         let key = self.key(id)?;
+        let field = field.field();
         let job = if S::FIELD_ACCESS {
+            let mut names = Vec::with_capacity(1 + field.aliases().len());
+            names.push(field.name());
+            names.extend_from_slice(field.aliases());
             self.session
-                .get_field(&key, field.name())
+                .get_field(&key, &names)
                 .await
                 .map_err(|source| own_or_backend_error("read", &key, source))?
         } else {
             self.read(&key).await?
         };
         match job {
-            Some(job) => {
-                codec::decode_field(&key, &job, field.name(), field.default_value()).map(Some)
-            }
+            Some(job) => codec::decode_field(&key, &job, &field).map(Some),
             None => Ok(None),
         }
     }
@@ -550,18 +554,15 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
     ///
     /// # Errors
     /// [`Error::JobNotFound`] if the job is not in the session, an invalid
-    /// id, a stored job that is not an object, or a failing backend.
-    pub async fn store_field<F>(&self, id: &str, field: F, value: &F::Value) -> Result<()>
-    where
-        F: FieldOf<M>,
-        F::Value: Serialize,
-    {
+    /// id, a value that can't be encoded, a stored job that is not an
+    /// object, or a failing backend.
+    pub async fn store_field<F: FieldOf<M>>(&self, id: &str, field: F, value: &F::Value) -> Result<()> {
         let key = self.key(id)?;
-        let value = codec::encode(&key, value)?;
+        let write = codec::encode_field(&key, &field.field(), value)?;
         if S::FIELD_ACCESS {
             let found = self
                 .session
-                .set_field(&key, field.name(), value)
+                .set_field(&key, write.name, write.value, write.aliases)
                 .await
                 .map_err(|source| own_or_backend_error("write", &key, source))?;
             return if found {
@@ -573,7 +574,7 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
         let Some(mut job) = self.read(&key).await? else {
             return Err(Error::JobNotFound { key });
         };
-        codec::patch_field(&key, &mut job, field.name(), value)?;
+        codec::patch_field(&key, &mut job, write)?;
         self.write(&key, job).await.map(drop)
     }
 

@@ -97,7 +97,7 @@ pub trait SessionBackend {
     }
 }
 
-/// Sets `field` of the job under `key` to `value`; `false` (and nothing
+/// Applies one field write to the job under `key`; `false` (and nothing
 /// written) if there is no such job. This is the one place a stored job is
 /// patched, for the sync handle and for `Mutex<B>` async backends.
 ///
@@ -108,13 +108,12 @@ pub trait SessionBackend {
 pub(crate) fn patch_stored<B: SessionBackend + ?Sized>(
     session: &mut B,
     key: &str,
-    field: &str,
-    value: Value,
+    write: codec::FieldWrite<'_>,
     budget: Option<usize>,
 ) -> Result<bool> {
     if budget.is_none() {
         match session.value_mut(key) {
-            Some(Some(job)) => return codec::patch_field(key, job, field, value).map(|()| true),
+            Some(Some(job)) => return codec::patch_field(key, job, write).map(|()| true),
             Some(None) => return Ok(false),
             None => {}
         }
@@ -126,7 +125,7 @@ pub(crate) fn patch_stored<B: SessionBackend + ?Sized>(
         return Ok(false);
     };
     let mut job = job.into_owned();
-    codec::patch_field(key, &mut job, field, value)?;
+    codec::patch_field(key, &mut job, write)?;
     check_budget(session, key, &job, budget)?;
     session
         .insert(key, job)

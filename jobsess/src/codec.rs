@@ -2,10 +2,12 @@
 //! both handles go through these functions; none of them does JSON itself.
 
 use serde::de::{self, DeserializeOwned, Visitor};
-use serde::{Deserializer, Serialize};
+use serde::{Deserializer, Serialize, ser};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
+use crate::field::{Field, PathError};
+use crate::finite::Finite;
 
 /// `std::any::type_name` without module paths: `Option<PluginInfo>`, not
 /// `core::option::Option<my_app::PluginInfo>`.
@@ -29,45 +31,79 @@ fn push_last_segment(out: &mut String, path: &str) {
     out.push_str(path.rsplit("::").next().unwrap_or(path));
 }
 
+/// The serializer every stored value goes through: serde_json's, refusing
+/// non-finite floats (see [`finite`](crate::finite)).
+pub(crate) fn value_serializer() -> Finite<serde_json::value::Serializer> {
+    Finite(serde_json::value::Serializer)
+}
+
+/// Encodes `value` with its own `Serialize` impl. Success takes one pass;
+/// only a failure encodes again with path tracking, to name where it failed.
+pub fn plain_encode<T: Serialize + ?Sized>(value: &T) -> Result<Value, PathError> {
+    value.serialize(value_serializer()).map_err(|_| {
+        match serde_path_to_error::serialize(value, value_serializer()) {
+            Err(err) => PathError::new(err),
+            // Not deterministic: report it as a failure at the root.
+            Ok(_) => PathError {
+                path: ".".to_owned(),
+                source: ser::Error::custom("the value failed to encode once and not the next time"),
+            },
+        }
+    })
+}
+
+/// Decodes `value` with `T`'s own `Deserialize` impl. Success takes plain
+/// serde, with no overhead; only a failure decodes again with path tracking.
+pub fn plain_decode<T: DeserializeOwned>(value: &Value) -> Result<T, PathError> {
+    T::deserialize(value)
+        .or_else(|_| serde_path_to_error::deserialize(value).map_err(PathError::new))
+}
+
 /// Encodes `value` for storage under `key`.
 pub(crate) fn encode<T: Serialize + ?Sized>(key: &str, value: &T) -> Result<Value> {
-    serde_json::to_value(value).map_err(|source| Error::Encode {
+    plain_encode(value).map_err(|err| encode_error::<T>(key, "", err))
+}
+
+fn encode_error<T: ?Sized>(key: &str, field: &str, err: PathError) -> Error {
+    Error::Encode {
         key: key.to_owned(),
         type_name: short_type_name::<T>(),
-        source,
-    })
+        path: join_path(field, &err.path),
+        source: err.source,
+    }
+}
+
+/// The path of `inner` (`.` for the root) inside `field` (empty for the root).
+fn join_path(field: &str, inner: &str) -> String {
+    match (field.is_empty(), inner == ".") {
+        (true, _) => inner.to_owned(),
+        (false, true) => field.to_owned(),
+        (false, false) if inner.starts_with('[') => format!("{field}{inner}"),
+        (false, false) => format!("{field}.{inner}"),
+    }
+}
+
+/// Decodes the job stored under `key` as an `M`, naming the path on failure.
+///
+/// A job is a JSON object. serde's derived `Deserialize` would also take a
+/// JSON array of the fields in order, which per-field access can't read, so
+/// an array is refused here as it is there: both ways agree on the shape.
+pub(crate) fn decode_job<M: DeserializeOwned>(key: &str, value: &Value) -> Result<M> {
+    as_object(key, value)?;
+    decode(key, value)
 }
 
 /// Decodes the value stored under `key` as a `T`, naming the path on failure.
 pub(crate) fn decode<T: DeserializeOwned>(key: &str, value: &Value) -> Result<T> {
-    decode_at(key, "", value)
+    plain_decode(value).map_err(|err| decode_error::<T>(key, "", err))
 }
 
-/// Decodes `value` (found at `field` of the job under `key`, or at its root
-/// when `field` is empty). Success takes plain serde, with no overhead; only
-/// a failure decodes again with path tracking, to name where it failed.
-fn decode_at<T: DeserializeOwned>(key: &str, field: &str, value: &Value) -> Result<T> {
-    T::deserialize(value).or_else(|_| {
-        serde_path_to_error::deserialize(value).map_err(|err| decode_error::<T>(key, field, err))
-    })
-}
-
-fn decode_error<T>(
-    key: &str,
-    field: &str,
-    err: serde_path_to_error::Error<serde_json::Error>,
-) -> Error {
-    let inner = err.path().to_string();
-    let path = match (field.is_empty(), inner == ".") {
-        (true, _) => inner,
-        (false, true) => field.to_owned(),
-        (false, false) => format!("{field}.{inner}"),
-    };
+fn decode_error<T>(key: &str, field: &str, err: PathError) -> Error {
     Error::Decode {
         key: key.to_owned(),
         type_name: short_type_name::<T>(),
-        path,
-        source: err.into_inner(),
+        path: join_path(field, &err.path),
+        source: err.source,
     }
 }
 
@@ -91,37 +127,99 @@ fn not_an_object(key: &str, value: &Value) -> Error {
 }
 
 /// Decodes one field of the job object under `key` the way serde decodes it
-/// as part of the whole struct: present, it is decoded; absent, it takes its
-/// default, is `None` for an `Option`, or is a `missing field` error.
-pub(crate) fn decode_field<T: DeserializeOwned>(
-    key: &str,
-    job: &Value,
-    field: &'static str,
-    default: Option<T>,
-) -> Result<T> {
+/// as part of the whole struct: present under its name or one of its
+/// aliases, it is decoded through the field's codec; present more than once,
+/// it is serde's `duplicate field` error; absent, it takes its default, is
+/// `None` for an `Option`, or is a `missing field` error.
+pub(crate) fn decode_field<M, T>(key: &str, job: &Value, field: &Field<M, T>) -> Result<T> {
     let fields = as_object(key, job)?;
-    match (fields.get(field), default) {
-        (Some(value), _) => decode_at(key, field, value),
+    let name = field.name();
+    let mut found = fields.get(name);
+    for alias in field.aliases() {
+        if let Some(value) = fields.get(*alias) {
+            if found.is_some() {
+                return Err(Error::Decode {
+                    key: key.to_owned(),
+                    type_name: short_type_name::<T>(),
+                    path: name.to_owned(),
+                    source: de::Error::duplicate_field(name),
+                });
+            }
+            found = Some(value);
+        }
+    }
+    match (found, field.default_value()) {
+        (Some(value), _) => (field.codec.decode)(value).map_err(|err| decode_error::<T>(key, name, err)),
         (None, Some(default)) => Ok(default),
-        (None, None) => T::deserialize(MissingField(field)).map_err(|source| Error::Decode {
-            key: key.to_owned(),
-            type_name: short_type_name::<T>(),
-            path: field.to_owned(),
-            source,
-        }),
+        (None, None) => {
+            let missing = match field.codec.missing {
+                Some(missing) => missing(name),
+                // serde's derive makes an absent field with a
+                // `deserialize_with` an error, whatever its type.
+                None => Err(de::Error::missing_field(name)),
+            };
+            missing.map_err(|source| Error::Decode {
+                key: key.to_owned(),
+                type_name: short_type_name::<T>(),
+                path: name.to_owned(),
+                source,
+            })
+        }
     }
 }
 
-/// Replaces one field of the job object under `key`, leaving the others as
-/// they are.
-pub(crate) fn patch_field(key: &str, job: &mut Value, field: &str, value: Value) -> Result<()> {
-    match job {
-        Value::Object(fields) => {
-            fields.insert(field.to_owned(), value);
-            Ok(())
-        }
-        other => Err(not_an_object(key, other)),
+/// What serde's derive makes of an absent field of type `T` with no default
+/// and no `deserialize_with`: `None` for an `Option`, else `missing field`.
+pub fn plain_missing<T: DeserializeOwned>(name: &'static str) -> Result<T, serde_json::Error> {
+    T::deserialize(MissingField(name))
+}
+
+/// One field write, ready for a backend: the field's key, its encoded value
+/// (`None` when `skip_serializing_if` leaves it out, so the key is removed),
+/// and the alias keys to remove, so the job ends as a whole `store` writes it.
+pub(crate) struct FieldWrite<'f> {
+    pub(crate) name: &'f str,
+    pub(crate) value: Option<Value>,
+    pub(crate) aliases: &'f [&'f str],
+}
+
+/// Encodes `value` for `field` of the job under `key`.
+pub(crate) fn encode_field<M, T>(
+    key: &str,
+    field: &Field<M, T>,
+    value: &T,
+) -> Result<FieldWrite<'static>> {
+    let codec = field.codec;
+    let value = if codec.skip_if.is_some_and(|skip| skip(value)) {
+        None
+    } else {
+        Some((codec.encode)(value).map_err(|err| encode_error::<T>(key, field.name(), err))?)
+    };
+    Ok(FieldWrite {
+        name: field.name(),
+        value,
+        aliases: field.aliases(),
+    })
+}
+
+/// Applies one field write to the job object under `key`, leaving the other
+/// fields as they are.
+pub(crate) fn patch_field(key: &str, job: &mut Value, write: FieldWrite<'_>) -> Result<()> {
+    let Value::Object(fields) = job else {
+        return Err(not_an_object(key, job));
+    };
+    for alias in write.aliases {
+        fields.remove(*alias);
     }
+    match write.value {
+        Some(value) => {
+            fields.insert(write.name.to_owned(), value);
+        }
+        None => {
+            fields.remove(write.name);
+        }
+    }
+    Ok(())
 }
 
 /// The ids in an index value; entries that are not strings are dropped.
@@ -201,7 +299,12 @@ impl<'de> Deserializer<'de> for MissingField {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::__private;
     use serde_json::json;
+
+    fn key<T: Serialize + DeserializeOwned>(name: &'static str) -> Field<(), T> {
+        __private::field(name)
+    }
 
     #[test]
     fn short_names() {
@@ -226,13 +329,13 @@ mod tests {
     fn field_paths_start_at_the_field() {
         let job = json!({"a": {"b": [true, 3]}});
         let err =
-            decode_field::<std::collections::HashMap<String, Vec<bool>>>("job_x", &job, "a", None)
+            decode_field::<(), std::collections::HashMap<String, Vec<bool>>>("job_x", &job, &key("a"))
                 .unwrap_err();
         assert_eq!(
             err.to_string(),
             "job_x as HashMap<String, Vec<bool>>: a.b[1]: invalid type: integer `3`, expected a boolean"
         );
-        let err = decode_field::<u8>("job_x", &json!({"a": "no"}), "a", None).unwrap_err();
+        let err = decode_field::<(), u8>("job_x", &json!({"a": "no"}), &key("a")).unwrap_err();
         assert!(
             err.to_string().starts_with("job_x as u8: a: invalid type"),
             "{err}"
@@ -243,30 +346,86 @@ mod tests {
     fn absent_fields_follow_serde() {
         let job = json!({});
         assert_eq!(
-            decode_field::<Option<u8>>("k", &job, "f", None).unwrap(),
+            decode_field::<(), Option<u8>>("k", &job, &key("f")).unwrap(),
             None
         );
-        assert_eq!(decode_field::<u8>("k", &job, "f", Some(7)).unwrap(), 7);
-        let err = decode_field::<u8>("k", &job, "f", None).unwrap_err();
+        let seven = __private::default(key::<u8>("f"), || 7);
+        assert_eq!(decode_field("k", &job, &seven).unwrap(), 7);
+        let err = decode_field::<(), u8>("k", &job, &key("f")).unwrap_err();
         assert_eq!(err.to_string(), "k as u8: f: missing field `f`");
     }
 
     #[test]
+    fn aliases_are_read_as_serde_reads_them() {
+        let field = __private::aliases(key::<u8>("f"), &["g", "h"]);
+        assert_eq!(decode_field("k", &json!({"h": 3}), &field).unwrap(), 3);
+        assert_eq!(decode_field("k", &json!({"f": 1, "x": 2}), &field).unwrap(), 1);
+        let err = decode_field("k", &json!({"g": 1, "f": 2}), &field).unwrap_err();
+        assert_eq!(err.to_string(), "k as u8: f: duplicate field `f`");
+        let mut job = json!({"g": 1, "h": 2, "x": 0});
+        let write = encode_field("k", &field, &5).unwrap();
+        patch_field("k", &mut job, write).unwrap();
+        assert_eq!(job, json!({"f": 5, "x": 0}));
+    }
+
+    #[test]
+    fn skipped_values_remove_the_key() {
+        let field = __private::skip_if(key::<Option<u8>>("f"), Option::is_none);
+        let mut job = json!({"f": 1, "x": 0});
+        patch_field("k", &mut job, encode_field("k", &field, &None).unwrap()).unwrap();
+        assert_eq!(job, json!({"x": 0}));
+        patch_field("k", &mut job, encode_field("k", &field, &Some(2)).unwrap()).unwrap();
+        assert_eq!(job, json!({"f": 2, "x": 0}));
+    }
+
+    #[test]
+    fn non_finite_floats_are_refused_with_their_path() {
+        let err = encode("job_a", &json!({"a": 1})).map(drop);
+        assert!(err.is_ok());
+        let err = encode("job_a", &vec![(1.0, f64::NAN)]).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("job_a as Vec<(f64, f64)>: [0][1]: cannot encode: a non-finite float"),
+            "{err}"
+        );
+        let err = encode_field("job_a", &key::<Vec<f32>>("v"), &vec![f32::INFINITY]).err().unwrap();
+        assert!(
+            err.to_string().starts_with("job_a as Vec<f32>: v[0]: cannot encode"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn arrays_are_not_jobs() {
+        #[derive(serde::Deserialize, Debug)]
+        struct Job {
+            _a: u8,
+        }
+        let err = decode_job::<Job>("k", &json!([1])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "k: stored value is an array, expected a JSON object of job metadata"
+        );
+    }
+
+    #[test]
     fn non_objects_are_named() {
-        let err = decode_field::<u8>("k", &json!("s"), "f", None).unwrap_err();
+        let err = decode_field::<(), u8>("k", &json!("s"), &key("f")).unwrap_err();
         assert_eq!(
             err.to_string(),
             "k: stored value is a string, expected a JSON object of job metadata"
         );
         let mut v = json!(null);
-        assert!(patch_field("k", &mut v, "f", json!(1)).is_err());
+        let write = encode_field("k", &key::<u8>("f"), &1).unwrap();
+        assert!(patch_field("k", &mut v, write).is_err());
         assert_eq!(v, json!(null));
     }
 
     #[test]
     fn patch_keeps_other_fields() {
         let mut v = json!({"a": {"x": [1, 2]}, "b": 1});
-        patch_field("k", &mut v, "b", json!(2)).unwrap();
+        let write = encode_field("k", &key::<u8>("b"), &2).unwrap();
+        patch_field("k", &mut v, write).unwrap();
         assert_eq!(v, json!({"a": {"x": [1, 2]}, "b": 2}));
     }
 

@@ -86,13 +86,17 @@ pub enum Error {
         source: serde_json::Error,
     },
 
-    /// A value could not be encoded as JSON.
-    #[error("{key} as {type_name}: cannot encode: {source}")]
+    /// A value could not be encoded as JSON, or would not read back as
+    /// itself (a NaN or infinite float, which JSON keeps as `null`). Nothing
+    /// was written.
+    #[error("{key} as {type_name}: {path}: cannot encode: {source}")]
     Encode {
         /// The session key.
         key: String,
         /// The Rust type that was encoded.
         type_name: String,
+        /// Where in the value encoding failed (`progress`, `.` for the root).
+        path: String,
         /// What serde said.
         #[source]
         source: serde_json::Error,

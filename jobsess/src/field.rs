@@ -3,6 +3,8 @@
 use std::fmt;
 use std::marker::PhantomData;
 
+use serde_json::Value;
+
 /// The typed key of one stored field of the metadata type `M`, whose value
 /// is a `T`.
 ///
@@ -26,17 +28,91 @@ use std::marker::PhantomData;
 /// ```
 pub struct Field<M, T> {
     name: &'static str,
+    aliases: &'static [&'static str],
     default: Option<fn() -> T>,
+    pub(crate) codec: Codec<T>,
     marker: PhantomData<fn() -> M>,
 }
 
+/// How one field's value goes to and from JSON: through the field type's
+/// own serde impls, or through the functions of its `#[serde(with = "...")]`
+/// (`serialize_with`, `deserialize_with`), exactly as the struct's derived
+/// impls do; and when `#[serde(skip_serializing_if = "...")]` leaves it out.
+pub(crate) struct Codec<T> {
+    pub(crate) encode: fn(&T) -> Result<Value, PathError>,
+    pub(crate) decode: fn(&Value) -> Result<T, PathError>,
+    /// The value of an absent field with no default; `None` with a
+    /// `deserialize_with`, for which serde makes that an error.
+    pub(crate) missing: Option<fn(&'static str) -> Result<T, serde_json::Error>>,
+    pub(crate) skip_if: Option<fn(&T) -> bool>,
+}
+
+impl<T> Clone for Codec<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Codec<T> {}
+
+/// A serde error and where in the value it happened (`.` for the root).
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct PathError {
+    pub(crate) path: String,
+    pub(crate) source: serde_json::Error,
+}
+
+impl PathError {
+    pub(crate) fn new(err: serde_path_to_error::Error<serde_json::Error>) -> Self {
+        PathError {
+            path: err.path().to_string(),
+            source: err.into_inner(),
+        }
+    }
+
+    pub(crate) fn at(path: serde_path_to_error::Path, source: serde_json::Error) -> Self {
+        PathError {
+            path: path.to_string(),
+            source,
+        }
+    }
+}
+
 impl<M, T> Field<M, T> {
-    pub(crate) const fn new(name: &'static str, default: Option<fn() -> T>) -> Self {
+    pub(crate) const fn new(
+        name: &'static str,
+        encode: fn(&T) -> Result<Value, PathError>,
+        decode: fn(&Value) -> Result<T, PathError>,
+        missing: Option<fn(&'static str) -> Result<T, serde_json::Error>>,
+    ) -> Self {
         Field {
             name,
-            default,
+            aliases: &[],
+            default: None,
+            codec: Codec {
+                encode,
+                decode,
+                missing,
+                skip_if: None,
+            },
             marker: PhantomData,
         }
+    }
+
+    pub(crate) const fn set_default(mut self, default: fn() -> T) -> Self {
+        self.default = Some(default);
+        self
+    }
+
+    pub(crate) const fn set_aliases(mut self, aliases: &'static [&'static str]) -> Self {
+        self.aliases = aliases;
+        self
+    }
+
+    pub(crate) const fn set_skip_if(mut self, skip_if: fn(&T) -> bool) -> Self {
+        self.codec.skip_if = Some(skip_if);
+        self
     }
 
     /// The key of this field inside the stored JSON object, as serde writes it.
@@ -50,6 +126,22 @@ impl<M, T> Field<M, T> {
     #[must_use]
     pub const fn name(&self) -> &'static str {
         self.name
+    }
+
+    /// The other keys serde reads this field from (`#[serde(alias = "...")]`),
+    /// in the order they were declared. A per-field read accepts them as
+    /// serde does; a per-field write stores the field under
+    /// [`name`](Self::name) and removes them.
+    ///
+    /// ```
+    /// # use jobsess::JobMetadata;
+    /// # #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
+    /// # struct Job { #[serde(alias = "fileName", alias = "file")] file_name: String }
+    /// assert_eq!(Job::FILE_NAME.aliases(), ["fileName", "file"]);
+    /// ```
+    #[must_use]
+    pub const fn aliases(&self) -> &'static [&'static str] {
+        self.aliases
     }
 
     /// The value serde would use when the field is absent, if the field has a
@@ -80,6 +172,7 @@ impl<M, T> fmt::Debug for Field<M, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Field")
             .field("name", &self.name)
+            .field("aliases", &self.aliases)
             .field("metadata", &crate::codec::short_type_name::<M>())
             .field("value", &crate::codec::short_type_name::<T>())
             .finish()
@@ -121,6 +214,10 @@ pub trait FieldOf<M>: sealed::Sealed + Copy {
 
     /// The value serde uses when the field is absent, if it has a default.
     fn default_value(&self) -> Option<Self::Value>;
+
+    /// The key itself; only the handles call it.
+    #[doc(hidden)]
+    fn field(&self) -> Field<M, Self::Value>;
 }
 
 impl<M, T> FieldOf<M> for Field<M, T> {
@@ -132,5 +229,9 @@ impl<M, T> FieldOf<M> for Field<M, T> {
 
     fn default_value(&self) -> Option<T> {
         Field::default_value(self)
+    }
+
+    fn field(&self) -> Field<M, T> {
+        *self
     }
 }

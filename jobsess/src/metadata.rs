@@ -13,6 +13,9 @@ use crate::field::Field;
 /// fields that derive serde's `Serialize` and `Deserialize`, and follows their
 /// `#[serde(...)]` attributes for the stored keys.
 ///
+/// The trait's items are functions with lower-case names, so that no field
+/// const (`SCHEMA` for a field `schema`) can ever shadow one of them.
+///
 /// ```
 /// use jobsess::JobMetadata;
 /// use serde::{Deserialize, Serialize};
@@ -26,25 +29,62 @@ use crate::field::Field;
 ///     cache: Vec<u8>,
 /// }
 ///
-/// assert_eq!(TranscriptionJob::KEY_PREFIX, "transcription");
-/// assert_eq!(TranscriptionJob::FIELD_KEYS, ["fileName"]);
+/// assert_eq!(TranscriptionJob::key_prefix(), "transcription");
+/// assert_eq!(TranscriptionJob::field_keys(), ["fileName"]);
 /// assert_eq!(TranscriptionJob::FILE_NAME.name(), "fileName");
 /// ```
 pub trait JobMetadata: Serialize + DeserializeOwned {
-    /// What the derive knows of the type. The consts below read it; it is
-    /// one item, not three, because each item an impl defines costs compile
+    /// What the derive knows of the type. The functions below read it; it is
+    /// one item, not four, because each item an impl defines costs compile
     /// time in every crate that derives the trait.
-    const SCHEMA: Schema;
+    ///
+    /// ```
+    /// # use jobsess::JobMetadata;
+    /// # #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
+    /// # struct RenderJob { scene: String }
+    /// assert_eq!(RenderJob::schema().type_name, "RenderJob");
+    /// ```
+    fn schema() -> &'static Schema;
 
     /// The default prefix of this type's session keys (`job` unless the
     /// derive was given `#[job_metadata(prefix = "...")]`).
-    const KEY_PREFIX: &'static str = Self::SCHEMA.key_prefix;
+    ///
+    /// ```
+    /// # use jobsess::JobMetadata;
+    /// # #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
+    /// # struct RenderJob { scene: String }
+    /// assert_eq!(RenderJob::key_prefix(), "job");
+    /// ```
+    #[must_use]
+    fn key_prefix() -> &'static str {
+        Self::schema().key_prefix
+    }
 
     /// The type's name, for error messages.
-    const TYPE_NAME: &'static str = Self::SCHEMA.type_name;
+    ///
+    /// ```
+    /// # use jobsess::JobMetadata;
+    /// # #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
+    /// # struct RenderJob { scene: String }
+    /// assert_eq!(RenderJob::type_name(), "RenderJob");
+    /// ```
+    #[must_use]
+    fn type_name() -> &'static str {
+        Self::schema().type_name
+    }
 
     /// The keys of the stored fields, as serde writes them, in declaration order.
-    const FIELD_KEYS: &'static [&'static str] = Self::SCHEMA.field_keys;
+    ///
+    /// ```
+    /// # use jobsess::JobMetadata;
+    /// # #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
+    /// # struct RenderJob { scene: String, #[serde(rename = "fps")] frames: u32 }
+    /// assert_eq!(RenderJob::field_keys(), ["scene", "fps"]);
+    /// ```
+    #[must_use]
+    fn field_keys() -> &'static [&'static str] {
+        Self::schema().field_keys
+    }
 }
 
 /// The static description of a [`JobMetadata`] type.
@@ -55,7 +95,7 @@ pub trait JobMetadata: Serialize + DeserializeOwned {
 /// #[job_metadata(prefix = "render")]
 /// struct RenderJob { scene: String }
 ///
-/// let schema: Schema = RenderJob::SCHEMA;
+/// let schema: &Schema = RenderJob::schema();
 /// assert_eq!(schema.key_prefix, "render");
 /// assert_eq!(schema.type_name, "RenderJob");
 /// assert_eq!(schema.field_keys, ["scene"]);
@@ -88,11 +128,13 @@ pub struct Schema {
 pub type UntypedJob = Map<String, Value>;
 
 impl JobMetadata for UntypedJob {
-    const SCHEMA: Schema = Schema {
-        key_prefix: "job",
-        type_name: "UntypedJob",
-        field_keys: &[],
-    };
+    fn schema() -> &'static Schema {
+        &Schema {
+            key_prefix: "job",
+            type_name: "UntypedJob",
+            field_keys: &[],
+        }
+    }
 }
 
 impl Field<UntypedJob, Value> {
@@ -106,7 +148,7 @@ impl Field<UntypedJob, Value> {
     /// ```
     #[must_use]
     pub const fn untyped(name: &'static str) -> Self {
-        Field::new(name, Some(null))
+        crate::__private::default(crate::__private::field(name), null)
     }
 }
 

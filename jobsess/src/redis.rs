@@ -181,13 +181,11 @@ local fields = {}
 for i = 1, #pairs, 2 do fields[pairs[i]] = pairs[i + 1] end
 return cjson.encode(fields)";
 
-/// Reads one field: nil if no such job, else `0` (no such field) or `1`
-/// followed by the field's JSON text.
+/// Reads one field under its key and its aliases (ARGV[2..]): nil if no
+/// such job, else one JSON text or nil per key.
 const GET_FIELD: &str = r"
 if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then return false end
-local v = redis.call('HGET', KEYS[1], ARGV[2])
-if v then return '1' .. v end
-return '0'";
+return redis.call('HMGET', KEYS[1], unpack(ARGV, 2))";
 
 /// Replaces a job; ARGV: job key, ttl, then field/value pairs. Returns 1 if
 /// the job existed.
@@ -202,11 +200,17 @@ if tonumber(ARGV[2]) > 0 then
 end
 return existed";
 
-/// Sets one field of an existing job; ARGV: job key, ttl, field, value.
-/// Returns 0 (and writes nothing) if there is no such job.
+/// Sets one field of an existing job; ARGV: job key, ttl, field, `1` and
+/// the value (or `0` and nothing, to remove the field), then the alias keys
+/// to remove. Returns 0 (and writes nothing) if there is no such job.
 const SET_FIELD: &str = r"
 if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], ARGV[3], ARGV[4])
+if #ARGV > 5 then redis.call('HDEL', KEYS[1], unpack(ARGV, 6)) end
+if ARGV[4] == '1' then
+  redis.call('HSET', KEYS[1], ARGV[3], ARGV[5])
+else
+  redis.call('HDEL', KEYS[1], ARGV[3])
+end
 if tonumber(ARGV[2]) > 0 then
   redis.call('EXPIRE', KEYS[1], ARGV[2])
   redis.call('EXPIRE', KEYS[2], ARGV[2])
@@ -306,27 +310,43 @@ impl AsyncSessionBackend for RedisSession {
         Ok(Some(usize::try_from(removed).unwrap_or(0)))
     }
 
-    async fn get_field(&self, key: &str, field: &str) -> Result<Option<Value>, BoxError> {
-        let args = vec![key.to_owned(), field.to_owned()];
-        let reply: Option<String> = self
+    async fn get_field(&self, key: &str, fields: &[&str]) -> Result<Option<Value>, BoxError> {
+        let mut args = Vec::with_capacity(1 + fields.len());
+        args.push(key.to_owned());
+        args.extend(fields.iter().map(|f| (*f).to_owned()));
+        let reply: Option<Vec<Option<String>>> = self
             .store
             .pool
             .eval(GET_FIELD, self.keys(key), args)
             .await?;
-        match reply.as_deref().map(|r| r.split_at_checked(1)) {
-            None => Ok(None),
-            Some(Some(("1", json))) => object_of([(field.to_owned(), json.to_owned())]).map(Some),
-            Some(_) => Ok(Some(Value::Object(Map::new()))),
-        }
+        reply
+            .map(|values| {
+                object_of(
+                    fields
+                        .iter()
+                        .zip(values)
+                        .filter_map(|(field, json)| Some(((*field).to_owned(), json?))),
+                )
+            })
+            .transpose()
     }
 
-    async fn set_field(&self, key: &str, field: &str, value: Value) -> Result<bool, BoxError> {
-        let args = vec![
-            key.to_owned(),
-            self.store.ttl_seconds.to_string(),
-            field.to_owned(),
-            value.to_string(),
-        ];
+    async fn set_field(
+        &self,
+        key: &str,
+        field: &str,
+        value: Option<Value>,
+        remove: &[&str],
+    ) -> Result<bool, BoxError> {
+        let mut args = Vec::with_capacity(5 + remove.len());
+        args.push(key.to_owned());
+        args.push(self.store.ttl_seconds.to_string());
+        args.push(field.to_owned());
+        match value {
+            Some(value) => args.extend(["1".to_owned(), value.to_string()]),
+            None => args.extend(["0".to_owned(), String::new()]),
+        }
+        args.extend(remove.iter().map(|f| (*f).to_owned()));
         let found: i64 = self
             .store
             .pool

@@ -4,9 +4,6 @@ use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-
 use crate::backend::{self, SessionBackend};
 use crate::codec;
 use crate::error::{BoxError, Error, Result};
@@ -65,7 +62,7 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
     pub fn new(session: S) -> Self {
         JobSession {
             session,
-            keys: KeySpace::of(M::KEY_PREFIX),
+            keys: KeySpace::of(M::key_prefix()),
             budget: None,
             marker: PhantomData,
         }
@@ -209,7 +206,7 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
     pub fn load(&self, id: &str) -> Result<Option<M>> {
         let key = self.key(id)?;
         match self.read(&key)? {
-            Some(value) => codec::decode(&key, &value).map(Some),
+            Some(value) => codec::decode_job(&key, &value).map(Some),
             None => Ok(None),
         }
     }
@@ -271,16 +268,10 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
     /// # Errors
     /// An invalid id, a stored job that is not an object, a field that
     /// doesn't decode (named with its path), or a failing backend.
-    pub fn load_field<F>(&self, id: &str, field: F) -> Result<Option<F::Value>>
-    where
-        F: FieldOf<M>,
-        F::Value: DeserializeOwned,
-    {
+    pub fn load_field<F: FieldOf<M>>(&self, id: &str, field: F) -> Result<Option<F::Value>> {
         let key = self.key(id)?;
         match self.read(&key)? {
-            Some(job) => {
-                codec::decode_field(&key, &job, field.name(), field.default_value()).map(Some)
-            }
+            Some(job) => codec::decode_field(&key, &job, &field.field()).map(Some),
             None => Ok(None),
         }
     }
@@ -305,14 +296,10 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
     /// [`Error::JobNotFound`] if the job is not in the session, an invalid
     /// id, a stored job that is not an object, or a failing backend. On any
     /// error the session is left as it was.
-    pub fn store_field<F>(&mut self, id: &str, field: F, value: &F::Value) -> Result<()>
-    where
-        F: FieldOf<M>,
-        F::Value: Serialize,
-    {
+    pub fn store_field<F: FieldOf<M>>(&mut self, id: &str, field: F, value: &F::Value) -> Result<()> {
         let key = self.key(id)?;
-        let value = codec::encode(&key, value)?;
-        if backend::patch_stored(&mut self.session, &key, field.name(), value, self.budget)? {
+        let write = codec::encode_field(&key, &field.field(), value)?;
+        if backend::patch_stored(&mut self.session, &key, write, self.budget)? {
             Ok(())
         } else {
             Err(Error::JobNotFound { key })

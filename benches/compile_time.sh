@@ -51,11 +51,13 @@ TOML
       if [ "${3:-}" = handwritten ]; then
         cat <<RUST
 impl jobsess::JobMetadata for Job$i {
-    const SCHEMA: jobsess::Schema = jobsess::Schema {
-        key_prefix: "job",
-        type_name: "Job$i",
-        field_keys: &["fileName", "pluginId", "progress", "options"],
-    };
+    fn schema() -> &'static jobsess::Schema {
+        &jobsess::Schema {
+            key_prefix: "job",
+            type_name: "Job$i",
+            field_keys: &["fileName", "pluginId", "progress", "options"],
+        }
+    }
 }
 impl Job$i {
     /// Typed key of \`file_name\`.
@@ -64,7 +66,7 @@ impl Job$i {
     pub const PLUGIN_ID: jobsess::Field<Self, String> = jobsess::__private::field("pluginId");
     /// Typed key of \`progress\`.
     pub const PROGRESS: jobsess::Field<Self, u8> =
-        jobsess::__private::field_or("progress", <u8 as Default>::default);
+        jobsess::__private::default(jobsess::__private::field("progress"), <u8 as Default>::default);
     /// Typed key of \`options\`.
     pub const OPTIONS: jobsess::Field<Self, Vec<String>> = jobsess::__private::field("options");
 }

@@ -300,7 +300,9 @@ macro_rules! assert_fields_match {
 /// The object `store` writes for `m`.
 fn stored(m: &Job) -> Map<String, Value> {
     let mut session = HashMap::new();
-    JobSession::<Job, _>::new(&mut session).store("a", m).unwrap();
+    JobSession::<Job, _>::new(&mut session)
+        .store("a", m)
+        .unwrap();
     match session.remove("fidelity_a") {
         Some(Value::Object(fields)) => fields,
         other => panic!("not an object: {other:?}"),
@@ -339,7 +341,9 @@ fn text(session: &HashMap<String, Value>) -> String {
 }
 
 fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
 }
 
 proptest! {
@@ -460,6 +464,27 @@ fn field_keys<T>(field: Field<Job, T>) -> Vec<&'static str> {
     keys
 }
 
+/// A job with every field at its zero.
+fn sample() -> Job {
+    Job {
+        file_name: String::new(),
+        size: 1,
+        temp: Celsius(1),
+        plugin: String::new(),
+        note: String::new(),
+        capped: None,
+        error: None,
+        tags: vec![],
+        language: String::new(),
+        progress: 0,
+        ratio: 0.0,
+        maybe: None,
+        cache: 0,
+        schema: String::new(),
+        key_prefix: false,
+    }
+}
+
 #[test]
 fn with_fields_are_stored_through_their_functions() {
     let mut session = HashMap::new();
@@ -484,9 +509,13 @@ fn with_fields_are_stored_through_their_functions() {
     jobs.store("a", &m).unwrap();
     jobs.store_field("a", Job::SIZE, &7).unwrap();
     jobs.store_field("a", Job::TEMP, &Celsius(20)).unwrap();
-    jobs.store_field("a", Job::PLUGIN, &"LOUD".to_owned()).unwrap();
+    jobs.store_field("a", Job::PLUGIN, &"LOUD".to_owned())
+        .unwrap();
     assert_eq!(jobs.load_field("a", Job::SIZE).unwrap(), Some(7));
-    assert_eq!(jobs.load_field("a", Job::NOTE).unwrap().as_deref(), Some("hi"));
+    assert_eq!(
+        jobs.load_field("a", Job::NOTE).unwrap().as_deref(),
+        Some("hi")
+    );
     assert_eq!(jobs.load_field("a", Job::CAPPED).unwrap(), Some(Some(1000)));
     let loaded = jobs.load("a").unwrap().unwrap();
     assert_eq!((loaded.size, loaded.temp), (7, Celsius(20)));
@@ -505,23 +534,7 @@ fn with_fields_are_stored_through_their_functions() {
 #[test]
 fn a_corrupt_with_field_names_key_type_and_path() {
     let mut session = HashMap::new();
-    let mut fields = stored(&Job {
-        file_name: String::new(),
-        size: 1,
-        temp: Celsius(1),
-        plugin: String::new(),
-        note: String::new(),
-        capped: None,
-        error: None,
-        tags: vec![],
-        language: String::new(),
-        progress: 0,
-        ratio: 0.0,
-        maybe: None,
-        cache: 0,
-        schema: String::new(),
-        key_prefix: false,
-    });
+    let mut fields = stored(&sample());
     fields.insert("temp".into(), json!("hot"));
     fields.insert("size".into(), json!(5));
     session.insert("fidelity_a".to_owned(), Value::Object(fields));
@@ -542,7 +555,10 @@ fn a_corrupt_with_field_names_key_type_and_path() {
     session.insert("fidelity_a".to_owned(), json!({}));
     let jobs = JobSession::<Job, _>::new(&mut session);
     let err = jobs.load_field("a", Job::NOTE).unwrap_err();
-    assert_eq!(err.to_string(), "fidelity_a as String: note: missing field `note`");
+    assert_eq!(
+        err.to_string(),
+        "fidelity_a as String: note: missing field `note`"
+    );
     assert_eq!(jobs.load_field("a", Job::MAYBE).unwrap(), Some(None));
     assert_eq!(jobs.load_field("a", Job::CAPPED).unwrap(), Some(None));
 }
@@ -552,30 +568,21 @@ fn an_alias_next_to_its_field_is_a_duplicate_both_ways() {
     let mut session = HashMap::new();
     let mut fields = stored(&Job {
         file_name: "x".into(),
-        size: 1,
-        temp: Celsius(1),
-        plugin: String::new(),
-        note: String::new(),
-        capped: None,
-        error: None,
-        tags: vec![],
-        language: String::new(),
-        progress: 0,
-        ratio: 0.0,
-        maybe: None,
-        cache: 0,
-        schema: String::new(),
-        key_prefix: false,
+        ..sample()
     });
     fields.insert("file".into(), json!("y"));
     session.insert("fidelity_a".to_owned(), Value::Object(fields));
     let mut jobs = JobSession::<Job, _>::new(&mut session);
     let whole = jobs.load("a").unwrap_err().to_string();
-    let field = jobs.load_field("a", Job::FILE_NAME).unwrap_err().to_string();
+    let field = jobs
+        .load_field("a", Job::FILE_NAME)
+        .unwrap_err()
+        .to_string();
     assert!(whole.contains("duplicate field `fileName`"), "{whole}");
     assert!(field.contains("duplicate field `fileName`"), "{field}");
     // a field write repairs it: the canonical key, no alias
-    jobs.store_field("a", Job::FILE_NAME, &"z".to_owned()).unwrap();
+    jobs.store_field("a", Job::FILE_NAME, &"z".to_owned())
+        .unwrap();
     assert_eq!(jobs.load("a").unwrap().unwrap().file_name, "z");
 }
 
@@ -598,21 +605,41 @@ fn non_finite_floats_are_refused_by_name_and_nothing_is_written() {
     jobs.store("a", &ok).unwrap();
     for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
         let err = jobs
-            .store("a", &Floats { ratio: bad, ..ok.clone() })
+            .store(
+                "a",
+                &Floats {
+                    ratio: bad,
+                    ..ok.clone()
+                },
+            )
             .unwrap_err();
         assert!(
-            err.to_string().starts_with("job_a as Floats: ratio: cannot encode: a non-finite float"),
+            err.to_string()
+                .starts_with("job_a as Floats: ratio: cannot encode: a non-finite float"),
             "{err}"
         );
-        let err = jobs.store_field("a", Floats::SERIES, &vec![0.0, bad]).unwrap_err();
+        let err = jobs
+            .store_field("a", Floats::SERIES, &vec![0.0, bad])
+            .unwrap_err();
         assert!(
-            err.to_string().starts_with("job_a as Vec<f64>: series[1]: cannot encode"),
+            err.to_string()
+                .starts_with("job_a as Vec<f64>: series[1]: cannot encode"),
             "{err}"
         );
-        let err = jobs.store("b", &Floats { series: vec![bad], ..ok.clone() }).unwrap_err();
+        let err = jobs
+            .store(
+                "b",
+                &Floats {
+                    series: vec![bad],
+                    ..ok.clone()
+                },
+            )
+            .unwrap_err();
         assert!(err.to_string().contains("series[0]"), "{err}");
     }
-    let err = jobs.store_field("a", Floats::MAYBE, &Some(f32::NAN)).unwrap_err();
+    let err = jobs
+        .store_field("a", Floats::MAYBE, &Some(f32::NAN))
+        .unwrap_err();
     assert!(err.to_string().contains(": maybe: cannot encode"), "{err}");
     assert_eq!(jobs.load("a").unwrap(), Some(ok));
     assert!(!jobs.contains("b").unwrap());
@@ -631,7 +658,10 @@ fn a_job_stored_as_an_array_is_refused_both_ways() {
     let mut jobs = JobSession::<Pair, _>::new(&mut session);
     let expected = "job_a: stored value is an array, expected a JSON object of job metadata";
     assert_eq!(jobs.load("a").unwrap_err().to_string(), expected);
-    assert_eq!(jobs.load_field("a", Pair::A).unwrap_err().to_string(), expected);
+    assert_eq!(
+        jobs.load_field("a", Pair::A).unwrap_err().to_string(),
+        expected
+    );
     assert_eq!(
         jobs.store_field("a", Pair::B, &3).unwrap_err().to_string(),
         expected
@@ -660,14 +690,18 @@ fn defaults_on_generic_fields_and_containers() {
     let mut session = HashMap::new();
     session.insert("job_a".to_owned(), json!({"name": "n"}));
     let jobs = JobSession::<Generic<u8, String>, _>::new(&mut session);
-    assert_eq!(jobs.load_field("a", Generic::<u8, String>::VALUE).unwrap(), Some(0));
+    assert_eq!(
+        jobs.load_field("a", Generic::<u8, String>::VALUE).unwrap(),
+        Some(0)
+    );
     assert_eq!(
         jobs.load_field("a", Generic::<u8, String>::LIST).unwrap(),
         Some(Vec::new())
     );
     let jobs = JobSession::<ContainerDefault<Vec<u8>>, _>::new(&mut session);
     assert_eq!(
-        jobs.load_field("a", ContainerDefault::<Vec<u8>>::VALUE).unwrap(),
+        jobs.load_field("a", ContainerDefault::<Vec<u8>>::VALUE)
+            .unwrap(),
         Some(Vec::new())
     );
     assert_eq!(

@@ -37,6 +37,39 @@ pub mod shadowed {
         5
     }
 
+    /// A `u64` kept as text.
+    mod as_text {
+        #[allow(clippy::trivially_copy_pass_by_ref)] // serde's `with` signature
+        pub fn serialize<S: ::serde::Serializer>(
+            value: &u64,
+            serializer: S,
+        ) -> ::core::result::Result<S::Ok, S::Error> {
+            serializer.collect_str(value)
+        }
+
+        pub fn deserialize<'de, D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::core::result::Result<u64, D::Error> {
+            let text = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+            text.parse()
+                .map_err(<D::Error as ::serde::de::Error>::custom)
+        }
+    }
+
+    fn upper<S: ::serde::Serializer>(
+        value: &str,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(&value.to_uppercase())
+    }
+
+    fn trimmed<'de, D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::core::result::Result<::std::string::String, D::Error> {
+        let text = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        ::core::result::Result::Ok(text.trim().to_owned())
+    }
+
     fn make_defaults() -> Defaults {
         Defaults { level: 9 }
     }
@@ -61,6 +94,28 @@ pub mod shadowed {
         pub retries: u8,
         /// A generic field.
         pub payload: T,
+        /// A generic field with a default.
+        #[serde(default)]
+        pub extra: ::std::vec::Vec<T>,
+        /// Through a helper module.
+        #[serde(with = "as_text")]
+        pub size: u64,
+        /// Written through a function.
+        #[serde(serialize_with = "upper")]
+        pub code: ::std::string::String,
+        /// Read through a function.
+        #[serde(deserialize_with = "trimmed")]
+        pub note: ::std::string::String,
+        /// With aliases, left out when empty.
+        #[serde(
+            alias = "remarks",
+            alias = "comment",
+            default,
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub remark: ::std::option::Option<::std::string::String>,
+        /// Named like the trait's function.
+        pub schema: u8,
         /// A skipped field.
         #[serde(skip)]
         pub cache: ::std::vec::Vec<u8>,
@@ -86,17 +141,40 @@ pub mod shadowed {
     }
 }
 
+/// A module that imports what the generated code names by absolute paths:
+/// `unused_qualifications` must not fire on them.
+pub mod imported {
+    #![allow(unused_imports)]
+    use jobsess::{Field, JobMetadata, Schema};
+    use serde::{Deserialize, Serialize};
+
+    /// Metadata derived where `Field` and the trait are in scope.
+    #[derive(Serialize, Deserialize, JobMetadata)]
+    pub struct Imported {
+        /// A plain field.
+        pub name: String,
+        /// A private one, never used.
+        secret: u8,
+    }
+}
+
 #[test]
 fn generated_code_compiles_clean() {
     use jobsess::JobMetadata;
     use shadowed::{Defaults, Everything, Plain};
     assert_eq!(
         <Everything<u8> as JobMetadata>::field_keys(),
-        ["fileName", "type", "tags", "retries", "payload", "internal"]
+        [
+            "fileName", "type", "tags", "retries", "payload", "extra", "size", "code", "note",
+            "remark", "schema", "internal"
+        ]
     );
     assert_eq!(Everything::<u8>::RETRIES.default_value(), Some(5));
     assert_eq!(Everything::<u8>::TYPE.name(), "type");
     assert_eq!(Everything::<u8>::INTERNAL.name(), "internal");
+    assert_eq!(Everything::<u8>::REMARK.aliases(), ["remarks", "comment"]);
+    assert_eq!(Everything::<u8>::SCHEMA.name(), "schema");
+    assert_eq!(Everything::<u8>::schema().type_name, "Everything");
     assert_eq!(Defaults::LEVEL.default_value(), Some(9));
     assert_eq!(Plain::NAME.default_value().as_deref(), Some(""));
     assert_eq!(<Plain as JobMetadata>::key_prefix(), "job");

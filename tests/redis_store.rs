@@ -282,3 +282,106 @@ async fn a_dead_redis_is_an_error_not_a_hang_or_a_panic() {
         started.elapsed()
     );
 }
+
+/// A `u64` kept as a decimal string.
+mod as_string {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &u64, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(value)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+        String::deserialize(deserializer)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+#[derive(Serialize, Deserialize, JobMetadata, Debug, PartialEq, Clone)]
+#[job_metadata(prefix = "serde")]
+struct SerdeJob {
+    #[serde(alias = "file")]
+    file_name: String,
+    #[serde(with = "as_string")]
+    size: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// The hash fields of a job, as Redis holds them.
+async fn hash(raw: &Pool, token: &str, key: &str) -> std::collections::BTreeMap<String, String> {
+    raw.hgetall(format!("jobsess-test:{{{token}}}:{key}"))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+#[cfg_attr(not(redis_url_set), ignore = "set REDIS_URL to run the Redis tests")]
+async fn field_access_follows_serde_attributes_on_redis() {
+    let url = std::env::var("REDIS_URL").unwrap();
+    let raw = pool(&url).await;
+    let store = RedisJobStore::new(raw.clone()).with_namespace("jobsess-test");
+    let (token, session) = owner(&store);
+    let jobs = AsyncJobSession::<SerdeJob, _>::new(session);
+    let m = SerdeJob {
+        file_name: "a.mp3".into(),
+        size: 42,
+        error: Some("boom".into()),
+    };
+    jobs.store("a", &m).await.unwrap();
+    jobs.store(
+        "b",
+        &SerdeJob {
+            error: None,
+            ..m.clone()
+        },
+    )
+    .await
+    .unwrap();
+    let whole_b = hash(&raw, &token, "serde_b").await;
+
+    // `with`: the same functions both ways
+    assert_eq!(hash(&raw, &token, "serde_a").await["size"], r#""42""#);
+    jobs.store_field("a", SerdeJob::SIZE, &7).await.unwrap();
+    assert_eq!(hash(&raw, &token, "serde_a").await["size"], r#""7""#);
+    assert_eq!(jobs.load_field("a", SerdeJob::SIZE).await.unwrap(), Some(7));
+
+    // `skip_serializing_if`: the field write removes the hash field, so the
+    // job is what a whole store of it writes
+    jobs.store_field("a", SerdeJob::ERROR, &None).await.unwrap();
+    jobs.store_field("a", SerdeJob::SIZE, &42).await.unwrap();
+    assert_eq!(hash(&raw, &token, "serde_a").await, whole_b);
+    assert_eq!(
+        jobs.load_field("a", SerdeJob::ERROR).await.unwrap(),
+        Some(None)
+    );
+
+    // `alias`: read from the alias, written back under the key, alias removed
+    let _: i64 = raw
+        .hdel(format!("jobsess-test:{{{token}}}:serde_b"), "file_name")
+        .await
+        .unwrap();
+    let _: i64 = raw
+        .hset(
+            format!("jobsess-test:{{{token}}}:serde_b"),
+            ("file", r#""old.mp3""#),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        jobs.load_field("b", SerdeJob::FILE_NAME)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("old.mp3")
+    );
+    assert_eq!(jobs.load("b").await.unwrap().unwrap().file_name, "old.mp3");
+    jobs.store_field("b", SerdeJob::FILE_NAME, &"new.mp3".into())
+        .await
+        .unwrap();
+    let after = hash(&raw, &token, "serde_b").await;
+    assert!(!after.contains_key("file"), "{after:?}");
+    assert_eq!(after["file_name"], r#""new.mp3""#);
+    jobs.clear().await.unwrap();
+}

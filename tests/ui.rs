@@ -1,5 +1,6 @@
-//! Compile-fail tests: every misuse of the derive and of the typed keys is
-//! an error at the user's token, pinned in `tests/ui/<category>/<case>.stderr`.
+//! Compile-fail and compile-pass tests: every misuse of the derive and of the typed keys is
+//! an error at the user's token, pinned in `tests/ui/<category>/<case>.stderr`; the programs of `tests/ui/pass/` must
+//! compile and run.
 //! Regenerate after an intended change with `TRYBUILD=overwrite cargo test --test ui`.
 
 #[test]
@@ -9,4 +10,5 @@ fn ui() {
     t.compile_fail("tests/ui/attr/*.rs");
     t.compile_fail("tests/ui/serde/*.rs");
     t.compile_fail("tests/ui/access/*.rs");
+    t.pass("tests/ui/pass/*.rs");
 }

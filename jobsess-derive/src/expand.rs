@@ -58,12 +58,12 @@ fn expand(model: &Model) -> TokenStream {
             .push(syn::parse_quote_spanned! {ident.span()=>
                 #ident #ty_generics: #serde::Serialize + #serde::de::DeserializeOwned
             });
-        let bounds = fields
-            .iter()
-            .flat_map(|f| field_bounds(&serde, f))
-            .chain(fields.iter().any(|f| matches!(f.default, Default::Container)).then(
-                || quote_spanned!(ident.span()=> Self: ::core::default::Default),
-            ));
+        let bounds = fields.iter().flat_map(|f| field_bounds(&serde, f)).chain(
+            fields
+                .iter()
+                .any(|f| matches!(f.default, Default::Container))
+                .then(|| quote_spanned!(ident.span()=> Self: ::core::default::Default)),
+        );
         let clause = consts_where.get_or_insert_with(|| syn::parse_quote!(where));
         for bound in bounds {
             clause.predicates.push(syn::parse_quote!(#bound));
@@ -131,21 +131,30 @@ fn field_const(krate: &syn::Path, field: &Accessor) -> TokenStream {
     // Each token crosses the proc-macro bridge and is type-checked in the
     // user's crate, so the common case (no serde attributes) is the shortest.
     let mut value = if serialize_with.is_none() && deserialize_with.is_none() {
-        quote!(#private::field(#key))
+        // spanned at the type: an unmet serde bound points at the field
+        respan(quote!(#private::field(#key)), ty.span())
     } else {
         // The same functions the struct's own impls call, as serde_derive
         // wraps them: `path(value, serializer)` and `path(deserializer)`.
+        // Spanned at the attribute's path, so a function of the wrong type
+        // is reported there.
         let encode = match serialize_with {
-            Some(path) => quote_spanned! {path.span()=>
-                |__value: &#ty| #private::encode_with(|__serializer| #path(__value, __serializer))
-            },
+            Some(path) => respan(
+                quote! {
+                    |__value: &#ty| #private::encode_with(|__serializer| #path(__value, __serializer))
+                },
+                path.span(),
+            ),
             None => quote!(#private::plain_encode::<#ty>),
         };
         let (decode, missing) = match deserialize_with {
             Some(path) => (
-                quote_spanned! {path.span()=>
-                    |__value: &#private::serde_json::Value| #private::decode_with(__value, |__deserializer| #path(__deserializer))
-                },
+                respan(
+                    quote! {
+                        |__value: &#private::serde_json::Value| #private::decode_with(__value, |__deserializer| #path(__deserializer))
+                    },
+                    path.span(),
+                ),
                 quote!(::core::option::Option::None),
             ),
             None => (
@@ -182,10 +191,37 @@ fn field_const(krate: &syn::Path, field: &Accessor) -> TokenStream {
     if let Some(default) = default {
         value = quote!(#private::default(#value, #default));
     }
+    // The item is spanned at the field, so a clash with another item of
+    // the same name (a const of the user's own) is reported there.
+    // Unused, a private key const is no mistake of the user's: `dead_code`
+    // is allowed, as it is for code spanned at the derive.
+    let head = respan(quote!(#vis const #const_ident), member.span());
+    let end = respan(quote!(;), member.span());
     quote! {
         #[doc = #doc]
-        #vis const #const_ident: #krate::Field<Self, #ty> = #value;
+        #[allow(dead_code)]
+        #head: #krate::Field<Self, #ty> = #value #end
     }
+}
+
+/// `tokens` with every span set to `span`. Generated code names everything
+/// by absolute paths, so moving its spans onto the user's tokens changes
+/// what errors point at, never what names resolve to.
+fn respan(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tree| {
+            if let proc_macro2::TokenTree::Group(group) = &tree {
+                let mut inner =
+                    proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                tree = proc_macro2::TokenTree::Group(inner);
+            } else {
+                tree.set_span(span);
+            }
+            tree
+        })
+        .collect()
 }
 
 #[cfg(test)]

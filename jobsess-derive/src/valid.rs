@@ -89,9 +89,13 @@ pub fn check<'a>(cx: &mut Ctxt, cont: &'a Container<'a>) -> Model<'a> {
             ),
         );
     }
+    // With `remote`, the type itself has no serde impls: emitting the trait
+    // impl would only add errors after the one above.
+    let remote = cont.reshaping.iter().any(|key| key == "remote");
     let fields = cont
         .fields
         .as_ref()
+        .filter(|_| !remote)
         .map(|fields| accessors(cx, cont, fields));
 
     Model {
@@ -122,7 +126,12 @@ fn prefix_problem(prefix: &str) -> Option<&'static str> {
 }
 
 fn accessors<'a>(cx: &mut Ctxt, cont: &'a Container, fields: &'a [Field<'a>]) -> Vec<Accessor<'a>> {
-    let type_params: Vec<&Ident> = cont.input.generics.type_params().map(|p| &p.ident).collect();
+    let type_params: Vec<&Ident> = cont
+        .input
+        .generics
+        .type_params()
+        .map(|p| &p.ident)
+        .collect();
     let mut by_key: BTreeMap<String, &Ident> = BTreeMap::new();
     let mut by_const: BTreeMap<String, &Ident> = BTreeMap::new();
     let mut out = Vec::new();

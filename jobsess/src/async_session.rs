@@ -556,7 +556,12 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
     /// [`Error::JobNotFound`] if the job is not in the session, an invalid
     /// id, a value that can't be encoded, a stored job that is not an
     /// object, or a failing backend.
-    pub async fn store_field<F: FieldOf<M>>(&self, id: &str, field: F, value: &F::Value) -> Result<()> {
+    pub async fn store_field<F: FieldOf<M>>(
+        &self,
+        id: &str,
+        field: F,
+        value: &F::Value,
+    ) -> Result<()> {
         let key = self.key(id)?;
         let write = codec::encode_field(&key, &field.field(), value)?;
         if S::FIELD_ACCESS {

@@ -149,7 +149,9 @@ pub(crate) fn decode_field<M, T>(key: &str, job: &Value, field: &Field<M, T>) ->
         }
     }
     match (found, field.default_value()) {
-        (Some(value), _) => (field.codec.decode)(value).map_err(|err| decode_error::<T>(key, name, err)),
+        (Some(value), _) => {
+            (field.codec.decode)(value).map_err(|err| decode_error::<T>(key, name, err))
+        }
         (None, Some(default)) => Ok(default),
         (None, None) => {
             let missing = match field.codec.missing {
@@ -328,9 +330,12 @@ mod tests {
     #[test]
     fn field_paths_start_at_the_field() {
         let job = json!({"a": {"b": [true, 3]}});
-        let err =
-            decode_field::<(), std::collections::HashMap<String, Vec<bool>>>("job_x", &job, &key("a"))
-                .unwrap_err();
+        let err = decode_field::<(), std::collections::HashMap<String, Vec<bool>>>(
+            "job_x",
+            &job,
+            &key("a"),
+        )
+        .unwrap_err();
         assert_eq!(
             err.to_string(),
             "job_x as HashMap<String, Vec<bool>>: a.b[1]: invalid type: integer `3`, expected a boolean"
@@ -359,7 +364,10 @@ mod tests {
     fn aliases_are_read_as_serde_reads_them() {
         let field = __private::aliases(key::<u8>("f"), &["g", "h"]);
         assert_eq!(decode_field("k", &json!({"h": 3}), &field).unwrap(), 3);
-        assert_eq!(decode_field("k", &json!({"f": 1, "x": 2}), &field).unwrap(), 1);
+        assert_eq!(
+            decode_field("k", &json!({"f": 1, "x": 2}), &field).unwrap(),
+            1
+        );
         let err = decode_field("k", &json!({"g": 1, "f": 2}), &field).unwrap_err();
         assert_eq!(err.to_string(), "k as u8: f: duplicate field `f`");
         let mut job = json!({"g": 1, "h": 2, "x": 0});
@@ -388,9 +396,12 @@ mod tests {
                 .starts_with("job_a as Vec<(f64, f64)>: [0][1]: cannot encode: a non-finite float"),
             "{err}"
         );
-        let err = encode_field("job_a", &key::<Vec<f32>>("v"), &vec![f32::INFINITY]).err().unwrap();
+        let err = encode_field("job_a", &key::<Vec<f32>>("v"), &vec![f32::INFINITY])
+            .err()
+            .unwrap();
         assert!(
-            err.to_string().starts_with("job_a as Vec<f32>: v[0]: cannot encode"),
+            err.to_string()
+                .starts_with("job_a as Vec<f32>: v[0]: cannot encode"),
             "{err}"
         );
     }

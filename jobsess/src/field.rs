@@ -39,11 +39,11 @@ pub struct Field<M, T> {
 /// (`serialize_with`, `deserialize_with`), exactly as the struct's derived
 /// impls do; and when `#[serde(skip_serializing_if = "...")]` leaves it out.
 pub(crate) struct Codec<T> {
-    pub(crate) encode: fn(&T) -> Result<Value, PathError>,
-    pub(crate) decode: fn(&Value) -> Result<T, PathError>,
+    pub(crate) encode: EncodeFn<T>,
+    pub(crate) decode: DecodeFn<T>,
     /// The value of an absent field with no default; `None` with a
     /// `deserialize_with`, for which serde makes that an error.
-    pub(crate) missing: Option<fn(&'static str) -> Result<T, serde_json::Error>>,
+    pub(crate) missing: Option<MissingFn<T>>,
     pub(crate) skip_if: Option<fn(&T) -> bool>,
 }
 
@@ -54,6 +54,14 @@ impl<T> Clone for Codec<T> {
 }
 
 impl<T> Copy for Codec<T> {}
+
+/// Encodes one field's value.
+pub(crate) type EncodeFn<T> = fn(&T) -> Result<Value, PathError>;
+/// Decodes one field's value.
+pub(crate) type DecodeFn<T> = fn(&Value) -> Result<T, PathError>;
+/// The value of an absent field, named by its key.
+#[doc(hidden)]
+pub type MissingFn<T> = fn(&'static str) -> Result<T, serde_json::Error>;
 
 /// A serde error and where in the value it happened (`.` for the root).
 #[doc(hidden)]
@@ -82,9 +90,9 @@ impl PathError {
 impl<M, T> Field<M, T> {
     pub(crate) const fn new(
         name: &'static str,
-        encode: fn(&T) -> Result<Value, PathError>,
-        decode: fn(&Value) -> Result<T, PathError>,
-        missing: Option<fn(&'static str) -> Result<T, serde_json::Error>>,
+        encode: EncodeFn<T>,
+        decode: DecodeFn<T>,
+        missing: Option<MissingFn<T>>,
     ) -> Self {
         Field {
             name,

@@ -258,7 +258,10 @@ mod tests {
             to_value(&value).unwrap(),
             serde_json::to_value(&value).unwrap()
         );
-        assert_eq!(to_value(&json!({"a": [1, "b"]})).unwrap(), json!({"a": [1, "b"]}));
+        assert_eq!(
+            to_value(&json!({"a": [1, "b"]})).unwrap(),
+            json!({"a": [1, "b"]})
+        );
     }
 
     #[test]

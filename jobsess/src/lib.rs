@@ -91,8 +91,7 @@ pub use session::JobSession;
 /// It implements the trait and adds one associated const per stored field,
 /// named after the field in upper case, of type [`Field<Self, FieldType>`]
 /// and with the field's visibility. Stored keys follow the struct's
-/// `#[serde(...)]` attributes (`rename`, `rename_all`, `skip`, `default`...);
-/// fields serde skips get no const.
+/// `#[serde(...)]` attributes; fields serde skips get no const.
 ///
 /// Container attribute: `#[job_metadata(prefix = "...")]`, the prefix of the
 /// session keys (default `job`; ASCII letters, digits and `-`); and
@@ -115,6 +114,52 @@ pub use session::JobSession;
 /// assert_eq!(format.name(), "fmt");
 /// assert_eq!(ExportJob::key_prefix(), "export");
 /// ```
+///
+/// # serde attributes
+///
+/// Per-field access is exactly whole-struct serde: `load_field(id, M::F)`
+/// returns what `load(id)?.f` returns, and `store_field(id, M::F, &v)`
+/// leaves the session as `store` of the job with `f` set to `v` would.
+/// Every serde attribute is either honoured to that end or refused by the
+/// derive with an error at the attribute that says why; none is ignored.
+///
+/// On the struct:
+///
+/// | attribute | what jobsess does |
+/// |---|---|
+/// | `rename_all`, `rename_all(serialize, deserialize)` | honoured: the keys follow it; both sides may come in separate attributes. Sides that give a field two different keys are refused: a field has one key |
+/// | `default`, `default = "path"` | honoured: an absent field reads as the container default's field |
+/// | `tag = "..."` | honoured: serde's tag entry stays through field writes; a field stored under the tag's key is refused |
+/// | `bound`, `rename`, `crate`, `expecting` | honoured: they don't change the stored fields. The field consts are bounded only on field types that mention a type parameter |
+/// | `deny_unknown_fields` | honoured by `load`; `load_field` reads its own field and, as for an error in any other field, does not look at the rest |
+/// | `transparent`, `into`, `from`, `try_from`, `remote` | refused: the stored JSON would no longer be an object of the fields |
+/// | `untagged`, `content`, `rename_all_fields`, `variant_identifier`, `field_identifier` | for enums: serde refuses them on a struct |
+///
+/// On a field:
+///
+/// | attribute | what jobsess does |
+/// |---|---|
+/// | `rename`, `rename(serialize, deserialize)` | honoured, merged across attributes; different keys for the two sides are refused |
+/// | `alias` | honoured: `load_field` reads the key or any alias, and the field present twice is serde's `duplicate field` error; `store_field` writes the key and removes the aliases. An alias that is another field's key is refused |
+/// | `default`, `default = "path"` | honoured: an absent field reads as its default |
+/// | `skip_serializing_if` | honoured: `store_field` removes the key when the predicate says so |
+/// | `with`, `serialize_with`, `deserialize_with` | honoured: the key const encodes and decodes through the same functions as the struct's impls. Absent and without a default, a field read through `deserialize_with` is an error, as serde makes it |
+/// | `skip`, `skip_serializing`, `skip_deserializing` | the field gets no key const: it is never both written and read |
+/// | `bound`, `borrow` | honoured: no effect on the stored field (metadata is `DeserializeOwned`) |
+/// | `flatten` | refused: the flattened fields would have no typed keys; nest the struct as a field instead |
+/// | `getter` | only with `remote`, which is refused |
+///
+/// Two more rules keep both ways in agreement. A job is a JSON object: one
+/// stored as a JSON array, which serde's derived `Deserialize` would read,
+/// is refused by `load` as by `load_field` and `store_field`
+/// ([`Error::NotAnObject`]). And `store` and `store_field` refuse a value
+/// that would not read back as itself, such as a NaN or infinite float,
+/// which JSON keeps as `null` ([`Error::Encode`], naming the path; nothing
+/// is written).
+///
+/// The trait's items are functions (`key_prefix()`, `schema()`...), so a
+/// field named `schema` or `key_prefix` gets its const (`SCHEMA`) and
+/// shadows nothing.
 pub use jobsess_derive::JobMetadata;
 
 /// What the code that `#[derive(JobMetadata)]` generates needs. Not a public API.
@@ -124,14 +169,17 @@ pub mod __private {
     pub use serde_json;
 
     pub use crate::codec::{plain_decode, plain_encode, plain_missing};
-    pub use crate::field::PathError;
     use crate::field::Field;
+    pub use crate::field::PathError;
     use serde_json::Value;
 
     /// The serializer a `serialize_with` function is handed: serde_json's,
     /// refusing non-finite floats, tracking the path of an error.
-    pub type Serializer<'a> =
-        serde_path_to_error::Serializer<'a, 'a, crate::finite::Finite<serde_json::value::Serializer>>;
+    pub type Serializer<'a> = serde_path_to_error::Serializer<
+        'a,
+        'a,
+        crate::finite::Finite<serde_json::value::Serializer>,
+    >;
 
     /// The deserializer a `deserialize_with` function is handed: the stored
     /// JSON, tracking the path of an error.
@@ -158,7 +206,7 @@ pub mod __private {
         name: &'static str,
         encode: fn(&T) -> Result<Value, PathError>,
         decode: fn(&Value) -> Result<T, PathError>,
-        missing: Option<fn(&'static str) -> Result<T, serde_json::Error>>,
+        missing: Option<crate::field::MissingFn<T>>,
     ) -> Field<M, T> {
         Field::new(name, encode, decode, missing)
     }
@@ -171,7 +219,10 @@ pub mod __private {
 
     /// `field` with `#[serde(alias = "...")]` keys.
     #[must_use]
-    pub const fn aliases<M, T>(field: Field<M, T>, aliases: &'static [&'static str]) -> Field<M, T> {
+    pub const fn aliases<M, T>(
+        field: Field<M, T>,
+        aliases: &'static [&'static str],
+    ) -> Field<M, T> {
         field.set_aliases(aliases)
     }
 

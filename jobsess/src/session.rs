@@ -296,7 +296,12 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
     /// [`Error::JobNotFound`] if the job is not in the session, an invalid
     /// id, a stored job that is not an object, or a failing backend. On any
     /// error the session is left as it was.
-    pub fn store_field<F: FieldOf<M>>(&mut self, id: &str, field: F, value: &F::Value) -> Result<()> {
+    pub fn store_field<F: FieldOf<M>>(
+        &mut self,
+        id: &str,
+        field: F,
+        value: &F::Value,
+    ) -> Result<()> {
         let key = self.key(id)?;
         let write = codec::encode_field(&key, &field.field(), value)?;
         if backend::patch_stored(&mut self.session, &key, write, self.budget)? {

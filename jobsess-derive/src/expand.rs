@@ -193,21 +193,19 @@ fn field_const(krate: &syn::Path, field: &Accessor) -> TokenStream {
     }
     // The item is spanned at the field, so a clash with another item of
     // the same name (a const of the user's own) is reported there.
-    // Unused, a private key const is no mistake of the user's: `dead_code`
-    // is allowed, as it is for code spanned at the derive.
     let head = respan(quote!(#vis const #const_ident), member.span());
     let end = respan(quote!(;), member.span());
     quote! {
         #[doc = #doc]
-        #[allow(dead_code)]
         #head: #krate::Field<Self, #ty> = #value #end
     }
 }
 
-/// `tokens` with every span set to `span`. Generated code names everything
-/// by absolute paths, so moving its spans onto the user's tokens changes
-/// what errors point at, never what names resolve to.
-fn respan(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
+/// `tokens` located at `at`, for what errors point at. They keep the
+/// derive's own hygiene (`call_site`, resolved there), so lints still see
+/// generated code and names resolve as before.
+fn respan(tokens: TokenStream, at: proc_macro2::Span) -> TokenStream {
+    let span = proc_macro2::Span::call_site().located_at(at);
     tokens
         .into_iter()
         .map(|mut tree| {

@@ -258,7 +258,7 @@ where
         let mut for_ids = session.clone();
         group.bench_function("ids", |b| {
             b.iter(|| {
-                let mut jobs = JobSession::<UntypedJob, _>::new(&mut for_ids);
+                let jobs = JobSession::<UntypedJob, _>::new(&mut for_ids);
                 black_box(jobs.ids().expect("lists"))
             });
         });

@@ -1,10 +1,10 @@
-//! The same behaviour on every embedded backend, and the id index used by
-//! backends that can't list their keys.
+//! The same behaviour on every embedded backend, and backend failures.
+//! The id index of stores that can't list their keys is in `tests/index.rs`.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
-use jobsess::{BoxError, JobMetadata, JobSession, SessionBackend, key};
+use jobsess::{Error, JobMetadata, JobSession, Op, Result, SessionBackend};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
@@ -83,128 +83,21 @@ fn by_mutable_reference() {
     assert_eq!(session, before);
 }
 
-/// A session that can't list its keys, like tower-sessions'.
-#[derive(Default, Clone, Debug, PartialEq)]
-struct Unlistable(HashMap<String, Value>);
-
-impl SessionBackend for Unlistable {
-    const LISTS_KEYS: bool = false;
-
-    fn get(&self, key: &str) -> Result<Option<Cow<'_, Value>>, BoxError> {
-        self.0.get(key).map(|v| Ok(Cow::Borrowed(v))).transpose()
-    }
-
-    fn insert(&mut self, key: &str, value: Value) -> Result<bool, BoxError> {
-        Ok(self.0.insert(key.to_owned(), value).is_some())
-    }
-
-    fn remove(&mut self, key: &str) -> Result<bool, BoxError> {
-        Ok(self.0.remove(key).is_some())
-    }
-
-    fn keys_with_prefix(&self, _start: &str) -> Result<Vec<String>, BoxError> {
-        Err("this session can't list its keys".into())
-    }
-}
-
-#[test]
-fn index_backend_runs_the_same_scenario() {
-    let session = Unlistable(others().into_iter().collect());
-    let after = scenario(session.clone());
-    assert_eq!(after, session, "clear() also removes the index itself");
-}
-
-#[test]
-fn index_lives_under_a_key_no_job_can_have() {
-    let mut session = Unlistable::default();
-    let mut jobs = JobSession::<Job, _>::new(&mut session);
-    jobs.store("b", &job("b")).unwrap();
-    jobs.store("a", &job("a")).unwrap();
-    jobs.store("a", &job("a")).unwrap();
-    assert_eq!(session.0[&key::index_key("job")], json!(["b", "a"]));
-    assert_eq!(key::index_key("job"), "__jobsess_index.job");
-    assert!(key::validate_prefix("__jobsess_index.job").is_err());
-    // the prefix "__jobsess" can't exist either, so no job key equals it
-    assert!(key::validate_prefix("__jobsess").is_err());
-}
-
-#[test]
-fn index_drops_ids_whose_job_is_gone() {
-    let mut session = Unlistable::default();
-    let mut jobs = JobSession::<Job, _>::new(&mut session);
-    jobs.store("a", &job("a")).unwrap();
-    jobs.store("b", &job("b")).unwrap();
-    // another piece of code removes job b behind the index's back
-    session.0.remove("job_b");
-    let mut jobs = JobSession::<Job, _>::new(&mut session);
-    assert_eq!(jobs.ids().unwrap(), ["a"]);
-    assert_eq!(session.0[&key::index_key("job")], json!(["a"]));
-}
-
-#[test]
-fn corrupt_index_is_a_named_error_and_jobs_still_load() {
-    let mut session = Unlistable::default();
-    let mut jobs = JobSession::<Job, _>::new(&mut session);
-    jobs.store("a", &job("a")).unwrap();
-    session
-        .0
-        .insert(key::index_key("job"), json!({"not": "a list"}));
-    let mut jobs = JobSession::<Job, _>::new(&mut session);
-    let err = jobs.ids().unwrap_err();
-    assert!(
-        err.to_string()
-            .starts_with("__jobsess_index.job as job id index"),
-        "{err}"
-    );
-    assert_eq!(jobs.load("a").unwrap(), Some(job("a")));
-}
-
-#[test]
-fn two_prefixes_have_two_indexes() {
-    #[derive(Serialize, Deserialize, JobMetadata)]
-    #[job_metadata(prefix = "export")]
-    struct Export {
-        format: String,
-    }
-    let mut session = Unlistable::default();
-    JobSession::<Job, _>::new(&mut session)
-        .store("a", &job("a"))
-        .unwrap();
-    JobSession::<Export, _>::new(&mut session)
-        .store(
-            "a",
-            &Export {
-                format: "pdf".into(),
-            },
-        )
-        .unwrap();
-    assert_eq!(
-        JobSession::<Export, _>::new(&mut session).clear().unwrap(),
-        1
-    );
-    assert_eq!(
-        JobSession::<Job, _>::new(&mut session).ids().unwrap(),
-        ["a"]
-    );
-}
-
 /// A backend whose every call fails, like a session store that went away.
 struct Broken;
 
 impl SessionBackend for Broken {
-    const LISTS_KEYS: bool = true;
-
-    fn get(&self, _: &str) -> Result<Option<Cow<'_, Value>>, BoxError> {
-        Err("connection refused".into())
+    fn get(&self, key: &str) -> Result<Option<Cow<'_, Value>>> {
+        Err(Error::backend(Op::Read, key, "connection refused"))
     }
-    fn insert(&mut self, _: &str, _: Value) -> Result<bool, BoxError> {
-        Err("connection refused".into())
+    fn insert(&mut self, key: &str, _: Value) -> Result<bool> {
+        Err(Error::backend(Op::Write, key, "connection refused"))
     }
-    fn remove(&mut self, _: &str) -> Result<bool, BoxError> {
-        Err("connection refused".into())
+    fn remove(&mut self, key: &str) -> Result<bool> {
+        Err(Error::backend(Op::Remove, key, "connection refused"))
     }
-    fn keys_with_prefix(&self, _: &str) -> Result<Vec<String>, BoxError> {
-        Err("connection refused".into())
+    fn keys_with_prefix(&self, start: &str) -> Result<Vec<String>> {
+        Err(Error::backend(Op::List, start, "connection refused"))
     }
 }
 

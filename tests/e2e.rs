@@ -253,8 +253,23 @@ async fn actix_hostile_ids() {
     hostile_ids(&serve_actix()).await;
 }
 
+/// The length of the value of the session cookie `name` in a response's
+/// `Set-Cookie` headers, as it went over the wire.
+fn set_cookie_value_len(response: &reqwest::Response, name: &str) -> Option<usize> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|h| h.to_str().ok())
+        .filter_map(|h| h.split(';').next()?.strip_prefix(&format!("{name}=")))
+        .map(str::len)
+        .next()
+}
+
 /// The cookie session has a budget: the start that would outgrow it is a
-/// 413, the session is kept as it was, and the cookie still works.
+/// 413, the session is kept as it was, and the cookie still works. Every
+/// cookie sent before stays within the budget, measured on the real
+/// `Set-Cookie` header.
 #[actix_web::test]
 async fn actix_cookie_budget() {
     let base = serve_actix();
@@ -275,6 +290,11 @@ async fn actix_cookie_budget() {
             .await
             .unwrap();
         if response.status() == StatusCode::SEE_OTHER {
+            let sent = set_cookie_value_len(&response, "id").expect("a session cookie");
+            assert!(
+                sent <= jobsess::actix::COOKIE_BUDGET,
+                "a {sent}-byte cookie went out"
+            );
             let location = response.headers()["location"].to_str().unwrap().to_owned();
             started.push(location.trim_start_matches("/jobs/").to_owned());
         } else {
@@ -285,7 +305,7 @@ async fn actix_cookie_budget() {
     let (code, message) = refused.expect("the budget stops the session from growing");
     assert_eq!(code, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(
-        message.contains("over its budget of 2900 bytes"),
+        message.contains("over its budget of 4000 bytes"),
         "{message}"
     );
     assert!(message.starts_with("transcription_job-"), "{message}");
@@ -337,4 +357,78 @@ async fn axum_scale_out_through_redis() {
 async fn axum_full_flow_on_redis() {
     let url = std::env::var("REDIS_URL").expect("REDIS_URL");
     full_flow(&serve_axum(axum_app::redis_app(&url, fast_runner()).await.unwrap()).await).await;
+}
+
+/// A signed cookie percent-encodes the session JSON, so it grows much
+/// faster than the JSON: the budget measures the cookie as it is sent. A
+/// small app stores jobs of 300 bytes each until the budget refuses one;
+/// every `Set-Cookie` before stays within it, the last one close to it.
+#[actix_web::test]
+async fn actix_signed_cookie_budget_measures_the_sent_cookie() {
+    use actix_session::SessionMiddleware;
+    use actix_session::config::CookieContentSecurity;
+    use actix_session::storage::CookieSessionStore;
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    use jobsess::actix::{COOKIE_BUDGET, CookieSecurity, Jobs, JobsConfig};
+
+    #[derive(serde::Serialize, serde::Deserialize, jobsess::JobMetadata)]
+    struct Note {
+        text: String,
+    }
+
+    async fn add(
+        mut jobs: Jobs<Note>,
+        id: web::Path<String>,
+    ) -> Result<HttpResponse, jobsess::Error> {
+        jobs.store(
+            &id,
+            &Note {
+                text: "{\"x\": [1, 2]}; ".repeat(20),
+            },
+        )?;
+        Ok(HttpResponse::Ok().finish())
+    }
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let key = actix_web::cookie::Key::generate();
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(
+                SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
+                    .cookie_content_security(CookieContentSecurity::Signed)
+                    .cookie_secure(false)
+                    .build(),
+            )
+            .app_data(JobsConfig::cookie(CookieSecurity::Signed))
+            .route("/add/{id}", web::post().to(add))
+    })
+    .workers(1)
+    .listen(listener)
+    .unwrap()
+    .run();
+    actix_web::rt::spawn(server);
+
+    let user = browser();
+    let mut largest = 0;
+    for n in 0..40 {
+        let response = user.post(format!("{base}/add/n{n}")).send().await.unwrap();
+        if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            assert!(n >= 3, "only {n} notes fit");
+            // the last cookie sent is within a note's size of the budget
+            assert!(
+                largest > COOKIE_BUDGET - 1200,
+                "the last cookie was {largest} bytes"
+            );
+            return;
+        }
+        assert_eq!(response.status(), StatusCode::OK);
+        let sent = set_cookie_value_len(&response, "id").expect("a session cookie");
+        assert!(
+            sent <= COOKIE_BUDGET,
+            "a {sent}-byte signed cookie went out"
+        );
+        largest = largest.max(sent);
+    }
+    panic!("the budget never refused a note; the last cookie was {largest} bytes");
 }

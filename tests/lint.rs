@@ -179,3 +179,39 @@ fn generated_code_compiles_clean() {
     assert_eq!(Plain::NAME.default_value().as_deref(), Some(""));
     assert_eq!(<Plain as JobMetadata>::key_prefix(), "job");
 }
+
+/// The crate's front page lists every cargo feature of `jobsess`, and
+/// names none that doesn't exist.
+#[test]
+fn the_feature_table_matches_cargo_toml() {
+    let manifest = include_str!("../jobsess/Cargo.toml");
+    let features: Vec<&str> = manifest
+        .split("[features]")
+        .nth(1)
+        .expect("a [features] table")
+        .lines()
+        .take_while(|line| !line.starts_with('['))
+        .filter_map(|line| line.split_once(" = ").map(|(name, _)| name.trim()))
+        .filter(|name| *name != "default")
+        .collect();
+    let front_page = include_str!("../jobsess/src/lib.rs");
+    let listed: Vec<&str> = front_page
+        .lines()
+        .filter_map(|line| line.strip_prefix("//! | `"))
+        .filter_map(|rest| rest.split_once("` |").map(|(name, _)| name))
+        .filter(|name| !name.contains(' '))
+        .collect();
+    assert!(features.len() >= 6, "{features:?}");
+    for feature in &features {
+        assert!(
+            listed.contains(feature),
+            "feature `{feature}` is not in the table: {listed:?}"
+        );
+    }
+    for name in &listed {
+        assert!(
+            features.contains(name),
+            "the table names `{name}`, which Cargo.toml lacks"
+        );
+    }
+}

@@ -178,8 +178,12 @@ proptest! {
     ) {
         let mut session: BTreeMap<String, Value> = entries;
         session.insert(format!("job_{id}"), json!({"fileInfo": {"name": 1}}));
+        let under_prefix = session.keys().filter(|k| k.starts_with("job_")).count();
         let mut jobs = JobSession::<TranscriptionJob, _>::new(&mut session);
         let ids = jobs.ids().unwrap();
+        // ids() lists each job once, and only ids the handle accepts
+        prop_assert!(ids.iter().all(|id| jobsess::key::validate_job_id(id).is_ok()));
+        prop_assert!(ids.windows(2).all(|w| w[0] < w[1]));
         for listed in ids.iter().chain([&id]) {
             if let Err(err) = jobs.load(listed) {
                 prop_assert!(!err.to_string().is_empty());
@@ -194,7 +198,8 @@ proptest! {
         }
         let entries = jobs.entries().unwrap();
         prop_assert_eq!(entries.len(), ids.len());
-        prop_assert_eq!(jobs.clear().unwrap(), ids.len());
+        // clear() removes every key under the prefix, listed or not
+        prop_assert_eq!(jobs.clear().unwrap(), under_prefix);
         prop_assert!(jobs.ids().unwrap().is_empty());
     }
 }

@@ -8,8 +8,8 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use fred::prelude::*;
 use jobsess::JobMetadata;
-use jobsess::axum::RedisJobs;
 use jobsess::redis::RedisJobStore;
+use jobsess::redis::RedisJobs;
 use serde::{Deserialize, Serialize};
 use tower_sessions::{MemoryStore, SessionManagerLayer};
 
@@ -185,8 +185,8 @@ mod actix {
     use actix_web::cookie::Key;
     use actix_web::{App, HttpResponse, HttpServer, web};
     use fred::prelude::*;
-    use jobsess::actix::RedisJobs;
     use jobsess::redis::RedisJobStore;
+    use jobsess::redis::RedisJobs;
 
     use super::{Job, browser, jobs_of};
 

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use fred::prelude::*;
-use jobsess::redis::{RedisJobStore, RedisSession};
+use jobsess::redis::{OwnerJobs, RedisJobStore};
 use jobsess::{AsyncJobSession, Error, Field, JobMetadata, UntypedJob};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -47,7 +47,7 @@ async fn store() -> RedisJobStore {
 }
 
 /// A fresh owner, so runs and tests never see each other's jobs.
-fn owner(store: &RedisJobStore) -> (String, RedisSession) {
+fn owner(store: &RedisJobStore) -> (String, OwnerJobs) {
     let token = RedisJobStore::new_owner_token().unwrap();
     let session = store.owner(&token).unwrap();
     (token, session)
@@ -268,7 +268,16 @@ async fn a_dead_redis_is_an_error_not_a_hang_or_a_panic() {
     redis.0.wait().unwrap();
     let started = std::time::Instant::now();
     let err = jobs.load("a").await.unwrap_err();
-    assert!(matches!(err, Error::Backend { op: "read", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::Backend {
+                op: jobsess::Op::Read,
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert!(
         err.to_string()
             .starts_with("session backend failed to read transcription_a: "),

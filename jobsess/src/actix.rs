@@ -1,6 +1,6 @@
 //! actix-web integration: `actix_session::Session` as a
 //! [`SessionBackend`] (feature `actix-session`), and
-//! the [`Jobs`] extractor with `ResponseError` for [`Error`](crate::Error) (feature `actix`).
+//! the [`Jobs`] extractor with `ResponseError` for [`Error`] (feature `actix`).
 //!
 //! actix-session can list its keys, so `ids()` and `clear()` see every
 //! `{prefix}_` key, as the notebook's scan did; no index is kept.
@@ -11,47 +11,106 @@
 //! and a write that would outgrow the cookie fails before anything changes.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use actix_session::Session;
 use serde_json::Value;
 
-use crate::backend::SessionBackend;
-use crate::error::BoxError;
+use crate::backend::{FieldWrite, Measure, SessionBackend};
+use crate::error::{Error, Op, Result};
 
-/// A session budget, in bytes of session JSON, that keeps a private or
-/// signed `CookieSessionStore` cookie under browsers' 4096-byte limit.
-///
-/// The cookie holds the session's JSON encrypted (or signed) and base64
-/// encoded, about 4/3 of the JSON plus 40 bytes, with the cookie's name and
-/// attributes beside it; 2900 bytes of JSON leaves room for all of that.
+/// A budget, in bytes of cookie value, that keeps a `CookieSessionStore`
+/// cookie under browsers' 4096-byte limit for a cookie's name and value
+/// together, with room for a name of up to 95 bytes. Use it with a
+/// [`CookieSession`] (the [`Jobs`] extractor does, given
+/// [`JobsConfig::cookie`]).
 ///
 /// ```
-/// assert!(jobsess::actix::COOKIE_BUDGET * 4 / 3 + 40 < 4096);
+/// assert!(jobsess::actix::COOKIE_BUDGET + "id=".len() < 4096);
 /// ```
-pub const COOKIE_BUDGET: usize = 2900;
+pub const COOKIE_BUDGET: usize = 4000;
+
+/// How actix-session's `CookieSessionStore` protects its cookie
+/// (`CookieContentSecurity`), which decides how large the cookie is for a
+/// given session.
+///
+/// ```
+/// use jobsess::actix::CookieSecurity;
+/// let json = r#"{"job_a":"{\"file\":\"a.mp3\"}"}"#;
+/// // a signed cookie percent-encodes the JSON; a private one base64-encodes it, encrypted
+/// assert!(CookieSecurity::Signed.value_len(json) > json.len() + 44);
+/// assert!(CookieSecurity::Private.value_len(json) >= (json.len() + 28) * 4 / 3);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CookieSecurity {
+    /// Encrypted (the default of actix-session): the value is the base64 of
+    /// a nonce, the encrypted JSON and a tag.
+    #[default]
+    Private,
+    /// Signed: the value is a base64 HMAC before the JSON itself, and the
+    /// JSON is percent-encoded in the `Set-Cookie` header (`{`, `"`, `:`...
+    /// each take three bytes).
+    Signed,
+}
+
+impl CookieSecurity {
+    /// An upper bound of the length of the cookie value that holds the
+    /// session JSON `json`, as it goes out in the `Set-Cookie` header.
+    ///
+    /// The encoding is exact; what can't be known before the cookie is made
+    /// is how many of the random base64 characters are `/` (percent-encoded
+    /// as three bytes), for which it allows twice the expected number, plus
+    /// the padding.
+    ///
+    /// ```
+    /// # use jobsess::actix::CookieSecurity;
+    /// assert_eq!(CookieSecurity::Signed.value_len("ab"), 44 + 44 / 16 + 8 + 2);
+    /// ```
+    #[must_use]
+    pub fn value_len(self, json: &str) -> usize {
+        fn base64_sent(bytes: usize) -> usize {
+            let chars = bytes.div_ceil(3) * 4;
+            chars + chars / 16 + 8
+        }
+        match self {
+            CookieSecurity::Private => base64_sent(12 + json.len() + 16),
+            CookieSecurity::Signed => {
+                let digest = 44 + 44 / 16 + 8;
+                digest + json.bytes().map(percent_encoded_len).sum::<usize>()
+            }
+        }
+    }
+}
+
+/// The bytes `byte` takes in a percent-encoded cookie value (the `cookie`
+/// crate's encoding set: controls, non-ASCII, and ` "#%(),/:;<=>?@[\]^`{|}`).
+fn percent_encoded_len(byte: u8) -> usize {
+    let escaped =
+        byte.is_ascii_control() || !byte.is_ascii() || b" \"#%(),/:;<=>?@[\\]^`{|}".contains(&byte);
+    if escaped { 3 } else { 1 }
+}
 
 impl SessionBackend for Session {
-    const LISTS_KEYS: bool = true;
-
-    fn get(&self, key: &str) -> Result<Option<Cow<'_, Value>>, BoxError> {
+    fn get(&self, key: &str) -> Result<Option<Cow<'_, Value>>> {
         match self.entries().get(key) {
-            Some(json) => Ok(Some(Cow::Owned(serde_json::from_str(json)?))),
+            Some(json) => match serde_json::from_str(json) {
+                Ok(value) => Ok(Some(Cow::Owned(value))),
+                Err(err) => Err(Error::backend(Op::Read, key, err)),
+            },
             None => Ok(None),
         }
     }
 
-    fn insert(&mut self, key: &str, value: Value) -> Result<bool, BoxError> {
+    fn insert(&mut self, key: &str, value: Value) -> Result<bool> {
         let replaced = self.contains_key(key);
-        Session::insert(self, key, value)?;
+        Session::insert(self, key, value).map_err(|err| Error::backend(Op::Write, key, err))?;
         Ok(replaced)
     }
 
-    fn remove(&mut self, key: &str) -> Result<bool, BoxError> {
+    fn remove(&mut self, key: &str) -> Result<bool> {
         Ok(Session::remove(self, key).is_some())
     }
 
-    fn keys_with_prefix(&self, start: &str) -> Result<Vec<String>, BoxError> {
+    fn keys_with_prefix(&self, start: &str) -> Result<Vec<String>> {
         Ok(self
             .entries()
             .keys()
@@ -59,12 +118,79 @@ impl SessionBackend for Session {
             .cloned()
             .collect())
     }
+}
 
-    /// The JSON actix-session's stores write: an object of JSON strings.
-    fn size_with(&self, key: &str, value: &Value) -> Result<Option<usize>, BoxError> {
-        let mut state: HashMap<String, String> = self.entries().clone();
-        state.insert(key.to_owned(), serde_json::to_string(value)?);
-        Ok(Some(serde_json::to_vec(&state)?.len()))
+/// An actix-session `Session` whose store keeps it in a cookie: a
+/// [`Measure`] of the cookie value it makes, for a
+/// [`Budget`](crate::backend::Budget) of [`COOKIE_BUDGET`].
+///
+/// ```
+/// use actix_session::SessionExt;
+/// use jobsess::actix::{COOKIE_BUDGET, CookieSecurity, CookieSession};
+/// use jobsess::backend::Budget;
+/// use jobsess::{JobSession, UntypedJob};
+///
+/// let req = actix_web::test::TestRequest::default().to_http_request();
+/// let session = CookieSession::new(req.get_session(), CookieSecurity::Signed);
+/// let jobs = JobSession::<UntypedJob, _>::new(Budget::new(session, COOKIE_BUDGET));
+/// # let _ = jobs;
+/// ```
+#[derive(Clone)]
+pub struct CookieSession {
+    session: Session,
+    security: CookieSecurity,
+}
+
+impl CookieSession {
+    /// `session`, kept in a cookie protected as `security` says.
+    ///
+    /// ```
+    /// # use actix_session::SessionExt;
+    /// # use jobsess::actix::{CookieSecurity, CookieSession};
+    /// # let req = actix_web::test::TestRequest::default().to_http_request();
+    /// let session = CookieSession::new(req.get_session(), CookieSecurity::Private);
+    /// # let _ = session;
+    /// ```
+    #[must_use]
+    pub fn new(session: Session, security: CookieSecurity) -> Self {
+        CookieSession { session, security }
+    }
+}
+
+impl SessionBackend for CookieSession {
+    fn get(&self, key: &str) -> Result<Option<Cow<'_, Value>>> {
+        SessionBackend::get(&self.session, key)
+    }
+
+    fn insert(&mut self, key: &str, value: Value) -> Result<bool> {
+        SessionBackend::insert(&mut self.session, key, value)
+    }
+
+    fn remove(&mut self, key: &str) -> Result<bool> {
+        SessionBackend::remove(&mut self.session, key)
+    }
+
+    fn keys_with_prefix(&self, start: &str) -> Result<Vec<String>> {
+        self.session.keys_with_prefix(start)
+    }
+
+    fn set_field(&mut self, key: &str, write: FieldWrite<'_>) -> Result<bool> {
+        self.session.set_field(key, write)
+    }
+}
+
+/// The cookie value the store would make of the session's state: the JSON
+/// object of the entries' JSON texts, protected as configured.
+impl Measure for CookieSession {
+    fn size_with(&self, key: &str, value: Option<&Value>) -> Result<usize> {
+        let mut state = self.session.entries().clone();
+        match value {
+            Some(value) => state.insert(key.to_owned(), value.to_string()),
+            None => state.remove(key),
+        };
+        let json =
+            serde_json::to_string(&state).map_err(|err| Error::backend(Op::Measure, key, err))?;
+        Ok(self.security.value_len(&json))
     }
 }
 
@@ -72,12 +198,8 @@ impl SessionBackend for Session {
 pub use extract::{Jobs, JobsConfig};
 
 #[cfg(all(feature = "actix", feature = "redis"))]
-pub use redis_extract::RedisJobs;
-
-#[cfg(all(feature = "actix", feature = "redis"))]
 mod redis_extract {
     use std::future::{Ready, ready};
-    use std::ops::Deref;
 
     use actix_session::SessionExt;
     use actix_web::dev::Payload;
@@ -85,47 +207,18 @@ mod redis_extract {
 
     use crate::async_session::AsyncJobSession;
     use crate::metadata::JobMetadata;
-    use crate::redis::{RedisJobStore, RedisSession, owner_token_sync};
+    use crate::redis::{RedisJobStore, RedisJobs, owner_token_sync};
+    use crate::web;
 
-    /// The jobs of metadata type `M` of the request's user, in the
-    /// [`RedisJobStore`] (features `actix` and `redis`).
-    ///
-    /// The actix-session session keeps only the user's owner token, so a
-    /// cookie session stays small however many jobs there are. Give the store
-    /// as app data: `App::new().app_data(store.clone())`; without it the
-    /// extractor answers 500 and logs why. Derefs to
-    /// [`AsyncJobSession<M, RedisSession>`].
-    ///
-    /// ```
-    /// use actix_web::HttpResponse;
-    /// use jobsess::{JobMetadata, actix::RedisJobs};
-    ///
-    /// #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
-    /// struct ExportJob { file: String, progress: u8 }
-    ///
-    /// async fn ids(jobs: RedisJobs<ExportJob>) -> Result<HttpResponse, jobsess::Error> {
-    ///     Ok(HttpResponse::Ok().json(jobs.ids().await?))
-    /// }
-    /// let _app = actix_web::App::new().route("/jobs", actix_web::web::get().to(ids));
-    /// ```
-    pub struct RedisJobs<M>(pub AsyncJobSession<M, RedisSession>);
-
-    impl<M> Deref for RedisJobs<M> {
-        type Target = AsyncJobSession<M, RedisSession>;
-
-        fn deref(&self) -> &Self::Target {
-            &self.0
-        }
-    }
-
+    /// Needs the store as app data: `App::new().app_data(store.clone())`.
     impl<M: JobMetadata> FromRequest for RedisJobs<M> {
         type Error = actix_web::Error;
         type Future = Ready<Result<Self, Self::Error>>;
 
         fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
             let Some(store) = req.app_data::<RedisJobStore>() else {
-                tracing::error!(
-                    "jobsess: no RedisJobStore in the app data; add `.app_data(store)` to the App"
+                web::misconfigured(
+                    "no RedisJobStore in the app data; add `.app_data(store)` to the App",
                 );
                 return ready(Err(actix_web::error::ErrorInternalServerError(
                     "internal server error",
@@ -144,29 +237,51 @@ mod extract {
     use std::future::{Ready, ready};
     use std::ops::{Deref, DerefMut};
 
-    use actix_session::{Session, SessionExt};
+    use actix_session::SessionExt;
     use actix_web::dev::Payload;
     use actix_web::http::StatusCode;
     use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError};
 
+    use super::{CookieSecurity, CookieSession};
+    use crate::backend::Budget;
     use crate::error::Error;
     use crate::metadata::JobMetadata;
     use crate::session::JobSession;
+    use crate::web;
 
     /// Settings for the [`Jobs`] extractor, given as app data:
-    /// `App::new().app_data(JobsConfig { budget: Some(COOKIE_BUDGET) })`.
+    /// `App::new().app_data(JobsConfig::cookie(CookieSecurity::Private))`.
     ///
     /// ```
-    /// use jobsess::actix::{COOKIE_BUDGET, JobsConfig};
-    /// let config = JobsConfig { budget: Some(COOKIE_BUDGET) };
+    /// use jobsess::actix::{COOKIE_BUDGET, CookieSecurity, JobsConfig};
+    /// let config = JobsConfig::cookie(CookieSecurity::Signed);
+    /// assert_eq!(config.budget, Some(COOKIE_BUDGET));
     /// assert_eq!(JobsConfig::default().budget, None);
-    /// # let _ = config;
     /// ```
     #[derive(Debug, Clone, Copy, Default)]
     pub struct JobsConfig {
-        /// The session budget each handle gets (see
-        /// [`JobSession::with_budget`](crate::JobSession::with_budget)).
+        /// The size limit of the session, in bytes of cookie value; `None`
+        /// for no limit (a server-side session store).
         pub budget: Option<usize>,
+        /// How the cookie is protected, which decides its size.
+        pub security: CookieSecurity,
+    }
+
+    impl JobsConfig {
+        /// The settings for a `CookieSessionStore` protected as `security`
+        /// says: a budget of [`COOKIE_BUDGET`](super::COOKIE_BUDGET).
+        ///
+        /// ```
+        /// # use jobsess::actix::{CookieSecurity, JobsConfig};
+        /// assert_eq!(JobsConfig::cookie(CookieSecurity::Private).security, CookieSecurity::Private);
+        /// ```
+        #[must_use]
+        pub fn cookie(security: CookieSecurity) -> Self {
+            JobsConfig {
+                budget: Some(super::COOKIE_BUDGET),
+                security,
+            }
+        }
     }
 
     /// The jobs of metadata type `M` in the request's actix-session session.
@@ -187,10 +302,10 @@ mod extract {
     ///     Ok(HttpResponse::Ok().body(format!("{progress}%")))
     /// }
     /// ```
-    pub struct Jobs<M>(pub JobSession<M, Session>);
+    pub struct Jobs<M>(pub JobSession<M, Budget<CookieSession>>);
 
     impl<M> Deref for Jobs<M> {
-        type Target = JobSession<M, Session>;
+        type Target = JobSession<M, Budget<CookieSession>>;
 
         fn deref(&self) -> &Self::Target {
             &self.0
@@ -208,11 +323,10 @@ mod extract {
         type Future = Ready<Result<Self, Self::Error>>;
 
         fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-            let mut jobs = JobSession::new(req.get_session());
-            if let Some(budget) = req.app_data::<JobsConfig>().and_then(|c| c.budget) {
-                jobs = jobs.with_budget(budget);
-            }
-            ready(Ok(Jobs(jobs)))
+            let config = req.app_data::<JobsConfig>().copied().unwrap_or_default();
+            let session = CookieSession::new(req.get_session(), config.security);
+            let budget = config.budget.unwrap_or(usize::MAX);
+            ready(Ok(Jobs(JobSession::new(Budget::new(session, budget)))))
         }
     }
 
@@ -224,13 +338,10 @@ mod extract {
         }
 
         fn error_response(&self) -> HttpResponse {
-            let status = self.status_code();
-            if status.is_server_error() {
-                tracing::error!(error = %self, "jobsess: request failed");
-                HttpResponse::build(status).body("internal server error")
-            } else {
-                HttpResponse::build(status).body(self.to_string())
-            }
+            let (_, body) = web::response_parts(self);
+            HttpResponse::build(self.status_code())
+                .content_type("text/plain; charset=utf-8")
+                .body(body)
         }
     }
 }

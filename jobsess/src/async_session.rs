@@ -1,7 +1,7 @@
 //! [`AsyncJobSession`], the typed handle over an asynchronous session such
-//! as tower-sessions'. Same methods and semantics as
-//! [`JobSession`](crate::JobSession); keys, validation, encoding, field
-//! access and index upkeep are the same functions.
+//! as tower-sessions', and the async backend traits. Same methods and
+//! semantics as [`JobSession`](crate::JobSession); keys, validation,
+//! encoding and field access are the same functions.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -9,142 +9,346 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::{Arc, Mutex};
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use crate::backend::{self, SessionBackend};
+use crate::backend::{FieldWrite, SessionBackend};
 use crate::codec;
-use crate::error::{BoxError, Error, Result};
+use crate::error::{Error, Op, Result};
 use crate::field::FieldOf;
-use crate::key::KeySpace;
+use crate::key::{self, KeySpace};
 use crate::metadata::JobMetadata;
-use crate::session::backend_error;
 
 /// An asynchronous session: string keys, JSON values, `&self` access.
 ///
-/// Implemented for `tower_sessions::Session` (feature `tower-sessions`).
+/// Four methods are required; the provided ones are fallbacks built on
+/// them, which a backend overrides when it can do better (`Mutex<B>` works
+/// under one lock, the Redis job store runs one atomic script). A store that
+/// can't list its keys implements [`AsyncKeyValue`] instead and is wrapped
+/// in [`Indexed`], which keeps an id index for it.
 ///
 /// ```
-/// use jobsess::{AsyncSessionBackend, BoxError};
+/// use jobsess::{AsyncJobSession, AsyncSessionBackend, Error, Op, Result, UntypedJob};
 /// use serde_json::Value;
 /// use std::collections::HashMap;
-/// use std::sync::Mutex;
+/// use std::sync::RwLock;
 ///
-/// /// A shared in-memory session that can't list its keys.
+/// /// A shared in-memory session.
 /// #[derive(Default)]
-/// struct Shared(Mutex<HashMap<String, Value>>);
+/// struct Shared(RwLock<HashMap<String, Value>>);
 ///
 /// impl AsyncSessionBackend for Shared {
-///     const LISTS_KEYS: bool = false;
-///     async fn get(&self, key: &str) -> Result<Option<Value>, BoxError> {
-///         Ok(self.0.lock().map_err(|e| e.to_string())?.get(key).cloned())
+///     async fn get(&self, key: &str) -> Result<Option<Value>> {
+///         let map = self.0.read().map_err(|e| Error::backend(Op::Read, key, e.to_string()))?;
+///         Ok(map.get(key).cloned())
 ///     }
-///     async fn insert(&self, key: &str, value: Value) -> Result<bool, BoxError> {
-///         let mut map = self.0.lock().map_err(|e| e.to_string())?;
+///     async fn insert(&self, key: &str, value: Value) -> Result<bool> {
+///         let mut map = self.0.write().map_err(|e| Error::backend(Op::Write, key, e.to_string()))?;
 ///         Ok(map.insert(key.to_owned(), value).is_some())
 ///     }
-///     async fn remove(&self, key: &str) -> Result<bool, BoxError> {
-///         Ok(self.0.lock().map_err(|e| e.to_string())?.remove(key).is_some())
+///     async fn remove(&self, key: &str) -> Result<bool> {
+///         let mut map = self.0.write().map_err(|e| Error::backend(Op::Remove, key, e.to_string()))?;
+///         Ok(map.remove(key).is_some())
 ///     }
-///     async fn keys_with_prefix(&self, _: &str) -> Result<Vec<String>, BoxError> {
-///         Err("not supported".into())
+///     async fn keys_with_prefix(&self, start: &str) -> Result<Vec<String>> {
+///         let map = self.0.read().map_err(|e| Error::backend(Op::List, start, e.to_string()))?;
+///         Ok(map.keys().filter(|k| k.starts_with(start)).cloned().collect())
 ///     }
 /// }
+///
+/// # tokio_test::block_on(async {
+/// let jobs = AsyncJobSession::<UntypedJob, _>::new(Shared::default());
+/// jobs.store("a", &UntypedJob::new()).await?;
+/// assert_eq!(jobs.ids().await?, ["a"]);
+/// # Ok::<(), jobsess::Error>(())
+/// # }).unwrap();
 /// ```
 pub trait AsyncSessionBackend: Send + Sync {
-    /// Whether [`keys_with_prefix`](Self::keys_with_prefix) can see every key.
-    /// When it can't, the handle keeps a per-prefix index of job ids in the
-    /// session, under [`key::index_key`](crate::key::index_key).
-    const LISTS_KEYS: bool;
-
     /// The value under `key`.
     ///
     /// # Errors
-    /// Whatever the backend fails with.
-    fn get(&self, key: &str) -> impl Future<Output = Result<Option<Value>, BoxError>> + Send;
+    /// [`Error::Backend`] with [`Op::Read`] if the backend fails.
+    fn get(&self, key: &str) -> impl Future<Output = Result<Option<Value>>> + Send;
 
     /// Puts `value` under `key`; whether it replaced a value.
     ///
     /// # Errors
-    /// Whatever the backend fails with.
-    fn insert(
-        &self,
-        key: &str,
-        value: Value,
-    ) -> impl Future<Output = Result<bool, BoxError>> + Send;
+    /// [`Error::Backend`] with [`Op::Write`] if the backend fails.
+    fn insert(&self, key: &str, value: Value) -> impl Future<Output = Result<bool>> + Send;
 
     /// Removes `key`; whether it was there.
     ///
     /// # Errors
-    /// Whatever the backend fails with.
-    fn remove(&self, key: &str) -> impl Future<Output = Result<bool, BoxError>> + Send;
+    /// [`Error::Backend`] with [`Op::Remove`] if the backend fails.
+    fn remove(&self, key: &str) -> impl Future<Output = Result<bool>> + Send;
 
-    /// Every key that starts with `start`. Only called when
-    /// [`LISTS_KEYS`](Self::LISTS_KEYS) is true.
+    /// Every key that starts with `start`, in any order.
     ///
     /// # Errors
-    /// Whatever the backend fails with.
-    fn keys_with_prefix(
-        &self,
-        start: &str,
-    ) -> impl Future<Output = Result<Vec<String>, BoxError>> + Send;
+    /// [`Error::Backend`] with [`Op::List`] if the backend fails.
+    fn keys_with_prefix(&self, start: &str) -> impl Future<Output = Result<Vec<String>>> + Send;
 
-    /// Removes every key that starts with `start` in one operation; how many
-    /// there were, or `None` if this backend can't (then the handle lists the
-    /// keys and removes them one by one). Only called when
-    /// [`LISTS_KEYS`](Self::LISTS_KEYS) is true.
+    /// The job under `key`, holding at least those of field `name` and its
+    /// `aliases` that it has; `None` if there is no such job. The fallback
+    /// reads the whole job.
     ///
     /// # Errors
-    /// Whatever the backend fails with.
-    fn remove_with_prefix(
-        &self,
-        start: &str,
-    ) -> impl Future<Output = Result<Option<usize>, BoxError>> + Send {
-        let _ = start;
-        async { Ok(None) }
-    }
-
-    /// Whether this backend reads and writes single fields of a stored job
-    /// itself ([`get_field`](Self::get_field), [`set_field`](Self::set_field)),
-    /// each as one atomic operation. When it doesn't, the handle reads the
-    /// whole job and, for a write, patches it and writes it back.
-    const FIELD_ACCESS: bool = false;
-
-    /// The job under `key` with only those of `fields` in it that it has
-    /// (the field's key, then its aliases); `None` if there is no such job.
-    /// Only called when [`FIELD_ACCESS`](Self::FIELD_ACCESS) is true.
-    ///
-    /// # Errors
-    /// Whatever the backend fails with.
+    /// As [`get`](Self::get).
     fn get_field(
         &self,
         key: &str,
-        fields: &[&str],
-    ) -> impl Future<Output = Result<Option<Value>, BoxError>> + Send {
-        let _ = (key, fields);
-        async { Err("this backend has no field access".into()) }
+        name: &str,
+        aliases: &[&str],
+    ) -> impl Future<Output = Result<Option<Value>>> + Send {
+        let _ = (name, aliases);
+        self.get(key)
     }
 
-    /// Sets `field` of the job under `key` to `value`, or removes it when
-    /// `value` is `None`, and removes the keys in `remove` (the field's
-    /// aliases), atomically; `false` (and nothing written) if there is no
-    /// such job. Only called when [`FIELD_ACCESS`](Self::FIELD_ACCESS) is true.
+    /// Applies `write` to the job under `key`; `false`, and nothing
+    /// written, if there is no such job. The fallback reads the job, patches
+    /// it and writes it back, which is not atomic: a backend shared between
+    /// requests overrides it.
     ///
     /// # Errors
-    /// Whatever the backend fails with.
+    /// A stored job that is not an object, or as [`insert`](Self::insert).
     fn set_field(
         &self,
         key: &str,
-        field: &str,
-        value: Option<Value>,
-        remove: &[&str],
-    ) -> impl Future<Output = Result<bool, BoxError>> + Send {
-        let _ = (key, field, value, remove);
-        async { Err("this backend has no field access".into()) }
+        write: FieldWrite<'_>,
+    ) -> impl Future<Output = Result<bool>> + Send {
+        async move {
+            let Some(mut job) = self.get(key).await? else {
+                return Ok(false);
+            };
+            write.apply(key, &mut job)?;
+            self.insert(key, job).await?;
+            Ok(true)
+        }
+    }
+
+    /// Removes every key that starts with `start`; how many there were. The
+    /// fallback lists the keys and removes them one by one.
+    ///
+    /// # Errors
+    /// As [`keys_with_prefix`](Self::keys_with_prefix) and
+    /// [`remove`](Self::remove); keys removed before a failure stay removed.
+    fn remove_with_prefix(&self, start: &str) -> impl Future<Output = Result<usize>> + Send {
+        async move {
+            let mut removed = 0;
+            for key in self.keys_with_prefix(start).await? {
+                removed += usize::from(self.remove(&key).await?);
+            }
+            Ok(removed)
+        }
+    }
+}
+
+/// An asynchronous store of JSON values under string keys that can't list
+/// its keys, such as a tower-sessions `Session`. [`Indexed`] makes it an
+/// [`AsyncSessionBackend`].
+///
+/// ```
+/// use jobsess::{AsyncJobSession, AsyncKeyValue, Indexed, Result, UntypedJob};
+/// use serde_json::Value;
+/// use std::collections::HashMap;
+/// use std::sync::Mutex;
+///
+/// #[derive(Default)]
+/// struct Opaque(Mutex<HashMap<String, Value>>);
+///
+/// impl AsyncKeyValue for Opaque {
+///     async fn get(&self, key: &str) -> Result<Option<Value>> {
+///         Ok(self.0.lock().unwrap().get(key).cloned())
+///     }
+///     async fn insert(&self, key: &str, value: Value) -> Result<bool> {
+///         Ok(self.0.lock().unwrap().insert(key.to_owned(), value).is_some())
+///     }
+///     async fn remove(&self, key: &str) -> Result<bool> {
+///         Ok(self.0.lock().unwrap().remove(key).is_some())
+///     }
+/// }
+///
+/// # tokio_test::block_on(async {
+/// let jobs = AsyncJobSession::<UntypedJob, _>::new(Indexed::new(Opaque::default()));
+/// jobs.store("b", &UntypedJob::new()).await?;
+/// jobs.store("a", &UntypedJob::new()).await?;
+/// assert_eq!(jobs.ids().await?, ["a", "b"]);
+/// # Ok::<(), jobsess::Error>(())
+/// # }).unwrap();
+/// ```
+pub trait AsyncKeyValue: Send + Sync {
+    /// The value under `key`.
+    ///
+    /// # Errors
+    /// [`Error::Backend`] with [`Op::Read`] if the store fails.
+    fn get(&self, key: &str) -> impl Future<Output = Result<Option<Value>>> + Send;
+
+    /// Puts `value` under `key`; whether it replaced a value.
+    ///
+    /// # Errors
+    /// [`Error::Backend`] with [`Op::Write`] if the store fails.
+    fn insert(&self, key: &str, value: Value) -> impl Future<Output = Result<bool>> + Send;
+
+    /// Removes `key`; whether it was there.
+    ///
+    /// # Errors
+    /// [`Error::Backend`] with [`Op::Remove`] if the store fails.
+    fn remove(&self, key: &str) -> impl Future<Output = Result<bool>> + Send;
+}
+
+impl<S: AsyncKeyValue + ?Sized> AsyncKeyValue for &S {
+    fn get(&self, key: &str) -> impl Future<Output = Result<Option<Value>>> + Send {
+        (**self).get(key)
+    }
+
+    fn insert(&self, key: &str, value: Value) -> impl Future<Output = Result<bool>> + Send {
+        (**self).insert(key, value)
+    }
+
+    fn remove(&self, key: &str) -> impl Future<Output = Result<bool>> + Send {
+        (**self).remove(key)
+    }
+}
+
+/// Makes a store that can't list its keys ([`AsyncKeyValue`]) a backend:
+/// the ids of each prefix are kept in the store, in an index under
+/// [`key::index_key`] (`__jobsess_index.{prefix}`), which no job key can equal.
+///
+/// The index can't lose a job and never stops the others:
+/// - every `store` of a job that the index doesn't list adds it, so a job
+///   the index lost (to a concurrent request's save, or to other code) is
+///   listed again when it is next stored;
+/// - an index that is not a list of ids is ignored with a logged warning and
+///   rebuilt by the next stores; entries that are not strings are dropped;
+/// - if the index can't be written after the job was, the error says the
+///   job *is* stored ([`Op::UpdateIndex`]);
+/// - listing checks each id's job, drops ids whose job is gone, never
+///   repeats an id, and leaves out (with a warning) ids the handles would
+///   reject; `clear()` removes those too.
+///
+/// `delete` leaves the id in the index; the next listing drops it.
+#[derive(Debug, Clone, Default)]
+pub struct Indexed<S>(S);
+
+impl<S> Indexed<S> {
+    /// Keeps an id index in `store`.
+    ///
+    /// ```
+    /// # use jobsess::Indexed;
+    /// let indexed = Indexed::new(());
+    /// # let () = indexed.into_inner();
+    /// ```
+    pub fn new(store: S) -> Self {
+        Indexed(store)
+    }
+
+    /// The store inside.
+    ///
+    /// ```
+    /// # use jobsess::Indexed;
+    /// assert_eq!(Indexed::new(7).into_inner(), 7);
+    /// ```
+    pub fn into_inner(self) -> S {
+        self.0
+    }
+}
+
+impl<S: AsyncKeyValue> Indexed<S> {
+    /// The ids the index of `prefix` holds, each once, in index order.
+    async fn indexed(&self, prefix: &str) -> Result<Vec<String>> {
+        let index = key::index_key(prefix);
+        Ok(codec::index_ids(&index, self.0.get(&index).await?.as_ref()))
+    }
+
+    /// The ids of `start` (`{prefix}_`) in the index whose job is there, and
+    /// whether the index held any other.
+    async fn live(&self, prefix: &str, start: &str) -> Result<(Vec<String>, Vec<String>)> {
+        let indexed = self.indexed(prefix).await?;
+        let mut live = Vec::with_capacity(indexed.len());
+        let mut dead = Vec::new();
+        for id in indexed {
+            if self.0.get(&format!("{start}{id}")).await?.is_some() {
+                live.push(id);
+            } else {
+                dead.push(id);
+            }
+        }
+        Ok((live, dead))
+    }
+}
+
+impl<S: AsyncKeyValue> AsyncSessionBackend for Indexed<S> {
+    async fn get(&self, key: &str) -> Result<Option<Value>> {
+        self.0.get(key).await
+    }
+
+    /// Writes the job, then adds its id to the index if the index doesn't
+    /// list it.
+    async fn insert(&self, key: &str, value: Value) -> Result<bool> {
+        let replaced = self.0.insert(key, value).await?;
+        let Some((prefix, id)) = key::split_job_key(key) else {
+            return Ok(replaced);
+        };
+        let add = async {
+            let ids = self.indexed(prefix).await?;
+            if let Some(ids) = codec::index_with(ids, id) {
+                self.0
+                    .insert(&key::index_key(prefix), codec::index_value(&ids))
+                    .await?;
+            }
+            Ok::<_, Error>(())
+        };
+        add.await
+            .map_err(|err| Error::backend(Op::UpdateIndex, key, err))?;
+        Ok(replaced)
+    }
+
+    async fn remove(&self, key: &str) -> Result<bool> {
+        self.0.remove(key).await
+    }
+
+    async fn keys_with_prefix(&self, start: &str) -> Result<Vec<String>> {
+        let Some(prefix) = start.strip_suffix(key::SEPARATOR) else {
+            return Ok(Vec::new());
+        };
+        let (live, dead) = self.live(prefix, start).await?;
+        if !dead.is_empty() {
+            // Pruning is upkeep: the listing is right without it.
+            let index = key::index_key(prefix);
+            if let Err(err) = self.0.insert(&index, codec::index_value(&live)).await {
+                tracing::warn!(error = %err, "jobsess: could not prune the id index {index}");
+            }
+        }
+        Ok(live.into_iter().map(|id| format!("{start}{id}")).collect())
+    }
+
+    /// Field writes patch an existing job, which the index lists already.
+    async fn set_field(&self, key: &str, write: FieldWrite<'_>) -> Result<bool> {
+        let Some(mut job) = self.0.get(key).await? else {
+            return Ok(false);
+        };
+        write.apply(key, &mut job)?;
+        self.0.insert(key, job).await?;
+        Ok(true)
+    }
+
+    /// Removes every indexed job, valid id or not, then the index.
+    async fn remove_with_prefix(&self, start: &str) -> Result<usize> {
+        let Some(prefix) = start.strip_suffix(key::SEPARATOR) else {
+            return Ok(0);
+        };
+        let mut removed = 0;
+        for id in self.indexed(prefix).await? {
+            removed += usize::from(self.0.remove(&format!("{start}{id}")).await?);
+        }
+        self.0.remove(&key::index_key(prefix)).await?;
+        Ok(removed)
     }
 }
 
 /// Any synchronous backend behind a `Mutex` is an asynchronous one: an
-/// in-memory session that tasks can share, and what the examples below use.
+/// in-memory session that tasks can share, and what the examples use. Field
+/// reads and writes and prefix removal each run under one lock, so they are
+/// atomic between tasks.
 ///
 /// ```
 /// use jobsess::{AsyncJobSession, UntypedJob};
@@ -160,118 +364,96 @@ pub trait AsyncSessionBackend: Send + Sync {
 /// # }).unwrap();
 /// ```
 impl<B: SessionBackend + Send> AsyncSessionBackend for Mutex<B> {
-    const LISTS_KEYS: bool = B::LISTS_KEYS;
-
-    async fn get(&self, key: &str) -> Result<Option<Value>, BoxError> {
-        let session = self.lock().map_err(|_| POISONED)?;
-        Ok(session.get(key)?.map(Cow::into_owned))
+    async fn get(&self, key: &str) -> Result<Option<Value>> {
+        Ok(lock(self, Op::Read, key)?.get(key)?.map(Cow::into_owned))
     }
 
-    async fn insert(&self, key: &str, value: Value) -> Result<bool, BoxError> {
-        self.lock().map_err(|_| POISONED)?.insert(key, value)
+    async fn insert(&self, key: &str, value: Value) -> Result<bool> {
+        lock(self, Op::Write, key)?.insert(key, value)
     }
 
-    async fn remove(&self, key: &str) -> Result<bool, BoxError> {
-        self.lock().map_err(|_| POISONED)?.remove(key)
+    async fn remove(&self, key: &str) -> Result<bool> {
+        lock(self, Op::Remove, key)?.remove(key)
     }
 
-    async fn keys_with_prefix(&self, start: &str) -> Result<Vec<String>, BoxError> {
-        self.lock().map_err(|_| POISONED)?.keys_with_prefix(start)
+    async fn keys_with_prefix(&self, start: &str) -> Result<Vec<String>> {
+        lock(self, Op::List, start)?.keys_with_prefix(start)
     }
 
-    async fn remove_with_prefix(&self, start: &str) -> Result<Option<usize>, BoxError> {
-        self.lock().map_err(|_| POISONED)?.remove_with_prefix(start)
+    /// Copies out only the field's entries, not the whole job.
+    async fn get_field(&self, key: &str, name: &str, aliases: &[&str]) -> Result<Option<Value>> {
+        let session = lock(self, Op::Read, key)?;
+        Ok(session
+            .get_field(key, name, aliases)?
+            .map(|job| match job.as_object() {
+                Some(stored) => Value::Object(
+                    std::iter::once(name)
+                        .chain(aliases.iter().copied())
+                        .filter_map(|field| stored.get_key_value(field))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect::<Map<_, _>>(),
+                ),
+                // not an object: the handle reports it as such
+                None => job.into_owned(),
+            }))
     }
 
-    /// Field reads and writes run under one lock, so concurrent tasks that
-    /// patch different fields of one job lose nothing.
-    const FIELD_ACCESS: bool = true;
-
-    async fn get_field(&self, key: &str, fields: &[&str]) -> Result<Option<Value>, BoxError> {
-        let session = self.lock().map_err(|_| POISONED)?;
-        Ok(session.get(key)?.map(|job| match job.as_object() {
-            Some(stored) => Value::Object(
-                fields
-                    .iter()
-                    .filter_map(|field| stored.get_key_value(*field))
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect(),
-            ),
-            // not an object: the handle reports it as such
-            None => job.into_owned(),
-        }))
+    async fn set_field(&self, key: &str, write: FieldWrite<'_>) -> Result<bool> {
+        lock(self, Op::Write, key)?.set_field(key, write)
     }
 
-    async fn set_field(
-        &self,
-        key: &str,
-        field: &str,
-        value: Option<Value>,
-        remove: &[&str],
-    ) -> Result<bool, BoxError> {
-        let mut session = self.lock().map_err(|_| POISONED)?;
-        let write = codec::FieldWrite {
-            name: field,
-            value,
-            aliases: remove,
-        };
-        Ok(backend::patch_stored(&mut *session, key, write, None)?)
+    async fn remove_with_prefix(&self, start: &str) -> Result<usize> {
+        lock(self, Op::Remove, start)?.remove_with_prefix(start)
     }
 }
 
-const POISONED: &str = "the session's lock is poisoned: a task panicked while holding it";
+/// The lock, or the error of a poisoned one.
+fn lock<'m, B>(mutex: &'m Mutex<B>, op: Op, key: &str) -> Result<std::sync::MutexGuard<'m, B>> {
+    mutex.lock().map_err(|_| {
+        Error::backend(
+            op,
+            key,
+            "the session's lock is poisoned: a task panicked while holding it",
+        )
+    })
+}
 
-impl<B: AsyncSessionBackend> AsyncSessionBackend for Arc<B> {
-    const LISTS_KEYS: bool = B::LISTS_KEYS;
-
-    fn get(&self, key: &str) -> impl Future<Output = Result<Option<Value>, BoxError>> + Send {
+impl<B: AsyncSessionBackend + ?Sized> AsyncSessionBackend for Arc<B> {
+    fn get(&self, key: &str) -> impl Future<Output = Result<Option<Value>>> + Send {
         (**self).get(key)
     }
 
-    fn insert(
-        &self,
-        key: &str,
-        value: Value,
-    ) -> impl Future<Output = Result<bool, BoxError>> + Send {
+    fn insert(&self, key: &str, value: Value) -> impl Future<Output = Result<bool>> + Send {
         (**self).insert(key, value)
     }
 
-    fn remove(&self, key: &str) -> impl Future<Output = Result<bool, BoxError>> + Send {
+    fn remove(&self, key: &str) -> impl Future<Output = Result<bool>> + Send {
         (**self).remove(key)
     }
 
-    fn keys_with_prefix(
-        &self,
-        start: &str,
-    ) -> impl Future<Output = Result<Vec<String>, BoxError>> + Send {
+    fn keys_with_prefix(&self, start: &str) -> impl Future<Output = Result<Vec<String>>> + Send {
         (**self).keys_with_prefix(start)
     }
-
-    fn remove_with_prefix(
-        &self,
-        start: &str,
-    ) -> impl Future<Output = Result<Option<usize>, BoxError>> + Send {
-        (**self).remove_with_prefix(start)
-    }
-
-    const FIELD_ACCESS: bool = B::FIELD_ACCESS;
 
     fn get_field(
         &self,
         key: &str,
-        fields: &[&str],
-    ) -> impl Future<Output = Result<Option<Value>, BoxError>> + Send {
-        (**self).get_field(key, fields)
+        name: &str,
+        aliases: &[&str],
+    ) -> impl Future<Output = Result<Option<Value>>> + Send {
+        (**self).get_field(key, name, aliases)
     }
 
     fn set_field(
         &self,
         key: &str,
-        field: &str,
-        value: Option<Value>,
-        remove: &[&str],
-    ) -> impl Future<Output = Result<bool, BoxError>> + Send {
-        (**self).set_field(key, field, value, remove)
+        write: FieldWrite<'_>,
+    ) -> impl Future<Output = Result<bool>> + Send {
+        (**self).set_field(key, write)
+    }
+
+    fn remove_with_prefix(&self, start: &str) -> impl Future<Output = Result<usize>> + Send {
+        (**self).remove_with_prefix(start)
     }
 }
 
@@ -425,14 +607,7 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
     pub async fn store(&self, id: &str, metadata: &M) -> Result<()> {
         let key = self.key(id)?;
         let value = codec::encode(&key, metadata)?;
-        let replaced = self.write(&key, value).await?;
-        if !S::LISTS_KEYS
-            && !replaced
-            && let Some(ids) = codec::index_with(self.index_read().await?, id)
-        {
-            self.index_write(&ids).await?;
-        }
-        Ok(())
+        self.session.insert(&key, value).await.map(drop)
     }
 
     /// Loads the metadata of job `id`; `None` if the session has none.
@@ -454,7 +629,7 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
     /// An invalid id, stored data that doesn't decode as `M`, or a failing backend.
     pub async fn load(&self, id: &str) -> Result<Option<M>> {
         let key = self.key(id)?;
-        match self.read(&key).await? {
+        match self.session.get(&key).await? {
             Some(value) => codec::decode_job(&key, &value).map(Some),
             None => Ok(None),
         }
@@ -518,20 +693,9 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
     /// An invalid id, a stored job that is not an object, a field that
     /// doesn't decode, or a failing backend.
     pub async fn load_field<F: FieldOf<M>>(&self, id: &str, field: F) -> Result<Option<F::Value>> {
-        let key = self.key(id)?;
-        let field = field.field();
-        let job = if S::FIELD_ACCESS {
-            let mut names = Vec::with_capacity(1 + field.aliases().len());
-            names.push(field.name());
-            names.extend_from_slice(field.aliases());
-            self.session
-                .get_field(&key, &names)
-                .await
-                .map_err(|source| own_or_backend_error("read", &key, source))?
-        } else {
-            self.read(&key).await?
-        };
-        match job {
+        let (key, field) = (self.key(id)?, field.field());
+        let job = self.session.get_field(&key, field.name(), field.aliases());
+        match job.await? {
             Some(job) => codec::decode_field(&key, &job, &field).map(Some),
             None => Ok(None),
         }
@@ -564,23 +728,11 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
     ) -> Result<()> {
         let key = self.key(id)?;
         let write = codec::encode_field(&key, &field.field(), value)?;
-        if S::FIELD_ACCESS {
-            let found = self
-                .session
-                .set_field(&key, write.name, write.value, write.aliases)
-                .await
-                .map_err(|source| own_or_backend_error("write", &key, source))?;
-            return if found {
-                Ok(())
-            } else {
-                Err(Error::JobNotFound { key })
-            };
+        if self.session.set_field(&key, write).await? {
+            Ok(())
+        } else {
+            Err(Error::JobNotFound { key })
         }
-        let Some(mut job) = self.read(&key).await? else {
-            return Err(Error::JobNotFound { key });
-        };
-        codec::patch_field(&key, &mut job, write)?;
-        self.write(&key, job).await.map(drop)
     }
 
     /// Whether the session holds job `id`.
@@ -600,7 +752,7 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
     /// An invalid id or a failing backend.
     pub async fn contains(&self, id: &str) -> Result<bool> {
         let key = self.key(id)?;
-        Ok(self.read(&key).await?.is_some())
+        Ok(self.session.get(&key).await?.is_some())
     }
 
     /// Removes job `id`; whether it was there.
@@ -621,8 +773,8 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
     /// # Errors
     /// An invalid id or a failing backend.
     pub async fn delete(&self, id: &str) -> Result<bool> {
-        // The index keeps the id until `ids()` finds its job gone.
-        self.remove_key(&self.key(id)?).await
+        let key = self.key(id)?;
+        self.session.remove(&key).await
     }
 
     /// The ids of this prefix's jobs, sorted.
@@ -641,29 +793,11 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
     /// ```
     ///
     /// # Errors
-    /// A failing backend, or an index that is not a list.
+    /// A failing backend.
     pub async fn ids(&self) -> Result<Vec<String>> {
-        if S::LISTS_KEYS {
-            let start = self.keys.start();
-            let keys = self
-                .session
-                .keys_with_prefix(&start)
-                .await
-                .map_err(|source| backend_error("list", &start, source))?;
-            return Ok(codec::ids_of_keys(&start, keys));
-        }
-        let indexed = self.index_read().await?;
-        let mut live = Vec::with_capacity(indexed.len());
-        for id in &indexed {
-            if self.read(&self.keys.listed(id)).await?.is_some() {
-                live.push(id.clone());
-            }
-        }
-        if live.len() != indexed.len() {
-            self.index_write(&live).await?;
-        }
-        live.sort_unstable();
-        Ok(live)
+        let start = self.keys.start();
+        let keys = self.session.keys_with_prefix(&start).await?;
+        Ok(codec::ids_of_keys(&start, keys))
     }
 
     /// Every job of this prefix with its decoded metadata, sorted by id; a
@@ -713,70 +847,7 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
     /// # Errors
     /// A failing backend; jobs removed before the failure stay removed.
     pub async fn clear(&self) -> Result<usize> {
-        if S::LISTS_KEYS {
-            let start = self.keys.start();
-            let removed = self
-                .session
-                .remove_with_prefix(&start)
-                .await
-                .map_err(|source| backend_error("remove", &start, source))?;
-            if let Some(removed) = removed {
-                return Ok(removed);
-            }
-        }
-        let mut removed = 0;
-        for id in self.ids().await? {
-            if self.remove_key(&self.keys.listed(&id)).await? {
-                removed += 1;
-            }
-        }
-        if !S::LISTS_KEYS {
-            self.remove_key(&self.keys.index()).await?;
-        }
-        Ok(removed)
-    }
-
-    async fn read(&self, key: &str) -> Result<Option<Value>> {
-        self.session
-            .get(key)
-            .await
-            .map_err(|source| backend_error("read", key, source))
-    }
-
-    /// Writes `value` under `key`; whether it replaced a value.
-    async fn write(&self, key: &str, value: Value) -> Result<bool> {
-        self.session
-            .insert(key, value)
-            .await
-            .map_err(|source| backend_error("write", key, source))
-    }
-
-    async fn remove_key(&self, key: &str) -> Result<bool> {
-        self.session
-            .remove(key)
-            .await
-            .map_err(|source: BoxError| backend_error("remove", key, source))
-    }
-
-    async fn index_read(&self) -> Result<Vec<String>> {
-        let index = self.keys.index();
-        let value = self.read(&index).await?;
-        codec::index_ids(&index, value.as_ref())
-    }
-
-    async fn index_write(&self, ids: &[String]) -> Result<()> {
-        self.write(&self.keys.index(), codec::index_value(ids))
-            .await
-            .map(drop)
-    }
-}
-
-/// A backend error, or, when the backend passed one of ours through (a job
-/// that is not an object...), that error itself.
-fn own_or_backend_error(op: &'static str, key: &str, source: BoxError) -> Error {
-    match source.downcast::<Error>() {
-        Ok(own) => *own,
-        Err(source) => backend_error(op, key, source),
+        self.session.remove_with_prefix(&self.keys.start()).await
     }
 }
 

@@ -32,17 +32,21 @@ use axum_core::extract::FromRequestParts;
 use axum_core::response::{IntoResponse, Response};
 use http::StatusCode;
 use http::request::Parts;
-use tower_sessions::Session;
 
 use crate::async_session::AsyncJobSession;
 use crate::error::Error;
 use crate::metadata::JobMetadata;
+use crate::tower_sessions::AnySession;
+use crate::web;
 
-/// The jobs of metadata type `M` in the request's tower-sessions session.
+/// The jobs of metadata type `M` in the request's tower-sessions session,
+/// 0.15 or 0.14, whichever the app's `SessionManagerLayer` is from (see the
+/// crate's feature flags).
 ///
-/// Derefs to [`AsyncJobSession<M, Session>`], so handlers call
-/// `jobs.load(id).await?` directly. Needs a `tower_sessions::SessionManagerLayer`
-/// on the route; without it the extractor answers 500 and logs why.
+/// Derefs to [`AsyncJobSession<M, AnySession>`], so handlers call
+/// `jobs.load(id).await?` directly. Needs a `SessionManagerLayer` on the
+/// route; without it the extractor answers 500 and logs which tower-sessions
+/// version it looked for.
 ///
 /// ```
 /// use jobsess::{JobMetadata, axum::Jobs};
@@ -55,10 +59,10 @@ use crate::metadata::JobMetadata;
 /// }
 /// let _router: axum::Router = axum::Router::new().route("/jobs", axum::routing::get(list));
 /// ```
-pub struct Jobs<M>(pub AsyncJobSession<M, Session>);
+pub struct Jobs<M>(pub AsyncJobSession<M, AnySession>);
 
 impl<M> Deref for Jobs<M> {
-    type Target = AsyncJobSession<M, Session>;
+    type Target = AsyncJobSession<M, AnySession>;
 
     fn deref(&self) -> &Self::Target {
         &self.0
@@ -73,18 +77,20 @@ where
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        match parts.extensions.get::<Session>() {
-            Some(session) => Ok(Jobs(AsyncJobSession::new(session.clone()))),
-            None => Err(misconfigured(
-                "no tower-sessions session on this request; add a `SessionManagerLayer` to the router",
-            )),
-        }
+        let session = session_of(parts)?;
+        Ok(Jobs(AsyncJobSession::new(session)))
     }
 }
 
+/// The request's tower-sessions session, or the 500 of a router without one.
+#[allow(clippy::result_large_err)] // the rejection is axum's `Response`
+pub(crate) fn session_of(parts: &Parts) -> Result<AnySession, Response> {
+    AnySession::from_extensions(&parts.extensions).ok_or_else(|| misconfigured(AnySession::MISSING))
+}
+
 /// A 500 for a router that lacks a layer, with the reason in the log only.
-fn misconfigured(reason: &str) -> Response {
-    tracing::error!("jobsess: {reason}");
+pub(crate) fn misconfigured(reason: &str) -> Response {
+    web::misconfigured(reason);
     (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response()
 }
 
@@ -105,62 +111,26 @@ pub fn status_of(err: &Error) -> StatusCode {
 /// internals reach the client.
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
-        let status = status_of(&self);
-        if status.is_server_error() {
-            tracing::error!(error = %self, "jobsess: request failed");
-            (status, "internal server error").into_response()
-        } else {
-            (status, self.to_string()).into_response()
-        }
+        let (status, body) = web::response_parts(&self);
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, body).into_response()
     }
 }
 
 #[cfg(feature = "redis")]
-pub use redis_extract::RedisJobs;
-
-#[cfg(feature = "redis")]
 mod redis_extract {
-    use std::ops::Deref;
-
     use axum_core::extract::FromRequestParts;
     use axum_core::response::{IntoResponse, Response};
     use http::request::Parts;
-    use tower_sessions::Session;
 
-    use super::misconfigured;
+    use super::{misconfigured, session_of};
     use crate::async_session::AsyncJobSession;
     use crate::metadata::JobMetadata;
-    use crate::redis::{RedisJobStore, RedisSession, owner_token};
+    use crate::redis::{RedisJobStore, RedisJobs, owner_token};
 
-    /// The jobs of metadata type `M` of the request's user, in the
-    /// [`RedisJobStore`] (features `axum` and `redis`).
-    ///
     /// Needs a tower-sessions `SessionManagerLayer` (the session keeps the
     /// user's owner token) and the store as an extension,
-    /// `.layer(axum::Extension(store))`; without either the extractor answers
-    /// 500 and logs why. Derefs to [`AsyncJobSession<M, RedisSession>`].
-    ///
-    /// ```
-    /// use jobsess::{JobMetadata, axum::RedisJobs};
-    ///
-    /// #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
-    /// struct ExportJob { file: String, progress: u8 }
-    ///
-    /// async fn progress(jobs: RedisJobs<ExportJob>) -> Result<String, jobsess::Error> {
-    ///     Ok(format!("{:?}", jobs.load_field("job-1", ExportJob::PROGRESS).await?))
-    /// }
-    /// let _router: axum::Router = axum::Router::new().route("/", axum::routing::get(progress));
-    /// ```
-    pub struct RedisJobs<M>(pub AsyncJobSession<M, RedisSession>);
-
-    impl<M> Deref for RedisJobs<M> {
-        type Target = AsyncJobSession<M, RedisSession>;
-
-        fn deref(&self) -> &Self::Target {
-            &self.0
-        }
-    }
-
+    /// `.layer(axum::Extension(store))`.
     impl<M, S> FromRequestParts<S> for RedisJobs<M>
     where
         M: JobMetadata,
@@ -169,11 +139,7 @@ mod redis_extract {
         type Rejection = Response;
 
         async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Response> {
-            let Some(session) = parts.extensions.get::<Session>().cloned() else {
-                return Err(misconfigured(
-                    "no tower-sessions session on this request; add a `SessionManagerLayer`",
-                ));
-            };
+            let session = session_of(parts)?;
             let Some(store) = parts.extensions.get::<RedisJobStore>().cloned() else {
                 return Err(misconfigured(
                     "no RedisJobStore on this request; add `.layer(axum::Extension(store))`",

@@ -1,9 +1,50 @@
-//! Where a session's key/value pairs live: the [`SessionBackend`] trait and
-//! its implementations for in-memory maps.
+//! Where a session's key/value pairs live: the [`SessionBackend`] trait, its
+//! implementations for in-memory maps, and the [`Budget`] decorator.
 //!
-//! A backend only moves JSON values in and out under string keys. Key
-//! building, validation, encoding, decoding and the id index are done once,
-//! by the [`JobSession`](crate::JobSession) handle, for every backend.
+//! A backend moves JSON values in and out under string keys. Four methods
+//! are required; the others are provided, with bodies that are the
+//! fallbacks built on the four, and a backend that can do better overrides
+//! them (the maps patch a field in place and clear a prefix in one pass).
+//! Policy that cuts across backends is a decorator around one: [`Budget`]
+//! for a size limit, and, on the async side, `Indexed` for stores that can't
+//! list their keys. The handles only build keys, encode and decode.
+//!
+//! A backend of your own, in a dozen lines:
+//!
+//! ```
+//! use std::borrow::Cow;
+//! use jobsess::{Error, JobSession, Op, Result, SessionBackend, UntypedJob};
+//! use serde_json::Value;
+//!
+//! /// A session kept as a list of pairs.
+//! #[derive(Default)]
+//! struct Pairs(Vec<(String, Value)>);
+//!
+//! impl SessionBackend for Pairs {
+//!     fn get(&self, key: &str) -> Result<Option<Cow<'_, Value>>> {
+//!         Ok(self.0.iter().find(|(k, _)| k == key).map(|(_, v)| Cow::Borrowed(v)))
+//!     }
+//!     fn insert(&mut self, key: &str, value: Value) -> Result<bool> {
+//!         let replaced = self.remove(key)?;
+//!         self.0.push((key.to_owned(), value));
+//!         Ok(replaced)
+//!     }
+//!     fn remove(&mut self, key: &str) -> Result<bool> {
+//!         let before = self.0.len();
+//!         self.0.retain(|(k, _)| k != key);
+//!         Ok(self.0.len() != before)
+//!     }
+//!     fn keys_with_prefix(&self, start: &str) -> Result<Vec<String>> {
+//!         Ok(self.0.iter().map(|(k, _)| k.clone()).filter(|k| k.starts_with(start)).collect())
+//!     }
+//! }
+//!
+//! let mut jobs = JobSession::<UntypedJob, _>::new(Pairs::default());
+//! jobs.store("a", &UntypedJob::new())?;
+//! assert_eq!(jobs.ids()?, ["a"]);
+//! # let _ = (Error::backend(Op::Read, "k", "unused"),);
+//! # Ok::<(), jobsess::Error>(())
+//! ```
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -12,14 +53,50 @@ use std::hash::BuildHasher;
 use serde_json::{Map, Value};
 
 use crate::codec;
-use crate::error::{BoxError, Error, Result};
-use crate::session::backend_error;
+use crate::error::{Error, Result};
+
+/// One write of one field of a stored job, as the handles hand it to a
+/// backend: the field's key, its JSON (`None` when the field's
+/// `skip_serializing_if` leaves it out, so the key is removed), and its
+/// `alias` keys, which are removed so the job reads as a whole `store` of it.
+///
+/// ```
+/// use jobsess::backend::FieldWrite;
+/// use serde_json::json;
+///
+/// let mut job = json!({ "file": "a", "fileName": "old", "n": 1 });
+/// FieldWrite { name: "file_name", value: Some(json!("b")), aliases: &["file", "fileName"] }
+///     .apply("job_a", &mut job)?;
+/// assert_eq!(job, json!({ "file_name": "b", "n": 1 }));
+/// # Ok::<(), jobsess::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldWrite<'f> {
+    /// The field's key.
+    pub name: &'f str,
+    /// The field's JSON, or `None` to remove the key.
+    pub value: Option<Value>,
+    /// Keys to remove: the field's aliases.
+    pub aliases: &'f [&'f str],
+}
+
+impl FieldWrite<'_> {
+    /// Applies the write to `job`, the value stored under `key`, leaving its
+    /// other fields as they are.
+    ///
+    /// # Errors
+    /// [`Error::NotAnObject`] if `job` is not a JSON object; it is left as it was.
+    pub fn apply(self, key: &str, job: &mut Value) -> Result<()> {
+        codec::patch_field(key, job, self)
+    }
+}
 
 /// A synchronous session: string keys, JSON values.
 ///
 /// Implemented for `HashMap<String, Value>`, `BTreeMap<String, Value>`,
-/// `serde_json::Map<String, Value>`, for `&mut B` of any backend `B`, and
-/// behind cargo features for web frameworks' sessions.
+/// `serde_json::Map<String, Value>`, for `&mut B` of any backend `B`, for
+/// the [`Budget`] decorator, and behind cargo features for web frameworks'
+/// sessions. The module docs show a backend of your own.
 ///
 /// ```
 /// use jobsess::SessionBackend;
@@ -27,133 +104,213 @@ use crate::session::backend_error;
 /// use std::collections::BTreeMap;
 ///
 /// let mut session = BTreeMap::new();
-/// session.insert("job_a", json!(1));
-/// session.insert("other", json!(2));
-/// let mut session: BTreeMap<String, _> =
-///     session.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+/// session.insert("job_a".to_owned(), json!(1));
+/// session.insert("other".to_owned(), json!(2));
 /// assert_eq!(session.keys_with_prefix("job_").unwrap(), ["job_a"]);
 /// assert!(SessionBackend::remove(&mut session, "other").unwrap());
 /// ```
 pub trait SessionBackend {
-    /// Whether [`keys_with_prefix`](Self::keys_with_prefix) can see every key.
-    /// When it can't, the handle keeps a per-prefix index of job ids in the
-    /// session, under [`key::index_key`](crate::key::index_key).
-    const LISTS_KEYS: bool;
-
     /// The value under `key`, borrowed where the backend holds `Value`s.
     ///
     /// # Errors
-    /// Whatever the backend fails with.
-    fn get(&self, key: &str) -> Result<Option<Cow<'_, Value>>, BoxError>;
+    /// [`Error::Backend`] with [`Op::Read`](crate::Op::Read) if the backend fails.
+    fn get(&self, key: &str) -> Result<Option<Cow<'_, Value>>>;
 
     /// Puts `value` under `key`; whether it replaced a value.
     ///
     /// # Errors
-    /// Whatever the backend fails with.
-    fn insert(&mut self, key: &str, value: Value) -> Result<bool, BoxError>;
+    /// [`Error::Backend`] with [`Op::Write`](crate::Op::Write) if the backend fails.
+    fn insert(&mut self, key: &str, value: Value) -> Result<bool>;
 
     /// Removes `key`; whether it was there.
     ///
     /// # Errors
-    /// Whatever the backend fails with.
-    fn remove(&mut self, key: &str) -> Result<bool, BoxError>;
+    /// [`Error::Backend`] with [`Op::Remove`](crate::Op::Remove) if the backend fails.
+    fn remove(&mut self, key: &str) -> Result<bool>;
 
-    /// Every key that starts with `start`, in any order. Only called when
-    /// [`LISTS_KEYS`](Self::LISTS_KEYS) is true.
+    /// Every key that starts with `start`, in any order.
     ///
     /// # Errors
-    /// Whatever the backend fails with.
-    fn keys_with_prefix(&self, start: &str) -> Result<Vec<String>, BoxError>;
+    /// [`Error::Backend`] with [`Op::List`](crate::Op::List) if the backend fails.
+    fn keys_with_prefix(&self, start: &str) -> Result<Vec<String>>;
 
-    /// The size in bytes the session would have with `value` under `key`, as
-    /// the JSON its store writes; `None` if this backend can't tell. Used by
-    /// [`JobSession::with_budget`](crate::JobSession::with_budget).
+    /// The job under `key`, holding at least those of field `name` and its
+    /// `aliases` that it has; `None` if there is no such job. The fallback
+    /// reads the whole job.
     ///
     /// # Errors
-    /// Whatever the backend fails with.
-    fn size_with(&self, key: &str, value: &Value) -> Result<Option<usize>, BoxError> {
-        let _ = (key, value);
-        Ok(None)
+    /// As [`get`](Self::get).
+    fn get_field(&self, key: &str, name: &str, aliases: &[&str]) -> Result<Option<Cow<'_, Value>>> {
+        let _ = (name, aliases);
+        self.get(key)
     }
 
-    /// Removes every key that starts with `start` in one pass; how many there
-    /// were, or `None` if this backend can't (then the handle lists the keys
-    /// and removes them one by one). Only called when
-    /// [`LISTS_KEYS`](Self::LISTS_KEYS) is true.
+    /// Applies `write` to the job under `key`; `false`, and nothing
+    /// written, if there is no such job. The fallback reads the job,
+    /// patches it and writes it back.
     ///
     /// # Errors
-    /// Whatever the backend fails with.
-    fn remove_with_prefix(&mut self, start: &str) -> Result<Option<usize>, BoxError> {
-        let _ = start;
-        Ok(None)
+    /// A stored job that is not an object, or as [`insert`](Self::insert).
+    fn set_field(&mut self, key: &str, write: FieldWrite<'_>) -> Result<bool> {
+        let Some(job) = self.get(key)? else {
+            return Ok(false);
+        };
+        let mut job = job.into_owned();
+        write.apply(key, &mut job)?;
+        self.insert(key, job)?;
+        Ok(true)
     }
 
-    /// The value under `key`, lent for changing in place: `Some(None)` if
-    /// there is none, `None` if this backend doesn't lend its values (then
-    /// the handle reads, changes and writes back).
-    fn value_mut(&mut self, key: &str) -> Option<Option<&mut Value>> {
-        let _ = key;
-        None
-    }
-}
-
-/// Applies one field write to the job under `key`; `false` (and nothing
-/// written) if there is no such job. This is the one place a stored job is
-/// patched, for the sync handle and for `Mutex<B>` async backends.
-///
-/// Without a budget, a backend that lends its values is patched in place: no
-/// copy of the job, the other fields untouched. Otherwise the job is read,
-/// patched, measured against the budget and written back; on any error the
-/// session is as it was.
-pub(crate) fn patch_stored<B: SessionBackend + ?Sized>(
-    session: &mut B,
-    key: &str,
-    write: codec::FieldWrite<'_>,
-    budget: Option<usize>,
-) -> Result<bool> {
-    if budget.is_none() {
-        match session.value_mut(key) {
-            Some(Some(job)) => return codec::patch_field(key, job, write).map(|()| true),
-            Some(None) => return Ok(false),
-            None => {}
+    /// Removes every key that starts with `start`; how many there were. The
+    /// fallback lists the keys and removes them one by one.
+    ///
+    /// # Errors
+    /// As [`keys_with_prefix`](Self::keys_with_prefix) and
+    /// [`remove`](Self::remove); keys removed before a failure stay removed.
+    fn remove_with_prefix(&mut self, start: &str) -> Result<usize> {
+        let mut removed = 0;
+        for key in self.keys_with_prefix(start)? {
+            removed += usize::from(self.remove(&key)?);
         }
+        Ok(removed)
     }
-    let job = session
-        .get(key)
-        .map_err(|source| backend_error("read", key, source))?;
-    let Some(job) = job else {
-        return Ok(false);
-    };
-    let mut job = job.into_owned();
-    codec::patch_field(key, &mut job, write)?;
-    check_budget(session, key, &job, budget)?;
-    session
-        .insert(key, job)
-        .map_err(|source| backend_error("write", key, source))?;
-    Ok(true)
 }
 
-/// `Err(OverBudget)` if putting `value` under `key` would make the session
-/// larger than `budget` (when the backend can measure itself).
-pub(crate) fn check_budget<B: SessionBackend + ?Sized>(
-    session: &B,
-    key: &str,
-    value: &Value,
-    budget: Option<usize>,
-) -> Result<()> {
-    let Some(budget) = budget else {
-        return Ok(());
-    };
-    let size = session
-        .size_with(key, value)
-        .map_err(|source| backend_error("measure", key, source))?;
-    match size {
-        Some(size) if size > budget => Err(Error::OverBudget {
-            key: key.to_owned(),
-            size,
-            budget,
-        }),
-        _ => Ok(()),
+/// A backend that can tell its own size, for a [`Budget`].
+///
+/// ```
+/// use jobsess::backend::Measure;
+/// use serde_json::json;
+/// let mut session = std::collections::HashMap::new();
+/// session.insert("a".to_owned(), json!(1));
+/// assert_eq!(session.size_with("b", Some(&json!(2))).unwrap(), r#"{"a":1,"b":2}"#.len());
+/// ```
+pub trait Measure {
+    /// The size in bytes the session would take where it is kept (as JSON,
+    /// as a cookie...) with `value` under `key`, or without `key` for `None`.
+    ///
+    /// # Errors
+    /// [`Error::Backend`] with [`Op::Measure`](crate::Op::Measure) if the backend fails.
+    fn size_with(&self, key: &str, value: Option<&Value>) -> Result<usize>;
+}
+
+/// A size limit around a backend that can measure itself: a write that
+/// would make the session larger than the budget fails with
+/// [`Error::OverBudget`] before anything is written.
+///
+/// It is a sync backend, so it also works shared between tasks as
+/// `Mutex<Budget<B>>`. For sessions that ride in a cookie see
+/// `jobsess::actix::COOKIE_BUDGET`.
+///
+/// ```
+/// use jobsess::{JobSession, UntypedJob, backend::Budget};
+/// let mut session = std::collections::HashMap::new();
+/// let mut jobs = JobSession::<UntypedJob, _>::new(Budget::new(&mut session, 64));
+/// let big = serde_json::json!({ "notes": "x".repeat(100) });
+/// let err = jobs.store("a", big.as_object().unwrap()).unwrap_err();
+/// assert!(err.to_string().contains("over its budget of 64 bytes"));
+/// assert!(session.is_empty());
+/// ```
+#[derive(Debug, Clone)]
+pub struct Budget<B> {
+    inner: B,
+    bytes: usize,
+}
+
+impl<B> Budget<B> {
+    /// `inner`, limited to `bytes`; `usize::MAX` is no limit, and then
+    /// nothing is measured.
+    ///
+    /// ```
+    /// # use jobsess::backend::Budget;
+    /// let session = Budget::new(std::collections::HashMap::<String, serde_json::Value>::new(), 2900);
+    /// assert_eq!(session.bytes(), 2900);
+    /// ```
+    pub fn new(inner: B, bytes: usize) -> Self {
+        Budget { inner, bytes }
+    }
+
+    /// The budget, in bytes.
+    ///
+    /// ```
+    /// # use jobsess::backend::Budget;
+    /// assert_eq!(Budget::new((), 10).bytes(), 10);
+    /// ```
+    #[must_use]
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// The backend inside.
+    ///
+    /// ```
+    /// # use jobsess::backend::Budget;
+    /// assert!(Budget::new(std::collections::HashMap::<String, serde_json::Value>::new(), 10).into_inner().is_empty());
+    /// ```
+    pub fn into_inner(self) -> B {
+        self.inner
+    }
+}
+
+impl<B: SessionBackend + Measure> Budget<B> {
+    fn check(&self, key: &str, value: &Value) -> Result<()> {
+        if self.bytes == usize::MAX {
+            return Ok(());
+        }
+        let size = self.inner.size_with(key, Some(value))?;
+        if size > self.bytes {
+            return Err(Error::OverBudget {
+                key: key.to_owned(),
+                size,
+                budget: self.bytes,
+            });
+        }
+        Ok(())
+    }
+}
+
+impl<B: SessionBackend + Measure> SessionBackend for Budget<B> {
+    fn get(&self, key: &str) -> Result<Option<Cow<'_, Value>>> {
+        self.inner.get(key)
+    }
+
+    fn insert(&mut self, key: &str, value: Value) -> Result<bool> {
+        self.check(key, &value)?;
+        self.inner.insert(key, value)
+    }
+
+    fn remove(&mut self, key: &str) -> Result<bool> {
+        self.inner.remove(key)
+    }
+
+    fn keys_with_prefix(&self, start: &str) -> Result<Vec<String>> {
+        self.inner.keys_with_prefix(start)
+    }
+
+    fn get_field(&self, key: &str, name: &str, aliases: &[&str]) -> Result<Option<Cow<'_, Value>>> {
+        self.inner.get_field(key, name, aliases)
+    }
+
+    /// The patched job is measured before it is written.
+    fn set_field(&mut self, key: &str, write: FieldWrite<'_>) -> Result<bool> {
+        let Some(job) = self.inner.get(key)? else {
+            return Ok(false);
+        };
+        let mut job = job.into_owned();
+        write.apply(key, &mut job)?;
+        self.check(key, &job)?;
+        self.inner.insert(key, job)?;
+        Ok(true)
+    }
+
+    fn remove_with_prefix(&mut self, start: &str) -> Result<usize> {
+        self.inner.remove_with_prefix(start)
+    }
+}
+
+impl<B: Measure> Measure for Budget<B> {
+    fn size_with(&self, key: &str, value: Option<&Value>) -> Result<usize> {
+        self.inner.size_with(key, value)
     }
 }
 
@@ -167,34 +324,38 @@ fn json_len<T: serde::Serialize + ?Sized>(value: &T) -> usize {
 }
 
 impl<B: SessionBackend + ?Sized> SessionBackend for &mut B {
-    const LISTS_KEYS: bool = B::LISTS_KEYS;
-
-    fn get(&self, key: &str) -> Result<Option<Cow<'_, Value>>, BoxError> {
+    fn get(&self, key: &str) -> Result<Option<Cow<'_, Value>>> {
         (**self).get(key)
     }
 
-    fn insert(&mut self, key: &str, value: Value) -> Result<bool, BoxError> {
+    fn insert(&mut self, key: &str, value: Value) -> Result<bool> {
         (**self).insert(key, value)
     }
 
-    fn remove(&mut self, key: &str) -> Result<bool, BoxError> {
+    fn remove(&mut self, key: &str) -> Result<bool> {
         (**self).remove(key)
     }
 
-    fn keys_with_prefix(&self, start: &str) -> Result<Vec<String>, BoxError> {
+    fn keys_with_prefix(&self, start: &str) -> Result<Vec<String>> {
         (**self).keys_with_prefix(start)
     }
 
-    fn size_with(&self, key: &str, value: &Value) -> Result<Option<usize>, BoxError> {
-        (**self).size_with(key, value)
+    fn get_field(&self, key: &str, name: &str, aliases: &[&str]) -> Result<Option<Cow<'_, Value>>> {
+        (**self).get_field(key, name, aliases)
     }
 
-    fn value_mut(&mut self, key: &str) -> Option<Option<&mut Value>> {
-        (**self).value_mut(key)
+    fn set_field(&mut self, key: &str, write: FieldWrite<'_>) -> Result<bool> {
+        (**self).set_field(key, write)
     }
 
-    fn remove_with_prefix(&mut self, start: &str) -> Result<Option<usize>, BoxError> {
+    fn remove_with_prefix(&mut self, start: &str) -> Result<usize> {
         (**self).remove_with_prefix(start)
+    }
+}
+
+impl<B: Measure + ?Sized> Measure for &mut B {
+    fn size_with(&self, key: &str, value: Option<&Value>) -> Result<usize> {
+        (**self).size_with(key, value)
     }
 }
 
@@ -204,38 +365,45 @@ macro_rules! map_backend {
     ($(#[$doc:meta])* [$($gen:tt)*] $map:ty, $scan:expr, $remove:expr) => {
         $(#[$doc])*
         impl<$($gen)*> SessionBackend for $map {
-            const LISTS_KEYS: bool = true;
-
-            fn get(&self, key: &str) -> Result<Option<Cow<'_, Value>>, BoxError> {
+            fn get(&self, key: &str) -> Result<Option<Cow<'_, Value>>> {
                 Ok(<$map>::get(self, key).map(Cow::Borrowed))
             }
 
-            fn insert(&mut self, key: &str, value: Value) -> Result<bool, BoxError> {
+            fn insert(&mut self, key: &str, value: Value) -> Result<bool> {
                 Ok(<$map>::insert(self, key.to_owned(), value).is_some())
             }
 
-            fn remove(&mut self, key: &str) -> Result<bool, BoxError> {
+            fn remove(&mut self, key: &str) -> Result<bool> {
                 Ok(<$map>::remove(self, key).is_some())
             }
 
-            fn keys_with_prefix(&self, start: &str) -> Result<Vec<String>, BoxError> {
+            fn keys_with_prefix(&self, start: &str) -> Result<Vec<String>> {
                 let scan: fn(&Self, &str) -> Vec<String> = $scan;
                 Ok(scan(self, start))
             }
 
-            fn remove_with_prefix(&mut self, start: &str) -> Result<Option<usize>, BoxError> {
+            /// Patched in place: no copy of the job, the other fields untouched.
+            fn set_field(&mut self, key: &str, write: FieldWrite<'_>) -> Result<bool> {
+                match <$map>::get_mut(self, key) {
+                    Some(job) => write.apply(key, job).map(|()| true),
+                    None => Ok(false),
+                }
+            }
+
+            /// One pass over the keys of the prefix.
+            fn remove_with_prefix(&mut self, start: &str) -> Result<usize> {
                 let remove: fn(&mut Self, &str) -> usize = $remove;
-                Ok(Some(remove(self, start)))
+                Ok(remove(self, start))
             }
+        }
 
-            fn value_mut(&mut self, key: &str) -> Option<Option<&mut Value>> {
-                Some(<$map>::get_mut(self, key))
-            }
-
-            fn size_with(&self, key: &str, value: &Value) -> Result<Option<usize>, BoxError> {
+        $(#[$doc])*
+        impl<$($gen)*> Measure for $map {
+            /// The length of the map's JSON.
+            fn size_with(&self, key: &str, value: Option<&Value>) -> Result<usize> {
                 let now = json_len(self);
                 let old = <$map>::get(self, key).map_or(0, |old| entry_len(key, old));
-                Ok(Some(now - old + entry_len(key, value)))
+                Ok(now - old + value.map_or(0, |value| entry_len(key, value)))
             }
         }
     };
@@ -313,9 +481,9 @@ mod tests {
             keys.iter().map(|k| ((*k).to_owned(), json!(1))).collect();
         let mut hash: HashMap<String, Value> = btree.clone().into_iter().collect();
         let mut map: Map<String, Value> = btree.clone().into_iter().collect();
-        assert_eq!(btree.remove_with_prefix("job_").unwrap(), Some(3));
-        assert_eq!(hash.remove_with_prefix("job_").unwrap(), Some(3));
-        assert_eq!(map.remove_with_prefix("job_").unwrap(), Some(3));
+        assert_eq!(btree.remove_with_prefix("job_").unwrap(), 3);
+        assert_eq!(hash.remove_with_prefix("job_").unwrap(), 3);
+        assert_eq!(map.remove_with_prefix("job_").unwrap(), 3);
         let left = ["joa", "job", "job-x_a", "job`", "jobs_a"];
         assert_eq!(btree.keys().collect::<Vec<_>>(), left);
         let mut hash_left: Vec<_> = hash.keys().collect();

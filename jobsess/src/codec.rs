@@ -5,6 +5,7 @@ use serde::de::{self, DeserializeOwned, Visitor};
 use serde::{Deserializer, Serialize, ser};
 use serde_json::{Map, Value};
 
+use crate::backend::FieldWrite;
 use crate::error::{Error, Result};
 use crate::field::{Field, PathError};
 use crate::finite::Finite;
@@ -176,15 +177,6 @@ pub fn plain_missing<T: DeserializeOwned>(name: &'static str) -> Result<T, serde
     T::deserialize(MissingField(name))
 }
 
-/// One field write, ready for a backend: the field's key, its encoded value
-/// (`None` when `skip_serializing_if` leaves it out, so the key is removed),
-/// and the alias keys to remove, so the job ends as a whole `store` writes it.
-pub(crate) struct FieldWrite<'f> {
-    pub(crate) name: &'f str,
-    pub(crate) value: Option<Value>,
-    pub(crate) aliases: &'f [&'f str],
-}
-
 /// Encodes `value` for `field` of the job under `key`.
 pub(crate) fn encode_field<M, T>(
     key: &str,
@@ -224,21 +216,25 @@ pub(crate) fn patch_field(key: &str, job: &mut Value, write: FieldWrite<'_>) -> 
     Ok(())
 }
 
-/// The ids in an index value; entries that are not strings are dropped.
-pub(crate) fn index_ids(index_key: &str, index: Option<&Value>) -> Result<Vec<String>> {
-    match index {
-        None => Ok(Vec::new()),
-        Some(Value::Array(ids)) => Ok(ids
+/// The ids in an index value, each once; entries that are not strings are
+/// dropped, and an index that is not a list is ignored with a warning (the
+/// next stores rebuild it), so it never fails the other jobs.
+pub(crate) fn index_ids(index_key: &str, index: Option<&Value>) -> Vec<String> {
+    let mut ids: Vec<String> = match index {
+        None => Vec::new(),
+        Some(Value::Array(ids)) => ids
             .iter()
             .filter_map(|id| id.as_str().map(str::to_owned))
-            .collect()),
-        Some(other) => Err(Error::Decode {
-            key: index_key.to_owned(),
-            type_name: "job id index".to_owned(),
-            path: ".".to_owned(),
-            source: de::Error::invalid_type(unexpected(other), &"an array of job ids"),
-        }),
-    }
+            .collect(),
+        Some(other) => {
+            let found = unexpected(other);
+            tracing::warn!(%index_key, %found, "jobsess: the id index is not a list of ids; ignored, the next stores rebuild it");
+            Vec::new()
+        }
+    };
+    let mut seen = std::collections::HashSet::with_capacity(ids.len());
+    ids.retain(|id| seen.insert(id.clone()));
+    ids
 }
 
 /// The index after adding `id`, or `None` if it already held it.
@@ -250,13 +246,23 @@ pub(crate) fn index_with(mut ids: Vec<String>, id: &str) -> Option<Vec<String>> 
     Some(ids)
 }
 
-/// The ids of listed keys that start with `start`, sorted.
+/// The ids of listed keys that start with `start`, sorted, each once, and
+/// only those the handles accept: a key other code wrote under an id that
+/// `load` or `delete` would reject is left out, with a warning.
 pub(crate) fn ids_of_keys(start: &str, keys: Vec<String>) -> Vec<String> {
     let mut ids: Vec<String> = keys
         .into_iter()
         .filter_map(|k| k.strip_prefix(start).map(str::to_owned))
+        .filter(|id| match crate::key::validate_job_id(id) {
+            Ok(()) => true,
+            Err(err) => {
+                tracing::warn!(key_start = start, error = %err, "jobsess: a key under the prefix holds no valid job id; left out of ids(), clear() removes it");
+                false
+            }
+        })
         .collect();
     ids.sort_unstable();
+    ids.dedup();
     ids
 }
 
@@ -442,14 +448,10 @@ mod tests {
 
     #[test]
     fn index_values() {
-        assert!(index_ids("i", None).unwrap().is_empty());
-        let ids = index_ids("i", Some(&json!(["a", 1, "b"]))).unwrap();
+        assert!(index_ids("i", None).is_empty());
+        let ids = index_ids("i", Some(&json!(["a", 1, "b", "a"])));
         assert_eq!(ids, ["a", "b"]);
         assert_eq!(index_value(&ids), json!(["a", "b"]));
-        let err = index_ids("i", Some(&json!({"a": 1}))).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "i as job id index: .: invalid type: map, expected an array of job ids"
-        );
+        assert!(index_ids("i", Some(&json!({"a": 1}))).is_empty());
     }
 }

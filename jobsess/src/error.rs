@@ -139,8 +139,8 @@ pub enum Error {
     /// The session backend failed.
     #[error("session backend failed to {op} {key}: {source}")]
     Backend {
-        /// What was attempted (`read`, `write`, `remove`, `list`).
-        op: &'static str,
+        /// What was attempted.
+        op: Op,
         /// The session key (or prefix, for `list`).
         key: String,
         /// The backend's own error.
@@ -149,7 +149,59 @@ pub enum Error {
     },
 }
 
+/// What a backend was doing when it failed, for [`Error::Backend`].
+///
+/// ```
+/// assert_eq!(jobsess::Op::Write.to_string(), "write");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Op {
+    /// Reading a value.
+    Read,
+    /// Writing a value.
+    Write,
+    /// Removing a value.
+    Remove,
+    /// Listing keys.
+    List,
+    /// Measuring the session, for a size budget.
+    Measure,
+    /// Updating the id index after the job itself was written: the job *is*
+    /// stored, only the index doesn't list it yet.
+    UpdateIndex,
+}
+
+impl std::fmt::Display for Op {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Op::Read => "read",
+            Op::Write => "write",
+            Op::Remove => "remove",
+            Op::List => "list",
+            Op::Measure => "measure",
+            Op::UpdateIndex => "add to the id index (the job itself is stored)",
+        })
+    }
+}
+
 impl Error {
+    /// The error of a backend that failed to do `op` on `key`: the one
+    /// constructor every backend uses, this crate's and third parties'.
+    ///
+    /// ```
+    /// use jobsess::{Error, Op};
+    /// let err = Error::backend(Op::Read, "job_a", "connection refused");
+    /// assert_eq!(err.to_string(), "session backend failed to read job_a: connection refused");
+    /// ```
+    pub fn backend(op: Op, key: &str, source: impl Into<BoxError>) -> Error {
+        Error::Backend {
+            op,
+            key: key.to_owned(),
+            source: source.into(),
+        }
+    }
+
     /// The session key this error is about, if it is about one.
     ///
     /// ```

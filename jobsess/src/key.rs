@@ -147,6 +147,14 @@ pub fn index_key(prefix: &str) -> String {
 }
 
 /// The keys of one prefix; both handles build every key through it.
+/// The prefix and id of a job key, if `key` is one (its prefix follows the
+/// rules; the id is as written).
+pub(crate) fn split_job_key(key: &str) -> Option<(&str, &str)> {
+    let (prefix, id) = key.split_once(SEPARATOR)?;
+    validate_prefix(prefix).ok()?;
+    Some((prefix, id))
+}
+
 #[derive(Clone, Debug)]
 pub(crate) struct KeySpace {
     prefix: Cow<'static, str>,
@@ -176,20 +184,9 @@ impl KeySpace {
         job_key(&self.prefix, id)
     }
 
-    /// The key of an id that came from a listing or the index: it is not
-    /// checked, so jobs other code wrote under odd ids can still be removed.
-    pub(crate) fn listed(&self, id: &str) -> String {
-        key_start(&self.prefix) + id
-    }
-
     /// `{prefix}_`
     pub(crate) fn start(&self) -> String {
         key_start(&self.prefix)
-    }
-
-    /// The key of this prefix's id index.
-    pub(crate) fn index(&self) -> String {
-        index_key(&self.prefix)
     }
 }
 

@@ -38,22 +38,38 @@
 //!
 //! The pieces:
 //! - [`JobMetadata`], the trait, and `#[derive(JobMetadata)]`, which makes a
-//!   typed [`Field`] key per stored field (`TranscriptionJob::PLUGIN`);
+//!   typed [`Field`] key per stored field (`TranscriptionJob::PLUGIN`); its
+//!   docs list what jobsess does with every serde attribute;
 //! - [`JobSession`], the handle over any synchronous [`SessionBackend`]
 //!   (maps, actix-session), and [`AsyncJobSession`], the same handle over any
 //!   [`AsyncSessionBackend`] (tower-sessions, the Redis job store);
+//! - the [`backend`] traits, and the decorators that carry policy across
+//!   backends: [`backend::Budget`] (a size limit) and [`Indexed`] (an id
+//!   index for stores that can't list their keys);
 //! - [`key`], the key scheme and its rules;
 //! - [`Error`], which names the key, the type and the path of every failure.
 //!
-//! Integrations, each behind the cargo feature of the same name:
-//! `tower`(-sessions), `axum` (the `Jobs<M>` extractor), `actix`
-//! (actix-session's `Session` and the `Jobs<M>` extractor), and `redis`
-//! (the server-side job store with one atomic command per field).
+//! # Feature flags
+//!
+//! Every integration is behind a cargo feature; with none, jobsess depends
+//! on serde, serde_json, serde_path_to_error, thiserror and tracing only.
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `tower-sessions` | tower-sessions **0.15** `Session` as an async backend ([`tower_sessions`] module) |
+//! | `tower-sessions-014` | the same for tower-sessions **0.14**, whose Redis and SQL stores (`tower-sessions-redis-store` 0.16...) are still on it |
+//! | `axum` | the `axum::Jobs<M>` extractor (for either tower-sessions version) and `IntoResponse` for [`Error`]; implies `tower-sessions` |
+//! | `actix-session` | actix-session's `Session` as a sync backend, with a cookie-size [`Measure`](backend::Measure) |
+//! | `actix` | the `actix::Jobs<M>` extractor and `ResponseError` for [`Error`]; implies `actix-session` |
+//! | `redis` | the server-side Redis job store: one hash per job, one atomic script per operation; the session keeps an owner token only |
+//!
+//! With `axum` or `actix` and `redis`, `redis::RedisJobs<M>` is an extractor for that framework.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod async_session;
-mod backend;
+pub mod backend;
 mod codec;
 mod error;
 mod field;
@@ -62,9 +78,15 @@ pub mod key;
 mod metadata;
 mod session;
 
-#[cfg(feature = "tower-sessions")]
-#[cfg_attr(docsrs, doc(cfg(feature = "tower-sessions")))]
-pub mod tower;
+#[cfg(any(feature = "tower-sessions", feature = "tower-sessions-014"))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(feature = "tower-sessions", feature = "tower-sessions-014")))
+)]
+pub mod tower_sessions;
+
+#[cfg(any(feature = "axum", feature = "actix"))]
+mod web;
 
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
@@ -78,9 +100,9 @@ pub mod actix;
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod redis;
 
-pub use async_session::{AsyncJobSession, AsyncSessionBackend};
+pub use async_session::{AsyncJobSession, AsyncKeyValue, AsyncSessionBackend, Indexed};
 pub use backend::SessionBackend;
-pub use error::{BoxError, Error, Result};
+pub use error::{BoxError, Error, Op, Result};
 pub use field::{Field, FieldOf};
 pub use metadata::{JobMetadata, Schema, UntypedJob};
 pub use session::JobSession;

@@ -47,8 +47,9 @@ use fred::clients::Pool;
 use fred::interfaces::{LuaInterface, SetsInterface};
 use serde_json::{Map, Value};
 
-use crate::async_session::AsyncSessionBackend;
-use crate::error::{BoxError, Error, Result};
+use crate::async_session::{AsyncJobSession, AsyncSessionBackend};
+use crate::backend::FieldWrite;
+use crate::error::{Error, Op, Result};
 
 /// The session key under which the owner token is kept.
 ///
@@ -113,11 +114,11 @@ impl RedisJobStore {
     /// # Errors
     /// [`Error::InvalidOwner`] unless the token is 16 to 128 ASCII letters,
     /// digits, `-` or `_`.
-    pub fn owner(&self, token: &str) -> Result<RedisSession> {
+    pub fn owner(&self, token: &str) -> Result<OwnerJobs> {
         if !Self::is_token(token) {
             return Err(Error::InvalidOwner);
         }
-        Ok(RedisSession {
+        Ok(OwnerJobs {
             store: self.clone(),
             set_key: format!("{}:{{{token}}}", self.namespace),
         })
@@ -142,26 +143,24 @@ impl RedisJobStore {
     /// [`Error::Backend`] if the operating system has no randomness to give.
     pub fn new_owner_token() -> Result<String> {
         let mut bytes = [0u8; 16];
-        getrandom::fill(&mut bytes).map_err(|err| Error::Backend {
-            op: "create",
-            key: OWNER_KEY.to_owned(),
-            source: err.to_string().into(),
-        })?;
+        getrandom::fill(&mut bytes)
+            .map_err(|err| Error::backend(Op::Write, OWNER_KEY, err.to_string()))?;
         Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
     }
 }
 
 /// The jobs of one owner in a [`RedisJobStore`]: an
-/// [`AsyncSessionBackend`] with atomic field access.
+/// [`AsyncSessionBackend`] whose every operation is one atomic script.
+/// It is not a session: the user's session holds only the owner's token.
 #[derive(Clone)]
-pub struct RedisSession {
+pub struct OwnerJobs {
     store: RedisJobStore,
     /// `{namespace}:{owner}`, the owner's set of job keys and the start of
     /// each job hash's key.
     set_key: String,
 }
 
-impl RedisSession {
+impl OwnerJobs {
     fn hash_key(&self, key: &str) -> String {
         format!("{}:{key}", self.set_key)
     }
@@ -236,38 +235,51 @@ end
 return removed";
 
 /// A job object from its fields' JSON texts.
-fn object_of(fields: impl IntoIterator<Item = (String, String)>) -> Result<Value, BoxError> {
+fn object_of(key: &str, fields: impl IntoIterator<Item = (String, String)>) -> Result<Value> {
     let mut object = Map::new();
     for (field, json) in fields {
-        let value = serde_json::from_str(&json)
-            .map_err(|err| format!("field {field:?} holds no JSON: {err}"))?;
+        let value = serde_json::from_str(&json).map_err(|err| {
+            Error::backend(
+                Op::Read,
+                key,
+                format!("field {field:?} holds no JSON: {err}"),
+            )
+        })?;
         object.insert(field, value);
     }
     Ok(Value::Object(object))
 }
 
-impl AsyncSessionBackend for RedisSession {
-    const LISTS_KEYS: bool = true;
-    const FIELD_ACCESS: bool = true;
+/// A failed Redis command, as the error of `op` on `key`.
+fn failed(op: Op, key: &str) -> impl FnOnce(fred::error::Error) -> Error + '_ {
+    move |err| Error::backend(op, key, err)
+}
 
-    async fn get(&self, key: &str) -> Result<Option<Value>, BoxError> {
+impl AsyncSessionBackend for OwnerJobs {
+    async fn get(&self, key: &str) -> Result<Option<Value>> {
         let reply: Option<String> = self
             .store
             .pool
             .eval(GET, self.keys(key), vec![key.to_owned()])
-            .await?;
+            .await
+            .map_err(failed(Op::Read, key))?;
         match reply {
             None => Ok(None),
             Some(json) => {
-                let fields: HashMap<String, String> = serde_json::from_str(&json)?;
-                object_of(fields).map(Some)
+                let fields: HashMap<String, String> = serde_json::from_str(&json)
+                    .map_err(|err| Error::backend(Op::Read, key, err))?;
+                object_of(key, fields).map(Some)
             }
         }
     }
 
-    async fn insert(&self, key: &str, value: Value) -> Result<bool, BoxError> {
+    async fn insert(&self, key: &str, value: Value) -> Result<bool> {
         let Value::Object(fields) = value else {
-            return Err("the Redis job store keeps JSON objects only".into());
+            return Err(Error::backend(
+                Op::Write,
+                key,
+                "the Redis job store keeps JSON objects only",
+            ));
         };
         let mut args = Vec::with_capacity(2 + 2 * fields.len());
         args.push(key.to_owned());
@@ -276,28 +288,39 @@ impl AsyncSessionBackend for RedisSession {
             args.push(field);
             args.push(value.to_string());
         }
-        let existed: i64 = self.store.pool.eval(INSERT, self.keys(key), args).await?;
+        let existed: i64 = self
+            .store
+            .pool
+            .eval(INSERT, self.keys(key), args)
+            .await
+            .map_err(failed(Op::Write, key))?;
         Ok(existed == 1)
     }
 
-    async fn remove(&self, key: &str) -> Result<bool, BoxError> {
+    async fn remove(&self, key: &str) -> Result<bool> {
         let removed: i64 = self
             .store
             .pool
             .eval(REMOVE, self.keys(key), vec![key.to_owned()])
-            .await?;
+            .await
+            .map_err(failed(Op::Remove, key))?;
         Ok(removed == 1)
     }
 
-    async fn keys_with_prefix(&self, start: &str) -> Result<Vec<String>, BoxError> {
-        let members: Vec<String> = self.store.pool.smembers(&self.set_key).await?;
+    async fn keys_with_prefix(&self, start: &str) -> Result<Vec<String>> {
+        let members: Vec<String> = self
+            .store
+            .pool
+            .smembers(&self.set_key)
+            .await
+            .map_err(failed(Op::List, start))?;
         Ok(members
             .into_iter()
             .filter(|k| k.starts_with(start))
             .collect())
     }
 
-    async fn remove_with_prefix(&self, start: &str) -> Result<Option<usize>, BoxError> {
+    async fn remove_with_prefix(&self, start: &str) -> Result<usize> {
         let removed: i64 = self
             .store
             .pool
@@ -306,11 +329,15 @@ impl AsyncSessionBackend for RedisSession {
                 vec![self.set_key.clone()],
                 vec![start.to_owned()],
             )
-            .await?;
-        Ok(Some(usize::try_from(removed).unwrap_or(0)))
+            .await
+            .map_err(failed(Op::Remove, start))?;
+        Ok(usize::try_from(removed).unwrap_or(0))
     }
 
-    async fn get_field(&self, key: &str, fields: &[&str]) -> Result<Option<Value>, BoxError> {
+    async fn get_field(&self, key: &str, name: &str, aliases: &[&str]) -> Result<Option<Value>> {
+        let fields: Vec<&str> = std::iter::once(name)
+            .chain(aliases.iter().copied())
+            .collect();
         let mut args = Vec::with_capacity(1 + fields.len());
         args.push(key.to_owned());
         args.extend(fields.iter().map(|f| (*f).to_owned()));
@@ -318,10 +345,12 @@ impl AsyncSessionBackend for RedisSession {
             .store
             .pool
             .eval(GET_FIELD, self.keys(key), args)
-            .await?;
+            .await
+            .map_err(failed(Op::Read, key))?;
         reply
             .map(|values| {
                 object_of(
+                    key,
                     fields
                         .iter()
                         .zip(values)
@@ -331,28 +360,54 @@ impl AsyncSessionBackend for RedisSession {
             .transpose()
     }
 
-    async fn set_field(
-        &self,
-        key: &str,
-        field: &str,
-        value: Option<Value>,
-        remove: &[&str],
-    ) -> Result<bool, BoxError> {
-        let mut args = Vec::with_capacity(5 + remove.len());
+    async fn set_field(&self, key: &str, write: FieldWrite<'_>) -> Result<bool> {
+        let mut args = Vec::with_capacity(5 + write.aliases.len());
         args.push(key.to_owned());
         args.push(self.store.ttl_seconds.to_string());
-        args.push(field.to_owned());
-        match value {
+        args.push(write.name.to_owned());
+        match write.value {
             Some(value) => args.extend(["1".to_owned(), value.to_string()]),
             None => args.extend(["0".to_owned(), String::new()]),
         }
-        args.extend(remove.iter().map(|f| (*f).to_owned()));
+        args.extend(write.aliases.iter().map(|f| (*f).to_owned()));
         let found: i64 = self
             .store
             .pool
             .eval(SET_FIELD, self.keys(key), args)
-            .await?;
+            .await
+            .map_err(failed(Op::Write, key))?;
         Ok(found == 1)
+    }
+}
+
+/// The jobs of metadata type `M` of the request's user, in the
+/// [`RedisJobStore`]: an extractor for axum (features `axum` and `redis`)
+/// and for actix-web (features `actix` and `redis`).
+///
+/// The user's session keeps only the owner token, so a cookie session
+/// stays small however many jobs there are. The store comes from the app:
+/// `.layer(axum::Extension(store))` in axum, `.app_data(store)` in
+/// actix-web; without it the extractor answers 500 and logs why. Derefs to
+/// [`AsyncJobSession<M, OwnerJobs>`].
+///
+/// ```
+/// use jobsess::{JobMetadata, redis::RedisJobs};
+///
+/// #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
+/// struct ExportJob { file: String, progress: u8 }
+///
+/// async fn progress(jobs: RedisJobs<ExportJob>) -> Result<String, jobsess::Error> {
+///     Ok(format!("{:?}", jobs.load_field("job-1", ExportJob::PROGRESS).await?))
+/// }
+/// # let _ = progress;
+/// ```
+pub struct RedisJobs<M>(pub AsyncJobSession<M, OwnerJobs>);
+
+impl<M> std::ops::Deref for RedisJobs<M> {
+    type Target = AsyncJobSession<M, OwnerJobs>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
     }
 }
 
@@ -373,15 +428,16 @@ impl AsyncSessionBackend for RedisSession {
 /// # Errors
 /// A failing session, or no randomness for a new token.
 pub async fn owner_token<S: AsyncSessionBackend>(session: &S) -> Result<String> {
-    let stored = session.get(OWNER_KEY).await.ok().flatten();
+    // A session that can't be read is an error, never a reason for a new
+    // token: that would orphan every job of the old one.
+    let stored = session.get(OWNER_KEY).await?;
     if let Some(token) = valid_token(stored) {
         return Ok(token);
     }
     let token = RedisJobStore::new_owner_token()?;
     session
         .insert(OWNER_KEY, Value::String(token.clone()))
-        .await
-        .map_err(owner_error)?;
+        .await?;
     Ok(token)
 }
 
@@ -397,18 +453,12 @@ pub async fn owner_token<S: AsyncSessionBackend>(session: &S) -> Result<String> 
 /// # Errors
 /// A failing session, or no randomness for a new token.
 pub fn owner_token_sync<S: crate::SessionBackend>(session: &mut S) -> Result<String> {
-    let stored = session
-        .get(OWNER_KEY)
-        .ok()
-        .flatten()
-        .map(std::borrow::Cow::into_owned);
+    let stored = session.get(OWNER_KEY)?.map(std::borrow::Cow::into_owned);
     if let Some(token) = valid_token(stored) {
         return Ok(token);
     }
     let token = RedisJobStore::new_owner_token()?;
-    session
-        .insert(OWNER_KEY, Value::String(token.clone()))
-        .map_err(owner_error)?;
+    session.insert(OWNER_KEY, Value::String(token.clone()))?;
     Ok(token)
 }
 
@@ -416,13 +466,5 @@ fn valid_token(stored: Option<Value>) -> Option<String> {
     match stored {
         Some(Value::String(token)) if RedisJobStore::is_token(&token) => Some(token),
         _ => None,
-    }
-}
-
-fn owner_error(source: BoxError) -> Error {
-    Error::Backend {
-        op: "write",
-        key: OWNER_KEY.to_owned(),
-        source,
     }
 }

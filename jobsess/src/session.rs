@@ -4,9 +4,9 @@ use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
-use crate::backend::{self, SessionBackend};
+use crate::backend::{Budget, Measure, SessionBackend};
 use crate::codec;
-use crate::error::{BoxError, Error, Result};
+use crate::error::{Error, Result};
 use crate::field::FieldOf;
 use crate::key::KeySpace;
 use crate::metadata::JobMetadata;
@@ -41,7 +41,6 @@ use crate::metadata::JobMetadata;
 pub struct JobSession<M, S> {
     session: S,
     keys: KeySpace,
-    budget: Option<usize>,
     marker: PhantomData<fn() -> M>,
 }
 
@@ -63,7 +62,6 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
         JobSession {
             session,
             keys: KeySpace::of(M::key_prefix()),
-            budget: None,
             marker: PhantomData,
         }
     }
@@ -85,17 +83,16 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
         Ok(JobSession {
             session,
             keys: KeySpace::checked(prefix)?,
-            budget: None,
             marker: PhantomData,
         })
     }
 
-    /// Gives the session a size budget: a [`store`](Self::store) or
-    /// [`store_field`](Self::store_field) that would make the session's JSON
-    /// larger than `bytes` fails with [`Error::OverBudget`] before anything is
-    /// written. For sessions that ride in a cookie (actix-session's
-    /// `CookieSessionStore`), see `jobsess::actix::COOKIE_BUDGET`.
-    /// Backends that can't measure their size ignore the budget.
+    /// The same handle over the session in a [`Budget`] of `bytes`: a
+    /// [`store`](Self::store) or [`store_field`](Self::store_field) that
+    /// would make the session's JSON larger fails with
+    /// [`Error::OverBudget`] before anything is written. For sessions that
+    /// ride in a cookie (actix-session's `CookieSessionStore`), see
+    /// `jobsess::actix::COOKIE_BUDGET`.
     ///
     /// ```
     /// # use jobsess::{JobSession, UntypedJob};
@@ -107,9 +104,15 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
     /// assert!(session.is_empty());
     /// ```
     #[must_use]
-    pub fn with_budget(mut self, bytes: usize) -> Self {
-        self.budget = Some(bytes);
-        self
+    pub fn with_budget(self, bytes: usize) -> JobSession<M, Budget<S>>
+    where
+        S: Measure,
+    {
+        JobSession {
+            session: Budget::new(self.session, bytes),
+            keys: self.keys,
+            marker: PhantomData,
+        }
     }
 
     /// The prefix of this handle's keys.
@@ -180,15 +183,7 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
     pub fn store(&mut self, id: &str, metadata: &M) -> Result<()> {
         let key = self.key(id)?;
         let value = codec::encode(&key, metadata)?;
-        backend::check_budget(&self.session, &key, &value, self.budget)?;
-        let replaced = self.write(&key, value)?;
-        if !S::LISTS_KEYS
-            && !replaced
-            && let Some(ids) = codec::index_with(self.index_read()?, id)
-        {
-            self.index_write(&ids)?;
-        }
-        Ok(())
+        self.session.insert(&key, value).map(drop)
     }
 
     /// Loads the metadata of job `id`; `None` if the session has none.
@@ -205,7 +200,7 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
     /// names the key, the type and the path), or a failing backend.
     pub fn load(&self, id: &str) -> Result<Option<M>> {
         let key = self.key(id)?;
-        match self.read(&key)? {
+        match self.session.get(&key)? {
             Some(value) => codec::decode_job(&key, &value).map(Some),
             None => Ok(None),
         }
@@ -269,9 +264,12 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
     /// An invalid id, a stored job that is not an object, a field that
     /// doesn't decode (named with its path), or a failing backend.
     pub fn load_field<F: FieldOf<M>>(&self, id: &str, field: F) -> Result<Option<F::Value>> {
-        let key = self.key(id)?;
-        match self.read(&key)? {
-            Some(job) => codec::decode_field(&key, &job, &field.field()).map(Some),
+        let (key, field) = (self.key(id)?, field.field());
+        match self
+            .session
+            .get_field(&key, field.name(), field.aliases())?
+        {
+            Some(job) => codec::decode_field(&key, &job, &field).map(Some),
             None => Ok(None),
         }
     }
@@ -304,7 +302,7 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
     ) -> Result<()> {
         let key = self.key(id)?;
         let write = codec::encode_field(&key, &field.field(), value)?;
-        if backend::patch_stored(&mut self.session, &key, write, self.budget)? {
+        if self.session.set_field(&key, write)? {
             Ok(())
         } else {
             Err(Error::JobNotFound { key })
@@ -324,7 +322,7 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
     /// An invalid id or a failing backend.
     pub fn contains(&self, id: &str) -> Result<bool> {
         let key = self.key(id)?;
-        Ok(self.read(&key)?.is_some())
+        Ok(self.session.get(&key)?.is_some())
     }
 
     /// Removes job `id`; whether it was there.
@@ -341,17 +339,15 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
     /// # Errors
     /// An invalid id or a failing backend.
     pub fn delete(&mut self, id: &str) -> Result<bool> {
-        // On index backends the index keeps the id until `ids()` finds its
-        // job gone: a delete costs what the backend's remove costs.
         let key = self.key(id)?;
-        self.session
-            .remove(&key)
-            .map_err(|source| backend_error("remove", &key, source))
+        self.session.remove(&key)
     }
 
-    /// The ids of this prefix's jobs, sorted. On backends that list keys these
-    /// are all `{prefix}_…` keys, including jobs written there by other code;
-    /// elsewhere they come from the id index, which drops ids whose job is gone.
+    /// The ids of this prefix's jobs, sorted, each once: every `{prefix}_…`
+    /// key the backend lists, including jobs written there by other code.
+    /// A key whose id [`load`](Self::load) and [`delete`](Self::delete) would
+    /// reject (empty, too long, control characters) is left out and logged;
+    /// [`clear`](Self::clear) still removes it.
     ///
     /// ```
     /// # use jobsess::{JobSession, UntypedJob};
@@ -359,35 +355,20 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
     /// session.insert("job_b".to_owned(), serde_json::json!({}));
     /// session.insert("job_a".to_owned(), serde_json::json!("corrupt"));
     /// session.insert("user".to_owned(), serde_json::json!("ann"));
-    /// let mut jobs = JobSession::<UntypedJob, _>::new(&mut session);
+    /// session.insert("job_\u{7}".to_owned(), serde_json::json!({}));
+    /// let jobs = JobSession::<UntypedJob, _>::new(&mut session);
     /// assert_eq!(jobs.ids()?, ["a", "b"]);
     /// # Ok::<(), jobsess::Error>(())
     /// ```
     ///
     /// # Errors
-    /// A failing backend, or an index that is not a list.
-    pub fn ids(&mut self) -> Result<Vec<String>> {
-        if S::LISTS_KEYS {
-            let start = self.keys.start();
-            let keys = self
-                .session
-                .keys_with_prefix(&start)
-                .map_err(|source| backend_error("list", &start, source))?;
-            Ok(codec::ids_of_keys(&start, keys))
-        } else {
-            let indexed = self.index_read()?;
-            let mut live = Vec::with_capacity(indexed.len());
-            for id in &indexed {
-                if self.read(&self.keys.listed(id))?.is_some() {
-                    live.push(id.clone());
-                }
-            }
-            if live.len() != indexed.len() {
-                self.index_write(&live)?;
-            }
-            live.sort_unstable();
-            Ok(live)
-        }
+    /// A failing backend.
+    pub fn ids(&self) -> Result<Vec<String>> {
+        let start = self.keys.start();
+        Ok(codec::ids_of_keys(
+            &start,
+            self.session.keys_with_prefix(&start)?,
+        ))
     }
 
     /// Every job of this prefix with its decoded metadata, sorted by id. A job
@@ -398,7 +379,7 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
     /// let mut session = std::collections::HashMap::new();
     /// session.insert("job_a".to_owned(), serde_json::json!("corrupt"));
     /// session.insert("job_b".to_owned(), serde_json::json!({ "ok": true }));
-    /// let mut jobs = JobSession::<UntypedJob, _>::new(&mut session);
+    /// let jobs = JobSession::<UntypedJob, _>::new(&mut session);
     /// let entries = jobs.entries()?;
     /// assert!(entries[0].1.is_err());
     /// assert_eq!(entries[1].1.as_ref().unwrap()["ok"], true);
@@ -407,7 +388,7 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
     ///
     /// # Errors
     /// As [`ids`](Self::ids); errors of single jobs are in the list.
-    pub fn entries(&mut self) -> Result<Vec<(String, Result<M>)>> {
+    pub fn entries(&self) -> Result<Vec<(String, Result<M>)>> {
         let ids = self.ids()?;
         Ok(ids
             .into_iter()
@@ -435,69 +416,7 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
     /// # Errors
     /// A failing backend; jobs removed before the failure stay removed.
     pub fn clear(&mut self) -> Result<usize> {
-        if S::LISTS_KEYS {
-            let start = self.keys.start();
-            let removed = self
-                .session
-                .remove_with_prefix(&start)
-                .map_err(|source| backend_error("remove", &start, source))?;
-            if let Some(removed) = removed {
-                return Ok(removed);
-            }
-        }
-        let ids = self.ids()?;
-        let mut removed = 0;
-        for id in &ids {
-            // Listed keys may hold ids the rules reject (written there by
-            // other code): they are removed all the same, so no validation.
-            let key = self.keys.listed(id);
-            if self
-                .session
-                .remove(&key)
-                .map_err(|source| backend_error("remove", &key, source))?
-            {
-                removed += 1;
-            }
-        }
-        if !S::LISTS_KEYS {
-            let index = self.keys.index();
-            self.session
-                .remove(&index)
-                .map_err(|source| backend_error("remove", &index, source))?;
-        }
-        Ok(removed)
-    }
-
-    fn read(&self, key: &str) -> Result<Option<Cow<'_, serde_json::Value>>> {
-        self.session
-            .get(key)
-            .map_err(|source| backend_error("read", key, source))
-    }
-
-    /// Writes `value` under `key`; whether it replaced a value.
-    fn write(&mut self, key: &str, value: serde_json::Value) -> Result<bool> {
-        self.session
-            .insert(key, value)
-            .map_err(|source| backend_error("write", key, source))
-    }
-
-    fn index_read(&self) -> Result<Vec<String>> {
-        let index = self.keys.index();
-        let value = self.read(&index)?;
-        codec::index_ids(&index, value.as_deref())
-    }
-
-    fn index_write(&mut self, ids: &[String]) -> Result<()> {
-        let index = self.keys.index();
-        self.write(&index, codec::index_value(ids)).map(drop)
-    }
-}
-
-pub(crate) fn backend_error(op: &'static str, key: &str, source: BoxError) -> Error {
-    Error::Backend {
-        op,
-        key: key.to_owned(),
-        source,
+        self.session.remove_with_prefix(&self.keys.start())
     }
 }
 
@@ -506,7 +425,6 @@ impl<M, S> fmt::Debug for JobSession<M, S> {
         f.debug_struct("JobSession")
             .field("metadata", &codec::short_type_name::<M>())
             .field("prefix", &self.keys.prefix())
-            .field("budget", &self.budget)
             .finish_non_exhaustive()
     }
 }

@@ -6,7 +6,7 @@ use actix_session::storage::CookieSessionStore;
 use actix_web::cookie::Key;
 use actix_web::dev::Server;
 use actix_web::{App, HttpResponse, HttpServer, http::header, web};
-use jobsess::actix::{COOKIE_BUDGET, Jobs, JobsConfig};
+use jobsess::actix::{CookieSecurity, Jobs, JobsConfig};
 
 use super::{
     Runner, StartForm, Status, TranscriptionJob, current_progress, home_page, monitor_page,
@@ -43,9 +43,8 @@ pub fn server(
                     .cookie_secure(false)
                     .build(),
             )
-            .app_data(JobsConfig {
-                budget: Some(COOKIE_BUDGET),
-            })
+            // actix-session's default: a private (encrypted) cookie
+            .app_data(JobsConfig::cookie(CookieSecurity::Private))
             .app_data(web::Data::new(runner.clone()))
             .configure(routes)
     })
@@ -72,7 +71,7 @@ fn not_found(id: &str) -> HttpResponse {
         .body(not_found_page(id).into_string())
 }
 
-async fn home(mut jobs: Jobs<TranscriptionJob>) -> Result<HttpResponse> {
+async fn home(jobs: Jobs<TranscriptionJob>) -> Result<HttpResponse> {
     Ok(html(&home_page(&jobs.entries()?)))
 }
 

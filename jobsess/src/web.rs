@@ -1,0 +1,43 @@
+//! What the web integrations share: how an [`Error`] answers a request.
+
+use crate::error::Error;
+
+/// The status and public body that answer `err`, logging a server error in
+/// full. Client errors (a bad id, a missing job, a session over budget)
+/// answer with their message; server errors (corrupt data, a failing store)
+/// answer with a generic text, so no internals reach the client.
+pub(crate) fn response_parts(err: &Error) -> (u16, String) {
+    let status = err.http_status();
+    if status >= 500 {
+        tracing::error!(error = %err, "jobsess: request failed");
+        (status, "internal server error".to_owned())
+    } else {
+        (status, err.to_string())
+    }
+}
+
+/// Logs why an extractor found the app misconfigured; the request answers
+/// 500 with a generic body.
+#[cfg(any(feature = "axum", feature = "redis"))]
+pub(crate) fn misconfigured(reason: &str) {
+    tracing::error!("jobsess: {reason}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_errors_hide_their_details() {
+        let err = Error::backend(crate::Op::Read, "job_a", "redis at 10.0.0.3 refused");
+        assert_eq!(
+            response_parts(&err),
+            (500, "internal server error".to_owned())
+        );
+        let err = Error::JobNotFound {
+            key: "job_a".into(),
+        };
+        assert_eq!(response_parts(&err).0, 404);
+        assert!(response_parts(&err).1.contains("job_a"));
+    }
+}

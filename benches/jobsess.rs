@@ -231,6 +231,176 @@ fn tower_sessions(c: &mut Criterion) {
     group.finish();
 }
 
+/// tower-sessions, one operation per group, against the same calls written
+/// by hand on the same `Session`.
+fn tower_operations(c: &mut Criterion) {
+    let rt = runtime();
+    let job = job_123();
+
+    let mut group = c.benchmark_group("tower_store_get");
+    let session = new_session();
+    group.bench_function("baseline", |b| {
+        b.to_async(&rt).iter(|| async {
+            let key = format!("job_{}", black_box(ID));
+            session.insert(&key, &job).await.expect("inserts");
+            let back: Option<TranscriptionJob> = session.get(&key).await.expect("gets");
+            black_box(back)
+        });
+    });
+    let jobs = AsyncJobSession::<TranscriptionJob, _>::new(new_session());
+    group.bench_function("jobsess", |b| {
+        b.to_async(&rt).iter(|| async {
+            jobs.store(black_box(ID), &job).await.expect("stores");
+            black_box(jobs.load(black_box(ID)).await.expect("loads"))
+        });
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("tower_get");
+    let session = new_session();
+    rt.block_on(session.insert("job_job-123", &job))
+        .expect("inserts");
+    group.bench_function("baseline", |b| {
+        b.to_async(&rt).iter(|| async {
+            let key = format!("job_{}", black_box(ID));
+            let back: Option<TranscriptionJob> = session.get(&key).await.expect("gets");
+            black_box(back)
+        });
+    });
+    let jobs = AsyncJobSession::<TranscriptionJob, _>::new(session.clone());
+    group.bench_function("jobsess", |b| {
+        b.to_async(&rt)
+            .iter(|| async { black_box(jobs.load(black_box(ID)).await.expect("loads")) });
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("tower_store_field");
+    let prefs = job.user_preferences.clone();
+    let session = new_session();
+    rt.block_on(session.insert("job_job-123", &job))
+        .expect("inserts");
+    group.bench_function("baseline", |b| {
+        b.to_async(&rt).iter(|| async {
+            let key = format!("job_{}", black_box(ID));
+            let mut stored = session
+                .get_value(&key)
+                .await
+                .expect("gets")
+                .expect("present");
+            let value = serde_json::to_value(&prefs).expect("encodes");
+            stored
+                .as_object_mut()
+                .expect("an object")
+                .insert("user_preferences".to_owned(), value);
+            black_box(session.insert_value(&key, stored).await.expect("inserts"))
+        });
+    });
+    let jobs = AsyncJobSession::<TranscriptionJob, _>::new(session.clone());
+    group.bench_function("jobsess", |b| {
+        b.to_async(&rt).iter(|| async {
+            jobs.store_field(black_box(ID), TranscriptionJob::USER_PREFERENCES, &prefs)
+                .await
+                .expect("stores")
+        });
+    });
+    group.finish();
+
+    // Ten jobs. The hand-written floor keeps its own list of ids and checks
+    // each listed job is still there, as a listing that shows no ghosts must.
+    let mut group = c.benchmark_group("tower_ids");
+    let session = new_session();
+    let ids: Vec<String> = (0..10).map(|i| format!("job-{i}")).collect();
+    rt.block_on(async {
+        for id in &ids {
+            session
+                .insert(&format!("job_{id}"), &job)
+                .await
+                .expect("inserts");
+        }
+        session.insert("my_index", &ids).await.expect("inserts");
+    });
+    group.bench_function("baseline", |b| {
+        b.to_async(&rt).iter(|| async {
+            let listed: Vec<String> = session
+                .get("my_index")
+                .await
+                .expect("gets")
+                .expect("present");
+            let mut live = Vec::with_capacity(listed.len());
+            for id in listed {
+                if session
+                    .get_value(&format!("job_{id}"))
+                    .await
+                    .expect("gets")
+                    .is_some()
+                {
+                    live.push(id);
+                }
+            }
+            live.sort_unstable();
+            black_box(live)
+        });
+    });
+    let jobs = AsyncJobSession::<TranscriptionJob, _>::new(new_session());
+    rt.block_on(async {
+        for id in &ids {
+            jobs.store(id, &job).await.expect("stores");
+        }
+    });
+    group.bench_function("jobsess", |b| {
+        b.to_async(&rt)
+            .iter(|| async { black_box(jobs.ids().await.expect("lists")) });
+    });
+    group.finish();
+}
+
+/// actix-session, on a request's session outside a server, against its own
+/// `insert`/`get`.
+fn actix_operations(c: &mut Criterion) {
+    use actix_session::SessionExt;
+    let job = job_123();
+    let session = || {
+        actix_web::test::TestRequest::default()
+            .to_http_request()
+            .get_session()
+    };
+
+    let mut group = c.benchmark_group("actix_store_get");
+    let raw = session();
+    group.bench_function("baseline", |b| {
+        b.iter(|| {
+            let key = format!("job_{}", black_box(ID));
+            raw.insert(&key, &job).expect("inserts");
+            let back: Option<TranscriptionJob> = raw.get(&key).expect("gets");
+            black_box(back)
+        });
+    });
+    let mut jobs = JobSession::<TranscriptionJob, _>::new(session());
+    group.bench_function("jobsess", |b| {
+        b.iter(|| {
+            jobs.store(black_box(ID), &job).expect("stores");
+            black_box(jobs.load(black_box(ID)).expect("loads"))
+        });
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("actix_load_field");
+    let raw = session();
+    raw.insert("job_job-123", &job).expect("inserts");
+    group.bench_function("baseline", |b| {
+        b.iter(|| {
+            let key = format!("job_{}", black_box(ID));
+            let back: Option<TranscriptionJob> = raw.get(&key).expect("gets");
+            black_box(back.map(|j| j.plugin_info))
+        });
+    });
+    let jobs = JobSession::<TranscriptionJob, _>::new(raw.clone());
+    group.bench_function("jobsess", |b| {
+        b.iter(|| black_box(jobs.load_field(black_box(ID), TranscriptionJob::PLUGIN_INFO)));
+    });
+    group.finish();
+}
+
 /// A session of `unrelated` non-job keys (half sorting before `job_`, half
 /// after) and ten jobs.
 fn session_with<M: FromIterator<(String, Value)>>(unrelated: usize) -> M {
@@ -293,6 +463,8 @@ criterion_group!(
     map_load_field,
     map_store_field,
     tower_sessions,
+    tower_operations,
+    actix_operations,
     ordered_maps
 );
 criterion_main!(benches);

@@ -434,6 +434,28 @@ proptest! {
     }
 
     #[test]
+    fn actix_session_agrees_with_whole_struct(fields in legacy(), w in write()) {
+        use actix_session::SessionExt;
+        let req = actix_web::test::TestRequest::default().to_http_request();
+        let session = req.get_session();
+        session.insert("fidelity_a", Value::Object(fields)).unwrap();
+        let mut jobs = JobSession::<Job, _>::new(session);
+        let whole = jobs.load("a").unwrap().unwrap();
+        macro_rules! load_field { ($f:expr) => { jobs.load_field("a", $f).unwrap().unwrap() } }
+        assert_fields_match!(&whole, load_field);
+        let mut expected = whole.clone();
+        with_write!(&w, |field, value, set| {
+            set(&mut expected);
+            expected = roundtrip(&expected);
+            jobs.store_field("a", field, value).unwrap();
+        });
+        prop_assert_eq!(jobs.load("a").unwrap().unwrap(), expected.clone());
+        // and a whole store through actix's text path reads back the same
+        jobs.store("b", &expected).unwrap();
+        prop_assert_eq!(jobs.load("b").unwrap().unwrap(), roundtrip(&expected));
+    }
+
+    #[test]
     fn async_tower_session_agrees_with_whole_struct(fields in legacy(), w in write()) {
         rt().block_on(async {
             let session = tower_sessions::Session::new(
@@ -643,6 +665,48 @@ fn non_finite_floats_are_refused_by_name_and_nothing_is_written() {
     assert!(err.to_string().contains(": maybe: cannot encode"), "{err}");
     assert_eq!(jobs.load("a").unwrap(), Some(ok));
     assert!(!jobs.contains("b").unwrap());
+}
+
+#[test]
+fn actix_sessions_refuse_what_maps_refuse() {
+    use actix_session::SessionExt;
+    let req = actix_web::test::TestRequest::default().to_http_request();
+    let session = req.get_session();
+    session.insert("job_arr", json!([1, 2])).unwrap();
+    let mut jobs = JobSession::<Floats, _>::new(session.clone());
+    let err = jobs
+        .store(
+            "a",
+            &Floats {
+                ratio: f64::NAN,
+                maybe: None,
+                series: vec![],
+            },
+        )
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("job_a as Floats: ratio: cannot encode: a non-finite float"),
+        "{err}"
+    );
+    assert!(!jobs.contains("a").unwrap());
+    let expected = "job_arr: stored value is an array, expected a JSON object of job metadata";
+    assert_eq!(jobs.load("arr").unwrap_err().to_string(), expected);
+    assert_eq!(
+        jobs.load_field("arr", Floats::RATIO)
+            .unwrap_err()
+            .to_string(),
+        expected
+    );
+    session
+        .insert("job_bad", json!({"ratio": "x", "series": []}))
+        .unwrap();
+    let err = jobs.load("bad").unwrap_err().to_string();
+    // decoded from the session's text, serde_json adds where in the text
+    assert!(
+        err.starts_with(r#"job_bad as Floats: ratio: invalid type: string "x", expected f64"#),
+        "{err}"
+    );
 }
 
 #[test]

@@ -117,7 +117,7 @@ async fn the_index_lives_under_a_key_no_job_can_have() {
     jobs.store("b", &job("b")).await.unwrap();
     jobs.store("a", &job("a")).await.unwrap();
     jobs.store("a", &job("a")).await.unwrap();
-    assert_eq!(store.value("__jobsess_index.job"), Some(json!(["b", "a"])));
+    assert_eq!(store.value("__jobsess_index.job"), Some(json!("b\na")));
     assert!(key::validate_prefix("__jobsess_index.job").is_err());
     assert!(key::validate_prefix("__jobsess").is_err());
 }
@@ -144,7 +144,7 @@ async fn ids_whose_job_is_gone_are_dropped() {
     jobs.store("b", &job("b")).await.unwrap();
     store.map.lock().unwrap().remove("job_b");
     assert_eq!(jobs.ids().await.unwrap(), ["a"]);
-    assert_eq!(store.value("__jobsess_index.job"), Some(json!(["a"])));
+    assert_eq!(store.value("__jobsess_index.job"), Some(json!("a")));
 }
 
 #[tokio::test]
@@ -164,6 +164,19 @@ async fn a_corrupt_index_fails_nothing_and_is_rebuilt() {
     store.set("__jobsess_index.job", json!(["a", 7, null, "b"]));
     assert_eq!(jobs.ids().await.unwrap(), ["a", "b"]);
     assert_eq!(jobs.clear().await.unwrap(), 2);
+}
+
+#[tokio::test]
+async fn an_index_an_earlier_release_wrote_is_read() {
+    let store = Opaque::default();
+    let jobs = jobs(&store);
+    jobs.store("a", &job("a")).await.unwrap();
+    jobs.store("b", &job("b")).await.unwrap();
+    // earlier releases kept the index as a JSON list
+    store.set("__jobsess_index.job", json!(["b", "a"]));
+    assert_eq!(jobs.ids().await.unwrap(), ["a", "b"]);
+    jobs.store("c", &job("c")).await.unwrap();
+    assert_eq!(store.value("__jobsess_index.job"), Some(json!("b\na\nc")));
 }
 
 #[tokio::test]

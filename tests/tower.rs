@@ -47,7 +47,7 @@ async fn the_notebook_flow_on_tower_sessions() {
             .get_value(&key::index_key("transcription"))
             .await
             .unwrap(),
-        Some(json!(["job-2", "job-1"]))
+        Some(json!("job-2\njob-1"))
     );
     assert!(jobs.delete("job-2").await.unwrap());
     assert!(!jobs.delete("job-2").await.unwrap());
@@ -58,7 +58,7 @@ async fn the_notebook_flow_on_tower_sessions() {
             .get_value(&key::index_key("transcription"))
             .await
             .unwrap(),
-        Some(json!(["job-1"]))
+        Some(json!("job-1"))
     );
     assert_eq!(jobs.clear().await.unwrap(), 1);
     assert_eq!(

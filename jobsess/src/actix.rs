@@ -13,10 +13,15 @@
 use std::borrow::Cow;
 
 use actix_session::Session;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::backend::{FieldWrite, Measure, SessionBackend};
+use crate::codec;
 use crate::error::{Error, Op, Result};
+use crate::finite::Checked;
 
 /// A budget, in bytes of cookie value, that keeps a `CookieSessionStore`
 /// cookie under browsers' 4096-byte limit for a cookie's name and value
@@ -89,6 +94,8 @@ fn percent_encoded_len(byte: u8) -> usize {
     if escaped { 3 } else { 1 }
 }
 
+/// actix-session keeps each value as JSON text: jobs are decoded from the
+/// text and encoded to it, with no `serde_json::Value` between.
 impl SessionBackend for Session {
     fn get(&self, key: &str) -> Result<Option<Cow<'_, Value>>> {
         match self.entries().get(key) {
@@ -98,6 +105,55 @@ impl SessionBackend for Session {
             },
             None => Ok(None),
         }
+    }
+
+    fn get_decoded<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
+        match self.entries().get(key) {
+            Some(json) => codec::decode_job_str(key, json).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// One pass: the value is written as JSON text through the check for
+    /// values that would not read back as themselves.
+    fn insert_encoded<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<bool> {
+        let replaced = self.contains_key(key);
+        if Session::insert(self, key, Checked(value)).is_err() {
+            // again, only to name what failed and where
+            codec::encode(key, value)?;
+            return Err(Error::backend(
+                Op::Write,
+                key,
+                "actix-session refused the value",
+            ));
+        }
+        Ok(replaced)
+    }
+
+    /// Only the field's entries are parsed; the rest of the job's text is
+    /// scanned, not decoded.
+    fn get_field(&self, key: &str, name: &str, aliases: &[&str]) -> Result<Option<Cow<'_, Value>>> {
+        let entries = self.entries();
+        let Some(json) = entries.get(key) else {
+            return Ok(None);
+        };
+        let finder = FieldFinder {
+            name,
+            aliases,
+            found: Vec::new(),
+        };
+        let mut deserializer = serde_json::Deserializer::from_str(json);
+        let Ok(found) = serde::de::DeserializeSeed::deserialize(finder, &mut deserializer) else {
+            // not an object of fields: the handle names what it is
+            return SessionBackend::get(self, key);
+        };
+        let mut job = serde_json::Map::new();
+        for (field, raw) in found {
+            let value = serde_json::from_str(raw.get())
+                .map_err(|err| Error::backend(Op::Read, key, err))?;
+            job.insert(field.to_owned(), value);
+        }
+        Ok(Some(Cow::Owned(Value::Object(job))))
     }
 
     fn insert(&mut self, key: &str, value: Value) -> Result<bool> {
@@ -117,6 +173,47 @@ impl SessionBackend for Session {
             .filter(|k| k.starts_with(start))
             .cloned()
             .collect())
+    }
+}
+
+/// Finds the raw JSON of a field's entries (its key and aliases) in a job's
+/// text, skipping the others without decoding them.
+struct FieldFinder<'n, 'j> {
+    name: &'n str,
+    aliases: &'n [&'n str],
+    found: Vec<(&'j str, &'j RawValue)>,
+}
+
+impl<'de: 'j, 'j> serde::de::DeserializeSeed<'de> for FieldFinder<'_, 'j> {
+    type Value = Vec<(&'j str, &'j RawValue)>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> std::result::Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de: 'j, 'j> serde::de::Visitor<'de> for FieldFinder<'_, 'j> {
+    type Value = Vec<(&'j str, &'j RawValue)>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object of job metadata")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        mut self,
+        mut map: A,
+    ) -> std::result::Result<Self::Value, A::Error> {
+        while let Some(field) = map.next_key::<&'de str>()? {
+            if field == self.name || self.aliases.contains(&field) {
+                self.found.push((field, map.next_value::<&'de RawValue>()?));
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(self.found)
     }
 }
 
@@ -160,6 +257,18 @@ impl CookieSession {
 impl SessionBackend for CookieSession {
     fn get(&self, key: &str) -> Result<Option<Cow<'_, Value>>> {
         SessionBackend::get(&self.session, key)
+    }
+
+    fn get_decoded<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
+        self.session.get_decoded(key)
+    }
+
+    fn insert_encoded<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<bool> {
+        self.session.insert_encoded(key, value)
+    }
+
+    fn get_field(&self, key: &str, name: &str, aliases: &[&str]) -> Result<Option<Cow<'_, Value>>> {
+        self.session.get_field(key, name, aliases)
     }
 
     fn insert(&mut self, key: &str, value: Value) -> Result<bool> {

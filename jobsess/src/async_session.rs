@@ -9,6 +9,7 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::{Arc, Mutex};
 
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::backend::{FieldWrite, SessionBackend};
@@ -86,6 +87,34 @@ pub trait AsyncSessionBackend: Send + Sync {
     /// # Errors
     /// [`Error::Backend`] with [`Op::List`] if the backend fails.
     fn keys_with_prefix(&self, start: &str) -> impl Future<Output = Result<Vec<String>>> + Send;
+
+    /// The job under `key` decoded as a `T`; `None` if there is none. The
+    /// fallback decodes the value [`get`](Self::get) hands over, moving its
+    /// strings rather than copying them; only a failure reads the job again,
+    /// to name where it failed.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get); a job that is not an object or doesn't decode
+    /// ([`Error::NotAnObject`], [`Error::Decode`] naming the path).
+    fn get_decoded<T: DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<T>>> + Send {
+        async move {
+            let Some(value) = self.get(key).await? else {
+                return Ok(None);
+            };
+            match codec::decode_job_owned(key, value) {
+                Ok(job) => return Ok(Some(job)),
+                Err(Some(err)) => return Err(err),
+                Err(None) => {}
+            }
+            match self.get(key).await? {
+                Some(value) => codec::decode_job(key, &value).map(Some),
+                None => Ok(None),
+            }
+        }
+    }
 
     /// The job under `key`, holding at least those of field `name` and its
     /// `aliases` that it has; `None` if there is no such job. The fallback
@@ -289,11 +318,12 @@ impl<S: AsyncKeyValue> AsyncSessionBackend for Indexed<S> {
             return Ok(replaced);
         };
         let add = async {
-            let ids = self.indexed(prefix).await?;
-            if let Some(ids) = codec::index_with(ids, id) {
-                self.0
-                    .insert(&key::index_key(prefix), codec::index_value(&ids))
-                    .await?;
+            let index_key = key::index_key(prefix);
+            let index = self.0.get(&index_key).await?;
+            if !codec::index_lists(index.as_ref(), id) {
+                let mut ids = codec::index_ids(&index_key, index.as_ref());
+                ids.push(id.to_owned());
+                self.0.insert(&index_key, codec::index_value(&ids)).await?;
             }
             Ok::<_, Error>(())
         };
@@ -479,115 +509,14 @@ impl<M, S: Clone> Clone for AsyncJobSession<M, S> {
     }
 }
 
+crate::key::handle_accessors!(
+    AsyncJobSession,
+    AsyncSessionBackend,
+    "std::sync::Mutex::new(std::collections::HashMap::new())",
+    "jobs.session().lock().unwrap().is_empty()"
+);
+
 impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
-    /// A handle on `session` for the prefix `M` was derived with.
-    ///
-    /// ```
-    /// # use jobsess::{AsyncJobSession, JobMetadata, UntypedJob};
-    /// # #[derive(serde::Serialize, serde::Deserialize, JobMetadata, Debug, PartialEq, Default)]
-    /// # struct Job { plugin: String, progress: u8 }
-    /// # tokio_test::block_on(async {
-    /// let jobs = AsyncJobSession::<Job, _>::new(std::sync::Mutex::new(std::collections::HashMap::new()));
-    /// assert_eq!(jobs.prefix(), "job");
-    /// # Ok::<(), jobsess::Error>(())
-    /// # }).unwrap();
-    /// ```
-    pub fn new(session: S) -> Self {
-        AsyncJobSession {
-            session,
-            keys: KeySpace::of(M::key_prefix()),
-            marker: PhantomData,
-        }
-    }
-
-    /// A handle on `session` that uses `prefix` instead of `M`'s.
-    ///
-    /// ```
-    /// # use jobsess::{AsyncJobSession, JobMetadata, UntypedJob};
-    /// # #[derive(serde::Serialize, serde::Deserialize, JobMetadata, Debug, PartialEq, Default)]
-    /// # struct Job { plugin: String, progress: u8 }
-    /// # tokio_test::block_on(async {
-    /// let jobs = AsyncJobSession::<Job, _>::new(std::sync::Mutex::new(std::collections::HashMap::new()));
-    /// let jobs = AsyncJobSession::<Job, _>::with_prefix(jobs.into_inner(), "render")?;
-    /// assert_eq!(jobs.key("a")?, "render_a");
-    /// # Ok::<(), jobsess::Error>(())
-    /// # }).unwrap();
-    /// ```
-    ///
-    /// # Errors
-    /// [`Error::InvalidPrefix`] if `prefix` breaks the [key rules](crate::key).
-    pub fn with_prefix(session: S, prefix: impl Into<Cow<'static, str>>) -> Result<Self> {
-        Ok(AsyncJobSession {
-            session,
-            keys: KeySpace::checked(prefix)?,
-            marker: PhantomData,
-        })
-    }
-
-    /// The prefix of this handle's keys.
-    ///
-    /// ```
-    /// # use jobsess::{AsyncJobSession, JobMetadata, UntypedJob};
-    /// # #[derive(serde::Serialize, serde::Deserialize, JobMetadata, Debug, PartialEq, Default)]
-    /// # struct Job { plugin: String, progress: u8 }
-    /// # tokio_test::block_on(async {
-    /// let jobs = AsyncJobSession::<Job, _>::new(std::sync::Mutex::new(std::collections::HashMap::new()));
-    /// assert_eq!(jobs.prefix(), "job");
-    /// # Ok::<(), jobsess::Error>(())
-    /// # }).unwrap();
-    /// ```
-    #[must_use]
-    pub fn prefix(&self) -> &str {
-        self.keys.prefix()
-    }
-
-    /// The session key of job `id`: `{prefix}_{id}`.
-    ///
-    /// ```
-    /// # use jobsess::{AsyncJobSession, JobMetadata, UntypedJob};
-    /// # #[derive(serde::Serialize, serde::Deserialize, JobMetadata, Debug, PartialEq, Default)]
-    /// # struct Job { plugin: String, progress: u8 }
-    /// # tokio_test::block_on(async {
-    /// let jobs = AsyncJobSession::<Job, _>::new(std::sync::Mutex::new(std::collections::HashMap::new()));
-    /// assert_eq!(jobs.key("job-123")?, "job_job-123");
-    /// # Ok::<(), jobsess::Error>(())
-    /// # }).unwrap();
-    /// ```
-    ///
-    /// # Errors
-    /// [`Error::InvalidJobId`] for an id that breaks the [key rules](crate::key).
-    pub fn key(&self, id: &str) -> Result<String> {
-        self.keys.job(id)
-    }
-
-    /// The session this handle works on.
-    ///
-    /// ```
-    /// # use jobsess::{AsyncJobSession, JobMetadata, UntypedJob};
-    /// # #[derive(serde::Serialize, serde::Deserialize, JobMetadata, Debug, PartialEq, Default)]
-    /// # struct Job { plugin: String, progress: u8 }
-    /// # tokio_test::block_on(async {
-    /// let jobs = AsyncJobSession::<Job, _>::new(std::sync::Mutex::new(std::collections::HashMap::new()));
-    /// assert!(jobs.session().lock().unwrap().is_empty());
-    /// # Ok::<(), jobsess::Error>(())
-    /// # }).unwrap();
-    /// ```
-    #[must_use]
-    pub fn session(&self) -> &S {
-        &self.session
-    }
-
-    /// Gives the session back.
-    ///
-    /// ```
-    /// # use jobsess::{AsyncJobSession, UntypedJob};
-    /// let jobs = AsyncJobSession::<UntypedJob, _>::new(std::sync::Mutex::new(std::collections::HashMap::new()));
-    /// assert!(jobs.into_inner().into_inner().unwrap().is_empty());
-    /// ```
-    pub fn into_inner(self) -> S {
-        self.session
-    }
-
     /// Stores the metadata of job `id`, replacing any earlier metadata.
     ///
     /// ```
@@ -629,10 +558,7 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
     /// An invalid id, stored data that doesn't decode as `M`, or a failing backend.
     pub async fn load(&self, id: &str) -> Result<Option<M>> {
         let key = self.key(id)?;
-        match self.session.get(&key).await? {
-            Some(value) => codec::decode_job(&key, &value).map(Some),
-            None => Ok(None),
-        }
+        self.session.get_decoded(&key).await
     }
 
     /// Loads the metadata of job `id`, or `default` if the session has none.

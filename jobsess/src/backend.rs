@@ -50,6 +50,8 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasher;
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::codec;
@@ -133,6 +135,32 @@ pub trait SessionBackend {
     /// # Errors
     /// [`Error::Backend`] with [`Op::List`](crate::Op::List) if the backend fails.
     fn keys_with_prefix(&self, start: &str) -> Result<Vec<String>>;
+
+    /// The job under `key` decoded as a `T`; `None` if there is none. The
+    /// fallback decodes what [`get`](Self::get) gives; a backend that holds
+    /// JSON text decodes the text directly.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get); a job that is not an object or doesn't decode
+    /// ([`Error::NotAnObject`], [`Error::Decode`] naming the path).
+    fn get_decoded<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
+        match self.get(key)? {
+            Some(value) => codec::decode_job(key, &value).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Encodes `value` and puts it under `key`; whether it replaced a value.
+    /// The fallback encodes to a `Value` for [`insert`](Self::insert); a
+    /// backend that holds JSON text writes the text directly.
+    ///
+    /// # Errors
+    /// A value that can't be encoded ([`Error::Encode`]), or as
+    /// [`insert`](Self::insert).
+    fn insert_encoded<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<bool> {
+        let value = codec::encode(key, value)?;
+        self.insert(key, value)
+    }
 
     /// The job under `key`, holding at least those of field `name` and its
     /// `aliases` that it has; `None` if there is no such job. The fallback
@@ -274,6 +302,20 @@ impl<B: SessionBackend + Measure> SessionBackend for Budget<B> {
         self.inner.get(key)
     }
 
+    fn get_decoded<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
+        self.inner.get_decoded(key)
+    }
+
+    /// With no limit, the inner backend's own path; else the value is
+    /// measured before it is written.
+    fn insert_encoded<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<bool> {
+        if self.bytes == usize::MAX {
+            return self.inner.insert_encoded(key, value);
+        }
+        let value = codec::encode(key, value)?;
+        self.insert(key, value)
+    }
+
     fn insert(&mut self, key: &str, value: Value) -> Result<bool> {
         self.check(key, &value)?;
         self.inner.insert(key, value)
@@ -326,6 +368,14 @@ fn json_len<T: serde::Serialize + ?Sized>(value: &T) -> usize {
 impl<B: SessionBackend + ?Sized> SessionBackend for &mut B {
     fn get(&self, key: &str) -> Result<Option<Cow<'_, Value>>> {
         (**self).get(key)
+    }
+
+    fn get_decoded<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
+        (**self).get_decoded(key)
+    }
+
+    fn insert_encoded<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<bool> {
+        (**self).insert_encoded(key, value)
     }
 
     fn insert(&mut self, key: &str, value: Value) -> Result<bool> {

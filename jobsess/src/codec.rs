@@ -94,6 +94,37 @@ pub(crate) fn decode_job<M: DeserializeOwned>(key: &str, value: &Value) -> Resul
     decode(key, value)
 }
 
+/// Decodes the job under `key` from a value the backend handed over, moving
+/// its strings rather than copying them. `Err(Some(_))` is a final error;
+/// `Err(None)` is a failure whose value is gone with it, so the caller reads
+/// the job again and decodes it with [`decode_job`], which names the path.
+pub(crate) fn decode_job_owned<M: DeserializeOwned>(
+    key: &str,
+    value: Value,
+) -> Result<M, Option<Error>> {
+    as_object(key, &value).map_err(Some)?;
+    M::deserialize(value).map_err(|_| None)
+}
+
+/// Decodes the job stored under `key` as the JSON text `json`, as
+/// [`decode_job`] does, straight from the text.
+pub(crate) fn decode_job_str<M: DeserializeOwned>(key: &str, json: &str) -> Result<M> {
+    if !json.trim_start().starts_with('{') {
+        let value: Value = serde_json::from_str(json).map_err(|source| Error::Decode {
+            key: key.to_owned(),
+            type_name: short_type_name::<M>(),
+            path: ".".to_owned(),
+            source,
+        })?;
+        as_object(key, &value)?;
+    }
+    serde_json::from_str(json).or_else(|_| {
+        let mut deserializer = serde_json::Deserializer::from_str(json);
+        serde_path_to_error::deserialize(&mut deserializer)
+            .map_err(|err| decode_error::<M>(key, "", PathError::new(err)))
+    })
+}
+
 /// Decodes the value stored under `key` as a `T`, naming the path on failure.
 pub(crate) fn decode<T: DeserializeOwned>(key: &str, value: &Value) -> Result<T> {
     plain_decode(value).map_err(|err| decode_error::<T>(key, "", err))
@@ -216,12 +247,20 @@ pub(crate) fn patch_field(key: &str, job: &mut Value, write: FieldWrite<'_>) -> 
     Ok(())
 }
 
-/// The ids in an index value, each once; entries that are not strings are
-/// dropped, and an index that is not a list is ignored with a warning (the
-/// next stores rebuild it), so it never fails the other jobs.
+/// The ids in an index value, each once. The index is one string of ids
+/// separated by `\n`, which no id can hold (it is a control character), so
+/// checking it costs one string copy however many jobs there are. A list of
+/// ids (what earlier releases wrote) is read too, dropping entries that are
+/// not strings; any other value is ignored with a warning (the next stores
+/// rebuild it), so it never fails the other jobs.
 pub(crate) fn index_ids(index_key: &str, index: Option<&Value>) -> Vec<String> {
     let mut ids: Vec<String> = match index {
         None => Vec::new(),
+        Some(Value::String(ids)) => ids
+            .split('\n')
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned)
+            .collect(),
         Some(Value::Array(ids)) => ids
             .iter()
             .filter_map(|id| id.as_str().map(str::to_owned))
@@ -237,13 +276,13 @@ pub(crate) fn index_ids(index_key: &str, index: Option<&Value>) -> Vec<String> {
     ids
 }
 
-/// The index after adding `id`, or `None` if it already held it.
-pub(crate) fn index_with(mut ids: Vec<String>, id: &str) -> Option<Vec<String>> {
-    if ids.iter().any(|known| known == id) {
-        return None;
+/// Whether an index value lists `id`.
+pub(crate) fn index_lists(index: Option<&Value>, id: &str) -> bool {
+    match index {
+        Some(Value::String(ids)) => ids.split('\n').any(|listed| listed == id),
+        Some(Value::Array(ids)) => ids.iter().any(|listed| listed.as_str() == Some(id)),
+        _ => false,
     }
-    ids.push(id.to_owned());
-    Some(ids)
 }
 
 /// The ids of listed keys that start with `start`, sorted, each once, and
@@ -268,7 +307,7 @@ pub(crate) fn ids_of_keys(start: &str, keys: Vec<String>) -> Vec<String> {
 
 /// The value of an index holding `ids`.
 pub(crate) fn index_value(ids: &[String]) -> Value {
-    Value::Array(ids.iter().cloned().map(Value::String).collect())
+    Value::String(ids.join("\n"))
 }
 
 fn unexpected(value: &Value) -> de::Unexpected<'_> {
@@ -451,7 +490,11 @@ mod tests {
         assert!(index_ids("i", None).is_empty());
         let ids = index_ids("i", Some(&json!(["a", 1, "b", "a"])));
         assert_eq!(ids, ["a", "b"]);
-        assert_eq!(index_value(&ids), json!(["a", "b"]));
+        assert_eq!(index_value(&ids), json!("a\nb"));
+        assert_eq!(index_ids("i", Some(&index_value(&ids))), ids);
+        assert!(index_lists(Some(&json!("a\nb")), "b"));
+        assert!(index_lists(Some(&json!(["a", "b"])), "b"));
+        assert!(!index_lists(Some(&json!("ab")), "a"));
         assert!(index_ids("i", Some(&json!({"a": 1}))).is_empty());
     }
 }

@@ -1,6 +1,5 @@
 //! [`JobSession`], the typed handle over a synchronous session.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -44,49 +43,14 @@ pub struct JobSession<M, S> {
     marker: PhantomData<fn() -> M>,
 }
 
+crate::key::handle_accessors!(
+    JobSession,
+    SessionBackend,
+    "std::collections::HashMap::new()",
+    "jobs.session().is_empty()"
+);
+
 impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
-    /// A handle on `session` for the prefix `M` was derived with.
-    ///
-    /// Pass the session by `&mut` to keep using it afterwards.
-    ///
-    /// ```
-    /// # use jobsess::{JobMetadata, JobSession};
-    /// # #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
-    /// # #[job_metadata(prefix = "render")]
-    /// # struct RenderJob { scene: String }
-    /// let mut session = std::collections::HashMap::new();
-    /// let jobs = JobSession::<RenderJob, _>::new(&mut session);
-    /// assert_eq!(jobs.prefix(), "render");
-    /// ```
-    pub fn new(session: S) -> Self {
-        JobSession {
-            session,
-            keys: KeySpace::of(M::key_prefix()),
-            marker: PhantomData,
-        }
-    }
-
-    /// A handle on `session` that uses `prefix` instead of `M`'s.
-    ///
-    /// ```
-    /// use jobsess::{JobSession, UntypedJob};
-    /// let mut session = std::collections::HashMap::new();
-    /// let jobs = JobSession::<UntypedJob, _>::with_prefix(&mut session, "processing")?;
-    /// assert_eq!(jobs.key("task-001")?, "processing_task-001");
-    /// assert!(JobSession::<UntypedJob, _>::with_prefix(&mut session, "bad_prefix").is_err());
-    /// # Ok::<(), jobsess::Error>(())
-    /// ```
-    ///
-    /// # Errors
-    /// [`Error::InvalidPrefix`] if `prefix` breaks the [key rules](crate::key).
-    pub fn with_prefix(session: S, prefix: impl Into<Cow<'static, str>>) -> Result<Self> {
-        Ok(JobSession {
-            session,
-            keys: KeySpace::checked(prefix)?,
-            marker: PhantomData,
-        })
-    }
-
     /// The same handle over the session in a [`Budget`] of `bytes`: a
     /// [`store`](Self::store) or [`store_field`](Self::store_field) that
     /// would make the session's JSON larger fails with
@@ -115,57 +79,6 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
         }
     }
 
-    /// The prefix of this handle's keys.
-    ///
-    /// ```
-    /// # use jobsess::{JobSession, UntypedJob};
-    /// let jobs = JobSession::<UntypedJob, _>::new(std::collections::HashMap::new());
-    /// assert_eq!(jobs.prefix(), "job");
-    /// ```
-    #[must_use]
-    pub fn prefix(&self) -> &str {
-        self.keys.prefix()
-    }
-
-    /// The session key of job `id`: `{prefix}_{id}`.
-    ///
-    /// ```
-    /// # use jobsess::{JobSession, UntypedJob};
-    /// let jobs = JobSession::<UntypedJob, _>::new(std::collections::HashMap::new());
-    /// assert_eq!(jobs.key("job-123")?, "job_job-123");
-    /// # Ok::<(), jobsess::Error>(())
-    /// ```
-    ///
-    /// # Errors
-    /// [`Error::InvalidJobId`] for an id that breaks the [key rules](crate::key).
-    pub fn key(&self, id: &str) -> Result<String> {
-        self.keys.job(id)
-    }
-
-    /// The session this handle works on.
-    ///
-    /// ```
-    /// # use jobsess::{JobSession, UntypedJob};
-    /// let jobs = JobSession::<UntypedJob, _>::new(std::collections::HashMap::new());
-    /// assert!(jobs.session().is_empty());
-    /// ```
-    #[must_use]
-    pub fn session(&self) -> &S {
-        &self.session
-    }
-
-    /// Gives the session back.
-    ///
-    /// ```
-    /// # use jobsess::{JobSession, UntypedJob};
-    /// let jobs = JobSession::<UntypedJob, _>::new(std::collections::HashMap::new());
-    /// let session = jobs.into_inner();
-    /// assert!(session.is_empty());
-    /// ```
-    pub fn into_inner(self) -> S {
-        self.session
-    }
-
     /// Stores the metadata of job `id`, replacing any earlier metadata.
     ///
     /// ```
@@ -182,8 +95,7 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
     /// An invalid id, a value serde can't encode, or a failing backend.
     pub fn store(&mut self, id: &str, metadata: &M) -> Result<()> {
         let key = self.key(id)?;
-        let value = codec::encode(&key, metadata)?;
-        self.session.insert(&key, value).map(drop)
+        self.session.insert_encoded(&key, metadata).map(drop)
     }
 
     /// Loads the metadata of job `id`; `None` if the session has none.
@@ -200,10 +112,7 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
     /// names the key, the type and the path), or a failing backend.
     pub fn load(&self, id: &str) -> Result<Option<M>> {
         let key = self.key(id)?;
-        match self.session.get(&key)? {
-            Some(value) => codec::decode_job(&key, &value).map(Some),
-            None => Ok(None),
-        }
+        self.session.get_decoded(&key)
     }
 
     /// Loads the metadata of job `id`, or `default` if the session has none:

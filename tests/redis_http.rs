@@ -51,6 +51,14 @@ async fn clear(jobs: RedisJobs<Job>) -> Result<Json<usize>, jobsess::Error> {
     Ok(Json(jobs.clear().await?))
 }
 
+/// What a login does: the session gets a user, and no job or owner token.
+async fn login(session: tower_sessions::Session) -> Result<(), String> {
+    session
+        .insert("user", "someone")
+        .await
+        .map_err(|e| e.to_string())
+}
+
 /// An app instance: sessions in `sessions` (shared by the instances, as a
 /// shared session store would be), jobs in the Redis at `REDIS_URL`.
 async fn instance(sessions: MemoryStore) -> String {
@@ -65,6 +73,7 @@ async fn instance(sessions: MemoryStore) -> String {
         .route("/jobs/clear", post(clear))
         .route("/jobs/{id}", post(start))
         .route("/jobs/{id}/progress/{p}", post(progress))
+        .route("/login", post(login))
         .layer(Extension(store))
         .layer(SessionManagerLayer::new(sessions).with_secure(false));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -179,6 +188,141 @@ where
     out
 }
 
+/// Starts `per_user` jobs per user at once, alternating between the two
+/// instances, and checks every user then lists exactly their jobs.
+async fn concurrent_first_starts(users: &[reqwest::Client], per_user: usize, a: &str, b: &str) {
+    let starts = users.iter().enumerate().flat_map(|(u, user)| {
+        (0..per_user).map(move |i| {
+            let user = user.clone();
+            let base = if (u + i) % 2 == 0 {
+                a.to_owned()
+            } else {
+                b.to_owned()
+            };
+            async move {
+                user.post(format!("{base}/jobs/u{u:02}-{i:03}"))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            }
+        })
+    });
+    for status in futures_join(starts.collect::<Vec<_>>().into_iter()).await {
+        assert!(status.is_success(), "{status}");
+    }
+    let mut lost = 0;
+    for (u, user) in users.iter().enumerate() {
+        let listed = jobs_of(user, a).await;
+        let expected: Vec<String> = (0..per_user).map(|i| format!("u{u:02}-{i:03}")).collect();
+        let ids: Vec<String> = listed.into_iter().map(|(id, _)| id).collect();
+        lost += expected.iter().filter(|id| !ids.contains(id)).count();
+        assert!(
+            ids.iter().all(|id| expected.contains(id)),
+            "user {u} sees {ids:?}"
+        );
+    }
+    assert_eq!(
+        lost,
+        0,
+        "{lost} of {} acknowledged jobs lost",
+        users.len() * per_user
+    );
+}
+
+/// No warm-up: logged-in users whose session has no owner token yet fire
+/// their first job starts all at once, across two instances. They must
+/// agree on one owner per session, so no acknowledged job is unreachable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(redis_url_set), ignore = "set REDIS_URL to run the Redis tests")]
+async fn first_concurrent_requests_of_a_session_agree_on_one_owner() {
+    let sessions = MemoryStore::default();
+    let a = instance(sessions.clone()).await;
+    let b = instance(sessions).await;
+    // 50 users × 4
+    let users: Vec<reqwest::Client> = (0..50).map(|_| browser()).collect();
+    for user in &users {
+        let response = user.post(format!("{a}/login")).send().await.unwrap();
+        assert!(response.status().is_success());
+    }
+    concurrent_first_starts(&users, 4, &a, &b).await;
+    // 1 user × 100
+    let user = vec![browser()];
+    user[0].post(format!("{b}/login")).send().await.unwrap();
+    concurrent_first_starts(&user, 100, &a, &b).await;
+}
+
+/// With the app's own user identity (`OwnerId`, put in the request by an
+/// auth layer), a user's jobs follow them to another session or device.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(redis_url_set), ignore = "set REDIS_URL to run the Redis tests")]
+async fn an_app_user_id_owns_jobs_across_sessions() {
+    use axum::extract::Request;
+    use axum::middleware::{Next, from_fn};
+    use jobsess::redis::OwnerId;
+
+    /// The stand-in for an auth layer: the user is the `x-user` header.
+    async fn auth(mut req: Request, next: Next) -> axum::response::Response {
+        let user = req
+            .headers()
+            .get("x-user")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        if let Some(user) = user {
+            req.extensions_mut().insert(OwnerId(user));
+        }
+        next.run(req).await
+    }
+
+    let url = std::env::var("REDIS_URL").expect("REDIS_URL");
+    let pool = Pool::new(Config::from_url(&url).unwrap(), None, None, None, 2).unwrap();
+    pool.init().await.unwrap();
+    let store = RedisJobStore::new(pool)
+        .with_namespace("jobsess-http-test")
+        .with_ttl(Duration::from_secs(600));
+    let app = Router::new()
+        .route("/jobs", get(list))
+        .route("/jobs/clear", post(clear))
+        .route("/jobs/{id}", post(start))
+        .layer(from_fn(auth))
+        .layer(Extension(store))
+        .layer(SessionManagerLayer::new(MemoryStore::default()).with_secure(false));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let user = format!("user-{}", RedisJobStore::new_owner_token().unwrap());
+    let laptop = browser();
+    let phone = browser();
+    let send = |client: &reqwest::Client, method: reqwest::Method, path: &str, who: &str| {
+        client
+            .request(method, format!("{base}{path}"))
+            .header("x-user", who)
+            .send()
+    };
+    let response = send(&laptop, reqwest::Method::POST, "/jobs/report", &user)
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+    let on_phone: Vec<(String, u8)> = send(&phone, reqwest::Method::GET, "/jobs", &user)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(on_phone, [("report".to_owned(), 0)]);
+    let other: Vec<(String, u8)> = send(&phone, reqwest::Method::GET, "/jobs", "someone-else")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(other.is_empty());
+    send(&phone, reqwest::Method::POST, "/jobs/clear", &user)
+        .await
+        .unwrap();
+}
+
 mod actix {
     use actix_session::SessionMiddleware;
     use actix_session::storage::CookieSessionStore;
@@ -189,6 +333,11 @@ mod actix {
     use jobsess::redis::RedisJobs;
 
     use super::{Job, browser, jobs_of};
+
+    async fn login(session: actix_session::Session) -> Result<HttpResponse, actix_web::Error> {
+        session.insert("user", "someone")?;
+        Ok(HttpResponse::Ok().finish())
+    }
 
     async fn start(
         jobs: RedisJobs<Job>,
@@ -241,12 +390,38 @@ mod actix {
                 .route("/jobs", web::get().to(list))
                 .route("/jobs/{id}", web::post().to(start))
                 .route("/jobs/{id}/progress/{p}", web::post().to(progress))
+                .route("/login", web::post().to(login))
         })
         .workers(2)
         .listen(listener)
         .unwrap()
         .run();
         actix_web::rt::spawn(server);
+
+        // No warm-up: a logged-in user with no owner token yet starts 8
+        // jobs at once; every request claims the same owner.
+        let first = browser();
+        first.post(format!("{base}/login")).send().await.unwrap();
+        let mut handles = Vec::new();
+        for i in 0..8u8 {
+            let (user, base) = (first.clone(), base.clone());
+            handles.push(tokio::spawn(async move {
+                let response = user
+                    .post(format!("{base}/jobs/first-{i}"))
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(response.status().is_success(), "{}", response.status());
+            }));
+        }
+        for handle in handles {
+            handle.await.unwrap();
+        }
+        assert_eq!(
+            jobs_of(&first, &base).await.len(),
+            8,
+            "a first request's jobs were lost"
+        );
 
         let user = browser();
         assert!(jobs_of(&user, &base).await.is_empty());

@@ -394,3 +394,48 @@ async fn field_access_follows_serde_attributes_on_redis() {
     assert_eq!(after["file_name"], r#""new.mp3""#);
     jobs.clear().await.unwrap();
 }
+
+/// A session that can't be read is an error, never a reason to mint a new
+/// owner token: that would orphan every job of the old one.
+#[tokio::test]
+async fn a_failed_session_read_never_replaces_the_owner_token() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    struct Flaky {
+        written: AtomicBool,
+    }
+
+    impl jobsess::AsyncSessionBackend for Flaky {
+        async fn get(&self, key: &str) -> jobsess::Result<Option<serde_json::Value>> {
+            Err(Error::backend(
+                jobsess::Op::Read,
+                key,
+                "session store timed out",
+            ))
+        }
+        async fn insert(&self, _: &str, _: serde_json::Value) -> jobsess::Result<bool> {
+            self.written.store(true, Ordering::SeqCst);
+            Ok(false)
+        }
+        async fn remove(&self, _: &str) -> jobsess::Result<bool> {
+            Ok(false)
+        }
+        async fn keys_with_prefix(&self, _: &str) -> jobsess::Result<Vec<String>> {
+            Ok(Vec::new())
+        }
+    }
+
+    let session = Flaky {
+        written: AtomicBool::new(false),
+    };
+    let err = jobsess::redis::owner_token(&session).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "session backend failed to read __jobsess_owner: session store timed out"
+    );
+    assert_eq!(err.http_status(), 500);
+    assert!(
+        !session.written.load(Ordering::SeqCst),
+        "a new token was written"
+    );
+}

@@ -307,36 +307,93 @@ impl Measure for CookieSession {
 pub use extract::{Jobs, JobsConfig};
 
 #[cfg(all(feature = "actix", feature = "redis"))]
+pub use redis_extract::RedisJobsConfig;
+
+#[cfg(all(feature = "actix", feature = "redis"))]
 mod redis_extract {
-    use std::future::{Ready, ready};
+    use std::future::Future;
+    use std::pin::Pin;
 
     use actix_session::SessionExt;
     use actix_web::dev::Payload;
-    use actix_web::{FromRequest, HttpRequest};
+    use actix_web::{FromRequest, HttpMessage, HttpRequest};
+    use serde_json::Value;
 
     use crate::async_session::AsyncJobSession;
+    use crate::backend::SessionBackend;
     use crate::metadata::JobMetadata;
-    use crate::redis::{RedisJobStore, RedisJobs, owner_token_sync};
+    use crate::redis::{OWNER_KEY, OwnerId, RedisJobStore, RedisJobs, owner_of};
     use crate::web;
 
+    /// Settings of the [`RedisJobs`] extractor on actix-web, as app data.
+    ///
+    /// ```
+    /// use jobsess::actix::RedisJobsConfig;
+    /// assert_eq!(RedisJobsConfig::default().session_cookie, "id");
+    /// ```
+    #[derive(Debug, Clone)]
+    pub struct RedisJobsConfig {
+        /// The name of actix-session's cookie (`SessionMiddleware`'s
+        /// `cookie_name`, `id` by default). Concurrent first requests of a
+        /// session claim its owner token in Redis by a digest of this
+        /// cookie, so they agree on one owner.
+        pub session_cookie: String,
+    }
+
+    impl Default for RedisJobsConfig {
+        fn default() -> Self {
+            RedisJobsConfig {
+                session_cookie: "id".to_owned(),
+            }
+        }
+    }
+
     /// Needs the store as app data: `App::new().app_data(store.clone())`.
+    /// The owner is the request's [`OwnerId`] if an auth middleware put one
+    /// in its extensions; else the token in the session.
     impl<M: JobMetadata> FromRequest for RedisJobs<M> {
         type Error = actix_web::Error;
-        type Future = Ready<Result<Self, Self::Error>>;
+        type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
         fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-            let Some(store) = req.app_data::<RedisJobStore>() else {
+            let Some(store) = req.app_data::<RedisJobStore>().cloned() else {
                 web::misconfigured(
                     "no RedisJobStore in the app data; add `.app_data(store)` to the App",
                 );
-                return ready(Err(actix_web::error::ErrorInternalServerError(
-                    "internal server error",
-                )));
+                return Box::pin(async {
+                    Err(actix_web::error::ErrorInternalServerError(
+                        "internal server error",
+                    ))
+                });
             };
-            let result = owner_token_sync(&mut req.get_session())
-                .and_then(|token| store.owner(&token))
-                .map(|owner| RedisJobs(AsyncJobSession::new(owner)));
-            ready(result.map_err(actix_web::Error::from))
+            let user = req.extensions().get::<OwnerId>().cloned();
+            let cookie = req
+                .app_data::<RedisJobsConfig>()
+                .map_or_else(|| "id".to_owned(), |c| c.session_cookie.clone());
+            let claim = req.cookie(&cookie).map(|c| c.value().to_owned());
+            let mut session = req.get_session();
+            Box::pin(async move {
+                let resolve = async {
+                    let token = match user {
+                        Some(user) => user.token(),
+                        None => {
+                            let stored = SessionBackend::get(&session, OWNER_KEY)?
+                                .map(std::borrow::Cow::into_owned);
+                            let (token, new) = owner_of(&store, stored, claim.as_deref()).await?;
+                            if new {
+                                SessionBackend::insert(
+                                    &mut session,
+                                    OWNER_KEY,
+                                    Value::String(token.clone()),
+                                )?;
+                            }
+                            token
+                        }
+                    };
+                    Ok::<_, crate::Error>(RedisJobs(AsyncJobSession::new(store.owner(&token)?)))
+                };
+                resolve.await.map_err(actix_web::Error::from)
+            })
         }
     }
 }

@@ -124,13 +124,16 @@ mod redis_extract {
     use http::request::Parts;
 
     use super::{misconfigured, session_of};
-    use crate::async_session::AsyncJobSession;
+    use crate::async_session::{AsyncJobSession, AsyncSessionBackend};
     use crate::metadata::JobMetadata;
-    use crate::redis::{RedisJobStore, RedisJobs, owner_token};
+    use crate::redis::{OWNER_KEY, OwnerId, RedisJobStore, RedisJobs, owner_of};
 
     /// Needs a tower-sessions `SessionManagerLayer` (the session keeps the
     /// user's owner token) and the store as an extension,
-    /// `.layer(axum::Extension(store))`.
+    /// `.layer(axum::Extension(store))`. The owner is the request's
+    /// [`OwnerId`] if an auth layer put one in its extensions; else the
+    /// token in the session, which concurrent first requests of the session
+    /// claim in Redis by the session's id, so they agree on one.
     impl<M, S> FromRequestParts<S> for RedisJobs<M>
     where
         M: JobMetadata,
@@ -139,15 +142,29 @@ mod redis_extract {
         type Rejection = Response;
 
         async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Response> {
-            let session = session_of(parts)?;
             let Some(store) = parts.extensions.get::<RedisJobStore>().cloned() else {
                 return Err(misconfigured(
                     "no RedisJobStore on this request; add `.layer(axum::Extension(store))`",
                 ));
             };
-            let token = owner_token(&session)
-                .await
-                .map_err(IntoResponse::into_response)?;
+            let token = match parts.extensions.get::<OwnerId>() {
+                Some(user) => user.token(),
+                None => {
+                    let session = session_of(parts)?;
+                    let resolve = async {
+                        let stored = session.get(OWNER_KEY).await?;
+                        let (token, new) =
+                            owner_of(&store, stored, session.id().as_deref()).await?;
+                        if new {
+                            session
+                                .insert(OWNER_KEY, serde_json::Value::String(token.clone()))
+                                .await?;
+                        }
+                        Ok::<_, crate::Error>(token)
+                    };
+                    resolve.await.map_err(IntoResponse::into_response)?
+                }
+            };
             let owner = store.owner(&token).map_err(IntoResponse::into_response)?;
             Ok(RedisJobs(AsyncJobSession::new(owner)))
         }

@@ -131,6 +131,24 @@ impl RedisJobStore {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     }
 
+    /// The owner token of the session that `claim` identifies (its id, or a
+    /// digest of its cookie): the first of concurrent requests of a session
+    /// that has no token yet sets `fresh`, and every other one gets the same
+    /// token back, so they agree on one owner. The claim is kept for a day,
+    /// or for the jobs' TTL if that is longer.
+    async fn claim(&self, claim: &str, fresh: &str) -> Result<String> {
+        let key = format!("{}:claim:{}", self.namespace, hex_digest(claim));
+        let ttl = self.ttl_seconds.max(24 * 3600);
+        self.pool
+            .eval(
+                CLAIM,
+                vec![key.clone()],
+                vec![fresh.to_owned(), ttl.to_string()],
+            )
+            .await
+            .map_err(|err| Error::backend(Op::Write, &key, err))
+    }
+
     /// A new random owner token: 128 bits from the operating system, as hex.
     ///
     /// ```
@@ -215,6 +233,14 @@ if tonumber(ARGV[2]) > 0 then
   redis.call('EXPIRE', KEYS[2], ARGV[2])
 end
 return 1";
+
+/// The owner token claimed for a session: the one already there, else
+/// ARGV[1], kept for ARGV[2] seconds. KEYS[1]: the claim.
+const CLAIM: &str = r"
+local current = redis.call('GET', KEYS[1])
+if current then return current end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return ARGV[1]";
 
 /// Removes a job. Returns 1 if it existed.
 const REMOVE: &str = r"
@@ -460,6 +486,64 @@ pub fn owner_token_sync<S: crate::SessionBackend>(session: &mut S) -> Result<Str
     let token = RedisJobStore::new_owner_token()?;
     session.insert(OWNER_KEY, Value::String(token.clone()))?;
     Ok(token)
+}
+
+/// An app's own identity of the user (the user id an auth layer found) as
+/// the owner of their jobs, so jobs follow the user across sessions and
+/// devices. Put it in the request's extensions before the extractor runs,
+/// from your auth middleware; [`RedisJobs`] then uses it instead of a
+/// token in the session.
+///
+/// ```
+/// use jobsess::redis::OwnerId;
+/// let alice = OwnerId("user-42".into());
+/// assert_eq!(alice.token().len(), 64);
+/// assert_eq!(alice.token(), OwnerId("user-42".into()).token());
+/// assert_ne!(alice.token(), OwnerId("user-43".into()).token());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnerId(pub String);
+
+impl OwnerId {
+    /// The owner token of this user: a digest of the id, so no user id is
+    /// written into Redis key names.
+    #[must_use]
+    pub fn token(&self) -> String {
+        hex_digest(&self.0)
+    }
+}
+
+/// SHA-256 of `text`, as hex.
+fn hex_digest(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The owner token of a session that holds `stored` under [`OWNER_KEY`],
+/// and whether it is new and must be written there. Without a valid token,
+/// the session's `claim` (its id, or a digest of its cookie) is claimed in
+/// Redis, so that concurrent first requests agree on one owner; without a
+/// claim, a fresh token is made.
+pub(crate) async fn owner_of(
+    store: &RedisJobStore,
+    stored: Option<Value>,
+    claim: Option<&str>,
+) -> Result<(String, bool)> {
+    if let Some(token) = valid_token(stored) {
+        return Ok((token, false));
+    }
+    let fresh = RedisJobStore::new_owner_token()?;
+    let token = match claim {
+        Some(claim) => store.claim(claim, &fresh).await?,
+        None => fresh,
+    };
+    if !RedisJobStore::is_token(&token) {
+        return Err(Error::InvalidOwner);
+    }
+    Ok((token, true))
 }
 
 fn valid_token(stored: Option<Value>) -> Option<String> {

@@ -192,6 +192,12 @@ impl AnySession {
         None
     }
 
+    /// The session's id, if it has one (a session loaded from a cookie).
+    #[cfg(all(feature = "axum", feature = "redis"))]
+    pub(crate) fn id(&self) -> Option<String> {
+        each!(self, |s| s.id().map(|id| id.to_string()))
+    }
+
     /// What the extractors log when a request has no session: the versions
     /// they looked for, and the feature for the other one.
     #[cfg(feature = "axum")]

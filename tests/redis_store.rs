@@ -439,3 +439,105 @@ async fn a_failed_session_read_never_replaces_the_owner_token() {
         "a new token was written"
     );
 }
+
+/// A job expires `ttl` after the last write to it, on its own timer, and is
+/// then simply gone: not listed, not loaded, not writable, not counted.
+#[tokio::test]
+#[cfg_attr(not(redis_url_set), ignore = "set REDIS_URL to run the Redis tests")]
+async fn an_expired_job_is_gone_not_a_ghost() {
+    let url = std::env::var("REDIS_URL").unwrap();
+    let raw = pool(&url).await;
+    let store = RedisJobStore::new(raw.clone())
+        .with_namespace("jobsess-test")
+        .with_ttl(Duration::from_secs(1));
+    let (_, session) = owner(&store);
+    let jobs = AsyncJobSession::<Job, _>::new(session);
+    jobs.store("old", &job("old")).await.unwrap();
+    jobs.store("kept", &job("kept")).await.unwrap();
+    // `kept` is written again within its second, so it outlives `old`
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        jobs.store_field("kept", Job::PROGRESS, &1).await.unwrap();
+    }
+    assert_eq!(jobs.ids().await.unwrap(), ["kept"]);
+    assert_eq!(jobs.load("old").await.unwrap(), None);
+    assert_eq!(jobs.load_field("old", Job::PROGRESS).await.unwrap(), None);
+    assert!(!jobs.contains("old").await.unwrap());
+    assert!(matches!(
+        jobs.store_field("old", Job::PROGRESS, &5).await,
+        Err(Error::JobNotFound { .. })
+    ));
+    assert_eq!(
+        jobs.load("old").await.unwrap(),
+        None,
+        "no partial job was recreated"
+    );
+    assert_eq!(
+        jobs.clear().await.unwrap(),
+        1,
+        "only the live job is counted"
+    );
+}
+
+/// A job with no fields is still a job.
+#[tokio::test]
+#[cfg_attr(not(redis_url_set), ignore = "set REDIS_URL to run the Redis tests")]
+async fn a_job_with_no_fields_exists() {
+    let store = store().await;
+    let (_, session) = owner(&store);
+    let jobs = AsyncJobSession::<UntypedJob, _>::new(session);
+    jobs.store("empty", &UntypedJob::new()).await.unwrap();
+    assert!(jobs.contains("empty").await.unwrap());
+    assert_eq!(jobs.load("empty").await.unwrap(), Some(UntypedJob::new()));
+    assert_eq!(jobs.ids().await.unwrap(), ["empty"]);
+    jobs.store_field("empty", Field::untyped("status"), &json!("done"))
+        .await
+        .unwrap();
+    assert_eq!(jobs.load("empty").await.unwrap().unwrap()["status"], "done");
+    assert!(jobs.delete("empty").await.unwrap());
+    assert!(!jobs.contains("empty").await.unwrap());
+}
+
+/// Scripts run by hash; after `SCRIPT FLUSH` (as after a restart) they are
+/// loaded again, transparently.
+#[tokio::test]
+#[cfg_attr(not(redis_url_set), ignore = "set REDIS_URL to run the Redis tests")]
+async fn scripts_reload_after_a_flush() {
+    let url = std::env::var("REDIS_URL").unwrap();
+    let raw = pool(&url).await;
+    let store = RedisJobStore::new(raw.clone()).with_namespace("jobsess-test");
+    let (_, session) = owner(&store);
+    let jobs = AsyncJobSession::<Job, _>::new(session);
+    jobs.store("a", &job("a")).await.unwrap();
+    let _: () = raw.script_flush(false).await.unwrap();
+    assert_eq!(jobs.load("a").await.unwrap(), Some(job("a")));
+    jobs.store_field("a", Job::PROGRESS, &3).await.unwrap();
+    assert_eq!(jobs.ids().await.unwrap(), ["a"]);
+    assert_eq!(jobs.clear().await.unwrap(), 1);
+}
+
+/// An owner's index written by the earlier release (a plain set of job
+/// keys) is read, and taken over on the next write.
+#[tokio::test]
+#[cfg_attr(not(redis_url_set), ignore = "set REDIS_URL to run the Redis tests")]
+async fn data_of_the_earlier_release_is_read() {
+    let url = std::env::var("REDIS_URL").unwrap();
+    let raw = pool(&url).await;
+    let store = RedisJobStore::new(raw.clone()).with_namespace("jobsess-test");
+    let (token, session) = owner(&store);
+    let set = format!("jobsess-test:{{{token}}}");
+    let _: i64 = raw
+        .hset(
+            format!("{set}:transcription_a"),
+            [("file", r#""a""#), ("progress", "4")],
+        )
+        .await
+        .unwrap();
+    let _: i64 = raw.sadd(&set, "transcription_a").await.unwrap();
+    let jobs = AsyncJobSession::<Job, _>::new(session);
+    assert_eq!(jobs.ids().await.unwrap(), ["a"]);
+    assert_eq!(jobs.load_field("a", Job::PROGRESS).await.unwrap(), Some(4));
+    jobs.store("b", &job("b")).await.unwrap();
+    assert_eq!(jobs.ids().await.unwrap(), ["a", "b"]);
+    assert_eq!(jobs.clear().await.unwrap(), 2);
+}

@@ -40,11 +40,12 @@
 //! # Ok(()) }
 //! ```
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
+use std::sync::LazyLock;
+
 use fred::clients::Pool;
-use fred::interfaces::{LuaInterface, SetsInterface};
+use fred::types::scripts::Script;
 use serde_json::{Map, Value};
 
 use crate::async_session::{AsyncJobSession, AsyncSessionBackend};
@@ -139,12 +140,9 @@ impl RedisJobStore {
     async fn claim(&self, claim: &str, fresh: &str) -> Result<String> {
         let key = format!("{}:claim:{}", self.namespace, hex_digest(claim));
         let ttl = self.ttl_seconds.max(24 * 3600);
-        self.pool
-            .eval(
-                CLAIM,
-                vec![key.clone()],
-                vec![fresh.to_owned(), ttl.to_string()],
-            )
+        let args = vec![fresh.to_owned(), ttl.to_string()];
+        CLAIM
+            .evalsha_with_reload(self.pool.next(), vec![key.clone()], args)
             .await
             .map_err(|err| Error::backend(Op::Write, &key, err))
     }
@@ -188,77 +186,137 @@ impl OwnerJobs {
     }
 }
 
-/// Reads a job: nil if the owner has no such job, else one JSON object of
-/// its fields' JSON texts (one string reply, whatever the number of fields).
-const GET: &str = r"
-if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then return false end
-local pairs = redis.call('HGETALL', KEYS[1])
-if #pairs == 0 then return '{}' end
-local fields = {}
-for i = 1, #pairs, 2 do fields[pairs[i]] = pairs[i + 1] end
-return cjson.encode(fields)";
+/// The hash field that marks a job's hash, so a job with no fields still
+/// exists. No serde field is named so; it is never returned.
+const MARKER: &str = "\u{0}jobsess";
 
-/// Reads one field under its key and its aliases (ARGV[2..]): nil if no
-/// such job, else one JSON text or nil per key.
-const GET_FIELD: &str = r"
-if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then return false end
-return redis.call('HMGET', KEYS[1], unpack(ARGV, 2))";
-
-/// Replaces a job; ARGV: job key, ttl, then field/value pairs. Returns 1 if
-/// the job existed.
-const INSERT: &str = r"
-local existed = redis.call('SISMEMBER', KEYS[2], ARGV[1])
-redis.call('DEL', KEYS[1])
-if #ARGV > 2 then redis.call('HSET', KEYS[1], unpack(ARGV, 3)) end
-redis.call('SADD', KEYS[2], ARGV[1])
-if tonumber(ARGV[2]) > 0 then
-  redis.call('EXPIRE', KEYS[1], ARGV[2])
-  redis.call('EXPIRE', KEYS[2], ARGV[2])
+/// The owner's index of jobs is a sorted set of job keys scored by expiry
+/// (milliseconds, `+inf` without a TTL). Earlier releases kept a plain set:
+/// it is turned into the sorted set the first time a script touches it.
+macro_rules! script {
+    ($body:literal) => {
+        concat!(
+            r"
+local function index(set)
+  if redis.call('TYPE', set).ok == 'set' then
+    local members = redis.call('SMEMBERS', set)
+    redis.call('DEL', set)
+    for _, m in ipairs(members) do redis.call('ZADD', set, '+inf', m) end
+  end
 end
-return existed";
+local function renew(hash, set, member, ttl)
+  if ttl > 0 then
+    local t = redis.call('TIME')
+    local at = t[1] * 1000 + math.floor(t[2] / 1000) + ttl * 1000
+    redis.call('PEXPIREAT', hash, at)
+    redis.call('ZADD', set, at, member)
+    redis.call('PEXPIRE', set, ttl * 1000)
+  else
+    redis.call('ZADD', set, '+inf', member)
+  end
+end
+",
+            $body
+        )
+    };
+}
 
-/// Sets one field of an existing job; ARGV: job key, ttl, field, `1` and
-/// the value (or `0` and nothing, to remove the field), then the alias keys
-/// to remove. Returns 0 (and writes nothing) if there is no such job.
-const SET_FIELD: &str = r"
-if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then return 0 end
+/// Reads a job: its hash's pairs as they are (none: no such job, or it
+/// expired). KEYS: hash.
+static GET: LazyLock<Script> =
+    LazyLock::new(|| Script::from_lua("return redis.call('HGETALL', KEYS[1])"));
+
+/// Reads one field under its key and its aliases (ARGV): nil if no such
+/// job, else one JSON text or nil per key. KEYS: hash.
+static GET_FIELD: LazyLock<Script> = LazyLock::new(|| {
+    Script::from_lua(
+        r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+return redis.call('HMGET', KEYS[1], unpack(ARGV))",
+    )
+});
+
+/// Replaces a job; KEYS: hash, index; ARGV: job key, ttl, the marker, then
+/// field/value pairs. Returns 1 if the job existed.
+static INSERT: LazyLock<Script> = LazyLock::new(|| {
+    Script::from_lua(script!(
+        r"
+index(KEYS[2])
+local existed = redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+renew(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]))
+return existed"
+    ))
+});
+
+/// Sets one field of an existing job; KEYS: hash, index; ARGV: job key,
+/// ttl, field, `1` and the value (or `0` and nothing, to remove the field),
+/// then the alias keys to remove. Returns 0 (and writes nothing) if there
+/// is no such job.
+static SET_FIELD: LazyLock<Script> = LazyLock::new(|| {
+    Script::from_lua(script!(
+        r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+index(KEYS[2])
 if #ARGV > 5 then redis.call('HDEL', KEYS[1], unpack(ARGV, 6)) end
 if ARGV[4] == '1' then
   redis.call('HSET', KEYS[1], ARGV[3], ARGV[5])
 else
   redis.call('HDEL', KEYS[1], ARGV[3])
 end
-if tonumber(ARGV[2]) > 0 then
-  redis.call('EXPIRE', KEYS[1], ARGV[2])
-  redis.call('EXPIRE', KEYS[2], ARGV[2])
-end
-return 1";
+renew(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]))
+return 1"
+    ))
+});
 
 /// The owner token claimed for a session: the one already there, else
-/// ARGV[1], kept for ARGV[2] seconds. KEYS[1]: the claim.
-const CLAIM: &str = r"
+/// ARGV[1], kept for ARGV[2] seconds. KEYS: the claim.
+static CLAIM: LazyLock<Script> = LazyLock::new(|| {
+    Script::from_lua(
+        r"
 local current = redis.call('GET', KEYS[1])
 if current then return current end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-return ARGV[1]";
+return ARGV[1]",
+    )
+});
 
-/// Removes a job. Returns 1 if it existed.
-const REMOVE: &str = r"
-local n = redis.call('SREM', KEYS[2], ARGV[1])
-redis.call('DEL', KEYS[1])
-return n";
+/// Removes a job; KEYS: hash, index; ARGV: job key. Returns 1 if it existed.
+static REMOVE: LazyLock<Script> = LazyLock::new(|| {
+    Script::from_lua(script!(
+        r"
+index(KEYS[2])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return redis.call('DEL', KEYS[1])"
+    ))
+});
 
-/// Removes every job whose key starts with ARGV[1]. Returns how many.
-const REMOVE_PREFIX: &str = r"
+/// The owner's job keys that have not expired, after dropping those that
+/// have. KEYS: index.
+static LIST: LazyLock<Script> = LazyLock::new(|| {
+    Script::from_lua(script!(
+        r"
+index(KEYS[1])
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. now)
+return redis.call('ZRANGE', KEYS[1], 0, -1)"
+    ))
+});
+
+/// Removes jobs; KEYS: index, then their hashes; ARGV: their job keys.
+/// Returns how many still existed. Every key it touches is in KEYS, and
+/// all of one owner's keys share a hash slot.
+static REMOVE_ALL: LazyLock<Script> = LazyLock::new(|| {
+    Script::from_lua(script!(
+        r"
+index(KEYS[1])
 local removed = 0
-for _, key in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  if string.sub(key, 1, #ARGV[1]) == ARGV[1] then
-    redis.call('SREM', KEYS[1], key)
-    redis.call('DEL', KEYS[1] .. ':' .. key)
-    removed = removed + 1
-  end
-end
-return removed";
+for i = 2, #KEYS do removed = removed + redis.call('DEL', KEYS[i]) end
+redis.call('ZREM', KEYS[1], unpack(ARGV))
+return removed"
+    ))
+});
 
 /// A job object from its fields' JSON texts.
 fn object_of(key: &str, fields: impl IntoIterator<Item = (String, String)>) -> Result<Value> {
@@ -276,27 +334,36 @@ fn object_of(key: &str, fields: impl IntoIterator<Item = (String, String)>) -> R
     Ok(Value::Object(object))
 }
 
-/// A failed Redis command, as the error of `op` on `key`.
-fn failed(op: Op, key: &str) -> impl FnOnce(fred::error::Error) -> Error + '_ {
-    move |err| Error::backend(op, key, err)
+impl OwnerJobs {
+    /// Runs `script` by its hash, loading it first on a server that doesn't
+    /// know it (after a restart or a `SCRIPT FLUSH`).
+    async fn run<R: fred::types::FromValue>(
+        &self,
+        script: &Script,
+        op: Op,
+        key: &str,
+        keys: Vec<String>,
+        args: Vec<String>,
+    ) -> Result<R> {
+        script
+            .evalsha_with_reload(self.store.pool.next(), keys, args)
+            .await
+            .map_err(|err| Error::backend(op, key, err))
+    }
 }
 
 impl AsyncSessionBackend for OwnerJobs {
     async fn get(&self, key: &str) -> Result<Option<Value>> {
-        let reply: Option<String> = self
-            .store
-            .pool
-            .eval(GET, self.keys(key), vec![key.to_owned()])
-            .await
-            .map_err(failed(Op::Read, key))?;
-        match reply {
-            None => Ok(None),
-            Some(json) => {
-                let fields: HashMap<String, String> = serde_json::from_str(&json)
-                    .map_err(|err| Error::backend(Op::Read, key, err))?;
-                object_of(key, fields).map(Some)
-            }
+        let pairs: Vec<String> = self
+            .run(&GET, Op::Read, key, vec![self.hash_key(key)], Vec::new())
+            .await?;
+        if pairs.is_empty() {
+            return Ok(None);
         }
+        let mut pairs = pairs.into_iter();
+        let fields = std::iter::from_fn(|| Some((pairs.next()?, pairs.next()?)))
+            .filter(|(field, _)| field != MARKER);
+        object_of(key, fields).map(Some)
     }
 
     async fn insert(&self, key: &str, value: Value) -> Result<bool> {
@@ -307,39 +374,37 @@ impl AsyncSessionBackend for OwnerJobs {
                 "the Redis job store keeps JSON objects only",
             ));
         };
-        let mut args = Vec::with_capacity(2 + 2 * fields.len());
-        args.push(key.to_owned());
-        args.push(self.store.ttl_seconds.to_string());
+        let mut args = Vec::with_capacity(4 + 2 * fields.len());
+        args.extend([key.to_owned(), self.store.ttl_seconds.to_string()]);
+        args.extend([MARKER.to_owned(), "1".to_owned()]);
         for (field, value) in fields {
             args.push(field);
             args.push(value.to_string());
         }
         let existed: i64 = self
-            .store
-            .pool
-            .eval(INSERT, self.keys(key), args)
-            .await
-            .map_err(failed(Op::Write, key))?;
+            .run(&INSERT, Op::Write, key, self.keys(key), args)
+            .await?;
         Ok(existed == 1)
     }
 
     async fn remove(&self, key: &str) -> Result<bool> {
+        let args = vec![key.to_owned()];
         let removed: i64 = self
-            .store
-            .pool
-            .eval(REMOVE, self.keys(key), vec![key.to_owned()])
-            .await
-            .map_err(failed(Op::Remove, key))?;
+            .run(&REMOVE, Op::Remove, key, self.keys(key), args)
+            .await?;
         Ok(removed == 1)
     }
 
     async fn keys_with_prefix(&self, start: &str) -> Result<Vec<String>> {
         let members: Vec<String> = self
-            .store
-            .pool
-            .smembers(&self.set_key)
-            .await
-            .map_err(failed(Op::List, start))?;
+            .run(
+                &LIST,
+                Op::List,
+                start,
+                vec![self.set_key.clone()],
+                Vec::new(),
+            )
+            .await?;
         Ok(members
             .into_iter()
             .filter(|k| k.starts_with(start))
@@ -347,16 +412,16 @@ impl AsyncSessionBackend for OwnerJobs {
     }
 
     async fn remove_with_prefix(&self, start: &str) -> Result<usize> {
+        let members = self.keys_with_prefix(start).await?;
+        if members.is_empty() {
+            return Ok(0);
+        }
+        let mut keys = Vec::with_capacity(1 + members.len());
+        keys.push(self.set_key.clone());
+        keys.extend(members.iter().map(|member| self.hash_key(member)));
         let removed: i64 = self
-            .store
-            .pool
-            .eval(
-                REMOVE_PREFIX,
-                vec![self.set_key.clone()],
-                vec![start.to_owned()],
-            )
-            .await
-            .map_err(failed(Op::Remove, start))?;
+            .run(&REMOVE_ALL, Op::Remove, start, keys, members)
+            .await?;
         Ok(usize::try_from(removed).unwrap_or(0))
     }
 
@@ -364,15 +429,10 @@ impl AsyncSessionBackend for OwnerJobs {
         let fields: Vec<&str> = std::iter::once(name)
             .chain(aliases.iter().copied())
             .collect();
-        let mut args = Vec::with_capacity(1 + fields.len());
-        args.push(key.to_owned());
-        args.extend(fields.iter().map(|f| (*f).to_owned()));
+        let args = fields.iter().map(|f| (*f).to_owned()).collect();
         let reply: Option<Vec<Option<String>>> = self
-            .store
-            .pool
-            .eval(GET_FIELD, self.keys(key), args)
-            .await
-            .map_err(failed(Op::Read, key))?;
+            .run(&GET_FIELD, Op::Read, key, vec![self.hash_key(key)], args)
+            .await?;
         reply
             .map(|values| {
                 object_of(
@@ -397,11 +457,8 @@ impl AsyncSessionBackend for OwnerJobs {
         }
         args.extend(write.aliases.iter().map(|f| (*f).to_owned()));
         let found: i64 = self
-            .store
-            .pool
-            .eval(SET_FIELD, self.keys(key), args)
-            .await
-            .map_err(failed(Op::Write, key))?;
+            .run(&SET_FIELD, Op::Write, key, self.keys(key), args)
+            .await?;
         Ok(found == 1)
     }
 }

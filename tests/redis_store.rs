@@ -433,7 +433,7 @@ async fn a_failed_session_read_never_replaces_the_owner_token() {
         err.to_string(),
         "session backend failed to read __jobsess_owner: session store timed out"
     );
-    assert_eq!(err.http_status(), 500);
+    assert_eq!(err.http_status(), 503, "a store that failed: retriable");
     assert!(
         !session.written.load(Ordering::SeqCst),
         "a new token was written"
@@ -540,4 +540,115 @@ async fn data_of_the_earlier_release_is_read() {
     jobs.store("b", &job("b")).await.unwrap();
     assert_eq!(jobs.ids().await.unwrap(), ["a", "b"]);
     assert_eq!(jobs.clear().await.unwrap(), 2);
+}
+
+/// A Redis with an append-only file, fsynced on every write, on `port`.
+fn durable_redis(port: u16, dir: &std::path::Path) -> Child {
+    let child = Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+        ])
+        .args(["--appendonly", "yes", "--appendfsync", "always"])
+        .arg("--dir")
+        .arg(dir)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("redis-server starts");
+    let mut child = child;
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return child;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("redis-server did not listen on {port}");
+}
+
+/// `RedisJobStore::connect` through an outage: Redis is killed (-9) under
+/// load, requests fail fast with a retriable error (503) instead of hanging,
+/// and once Redis is back from its append-only file the same store serves
+/// again without a restart, with every acknowledged job and write there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(redis_url_set), ignore = "set REDIS_URL to run the Redis tests")]
+async fn an_outage_fails_fast_and_the_store_recovers() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = std::env::temp_dir().join(format!("jobsess-outage-{port}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut redis = durable_redis(port, &dir);
+    let store = RedisJobStore::connect(&format!("redis://127.0.0.1:{port}"))
+        .await
+        .unwrap()
+        .with_namespace("jobsess-outage");
+    let (_, session) = owner(&store);
+    let jobs = AsyncJobSession::<Job, _>::new(session);
+
+    // load: jobs stored and progress written, each acknowledged one recorded
+    let mut acknowledged = std::collections::BTreeMap::new();
+    for i in 0..50u8 {
+        let id = format!("job-{i:02}");
+        jobs.store(&id, &job(&id)).await.unwrap();
+        jobs.store_field(&id, Job::PROGRESS, &i).await.unwrap();
+        acknowledged.insert(id, i);
+    }
+
+    redis.kill().unwrap(); // SIGKILL
+    redis.wait().unwrap();
+    let started = std::time::Instant::now();
+    let err = jobs.load("job-01").await.unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(matches!(err, Error::Backend { .. }), "{err}");
+    assert_eq!(err.http_status(), 503);
+    // writes during the outage fail too, and are not acknowledged
+    assert!(
+        jobs.store_field("job-02", Job::PROGRESS, &200)
+            .await
+            .is_err()
+    );
+
+    let mut redis = durable_redis(port, &dir);
+    let back = std::time::Instant::now();
+    let mut served = None;
+    while back.elapsed() < Duration::from_secs(10) {
+        if jobs.load("job-03").await.is_ok() {
+            served = Some(back.elapsed());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let served = served.expect("the store serves again after Redis is back");
+    eprintln!(
+        "outage: first error after {:?}, served again {served:?} after the restart",
+        started.elapsed()
+    );
+    assert!(
+        served < Duration::from_secs(2),
+        "served again after {served:?}"
+    );
+    for (id, progress) in &acknowledged {
+        assert_eq!(
+            jobs.load_field(id, Job::PROGRESS).await.unwrap(),
+            Some(*progress),
+            "{id} lost or changed"
+        );
+    }
+    assert_eq!(jobs.ids().await.unwrap().len(), acknowledged.len());
+    jobs.clear().await.unwrap();
+    redis.kill().unwrap();
+    redis.wait().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -505,9 +505,12 @@ mod extract {
 
         fn error_response(&self) -> HttpResponse {
             let (_, body) = web::response_parts(self);
-            HttpResponse::build(self.status_code())
-                .content_type("text/plain; charset=utf-8")
-                .body(body)
+            let mut response = HttpResponse::build(self.status_code());
+            response.content_type("text/plain; charset=utf-8");
+            if self.status_code() == StatusCode::SERVICE_UNAVAILABLE {
+                response.insert_header(("Retry-After", web::RETRY_AFTER));
+            }
+            response.body(body)
         }
     }
 }

@@ -113,7 +113,14 @@ impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let (status, body) = web::response_parts(&self);
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, body).into_response()
+        let mut response = (status, body).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                http::header::RETRY_AFTER,
+                http::HeaderValue::from_static(web::RETRY_AFTER),
+            );
+        }
+        response
     }
 }
 

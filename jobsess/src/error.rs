@@ -223,7 +223,9 @@ impl Error {
 
     /// The HTTP status code that answers this error in a web handler: 400
     /// for a bad id or prefix, 404 for a missing job, 413 for a session over
-    /// its budget, 500 for stored data that doesn't decode or a failing backend.
+    /// its budget, 503 for a backend that failed (a store that is down or
+    /// timed out: the request can be retried; the web integrations add
+    /// `Retry-After: 1`), 500 for stored data that doesn't decode.
     ///
     /// ```
     /// let err = jobsess::Error::JobNotFound { key: "job_a".into() };
@@ -236,10 +238,8 @@ impl Error {
             Error::InvalidOwner => 500,
             Error::JobNotFound { .. } => 404,
             Error::OverBudget { .. } => 413,
-            Error::Decode { .. }
-            | Error::Encode { .. }
-            | Error::NotAnObject { .. }
-            | Error::Backend { .. } => 500,
+            Error::Backend { .. } => 503,
+            Error::Decode { .. } | Error::Encode { .. } | Error::NotAnObject { .. } => 500,
         }
     }
 

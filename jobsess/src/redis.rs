@@ -77,6 +77,46 @@ pub struct RedisJobStore {
 }
 
 impl RedisJobStore {
+    /// Connects to the Redis at `url` (`redis://host:port/db`) with the
+    /// settings a web app wants: a pool of 4 connections that reconnect
+    /// forever, 100 ms apart, after an outage or a restart; every command
+    /// fails after 1 s instead of waiting for Redis to come back, so a
+    /// request answers 503 during an outage (see
+    /// [`Error::http_status`](crate::Error::http_status)); and a command
+    /// is sent once, never again after a broken connection, so a write that
+    /// was answered with an error is not replayed later over a newer one.
+    /// Build the pool yourself for other settings and use [`new`](Self::new).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), jobsess::Error> {
+    /// let store = jobsess::redis::RedisJobStore::connect("redis://127.0.0.1:6379").await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Backend`] for a bad URL or a Redis that doesn't answer.
+    pub async fn connect(url: &str) -> Result<Self> {
+        use fred::interfaces::ClientLike;
+        use fred::types::Builder;
+        use fred::types::config::{Config, ReconnectPolicy};
+        use std::time::Duration;
+
+        let failed = |err: fred::error::Error| Error::backend(Op::Read, url, err);
+        let config = Config::from_url(url).map_err(failed)?;
+        let pool = Builder::from_config(config)
+            .with_performance_config(|perf| perf.default_command_timeout = Duration::from_secs(1))
+            .with_connection_config(|conn| {
+                conn.connection_timeout = Duration::from_secs(1);
+                conn.internal_command_timeout = Duration::from_secs(1);
+                conn.max_command_attempts = 1;
+            })
+            .set_policy(ReconnectPolicy::new_constant(0, 100))
+            .build_pool(4)
+            .map_err(failed)?;
+        pool.init().await.map_err(failed)?;
+        Ok(RedisJobStore::new(pool))
+    }
+
     /// A store on `pool` under the namespace `jobsess`, with no expiry.
     #[must_use]
     pub fn new(pool: Pool) -> Self {

@@ -2,6 +2,10 @@
 
 use crate::error::Error;
 
+/// Seconds a client should wait before retrying a 503 (a store that is
+/// down or timed out), sent as `Retry-After`.
+pub(crate) const RETRY_AFTER: &str = "1";
+
 /// The status and public body that answer `err`, logging a server error in
 /// full. Client errors (a bad id, a missing job, a session over budget)
 /// answer with their message; server errors (corrupt data, a failing store)
@@ -9,6 +13,7 @@ use crate::error::Error;
 pub(crate) fn response_parts(err: &Error) -> (u16, String) {
     let status = err.http_status();
     if status >= 500 {
+        // 503: a store that is down; 500: data that doesn't decode
         tracing::error!(error = %err, "jobsess: request failed");
         (status, "internal server error".to_owned())
     } else {
@@ -30,6 +35,14 @@ mod tests {
     #[test]
     fn server_errors_hide_their_details() {
         let err = Error::backend(crate::Op::Read, "job_a", "redis at 10.0.0.3 refused");
+        assert_eq!(
+            response_parts(&err),
+            (503, "internal server error".to_owned())
+        );
+        let err = Error::NotAnObject {
+            key: "job_a".into(),
+            found: "a string",
+        };
         assert_eq!(
             response_parts(&err),
             (500, "internal server error".to_owned())

@@ -401,6 +401,210 @@ fn actix_operations(c: &mut Criterion) {
     group.finish();
 }
 
+/// The Redis job store against the same work done with raw fred commands,
+/// one round trip each, on the Redis at `REDIS_URL` (skipped without it).
+/// The raw floor keeps a job as a hash of its fields' JSON, as the store does.
+fn redis_operations(c: &mut Criterion) {
+    use fred::prelude::{
+        ClientLike, Config, HashesInterface, KeysInterface, Pool, SortedSetsInterface,
+    };
+    use jobsess::redis::RedisJobStore;
+
+    let Ok(url) = std::env::var("REDIS_URL") else {
+        eprintln!("redis_* groups skipped: set REDIS_URL");
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let job = job_123();
+    let (raw, store) = rt.block_on(async {
+        let raw =
+            Pool::new(Config::from_url(&url).expect("a URL"), None, None, None, 1).expect("a pool");
+        raw.init().await.expect("Redis answers");
+        let store = RedisJobStore::connect(&url).await.expect("Redis answers");
+        (raw, store.with_namespace("jobsess-bench"))
+    });
+    let token = RedisJobStore::new_owner_token().expect("a token");
+    let jobs = AsyncJobSession::<TranscriptionJob, _>::new(store.owner(&token).expect("an owner"));
+    let fields: Vec<(String, String)> = match serde_json::to_value(&job).expect("encodes") {
+        Value::Object(map) => map.into_iter().map(|(k, v)| (k, v.to_string())).collect(),
+        _ => unreachable!(),
+    };
+    let raw_key = |id: &str| format!("jobsess-bench-raw:{{{token}}}:job_{id}");
+
+    let mut group = c.benchmark_group("redis_store");
+    group.bench_function("baseline", |b| {
+        b.to_async(&rt).iter(|| async {
+            let _: () = raw
+                .hset(raw_key(black_box(ID)), fields.clone())
+                .await
+                .expect("HSET");
+        });
+    });
+    group.bench_function("jobsess", |b| {
+        b.to_async(&rt)
+            .iter(|| async { jobs.store(black_box(ID), &job).await.expect("stores") });
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("redis_load");
+    group.bench_function("baseline", |b| {
+        b.to_async(&rt).iter(|| async {
+            let pairs: HashMap<String, String> =
+                raw.hgetall(raw_key(black_box(ID))).await.expect("HGETALL");
+            let object: Map<String, Value> = pairs
+                .into_iter()
+                .map(|(k, v)| (k, serde_json::from_str(&v).expect("JSON")))
+                .collect();
+            black_box(
+                serde_json::from_value::<TranscriptionJob>(Value::Object(object)).expect("decodes"),
+            )
+        });
+    });
+    group.bench_function("jobsess", |b| {
+        b.to_async(&rt)
+            .iter(|| async { black_box(jobs.load(black_box(ID)).await.expect("loads")) });
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("redis_load_field");
+    group.bench_function("baseline", |b| {
+        b.to_async(&rt).iter(|| async {
+            let json: Option<String> = raw
+                .hget(raw_key(black_box(ID)), "plugin_info")
+                .await
+                .expect("HGET");
+            black_box(json.map(|j| serde_json::from_str::<PluginInfo>(&j).expect("decodes")))
+        });
+    });
+    group.bench_function("jobsess", |b| {
+        b.to_async(&rt).iter(|| async {
+            black_box(
+                jobs.load_field(black_box(ID), TranscriptionJob::PLUGIN_INFO)
+                    .await
+                    .expect("loads"),
+            )
+        });
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("redis_store_field");
+    let prefs = job.user_preferences.clone();
+    group.bench_function("baseline", |b| {
+        b.to_async(&rt).iter(|| async {
+            let json = serde_json::to_string(&prefs).expect("encodes");
+            let _: () = raw
+                .hset(raw_key(black_box(ID)), ("user_preferences", json))
+                .await
+                .expect("HSET");
+        });
+    });
+    group.bench_function("jobsess", |b| {
+        b.to_async(&rt).iter(|| async {
+            jobs.store_field(black_box(ID), TranscriptionJob::USER_PREFERENCES, &prefs)
+                .await
+                .expect("stores")
+        });
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("redis_delete");
+    group.bench_function("baseline", |b| {
+        b.to_async(&rt).iter(|| async {
+            let key = raw_key(black_box("gone"));
+            let _: () = raw.hset(&key, ("a", "1")).await.expect("HSET");
+            let _: i64 = raw.del(&key).await.expect("DEL");
+        });
+    });
+    group.bench_function("jobsess", |b| {
+        b.to_async(&rt).iter(|| async {
+            jobs.store_field(black_box(ID), TranscriptionJob::USER_PREFERENCES, &prefs)
+                .await
+                .expect("stores");
+            black_box(jobs.delete(black_box("gone")).await.expect("deletes"))
+        });
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("redis_ids");
+    let set = format!("jobsess-bench-raw:{{{token}}}");
+    rt.block_on(async {
+        for i in 0..10 {
+            let id = format!("job-{i}");
+            jobs.store(&id, &job).await.expect("stores");
+            let _: i64 = raw
+                .zadd(
+                    &set,
+                    None,
+                    None,
+                    false,
+                    false,
+                    (f64::INFINITY, format!("job_{id}")),
+                )
+                .await
+                .expect("ZADD");
+        }
+    });
+    group.bench_function("baseline", |b| {
+        b.to_async(&rt).iter(|| async {
+            let members: Vec<String> = raw
+                .zrange(&set, 0, -1, None, false, None, false)
+                .await
+                .expect("ZRANGE");
+            black_box(members)
+        });
+    });
+    group.bench_function("jobsess", |b| {
+        b.to_async(&rt)
+            .iter(|| async { black_box(jobs.ids().await.expect("lists")) });
+    });
+    group.finish();
+
+    // a job of about 100 KB: 100 fields of 1 KB
+    let mut group = c.benchmark_group("redis_load_100kb");
+    let big: UntypedJob = (0..100)
+        .map(|i| (format!("field_{i:03}"), Value::String("x".repeat(1000))))
+        .collect();
+    let big_jobs = AsyncJobSession::<UntypedJob, _>::new(store.owner(&token).expect("an owner"));
+    rt.block_on(async {
+        big_jobs.store("big", &big).await.expect("stores");
+        let pairs: Vec<(String, String)> = big
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_string()))
+            .collect();
+        let _: () = raw.hset(raw_key("big"), pairs).await.expect("HSET");
+    });
+    group.bench_function("baseline", |b| {
+        b.to_async(&rt).iter(|| async {
+            let pairs: HashMap<String, String> = raw
+                .hgetall(raw_key(black_box("big")))
+                .await
+                .expect("HGETALL");
+            let object: Map<String, Value> = pairs
+                .into_iter()
+                .map(|(k, v)| (k, serde_json::from_str(&v).expect("JSON")))
+                .collect();
+            black_box(object)
+        });
+    });
+    group.bench_function("jobsess", |b| {
+        b.to_async(&rt)
+            .iter(|| async { black_box(big_jobs.load(black_box("big")).await.expect("loads")) });
+    });
+    group.finish();
+
+    rt.block_on(async {
+        jobs.clear().await.expect("clears");
+        let _: i64 = raw
+            .del(vec![set, raw_key(ID), raw_key("big")])
+            .await
+            .expect("DEL");
+    });
+}
+
 /// A session of `unrelated` non-job keys (half sorting before `job_`, half
 /// after) and ten jobs.
 fn session_with<M: FromIterator<(String, Value)>>(unrelated: usize) -> M {
@@ -465,6 +669,7 @@ criterion_group!(
     tower_sessions,
     tower_operations,
     actix_operations,
+    redis_operations,
     ordered_maps
 );
 criterion_main!(benches);

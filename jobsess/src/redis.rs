@@ -45,6 +45,7 @@ use std::sync::Arc;
 use std::sync::LazyLock;
 
 use fred::clients::Pool;
+use fred::interfaces::{HashesInterface, KeysInterface};
 use fred::types::scripts::Script;
 use serde_json::{Map, Value};
 
@@ -261,21 +262,6 @@ end
     };
 }
 
-/// Reads a job: its hash's pairs as they are (none: no such job, or it
-/// expired). KEYS: hash.
-static GET: LazyLock<Script> =
-    LazyLock::new(|| Script::from_lua("return redis.call('HGETALL', KEYS[1])"));
-
-/// Reads one field under its key and its aliases (ARGV): nil if no such
-/// job, else one JSON text or nil per key. KEYS: hash.
-static GET_FIELD: LazyLock<Script> = LazyLock::new(|| {
-    Script::from_lua(
-        r"
-if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-return redis.call('HMGET', KEYS[1], unpack(ARGV))",
-    )
-});
-
 /// Replaces a job; KEYS: hash, index; ARGV: job key, ttl, the marker, then
 /// field/value pairs. Returns 1 if the job existed.
 static INSERT: LazyLock<Script> = LazyLock::new(|| {
@@ -393,16 +379,19 @@ impl OwnerJobs {
 }
 
 impl AsyncSessionBackend for OwnerJobs {
+    /// One `HGETALL`, no script: a job's hash always holds its marker, so
+    /// an empty reply is no job (none, or one that expired).
     async fn get(&self, key: &str) -> Result<Option<Value>> {
-        let pairs: Vec<String> = self
-            .run(&GET, Op::Read, key, vec![self.hash_key(key)], Vec::new())
-            .await?;
+        let pairs: Vec<(String, String)> = self
+            .store
+            .pool
+            .hgetall(self.hash_key(key))
+            .await
+            .map_err(|err| Error::backend(Op::Read, key, err))?;
         if pairs.is_empty() {
             return Ok(None);
         }
-        let mut pairs = pairs.into_iter();
-        let fields = std::iter::from_fn(|| Some((pairs.next()?, pairs.next()?)))
-            .filter(|(field, _)| field != MARKER);
+        let fields = pairs.into_iter().filter(|(field, _)| field != MARKER);
         object_of(key, fields).map(Some)
     }
 
@@ -465,25 +454,44 @@ impl AsyncSessionBackend for OwnerJobs {
         Ok(usize::try_from(removed).unwrap_or(0))
     }
 
+    /// One `HMGET` of the marker, the field and its aliases, no script: no
+    /// marker is no job.
     async fn get_field(&self, key: &str, name: &str, aliases: &[&str]) -> Result<Option<Value>> {
-        let fields: Vec<&str> = std::iter::once(name)
+        let fields: Vec<&str> = [MARKER, name]
+            .into_iter()
             .chain(aliases.iter().copied())
             .collect();
-        let args = fields.iter().map(|f| (*f).to_owned()).collect();
-        let reply: Option<Vec<Option<String>>> = self
-            .run(&GET_FIELD, Op::Read, key, vec![self.hash_key(key)], args)
-            .await?;
-        reply
-            .map(|values| {
-                object_of(
-                    key,
-                    fields
-                        .iter()
-                        .zip(values)
-                        .filter_map(|(field, json)| Some(((*field).to_owned(), json?))),
-                )
-            })
-            .transpose()
+        let mut values: Vec<Option<String>> = self
+            .store
+            .pool
+            .hmget(self.hash_key(key), fields.clone())
+            .await
+            .map_err(|err| Error::backend(Op::Read, key, err))?;
+        let marker = if values.is_empty() {
+            None
+        } else {
+            values.remove(0)
+        };
+        // no marker: no job, or one an earlier release wrote, which has none
+        if marker.is_none() {
+            let exists: i64 = self
+                .store
+                .pool
+                .exists(self.hash_key(key))
+                .await
+                .map_err(|err| Error::backend(Op::Read, key, err))?;
+            if exists == 0 {
+                return Ok(None);
+            }
+        }
+        object_of(
+            key,
+            fields[1..]
+                .iter()
+                .zip(values)
+                .filter_map(|(field, json)| Some(((*field).to_owned(), json?))),
+        )
+        .map(Some)
     }
 
     async fn set_field(&self, key: &str, write: FieldWrite<'_>) -> Result<bool> {

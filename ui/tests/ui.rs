@@ -1,7 +1,7 @@
 //! Compile-fail and compile-pass tests: every misuse of the derive and of the typed keys is
 //! an error at the user's token, pinned in `tests/ui/<category>/<case>.stderr`; the programs of `tests/ui/pass/` must
 //! compile and run.
-//! Regenerate after an intended change with `TRYBUILD=overwrite cargo test --test ui`.
+//! Regenerate after an intended change with `TRYBUILD=overwrite cargo test -p jobsess-ui`.
 
 #[test]
 fn ui() {

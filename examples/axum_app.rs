@@ -6,8 +6,10 @@
 //! cargo run --example axum_app -- --port 3001 --redis-url redis://127.0.0.1:6379
 //! ```
 //!
-//! `PORT`/`--port` sets the port (default 3000), `REDIS_URL`/`--redis-url`
-//! keeps sessions in Redis so several instances share them.
+//! `PORT`/`--port` sets the port (default 3000). With `REDIS_URL`/`--redis-url`
+//! sessions live in Redis and job metadata in the Redis job store: the
+//! running job writes its progress there one field at a time, so a second
+//! instance on another port shows the same job's progress live.
 
 use std::time::Duration;
 
@@ -28,7 +30,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let (app, sessions) = match arg("--redis-url", "REDIS_URL") {
         Some(url) => (
             axum_app::redis_app(&url, runner).await?,
-            format!("Redis at {url}"),
+            format!("Redis at {url}, job metadata in the Redis job store"),
         ),
         None => (axum_app::memory_app(runner), "memory".to_owned()),
     };

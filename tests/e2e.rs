@@ -324,11 +324,41 @@ async fn actix_cookie_budget() {
 #[cfg_attr(not(redis_url_set), ignore = "set REDIS_URL to run the Redis tests")]
 async fn axum_scale_out_through_redis() {
     let url = std::env::var("REDIS_URL").expect("REDIS_URL");
-    let a = serve_axum(axum_app::redis_app(&url, fast_runner()).await.unwrap()).await;
+    // 20 ms a step, so B's polls see the progress move
+    let a = serve_axum(
+        axum_app::redis_app(&url, Runner::new(Duration::from_millis(20)))
+            .await
+            .unwrap(),
+    )
+    .await;
     let b = serve_axum(axum_app::redis_app(&url, fast_runner()).await.unwrap()).await;
     let user = browser(); // one cookie jar: both instances are 127.0.0.1
     let id = start(&user, &a, "shared.mp3").await;
-    wait_done(&user, &a, &id).await;
+    // the job runs on A and writes its progress into Redis as it goes: B,
+    // which runs nothing, sees it move and finish
+    let mut seen = Vec::new();
+    for _ in 0..400 {
+        let status: Status = user
+            .get(format!("{b}/jobs/{id}/status"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if seen.last() != Some(&status.progress) {
+            seen.push(status.progress);
+        }
+        if status.done {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    assert_eq!(seen.last(), Some(&100), "B saw {seen:?}");
+    assert!(
+        seen.len() >= 2 && seen.windows(2).all(|w| w[0] < w[1]),
+        "B saw {seen:?}"
+    );
     let (code, body) = get(&user, format!("{b}/jobs/{id}/results")).await;
     assert_eq!(code, StatusCode::OK);
     assert!(

@@ -1,12 +1,21 @@
-//! The demo app on axum, with tower-sessions: in memory by default, in
-//! Redis when given a URL, so several instances share sessions.
+//! The demo app on axum, with tower-sessions: sessions and job metadata in
+//! memory by default; with a Redis URL, sessions in Redis and job metadata
+//! in the Redis job store, where the running job writes its progress one
+//! field at a time, so every instance shows it live.
 
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use std::ops::Deref;
+
+use axum::Extension;
+use axum::extract::FromRequestParts;
 use jobsess::axum::Jobs;
+use jobsess::redis::{OwnerJobs, RedisJobStore, RedisJobs};
+use jobsess::tower_sessions::AnySession;
+use jobsess::{AsyncJobSession, AsyncSessionBackend};
 use tower_sessions::{MemoryStore, SessionManagerLayer, SessionStore};
 use tower_sessions_redis_store::RedisStore;
 use tower_sessions_redis_store::fred::prelude::{ClientLike, Config, Pool};
@@ -19,33 +28,69 @@ use super::{
 type Result<T> = std::result::Result<T, jobsess::Error>;
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// The app's routes over any tower-sessions store.
-pub fn router<S: SessionStore + Clone>(store: S, runner: Runner) -> Router {
+/// What the handlers need of a jobs extractor: the session-held `Jobs<M>`,
+/// or `RedisJobs<M>` of the Redis job store.
+pub trait JobsOf:
+    FromRequestParts<Runner, Rejection = Response>
+    + Deref<Target = AsyncJobSession<TranscriptionJob, Self::Backend>>
+    + Send
+    + Sync
+    + 'static
+{
+    /// The backend the handle works on.
+    type Backend: AsyncSessionBackend + Clone + 'static;
+    /// Whether the running job writes its progress into the store itself
+    /// (so any instance reads it there), rather than pages copying it.
+    const WRITES_PROGRESS: bool;
+}
+
+impl JobsOf for Jobs<TranscriptionJob> {
+    type Backend = AnySession;
+    const WRITES_PROGRESS: bool = false;
+}
+
+impl JobsOf for RedisJobs<TranscriptionJob> {
+    type Backend = OwnerJobs;
+    const WRITES_PROGRESS: bool = true;
+}
+
+/// The app's routes over any tower-sessions store, with job metadata
+/// through `J`.
+pub fn router<J: JobsOf, S: SessionStore + Clone>(store: S, runner: Runner) -> Router {
     Router::new()
-        .route("/", get(home))
-        .route("/jobs", post(start))
-        .route("/jobs/clear", post(clear))
-        .route("/jobs/{id}", get(monitor))
-        .route("/jobs/{id}/status", get(status))
-        .route("/jobs/{id}/results", get(results))
-        .route("/jobs/{id}/delete", post(delete))
+        .route("/", get(home::<J>))
+        .route("/jobs", post(start::<J>))
+        .route("/jobs/clear", post(clear::<J>))
+        .route("/jobs/{id}", get(monitor::<J>))
+        .route("/jobs/{id}/status", get(status::<J>))
+        .route("/jobs/{id}/results", get(results::<J>))
+        .route("/jobs/{id}/delete", post(delete::<J>))
         .layer(SessionManagerLayer::new(store).with_secure(false))
         .with_state(runner)
 }
 
-/// The app with sessions in memory.
+/// The app with sessions and job metadata in memory.
 pub fn memory_app(runner: Runner) -> Router {
-    router(MemoryStore::default(), runner)
+    router::<Jobs<TranscriptionJob>, _>(MemoryStore::default(), runner)
 }
 
-/// The app with sessions in the Redis at `url`.
+/// The app with sessions in the Redis at `url` and job metadata in the
+/// Redis job store there: instances on one Redis share both, and a job's
+/// progress, written by the job as it runs, shows on every instance.
 ///
 /// # Errors
 /// A bad URL or a Redis that doesn't answer.
 pub async fn redis_app(url: &str, runner: Runner) -> std::result::Result<Router, BoxError> {
     let pool = Pool::new(Config::from_url(url)?, None, None, None, 2)?;
     pool.init().await?;
-    Ok(router(RedisStore::new(pool), runner))
+    let jobs = RedisJobStore::connect(url)
+        .await?
+        .with_namespace("jobsess-demo")
+        .with_ttl(std::time::Duration::from_secs(24 * 3600));
+    Ok(
+        router::<RedisJobs<TranscriptionJob>, _>(RedisStore::new(pool), runner)
+            .layer(Extension(jobs)),
+    )
 }
 
 /// Serves `app` on `listener` until the process ends.
@@ -56,14 +101,14 @@ pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::R
     axum::serve(listener, app).await
 }
 
-async fn home(jobs: Jobs<TranscriptionJob>) -> Result<Html<String>> {
+async fn home<J: JobsOf>(jobs: J) -> Result<Html<String>> {
     let entries = jobs.entries().await?;
     Ok(Html(home_page(&entries).into_string()))
 }
 
-async fn start(
+async fn start<J: JobsOf>(
     State(runner): State<Runner>,
-    jobs: Jobs<TranscriptionJob>,
+    jobs: J,
     Form(form): Form<StartForm>,
 ) -> Result<Response> {
     let job = match form.into_job() {
@@ -72,20 +117,40 @@ async fn start(
     };
     let id = runner.start();
     jobs.store(&id, &job).await?;
+    if J::WRITES_PROGRESS {
+        // the job writes its progress as it runs: one HSET per step
+        let (jobs, id, step) = ((*jobs).clone(), id.clone(), runner.step());
+        tokio::spawn(async move {
+            for percent in (10..=100).step_by(10) {
+                tokio::time::sleep(step).await;
+                if let Err(err) = jobs
+                    .store_field(&id, TranscriptionJob::PROGRESS, &percent)
+                    .await
+                {
+                    tracing::warn!(%id, error = %err, "progress not recorded");
+                }
+            }
+        });
+    }
     Ok(Redirect::to(&format!("/jobs/{id}")).into_response())
 }
 
 /// Loads job `id` and its progress, copying a newer progress into the session.
-async fn job_status(
+async fn job_status<J: JobsOf>(
     runner: &Runner,
-    jobs: &Jobs<TranscriptionJob>,
+    jobs: &J,
     id: &str,
 ) -> Result<Option<(TranscriptionJob, Status)>> {
     let Some(job) = jobs.load(id).await? else {
         return Ok(None);
     };
-    let progress = current_progress(runner, id, &job);
-    if should_record(progress, &job) {
+    // with the Redis job store the running job writes its progress itself
+    let progress = if J::WRITES_PROGRESS {
+        job.progress
+    } else {
+        current_progress(runner, id, &job)
+    };
+    if !J::WRITES_PROGRESS && should_record(progress, &job) {
         jobs.store_field(id, TranscriptionJob::PROGRESS, &progress)
             .await?;
     }
@@ -101,9 +166,9 @@ fn not_found(id: &str) -> Response {
         .into_response()
 }
 
-async fn monitor(
+async fn monitor<J: JobsOf>(
     State(runner): State<Runner>,
-    jobs: Jobs<TranscriptionJob>,
+    jobs: J,
     Path(id): Path<String>,
 ) -> Result<Response> {
     Ok(match job_status(&runner, &jobs, &id).await? {
@@ -112,9 +177,9 @@ async fn monitor(
     })
 }
 
-async fn status(
+async fn status<J: JobsOf>(
     State(runner): State<Runner>,
-    jobs: Jobs<TranscriptionJob>,
+    jobs: J,
     Path(id): Path<String>,
 ) -> Result<Response> {
     Ok(match job_status(&runner, &jobs, &id).await? {
@@ -123,9 +188,9 @@ async fn status(
     })
 }
 
-async fn results(
+async fn results<J: JobsOf>(
     State(runner): State<Runner>,
-    jobs: Jobs<TranscriptionJob>,
+    jobs: J,
     Path(id): Path<String>,
 ) -> Result<Response> {
     Ok(match job_status(&runner, &jobs, &id).await? {
@@ -136,7 +201,7 @@ async fn results(
     })
 }
 
-async fn delete(jobs: Jobs<TranscriptionJob>, Path(id): Path<String>) -> Result<Response> {
+async fn delete<J: JobsOf>(jobs: J, Path(id): Path<String>) -> Result<Response> {
     Ok(if jobs.delete(&id).await? {
         Redirect::to("/").into_response()
     } else {
@@ -144,7 +209,7 @@ async fn delete(jobs: Jobs<TranscriptionJob>, Path(id): Path<String>) -> Result<
     })
 }
 
-async fn clear(jobs: Jobs<TranscriptionJob>) -> Result<Redirect> {
+async fn clear<J: JobsOf>(jobs: J) -> Result<Redirect> {
     jobs.clear().await?;
     Ok(Redirect::to("/"))
 }

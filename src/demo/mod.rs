@@ -144,6 +144,12 @@ impl Runner {
         id
     }
 
+    /// How long each 10 % of a job takes.
+    #[must_use]
+    pub fn step(&self) -> Duration {
+        self.step
+    }
+
     /// The progress of a job this runner started, in percent.
     #[must_use]
     pub fn progress(&self, id: &str) -> Option<u8> {

@@ -321,7 +321,7 @@ async fn actix_cookie_budget() {
 
 /// A job started on instance A shows on instance B through one Redis.
 #[tokio::test]
-#[cfg_attr(not(redis_url_set), ignore = "set REDIS_URL to run the Redis tests")]
+#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn axum_scale_out_through_redis() {
     let url = std::env::var("REDIS_URL").expect("REDIS_URL");
     // 20 ms a step, so B's polls see the progress move
@@ -383,7 +383,7 @@ async fn axum_scale_out_through_redis() {
 }
 
 #[tokio::test]
-#[cfg_attr(not(redis_url_set), ignore = "set REDIS_URL to run the Redis tests")]
+#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn axum_full_flow_on_redis() {
     let url = std::env::var("REDIS_URL").expect("REDIS_URL");
     full_flow(&serve_axum(axum_app::redis_app(&url, fast_runner()).await.unwrap()).await).await;

@@ -101,7 +101,7 @@ async fn jobs_of(user: &reqwest::Client, base: &str) -> Vec<(String, u8)> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(not(redis_url_set), ignore = "set REDIS_URL to run the Redis tests")]
+#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn concurrent_requests_on_two_instances_lose_nothing() {
     let sessions = MemoryStore::default();
     let a = instance(sessions.clone()).await;
@@ -157,7 +157,7 @@ async fn concurrent_requests_on_two_instances_lose_nothing() {
 }
 
 #[tokio::test]
-#[cfg_attr(not(redis_url_set), ignore = "set REDIS_URL to run the Redis tests")]
+#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn a_missing_store_extension_is_a_plain_500() {
     let app = Router::new()
         .route("/jobs", get(list))
@@ -234,7 +234,7 @@ async fn concurrent_first_starts(users: &[reqwest::Client], per_user: usize, a: 
 /// their first job starts all at once, across two instances. They must
 /// agree on one owner per session, so no acknowledged job is unreachable.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(not(redis_url_set), ignore = "set REDIS_URL to run the Redis tests")]
+#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn first_concurrent_requests_of_a_session_agree_on_one_owner() {
     let sessions = MemoryStore::default();
     let a = instance(sessions.clone()).await;
@@ -255,7 +255,7 @@ async fn first_concurrent_requests_of_a_session_agree_on_one_owner() {
 /// With the app's own user identity (`OwnerId`, put in the request by an
 /// auth layer), a user's jobs follow them to another session or device.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(not(redis_url_set), ignore = "set REDIS_URL to run the Redis tests")]
+#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn an_app_user_id_owns_jobs_across_sessions() {
     use axum::extract::Request;
     use axum::middleware::{Next, from_fn};
@@ -368,7 +368,7 @@ mod actix {
     /// Cookie sessions hold only the owner token, so neither concurrency nor
     /// the number of jobs is limited by the cookie.
     #[actix_web::test]
-    #[cfg_attr(not(redis_url_set), ignore = "set REDIS_URL to run the Redis tests")]
+    #[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
     async fn cookie_sessions_with_the_redis_store() {
         let url = std::env::var("REDIS_URL").expect("REDIS_URL");
         let pool = Pool::new(Config::from_url(&url).unwrap(), None, None, None, 2).unwrap();

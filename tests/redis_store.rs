@@ -54,7 +54,7 @@ fn owner(store: &RedisJobStore) -> (String, OwnerJobs) {
 }
 
 #[tokio::test]
-#[cfg_attr(not(redis_url_set), ignore = "set REDIS_URL to run the Redis tests")]
+#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn the_notebook_flow() {
     let store = store().await;
     let (_, session) = owner(&store);
@@ -98,7 +98,7 @@ async fn the_notebook_flow() {
 }
 
 #[tokio::test]
-#[cfg_attr(not(redis_url_set), ignore = "set REDIS_URL to run the Redis tests")]
+#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn owners_and_prefixes_are_isolated() {
     let store = store().await;
     let (_, alice) = owner(&store);
@@ -120,7 +120,7 @@ async fn owners_and_prefixes_are_isolated() {
 /// Twenty tasks write twenty different fields of one job at once, many
 /// times over: with one HSET per write none is lost.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(not(redis_url_set), ignore = "set REDIS_URL to run the Redis tests")]
+#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn concurrent_field_writes_lose_nothing() {
     const FIELDS: [&str; 20] = [
         "f00", "f01", "f02", "f03", "f04", "f05", "f06", "f07", "f08", "f09", "f10", "f11", "f12",
@@ -152,7 +152,7 @@ async fn concurrent_field_writes_lose_nothing() {
 }
 
 #[tokio::test]
-#[cfg_attr(not(redis_url_set), ignore = "set REDIS_URL to run the Redis tests")]
+#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn writes_renew_the_expiry() {
     let url = std::env::var("REDIS_URL").unwrap();
     let raw = pool(&url).await;
@@ -173,7 +173,7 @@ async fn writes_renew_the_expiry() {
 }
 
 #[tokio::test]
-#[cfg_attr(not(redis_url_set), ignore = "set REDIS_URL to run the Redis tests")]
+#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn corrupt_fields_are_named_errors() {
     let url = std::env::var("REDIS_URL").unwrap();
     let raw = pool(&url).await;
@@ -257,7 +257,7 @@ impl Drop for OwnRedis {
 }
 
 #[tokio::test]
-#[cfg_attr(not(redis_url_set), ignore = "set REDIS_URL to run the Redis tests")]
+#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn a_dead_redis_is_an_error_not_a_hang_or_a_panic() {
     let mut redis = OwnRedis::start().expect("redis-server starts on a free port");
     let store = RedisJobStore::new(pool(&format!("redis://127.0.0.1:{}", redis.1)).await);
@@ -326,7 +326,7 @@ async fn hash(raw: &Pool, token: &str, key: &str) -> std::collections::BTreeMap<
 }
 
 #[tokio::test]
-#[cfg_attr(not(redis_url_set), ignore = "set REDIS_URL to run the Redis tests")]
+#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn field_access_follows_serde_attributes_on_redis() {
     let url = std::env::var("REDIS_URL").unwrap();
     let raw = pool(&url).await;
@@ -443,7 +443,7 @@ async fn a_failed_session_read_never_replaces_the_owner_token() {
 /// A job expires `ttl` after the last write to it, on its own timer, and is
 /// then simply gone: not listed, not loaded, not writable, not counted.
 #[tokio::test]
-#[cfg_attr(not(redis_url_set), ignore = "set REDIS_URL to run the Redis tests")]
+#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn an_expired_job_is_gone_not_a_ghost() {
     let url = std::env::var("REDIS_URL").unwrap();
     let raw = pool(&url).await;
@@ -481,7 +481,7 @@ async fn an_expired_job_is_gone_not_a_ghost() {
 
 /// A job with no fields is still a job.
 #[tokio::test]
-#[cfg_attr(not(redis_url_set), ignore = "set REDIS_URL to run the Redis tests")]
+#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn a_job_with_no_fields_exists() {
     let store = store().await;
     let (_, session) = owner(&store);
@@ -501,7 +501,7 @@ async fn a_job_with_no_fields_exists() {
 /// Scripts run by hash; after `SCRIPT FLUSH` (as after a restart) they are
 /// loaded again, transparently.
 #[tokio::test]
-#[cfg_attr(not(redis_url_set), ignore = "set REDIS_URL to run the Redis tests")]
+#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn scripts_reload_after_a_flush() {
     let url = std::env::var("REDIS_URL").unwrap();
     let raw = pool(&url).await;
@@ -519,7 +519,7 @@ async fn scripts_reload_after_a_flush() {
 /// An owner's index written by the earlier release (a plain set of job
 /// keys) is read, and taken over on the next write.
 #[tokio::test]
-#[cfg_attr(not(redis_url_set), ignore = "set REDIS_URL to run the Redis tests")]
+#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn data_of_the_earlier_release_is_read() {
     let url = std::env::var("REDIS_URL").unwrap();
     let raw = pool(&url).await;
@@ -576,7 +576,7 @@ fn durable_redis(port: u16, dir: &std::path::Path) -> Child {
 /// and once Redis is back from its append-only file the same store serves
 /// again without a restart, with every acknowledged job and write there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(not(redis_url_set), ignore = "set REDIS_URL to run the Redis tests")]
+#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn an_outage_fails_fast_and_the_store_recovers() {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -274,7 +274,7 @@ fn set_cookie_value_len(response: &reqwest::Response, name: &str) -> Option<usiz
 async fn actix_cookie_budget() {
     let base = serve_actix();
     let user = browser();
-    let long_name = format!("{}.mp3", "n".repeat(400));
+    let long_name = format!("{}.mp3", "n".repeat(250));
     let mut started = Vec::new();
     let mut refused = None;
     for _ in 0..20 {
@@ -304,11 +304,13 @@ async fn actix_cookie_budget() {
     }
     let (code, message) = refused.expect("the budget stops the session from growing");
     assert_eq!(code, StatusCode::PAYLOAD_TOO_LARGE);
+    // an HTML page that says what to do, with a way back, and no key names
     assert!(
-        message.contains("over its budget of 4000 bytes"),
+        message.contains("Too many jobs in this session: delete some."),
         "{message}"
     );
-    assert!(message.starts_with("transcription_job-"), "{message}");
+    assert!(message.contains(r#"<a href="/">"#), "{message}");
+    assert!(!message.contains("transcription_"), "{message}");
     assert!(started.len() >= 3, "{} jobs fit", started.len());
     // the browser kept the cookie, and every job stored before is still there
     let (code, home) = get(&user, format!("{base}/")).await;
@@ -317,6 +319,140 @@ async fn actix_cookie_budget() {
         assert!(home.contains(id.as_str()), "{id} lost");
     }
     assert_eq!(home.matches("<tr class=\"job\">").count(), started.len());
+    // the refused job never ran: it was not stored, so nothing was started
+}
+
+/// The form says what is wrong, on the page, and starts nothing; the JSON
+/// endpoint answers JSON errors; error pages have a way back.
+async fn demo_errors(base: &str) {
+    let user = browser();
+    for (form, message) in [
+        (
+            vec![
+                ("file_name", "  "),
+                ("plugin", "voxtral"),
+                ("language", "en"),
+                ("format", "srt"),
+            ],
+            "Give the file&#39;s name.",
+        ),
+        (vec![("plugin", "voxtral")], "Give the file&#39;s name."),
+        (
+            vec![
+                ("file_name", "a.mp3"),
+                ("plugin", "voxtral"),
+                ("language", "xx"),
+                ("format", "srt"),
+            ],
+            "Choose one of the languages on offer.",
+        ),
+        (
+            vec![
+                ("file_name", "a.mp3"),
+                ("plugin", "nope"),
+                ("language", "en"),
+                ("format", "srt"),
+            ],
+            "Choose one of the plugins on offer.",
+        ),
+        (
+            vec![
+                ("file_name", "a.mp3"),
+                ("plugin", "voxtral"),
+                ("language", "en"),
+                ("format", "doc"),
+            ],
+            "Choose one of the formats on offer.",
+        ),
+    ] {
+        let response = user
+            .post(format!("{base}/jobs"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{form:?}"
+        );
+        let content_type = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(content_type.contains("charset=utf-8"), "{content_type}");
+        let body = response.text().await.unwrap();
+        assert!(
+            body.contains(message) || body.contains(&message.replace("&#39;", "'")),
+            "{body}"
+        );
+        assert!(body.contains("<form"), "the form is shown again");
+    }
+    let long = "x".repeat(20_000);
+    let response = user
+        .post(format!("{base}/jobs"))
+        .form(&[
+            ("file_name", long.as_str()),
+            ("plugin", "voxtral"),
+            ("language", "en"),
+            ("format", "srt"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, home) = get(&user, format!("{base}/")).await;
+    assert!(
+        home.contains("No jobs yet."),
+        "a refused form started a job"
+    );
+    // JSON endpoint: a JSON error
+    let response = user
+        .get(format!("{base}/jobs/job-nope/status"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let error: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(error["error"], "Job job-nope not found.");
+    // HTML pages: the status and a way back
+    for path in ["/jobs/job-nope", "/jobs/bad%07id"] {
+        let (code, body) = get(&user, format!("{base}{path}")).await;
+        assert!(
+            code == StatusCode::NOT_FOUND || code == StatusCode::BAD_REQUEST,
+            "{path}: {code}"
+        );
+        assert!(body.contains(&format!("{} ·", code.as_u16())), "{body}");
+        assert!(
+            body.contains(r#"<a href="/">Back to your jobs</a>"#),
+            "{body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn axum_demo_errors() {
+    demo_errors(&serve_axum(axum_app::memory_app(fast_runner())).await).await;
+}
+
+#[actix_web::test]
+async fn actix_demo_errors() {
+    demo_errors(&serve_actix()).await;
+}
+
+/// The monitor page says "Done" once the job is done.
+#[tokio::test]
+async fn the_monitor_says_done_at_100() {
+    let base = serve_axum(axum_app::memory_app(fast_runner())).await;
+    let user = browser();
+    let id = start(&user, &base, "done.mp3").await;
+    wait_done(&user, &base, &id).await;
+    let (_, monitor) = get(&user, format!("{base}/jobs/{id}")).await;
+    assert!(
+        monitor.contains("Done: <strong>done.mp3</strong>"),
+        "{monitor}"
+    );
+    assert!(!monitor.contains("Transcribing"), "{monitor}");
 }
 
 /// A job started on instance A shows on instance B through one Redis.

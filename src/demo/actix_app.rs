@@ -5,15 +5,16 @@ use actix_session::SessionMiddleware;
 use actix_session::storage::CookieSessionStore;
 use actix_web::cookie::Key;
 use actix_web::dev::Server;
+use actix_web::http::StatusCode;
 use actix_web::{App, HttpResponse, HttpServer, http::header, web};
 use jobsess::actix::{CookieSecurity, Jobs, JobsConfig};
 
 use super::{
-    Runner, StartForm, Status, TranscriptionJob, current_progress, home_page, monitor_page,
-    not_found_page, results_page, should_record,
+    Runner, StartForm, Status, TranscriptionJob, current_progress, error_page, home_page,
+    home_page_with, monitor_page, not_found_page, results_page, should_record, user_error,
 };
 
-type Result<T> = std::result::Result<T, jobsess::Error>;
+type Result<T> = std::result::Result<T, PageError>;
 
 /// Registers the app's routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -46,6 +47,8 @@ pub fn server(
             // actix-session's default: a private (encrypted) cookie
             .app_data(JobsConfig::cookie(CookieSecurity::Private))
             .app_data(web::Data::new(runner.clone()))
+            // room for an over-long file name, so the form says what is wrong
+            .app_data(web::FormConfig::default().limit(64 * 1024))
             .configure(routes)
     })
     .workers(1)
@@ -65,6 +68,45 @@ fn see_other(to: &str) -> HttpResponse {
         .finish()
 }
 
+/// A JSON error for the JSON endpoint.
+fn json_error(status: u16, message: String) -> HttpResponse {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    HttpResponse::build(status).json(serde_json::json!({ "error": message }))
+}
+
+/// An error of a page handler, answered with an HTML error page that has
+/// the status, a message for the user and a link back.
+#[derive(Debug)]
+pub struct PageError(jobsess::Error);
+
+impl From<jobsess::Error> for PageError {
+    fn from(err: jobsess::Error) -> Self {
+        PageError(err)
+    }
+}
+
+impl std::fmt::Display for PageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl actix_web::ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.0.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (status, message) = user_error(&self.0);
+        if status >= 500 {
+            tracing::error!(error = %self.0, "demo: request failed");
+        }
+        HttpResponse::build(self.status_code())
+            .content_type("text/html; charset=utf-8")
+            .body(error_page(status, &message).into_string())
+    }
+}
+
 fn not_found(id: &str) -> HttpResponse {
     HttpResponse::NotFound()
         .content_type("text/html; charset=utf-8")
@@ -82,10 +124,16 @@ async fn start(
 ) -> Result<HttpResponse> {
     let job = match form.into_inner().into_job() {
         Ok(job) => job,
-        Err(why) => return Ok(HttpResponse::BadRequest().body(why)),
+        Err(why) => {
+            return Ok(HttpResponse::UnprocessableEntity()
+                .content_type("text/html; charset=utf-8")
+                .body(home_page_with(&jobs.entries()?, Some(why)).into_string()));
+        }
     };
-    let id = runner.start();
+    // stored first: if the cookie is full, nothing runs
+    let id = Runner::new_id();
     jobs.store(&id, &job)?;
+    runner.run(&id);
     Ok(see_other(&format!("/jobs/{id}")))
 }
 
@@ -121,9 +169,13 @@ async fn status(
     mut jobs: Jobs<TranscriptionJob>,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
-    Ok(match job_status(&runner, &mut jobs, &id)? {
-        Some((_, status)) => HttpResponse::Ok().json(status),
-        None => not_found(&id),
+    Ok(match job_status(&runner, &mut jobs, &id) {
+        Ok(Some((_, status))) => HttpResponse::Ok().json(status),
+        Ok(None) => json_error(404, format!("Job {id} not found.")),
+        Err(PageError(err)) => {
+            let (status, message) = user_error(&err);
+            json_error(status, message)
+        }
     })
 }
 

@@ -21,11 +21,36 @@ use tower_sessions_redis_store::RedisStore;
 use tower_sessions_redis_store::fred::prelude::{ClientLike, Config, Pool};
 
 use super::{
-    Runner, StartForm, Status, TranscriptionJob, current_progress, home_page, monitor_page,
-    not_found_page, results_page, should_record,
+    Runner, StartForm, Status, TranscriptionJob, current_progress, error_page, home_page,
+    home_page_with, monitor_page, not_found_page, results_page, should_record, user_error,
 };
 
-type Result<T> = std::result::Result<T, jobsess::Error>;
+type Result<T> = std::result::Result<T, PageError>;
+
+/// An error of a page handler, answered with an HTML error page that has
+/// the status, a message for the user and a link back.
+pub struct PageError(jobsess::Error);
+
+impl From<jobsess::Error> for PageError {
+    fn from(err: jobsess::Error) -> Self {
+        PageError(err)
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let (status, message) = user_error(&self.0);
+        if status >= 500 {
+            tracing::error!(error = %self.0, "demo: request failed");
+        }
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (
+            status,
+            Html(error_page(status.as_u16(), &message).into_string()),
+        )
+            .into_response()
+    }
+}
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// What the handlers need of a jobs extractor: the session-held `Jobs<M>`,
@@ -113,10 +138,15 @@ async fn start<J: JobsOf>(
 ) -> Result<Response> {
     let job = match form.into_job() {
         Ok(job) => job,
-        Err(why) => return Ok((StatusCode::BAD_REQUEST, why).into_response()),
+        Err(why) => {
+            let page = home_page_with(&jobs.entries().await?, Some(why));
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.into_string())).into_response());
+        }
     };
-    let id = runner.start();
+    // stored first: if that fails, nothing runs
+    let id = Runner::new_id();
     jobs.store(&id, &job).await?;
+    runner.run(&id);
     if J::WRITES_PROGRESS {
         // the job writes its progress as it runs: one HSET per step
         let (jobs, id, step) = ((*jobs).clone(), id.clone(), runner.step());
@@ -177,15 +207,24 @@ async fn monitor<J: JobsOf>(
     })
 }
 
+/// The JSON endpoint answers errors in JSON too.
 async fn status<J: JobsOf>(
     State(runner): State<Runner>,
     jobs: J,
     Path(id): Path<String>,
-) -> Result<Response> {
-    Ok(match job_status(&runner, &jobs, &id).await? {
-        Some((_, status)) => Json(status).into_response(),
-        None => not_found(&id),
-    })
+) -> Response {
+    let json_error = |status: u16, message: String| {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, Json(serde_json::json!({ "error": message }))).into_response()
+    };
+    match job_status(&runner, &jobs, &id).await {
+        Ok(Some((_, status))) => Json(status).into_response(),
+        Ok(None) => json_error(404, format!("Job {id} not found.")),
+        Err(PageError(err)) => {
+            let (status, message) = user_error(&err);
+            json_error(status, message)
+        }
+    }
 }
 
 async fn results<J: JobsOf>(

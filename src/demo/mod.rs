@@ -55,8 +55,10 @@ pub struct TranscriptionJob {
     pub progress: u8,
 }
 
-/// The start form.
-#[derive(Deserialize, Debug)]
+/// The start form. A field left out of the request is empty, so it is
+/// refused with a message on the form, like a field left blank.
+#[derive(Deserialize, Debug, Default)]
+#[serde(default)]
 pub struct StartForm {
     /// File name.
     pub file_name: String,
@@ -75,22 +77,38 @@ pub const PLUGINS: &[(&str, &str)] = &[
     ("voxtral", "Voxtral"),
 ];
 
+/// The languages on offer.
+pub const LANGUAGES: &[&str] = &["en", "de", "fr", "es", "it"];
+
+/// The output formats on offer.
+pub const FORMATS: &[&str] = &["srt", "vtt", "txt"];
+
 impl StartForm {
     /// The metadata of a job started with this form, or why the form is bad.
     ///
     /// # Errors
-    /// A message for the user when a field is empty or the plugin unknown.
+    /// A message for the user: a file name that is blank or over 255
+    /// characters, or a plugin, language or format that is not on offer.
     pub fn into_job(self) -> Result<TranscriptionJob, &'static str> {
-        let Some((id, title)) = PLUGINS.iter().find(|(id, _)| *id == self.plugin) else {
-            return Err("unknown plugin");
-        };
-        if self.file_name.trim().is_empty() {
-            return Err("the file name is empty");
+        let name = self.file_name.trim();
+        if name.is_empty() {
+            return Err("Give the file's name.");
         }
+        if name.chars().count() > 255 {
+            return Err("The file name is longer than 255 characters.");
+        }
+        let Some((id, title)) = PLUGINS.iter().find(|(id, _)| *id == self.plugin) else {
+            return Err("Choose one of the plugins on offer.");
+        };
+        if !LANGUAGES.contains(&self.language.as_str()) {
+            return Err("Choose one of the languages on offer.");
+        }
+        if !FORMATS.contains(&self.format.as_str()) {
+            return Err("Choose one of the formats on offer.");
+        }
+        let file_name = name.to_owned();
         Ok(TranscriptionJob {
-            file_info: FileInfo {
-                name: self.file_name,
-            },
+            file_info: FileInfo { name: file_name },
             plugin_info: PluginInfo {
                 id: (*id).to_owned(),
                 title: (*title).to_owned(),
@@ -129,10 +147,24 @@ impl Runner {
     /// returns its new id.
     #[must_use]
     pub fn start(&self) -> String {
+        let id = Runner::new_id();
+        self.run(&id);
+        id
+    }
+
+    /// A new job id.
+    #[must_use]
+    pub fn new_id() -> String {
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
-        let id = format!("job-{}-{nanos:x}", NEXT_ID.fetch_add(1, Ordering::Relaxed));
+        format!("job-{}-{nanos:x}", NEXT_ID.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Runs job `id` in the background (on the current tokio runtime). Call
+    /// it once the job's metadata is stored, so no job runs unrecorded.
+    pub fn run(&self, id: &str) {
+        let id = id.to_owned();
         self.set(&id, 0);
         let (runner, job) = (self.clone(), id.clone());
         tokio::spawn(async move {
@@ -141,7 +173,6 @@ impl Runner {
                 runner.set(&job, percent);
             }
         });
-        id
     }
 
     /// How long each 10 % of a job takes.
@@ -221,7 +252,7 @@ fn page(title: &str, body: Markup) -> Markup {
             head {
                 meta charset="utf-8";
                 title { (title) " · jobsess demo" }
-                style { "body{font-family:sans-serif;max-width:42rem;margin:2rem auto}table{border-collapse:collapse}td,th{padding:.3rem .6rem;border-bottom:1px solid #ddd}progress{width:100%}" }
+                style { "body{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#222;line-height:1.45}nav{margin-bottom:1rem}nav a{color:#555;text-decoration:none}h1{font-size:1.6rem;overflow-wrap:anywhere}form p{margin:.5rem 0}label{display:block}input,select{font:inherit;padding:.3rem;min-width:14rem;max-width:100%}button{font:inherit;padding:.35rem .9rem;border:1px solid #888;border-radius:4px;background:#f4f4f4;cursor:pointer}table{border-collapse:collapse;width:100%;table-layout:fixed}td,th{padding:.35rem .6rem;border-bottom:1px solid #ddd;text-align:left;overflow-wrap:anywhere}progress{width:100%;height:1.2rem}.problem{color:#a00;background:#fee;padding:.5rem .8rem;border-radius:4px}dd{overflow-wrap:anywhere}" }
             }
             body {
                 nav { a href="/" { "Your jobs" } }
@@ -235,17 +266,29 @@ fn page(title: &str, body: Markup) -> Markup {
 /// The home page: the start form and the user's jobs.
 #[must_use]
 pub fn home_page(jobs: &[(String, Result<TranscriptionJob, jobsess::Error>)]) -> Markup {
+    home_page_with(jobs, None)
+}
+
+/// The home page with a message about the form (why a start was refused).
+#[must_use]
+pub fn home_page_with(
+    jobs: &[(String, Result<TranscriptionJob, jobsess::Error>)],
+    problem: Option<&str>,
+) -> Markup {
     page(
         "Transcriptions",
         html! {
             form method="post" action="/jobs" {
-                p { label { "File " input name="file_name" required value="interview.mp3"; } }
+                @if let Some(problem) = problem { p.problem role="alert" { (problem) } }
+                p { label { "File " input name="file_name" required maxlength="255" value="interview.mp3"; } }
                 p { label { "Plugin " select name="plugin" {
                     @for (id, title) in PLUGINS { option value=(id) { (title) } }
                 } } }
-                p { label { "Language " input name="language" value="en"; } }
+                p { label { "Language " select name="language" {
+                    @for language in LANGUAGES { option { (language) } }
+                } } }
                 p { label { "Format " select name="format" {
-                    option { "srt" } option { "vtt" } option { "txt" }
+                    @for format in FORMATS { option { (format) } }
                 } } }
                 button type="submit" { "Start transcription" }
             }
@@ -271,7 +314,9 @@ pub fn home_page(jobs: &[(String, Result<TranscriptionJob, jobsess::Error>)]) ->
                         }
                     }
                 }
-                form method="post" action="/jobs/clear" { button type="submit" { "Clear all" } }
+                form method="post" action="/jobs/clear" onsubmit="return confirm('Delete all your jobs?')" {
+                    button type="submit" { "Clear all" }
+                }
             }
         },
     )
@@ -284,7 +329,11 @@ pub fn monitor_page(status: &Status) -> Markup {
         &format!("Job {}", status.id),
         html! {
             @if !status.done { meta http-equiv="refresh" content="1"; }
-            p { "Transcribing " strong { (status.file) } " with " (status.plugin) }
+            @if status.done {
+                p.state { "Done: " strong { (status.file) } " with " (status.plugin) }
+            } @else {
+                p.state { "Transcribing " strong { (status.file) } " with " (status.plugin) }
+            }
             progress max="100" value=(status.progress) { (status.progress) "%" }
             p.progress { (status.progress) "%" }
             @if status.done {
@@ -318,5 +367,43 @@ pub fn results_page(id: &str, job: &TranscriptionJob, done: bool) -> Markup {
 /// The page for a job this session doesn't have.
 #[must_use]
 pub fn not_found_page(id: &str) -> Markup {
-    page("Not found", html! { p { "Job " (id) " not found." } })
+    error_page(404, &format!("Job {id} not found."))
+}
+
+/// An error page: the status, what happened, and a way back.
+#[must_use]
+pub fn error_page(status: u16, message: &str) -> Markup {
+    let title = match status {
+        400 => "Bad request",
+        404 => "Not found",
+        413 => "Too much in this session",
+        422 => "Check the form",
+        503 => "Try again in a moment",
+        _ => "Something went wrong",
+    };
+    page(
+        &format!("{status} · {title}"),
+        html! {
+            p.problem role="alert" { (message) }
+            p { a href="/" { "Back to your jobs" } }
+        },
+    )
+}
+
+/// The status and the message for the user that answer `err`: never key
+/// names or internals.
+#[must_use]
+pub fn user_error(err: &jobsess::Error) -> (u16, String) {
+    let message = match err {
+        jobsess::Error::OverBudget { .. } => {
+            "Too many jobs in this session: delete some.".to_owned()
+        }
+        jobsess::Error::InvalidJobId { .. } => "That is not a job id.".to_owned(),
+        jobsess::Error::JobNotFound { .. } => "No such job in your session.".to_owned(),
+        _ if err.http_status() == 503 => {
+            "The job store is not answering; try again in a moment.".to_owned()
+        }
+        _ => "Something went wrong on our side.".to_owned(),
+    };
+    (err.http_status(), message)
 }

@@ -334,6 +334,22 @@ mod actix {
 
     use super::{Job, browser, jobs_of};
 
+    /// Starts the jobs `ids` all at once, each answered with success.
+    async fn start_all(user: &reqwest::Client, base: &str, ids: impl Iterator<Item = String>) {
+        let handles: Vec<_> = ids
+            .map(|id| {
+                let (user, base) = (user.clone(), base.to_owned());
+                tokio::spawn(async move {
+                    let response = user.post(format!("{base}/jobs/{id}")).send().await.unwrap();
+                    assert!(response.status().is_success(), "{}", response.status());
+                })
+            })
+            .collect();
+        for handle in handles {
+            handle.await.unwrap();
+        }
+    }
+
     async fn login(session: actix_session::Session) -> Result<HttpResponse, actix_web::Error> {
         session.insert("user", "someone")?;
         Ok(HttpResponse::Ok().finish())
@@ -402,21 +418,7 @@ mod actix {
         // jobs at once; every request claims the same owner.
         let first = browser();
         first.post(format!("{base}/login")).send().await.unwrap();
-        let mut handles = Vec::new();
-        for i in 0..8u8 {
-            let (user, base) = (first.clone(), base.clone());
-            handles.push(tokio::spawn(async move {
-                let response = user
-                    .post(format!("{base}/jobs/first-{i}"))
-                    .send()
-                    .await
-                    .unwrap();
-                assert!(response.status().is_success(), "{}", response.status());
-            }));
-        }
-        for handle in handles {
-            handle.await.unwrap();
-        }
+        start_all(&first, &base, (0..8).map(|i| format!("first-{i}"))).await;
         assert_eq!(
             jobs_of(&first, &base).await.len(),
             8,
@@ -425,21 +427,7 @@ mod actix {
 
         let user = browser();
         assert!(jobs_of(&user, &base).await.is_empty());
-        let mut handles = Vec::new();
-        for i in 0..30u8 {
-            let (user, base) = (user.clone(), base.clone());
-            handles.push(tokio::spawn(async move {
-                let response = user
-                    .post(format!("{base}/jobs/job-{i:02}"))
-                    .send()
-                    .await
-                    .unwrap();
-                assert!(response.status().is_success(), "{}", response.status());
-            }));
-        }
-        for handle in handles {
-            handle.await.unwrap();
-        }
+        start_all(&user, &base, (0..30).map(|i| format!("job-{i:02}"))).await;
         let listed = jobs_of(&user, &base).await;
         assert_eq!(listed.len(), 30);
         assert_eq!(listed[7].0, "job-07");

@@ -46,6 +46,16 @@ async fn store() -> RedisJobStore {
         .with_ttl(Duration::from_secs(600))
 }
 
+/// A raw pool on the Redis at `REDIS_URL`, and a store on it whose jobs
+/// expire after `ttl`.
+async fn raw_and_store(ttl: Duration) -> (Pool, RedisJobStore) {
+    let raw = pool(&std::env::var("REDIS_URL").expect("REDIS_URL")).await;
+    let store = RedisJobStore::new(raw.clone())
+        .with_namespace("jobsess-test")
+        .with_ttl(ttl);
+    (raw, store)
+}
+
 /// A fresh owner, so runs and tests never see each other's jobs.
 fn owner(store: &RedisJobStore) -> (String, OwnerJobs) {
     let token = RedisJobStore::new_owner_token().unwrap();
@@ -154,11 +164,7 @@ async fn concurrent_field_writes_lose_nothing() {
 #[tokio::test]
 #[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn writes_renew_the_expiry() {
-    let url = std::env::var("REDIS_URL").unwrap();
-    let raw = pool(&url).await;
-    let store = RedisJobStore::new(raw.clone())
-        .with_namespace("jobsess-test")
-        .with_ttl(Duration::from_secs(600));
+    let (raw, store) = raw_and_store(Duration::from_secs(600)).await;
     let (token, session) = owner(&store);
     let jobs = AsyncJobSession::<Job, _>::new(session);
     jobs.store("a", &job("a")).await.unwrap();
@@ -445,11 +451,7 @@ async fn a_failed_session_read_never_replaces_the_owner_token() {
 #[tokio::test]
 #[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn an_expired_job_is_gone_not_a_ghost() {
-    let url = std::env::var("REDIS_URL").unwrap();
-    let raw = pool(&url).await;
-    let store = RedisJobStore::new(raw.clone())
-        .with_namespace("jobsess-test")
-        .with_ttl(Duration::from_secs(1));
+    let (_, store) = raw_and_store(Duration::from_secs(1)).await;
     let (_, session) = owner(&store);
     let jobs = AsyncJobSession::<Job, _>::new(session);
     jobs.store("old", &job("old")).await.unwrap();

@@ -1,44 +1,310 @@
-//! The transcription demo on axum + tower-sessions.
+//! The transcription demo on axum and tower-sessions, readable top to
+//! bottom as your own app would be: the routes, then `main`. The pages, the
+//! metadata type and the stand-in transcriber are shared with the actix-web
+//! demo (`src/demo/mod.rs`).
 //!
 //! ```sh
-//! cargo run --example axum_app                                   # memory sessions, port 3000
-//! REDIS_URL=redis://127.0.0.1:6379 cargo run --example axum_app  # sessions in Redis
+//! cargo run --example axum_app                        # sessions and jobs in memory, port 3000
 //! cargo run --example axum_app -- --port 3001 --redis-url redis://127.0.0.1:6379
+//! cargo run --example axum_app -- --help
 //! ```
 //!
-//! `PORT`/`--port` sets the port (default 3000). With `REDIS_URL`/`--redis-url`
-//! sessions live in Redis and job metadata in the Redis job store: the
-//! running job writes its progress there one field at a time, so a second
-//! instance on another port shows the same job's progress live.
+//! With `--redis-url` (or `REDIS_URL`), sessions live in Redis and job
+//! metadata in the Redis job store: the running job writes its progress
+//! there one field at a time, so a second instance on another port shows
+//! the same job's progress live.
 
-use std::time::Duration;
+use std::ops::Deref;
 
-use jobsess_workspace::demo::{Runner, axum_app};
+use axum::extract::{Form, Path, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
 
-fn arg(flag: &str, env: &str) -> Option<String> {
-    let mut args = std::env::args().skip_while(|a| a != flag);
-    args.nth(1).or_else(|| std::env::var(env).ok())
+use axum::Extension;
+use axum::extract::FromRequestParts;
+use jobsess::axum::Jobs;
+use jobsess::redis::{OwnerJobs, RedisJobStore, RedisJobs};
+use jobsess::tower_sessions::AnySession;
+use jobsess::{AsyncJobSession, AsyncSessionBackend};
+use tower_sessions::{MemoryStore, SessionManagerLayer, SessionStore};
+use tower_sessions_redis_store::RedisStore;
+use tower_sessions_redis_store::fred::prelude::{ClientLike, Config, Pool};
+
+use jobsess_workspace::demo::{
+    Runner, StartForm, Status, TranscriptionJob, current_progress, error_page, home_page,
+    home_page_with, monitor_page, not_found_page, results_page, should_record, user_error,
+};
+
+type Result<T> = std::result::Result<T, PageError>;
+
+/// An error of a page handler, answered with an HTML error page that has
+/// the status, a message for the user and a link back.
+struct PageError(jobsess::Error);
+
+impl From<jobsess::Error> for PageError {
+    fn from(err: jobsess::Error) -> Self {
+        PageError(err)
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let (status, message) = user_error(&self.0);
+        if status >= 500 {
+            tracing::error!(error = %self.0, "demo: request failed");
+        }
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (
+            status,
+            Html(error_page(status.as_u16(), &message).into_string()),
+        )
+            .into_response()
+    }
+}
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What the handlers need of a jobs extractor: the session-held `Jobs<M>`,
+/// or `RedisJobs<M>` of the Redis job store.
+trait JobsOf:
+    FromRequestParts<Runner, Rejection = Response>
+    + Deref<Target = AsyncJobSession<TranscriptionJob, Self::Backend>>
+    + Send
+    + Sync
+    + 'static
+{
+    /// The backend the handle works on.
+    type Backend: AsyncSessionBackend + Clone + 'static;
+    /// Whether the running job writes its progress into the store itself
+    /// (so any instance reads it there), rather than pages copying it.
+    const WRITES_PROGRESS: bool;
+}
+
+impl JobsOf for Jobs<TranscriptionJob> {
+    type Backend = AnySession;
+    const WRITES_PROGRESS: bool = false;
+}
+
+impl JobsOf for RedisJobs<TranscriptionJob> {
+    type Backend = OwnerJobs;
+    const WRITES_PROGRESS: bool = true;
+}
+
+/// The app's routes over any tower-sessions store, with job metadata
+/// through `J`.
+fn router<J: JobsOf, S: SessionStore + Clone>(store: S, runner: Runner) -> Router {
+    Router::new()
+        .route("/", get(home::<J>))
+        .route("/jobs", post(start::<J>))
+        .route("/jobs/clear", post(clear::<J>))
+        .route("/jobs/{id}", get(monitor::<J>))
+        .route("/jobs/{id}/status", get(status::<J>))
+        .route("/jobs/{id}/results", get(results::<J>))
+        .route("/jobs/{id}/delete", post(delete::<J>))
+        .layer(SessionManagerLayer::new(store).with_secure(false))
+        .with_state(runner)
+}
+
+/// The app with sessions and job metadata in memory.
+fn memory_app(runner: Runner) -> Router {
+    router::<Jobs<TranscriptionJob>, _>(MemoryStore::default(), runner)
+}
+
+/// The app with sessions in the Redis at `url` and job metadata in the
+/// Redis job store there: instances on one Redis share both, and a job's
+/// progress, written by the job as it runs, shows on every instance.
+///
+/// # Errors
+/// A bad URL or a Redis that doesn't answer.
+async fn redis_app(url: &str, runner: Runner) -> std::result::Result<Router, BoxError> {
+    let pool = Pool::new(Config::from_url(url)?, None, None, None, 2)?;
+    pool.init().await?;
+    let jobs = RedisJobStore::connect(url)
+        .await?
+        .with_namespace("jobsess-demo")
+        .with_ttl(std::time::Duration::from_secs(24 * 3600));
+    Ok(
+        router::<RedisJobs<TranscriptionJob>, _>(RedisStore::new(pool), runner)
+            .layer(Extension(jobs)),
+    )
+}
+
+async fn home<J: JobsOf>(jobs: J) -> Result<Html<String>> {
+    let entries = jobs.entries().await?;
+    Ok(Html(home_page(&entries).into_string()))
+}
+
+async fn start<J: JobsOf>(
+    State(runner): State<Runner>,
+    jobs: J,
+    Form(form): Form<StartForm>,
+) -> Result<Response> {
+    let job = match form.into_job() {
+        Ok(job) => job,
+        Err(why) => {
+            let page = home_page_with(&jobs.entries().await?, Some(why));
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.into_string())).into_response());
+        }
+    };
+    // stored first: if that fails, nothing runs
+    let id = Runner::new_id();
+    jobs.store(&id, &job).await?;
+    runner.run(&id);
+    if J::WRITES_PROGRESS {
+        // the job writes its progress as it runs: one HSET per step
+        let (jobs, id, step) = ((*jobs).clone(), id.clone(), runner.step());
+        tokio::spawn(async move {
+            for percent in (10..=100).step_by(10) {
+                tokio::time::sleep(step).await;
+                if let Err(err) = jobs
+                    .store_field(&id, TranscriptionJob::PROGRESS, &percent)
+                    .await
+                {
+                    tracing::warn!(%id, error = %err, "progress not recorded");
+                }
+            }
+        });
+    }
+    Ok(Redirect::to(&format!("/jobs/{id}")).into_response())
+}
+
+/// Loads job `id` and its progress, copying a newer progress into the session.
+async fn job_status<J: JobsOf>(
+    runner: &Runner,
+    jobs: &J,
+    id: &str,
+) -> Result<Option<(TranscriptionJob, Status)>> {
+    let Some(job) = jobs.load(id).await? else {
+        return Ok(None);
+    };
+    // with the Redis job store the running job writes its progress itself
+    let progress = if J::WRITES_PROGRESS {
+        job.progress
+    } else {
+        current_progress(runner, id, &job)
+    };
+    if !J::WRITES_PROGRESS && should_record(progress, &job) {
+        jobs.store_field(id, TranscriptionJob::PROGRESS, &progress)
+            .await?;
+    }
+    let status = Status::of(id, &job, progress);
+    Ok(Some((job, status)))
+}
+
+fn not_found(id: &str) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Html(not_found_page(id).into_string()),
+    )
+        .into_response()
+}
+
+async fn monitor<J: JobsOf>(
+    State(runner): State<Runner>,
+    jobs: J,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    Ok(match job_status(&runner, &jobs, &id).await? {
+        Some((_, status)) => Html(monitor_page(&status).into_string()).into_response(),
+        None => not_found(&id),
+    })
+}
+
+/// The JSON endpoint answers errors in JSON too.
+async fn status<J: JobsOf>(
+    State(runner): State<Runner>,
+    jobs: J,
+    Path(id): Path<String>,
+) -> Response {
+    let json_error = |status: u16, message: String| {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, Json(serde_json::json!({ "error": message }))).into_response()
+    };
+    match job_status(&runner, &jobs, &id).await {
+        Ok(Some((_, status))) => Json(status).into_response(),
+        Ok(None) => json_error(404, format!("Job {id} not found.")),
+        Err(PageError(err)) => {
+            let (status, message) = user_error(&err);
+            json_error(status, message)
+        }
+    }
+}
+
+async fn results<J: JobsOf>(
+    State(runner): State<Runner>,
+    jobs: J,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    Ok(match job_status(&runner, &jobs, &id).await? {
+        Some((job, status)) => {
+            Html(results_page(&id, &job, status.done).into_string()).into_response()
+        }
+        None => not_found(&id),
+    })
+}
+
+async fn delete<J: JobsOf>(jobs: J, Path(id): Path<String>) -> Result<Response> {
+    Ok(if jobs.delete(&id).await? {
+        Redirect::to("/").into_response()
+    } else {
+        not_found(&id)
+    })
+}
+
+async fn clear<J: JobsOf>(jobs: J) -> Result<Redirect> {
+    jobs.clear().await?;
+    Ok(Redirect::to("/"))
+}
+
+/// The transcription demo on axum + tower-sessions.
+#[derive(clap::Parser)]
+#[command(version, about)]
+struct Args {
+    /// The port to listen on, on 127.0.0.1 (0: any free port).
+    #[arg(long, env = "PORT", default_value_t = 3000)]
+    port: u16,
+    /// Keep sessions in this Redis and job metadata in its job store.
+    #[arg(long, env = "REDIS_URL")]
+    redis_url: Option<String>,
+    /// Milliseconds each 10 % of a job takes.
+    #[arg(long, default_value_t = 500)]
+    step_ms: u64,
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();
-    let port: u16 = arg("--port", "PORT").map_or(Ok(3000), |p| p.parse())?;
-    let runner = Runner::new(Duration::from_millis(500));
-    let (app, sessions) = match arg("--redis-url", "REDIS_URL") {
+    let args = <Args as clap::Parser>::parse();
+    match run(args).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("axum_app: {err}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> std::result::Result<(), BoxError> {
+    let runner = Runner::new(std::time::Duration::from_millis(args.step_ms));
+    let (app, kept) = match &args.redis_url {
         Some(url) => (
-            axum_app::redis_app(&url, runner).await?,
-            format!("Redis at {url}, job metadata in the Redis job store"),
+            redis_app(url, runner)
+                .await
+                .map_err(|err| format!("can't use the Redis at {url}: {err}"))?,
+            format!("sessions in Redis at {url}, job metadata in the Redis job store"),
         ),
-        None => (axum_app::memory_app(runner), "memory".to_owned()),
+        None => (
+            memory_app(runner),
+            "sessions and job metadata in memory".to_owned(),
+        ),
     };
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    println!(
-        "axum demo on http://{} (sessions in {sessions})",
-        listener.local_addr()?
-    );
-    axum_app::serve(listener, app).await?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
+        .await
+        .map_err(|err| format!("can't listen on 127.0.0.1:{}: {err}", args.port))?;
+    println!("axum demo on http://{} ({kept})", listener.local_addr()?);
+    axum::serve(listener, app).await?;
     Ok(())
 }

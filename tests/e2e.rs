@@ -1,10 +1,13 @@
-//! End-to-end tests of the demo apps over real HTTP on 127.0.0.1: reqwest
-//! with a cookie store against axum + tower-sessions and actix-web +
-//! actix-session servers bound to port 0.
+//! End-to-end tests of the demo apps over real HTTP on 127.0.0.1: each test
+//! starts the examples' own binaries (`examples/axum_app.rs`,
+//! `examples/actix_app.rs`) on a free port and drives them with reqwest and
+//! a cookie store.
 
+use std::io::{BufRead, BufReader};
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::Duration;
 
-use jobsess_workspace::demo::{Runner, Status, actix_app, axum_app};
+use jobsess_workspace::demo::Status;
 use reqwest::StatusCode;
 use reqwest::redirect::Policy;
 
@@ -18,23 +21,73 @@ fn browser() -> reqwest::Client {
         .expect("a client")
 }
 
-fn fast_runner() -> Runner {
-    Runner::new(Duration::from_millis(5))
+/// A demo app this test started: the example's own binary on a free port,
+/// killed when dropped.
+struct Demo {
+    child: Child,
+    /// Kept open: the app may still write to it.
+    _stdout: BufReader<ChildStdout>,
+    base: String,
+}
+
+impl Demo {
+    /// Starts `examples/<example>.rs`, built by `cargo test` beside the test
+    /// binaries, with jobs taking `step_ms` per 10 %, and waits for its URL.
+    fn start(example: &str, step_ms: u64, args: &[&str]) -> Demo {
+        let exe = std::env::current_exe().expect("the test binary's path");
+        let profile = exe
+            .parent()
+            .and_then(|deps| deps.parent())
+            .expect("target/<profile>");
+        let bin = profile
+            .join("examples")
+            .join(format!("{example}{}", std::env::consts::EXE_SUFFIX));
+        let mut child = Command::new(&bin)
+            .args(["--port", "0", "--step-ms", &step_ms.to_string()])
+            .args(args)
+            .env_remove("PORT")
+            .env_remove("REDIS_URL")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|err| panic!("{} runs: {err}", bin.display()));
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        stdout
+            .read_line(&mut line)
+            .expect("the app says where it listens");
+        let base = line
+            .split_whitespace()
+            .find(|word| word.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no URL in {line:?}"))
+            .to_owned();
+        Demo {
+            child,
+            _stdout: stdout,
+            base,
+        }
+    }
+
+    fn axum(args: &[&str]) -> Demo {
+        Demo::start("axum_app", 5, args)
+    }
+
+    fn actix() -> Demo {
+        Demo::start("actix_app", 5, &[])
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 async fn serve_axum(app: axum::Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(axum_app::serve(listener, app));
-    base
-}
-
-fn serve_actix() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let key = actix_web::cookie::Key::generate();
-    let server = actix_app::server(listener, key, fast_runner()).unwrap();
-    actix_web::rt::spawn(server);
+    tokio::spawn(async move { axum::serve(listener, app).await });
     base
 }
 
@@ -201,22 +254,22 @@ async fn hostile_ids(base: &str) {
 
 #[tokio::test]
 async fn axum_full_flow() {
-    full_flow(&serve_axum(axum_app::memory_app(fast_runner())).await).await;
+    full_flow(&Demo::axum(&[]).base).await;
 }
 
 #[tokio::test]
 async fn axum_isolation() {
-    isolation(&serve_axum(axum_app::memory_app(fast_runner())).await).await;
+    isolation(&Demo::axum(&[]).base).await;
 }
 
 #[tokio::test]
 async fn axum_bad_cookies() {
-    bad_cookies(&serve_axum(axum_app::memory_app(fast_runner())).await, "id").await;
+    bad_cookies(&Demo::axum(&[]).base, "id").await;
 }
 
 #[tokio::test]
 async fn axum_hostile_ids() {
-    hostile_ids(&serve_axum(axum_app::memory_app(fast_runner())).await).await;
+    hostile_ids(&Demo::axum(&[]).base).await;
 }
 
 #[tokio::test]
@@ -235,22 +288,22 @@ async fn axum_without_session_layer_is_a_plain_500() {
 
 #[actix_web::test]
 async fn actix_full_flow() {
-    full_flow(&serve_actix()).await;
+    full_flow(&Demo::actix().base).await;
 }
 
 #[actix_web::test]
 async fn actix_isolation() {
-    isolation(&serve_actix()).await;
+    isolation(&Demo::actix().base).await;
 }
 
 #[actix_web::test]
 async fn actix_bad_cookies() {
-    bad_cookies(&serve_actix(), "id").await;
+    bad_cookies(&Demo::actix().base, "id").await;
 }
 
 #[actix_web::test]
 async fn actix_hostile_ids() {
-    hostile_ids(&serve_actix()).await;
+    hostile_ids(&Demo::actix().base).await;
 }
 
 /// The length of the value of the session cookie `name` in a response's
@@ -272,7 +325,8 @@ fn set_cookie_value_len(response: &reqwest::Response, name: &str) -> Option<usiz
 /// `Set-Cookie` header.
 #[actix_web::test]
 async fn actix_cookie_budget() {
-    let base = serve_actix();
+    let demo = Demo::actix();
+    let base = demo.base.clone();
     let user = browser();
     let long_name = format!("{}.mp3", "n".repeat(250));
     let mut started = Vec::new();
@@ -432,18 +486,19 @@ async fn demo_errors(base: &str) {
 
 #[tokio::test]
 async fn axum_demo_errors() {
-    demo_errors(&serve_axum(axum_app::memory_app(fast_runner())).await).await;
+    demo_errors(&Demo::axum(&[]).base).await;
 }
 
 #[actix_web::test]
 async fn actix_demo_errors() {
-    demo_errors(&serve_actix()).await;
+    demo_errors(&Demo::actix().base).await;
 }
 
 /// The monitor page says "Done" once the job is done.
 #[tokio::test]
 async fn the_monitor_says_done_at_100() {
-    let base = serve_axum(axum_app::memory_app(fast_runner())).await;
+    let demo = Demo::axum(&[]);
+    let base = demo.base.clone();
     let user = browser();
     let id = start(&user, &base, "done.mp3").await;
     wait_done(&user, &base, &id).await;
@@ -461,13 +516,9 @@ async fn the_monitor_says_done_at_100() {
 async fn axum_scale_out_through_redis() {
     let url = std::env::var("REDIS_URL").expect("REDIS_URL");
     // 20 ms a step, so B's polls see the progress move
-    let a = serve_axum(
-        axum_app::redis_app(&url, Runner::new(Duration::from_millis(20)))
-            .await
-            .unwrap(),
-    )
-    .await;
-    let b = serve_axum(axum_app::redis_app(&url, fast_runner()).await.unwrap()).await;
+    let demo_a = Demo::start("axum_app", 20, &["--redis-url", &url]);
+    let demo_b = Demo::axum(&["--redis-url", &url]);
+    let (a, b) = (demo_a.base.clone(), demo_b.base.clone());
     let user = browser(); // one cookie jar: both instances are 127.0.0.1
     let id = start(&user, &a, "shared.mp3").await;
     // the job runs on A and writes its progress into Redis as it goes: B,
@@ -522,7 +573,7 @@ async fn axum_scale_out_through_redis() {
 #[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn axum_full_flow_on_redis() {
     let url = std::env::var("REDIS_URL").expect("REDIS_URL");
-    full_flow(&serve_axum(axum_app::redis_app(&url, fast_runner()).await.unwrap()).await).await;
+    full_flow(&Demo::axum(&["--redis-url", &url]).base).await;
 }
 
 /// A signed cookie percent-encodes the session JSON, so it grows much

@@ -3,9 +3,6 @@
 //! web app. Both frameworks share the metadata type, the simulated
 //! transcriber and the pages; only the routes differ.
 
-pub mod actix_app;
-pub mod axum_app;
-
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

@@ -1,4 +1,4 @@
-//! `examples/workflow.rs` reproduces the Python notebook's outputs: this runs
+//! `guide/examples/workflow.rs` reproduces the Python notebook's outputs: this runs
 //! the built example and lays its output next to the notebook's, line by
 //! line for the prints and value by value for the sessions it shows.
 

@@ -49,6 +49,14 @@
 //! - [`key`], the key scheme and its rules;
 //! - [`Error`], which names the key, the type and the path of every failure.
 //!
+//! Guides in the README: [quick start](https://github.com/jobsess/jobsess#quick-start),
+//! [axum](https://github.com/jobsess/jobsess#axum-tower-sessions),
+//! [actix-web](https://github.com/jobsess/jobsess#actix-web-actix-session),
+//! [the Redis job store](https://github.com/jobsess/jobsess#redis-job-store-server-side),
+//! [concurrency](https://github.com/jobsess/jobsess#concurrency), and which
+//! feature goes with which tower-sessions version (below, and
+//! [in the README](https://github.com/jobsess/jobsess#feature-flags)).
+//!
 //! # Feature flags
 //!
 //! Every integration is behind a cargo feature; with none, jobsess depends
@@ -182,6 +190,9 @@ pub use session::JobSession;
 /// The trait's items are functions (`key_prefix()`, `schema()`...), so a
 /// field named `schema` or `key_prefix` gets its const (`SCHEMA`) and
 /// shadows nothing.
+///
+/// See also [the crate's feature flags](crate#feature-flags) and the
+/// README's [quick start](https://github.com/jobsess/jobsess#quick-start).
 pub use jobsess_derive::JobMetadata;
 
 /// What the code that `#[derive(JobMetadata)]` generates needs. Not a public API.

@@ -1,0 +1,203 @@
+//! The axum demo in a real browser: headless Chromium, driven through
+//! chromedriver (WebDriver), from the start form through the monitor and
+//! results pages to delete and "Clear all" (with its confirmation), and the
+//! error pages with their way back. Ignored where `chromium` or
+//! `chromedriver` is missing (`.ci/run` installs both from Debian).
+
+mod common;
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::Demo;
+use fantoccini::{Client, ClientBuilder, Locator};
+
+/// chromedriver on a free port, killed when dropped.
+struct Driver(Child, u16);
+
+impl Driver {
+    fn start() -> Driver {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Driver(child, port);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("chromedriver did not listen on {port}");
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn browser(driver: &Driver) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".to_owned(),
+        serde_json::json!({
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1000,800"]
+        }),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{}", driver.1))
+        .await
+        .expect("a browser session")
+}
+
+/// The page's source once it contains `text`, within 10 s (the monitor
+/// page reloads itself every second).
+async fn wait_for(page: &Client, text: &str) -> String {
+    let started = Instant::now();
+    loop {
+        let source = page.source().await.unwrap();
+        if source.contains(text) {
+            return source;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no {text:?} in {source}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn start_job(page: &Client, base: &str, file: &str) {
+    page.goto(&format!("{base}/")).await.unwrap();
+    let name = page
+        .find(Locator::Css("input[name=file_name]"))
+        .await
+        .unwrap();
+    name.clear().await.unwrap();
+    name.send_keys(file).await.unwrap();
+    page.find(Locator::Css("form[action='/jobs'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // the monitor page of the new job
+    wait_for(page, &format!("<strong>{file}</strong>")).await;
+}
+
+#[tokio::test]
+#[cfg_attr(not(browser), ignore = "needs chromium and chromedriver on the PATH")]
+async fn the_axum_demo_in_a_browser() {
+    let demo = Demo::start("axum_app", 20, &[]);
+    let driver = Driver::start();
+    let page = browser(&driver).await;
+    let base = demo.base.clone();
+
+    // start -> monitor, which says "Done" at 100 % -> results
+    start_job(&page, &base, "lecture.mp3").await;
+    let monitor = wait_for(&page, "Done: <strong>lecture.mp3</strong>").await;
+    assert!(
+        page.current_url()
+            .await
+            .unwrap()
+            .path()
+            .starts_with("/jobs/job-"),
+        "{monitor}"
+    );
+    page.find(Locator::LinkText("See the results"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&page, "Transcript ready (srt)").await;
+
+    // home lists it; delete it
+    page.goto(&format!("{base}/")).await.unwrap();
+    wait_for(&page, "lecture.mp3").await;
+    page.find(Locator::Css("tr.job button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&page, "No jobs yet.").await;
+
+    // two jobs, then "Clear all", which asks first
+    start_job(&page, &base, "one.mp3").await;
+    start_job(&page, &base, "two.mp3").await;
+    page.goto(&format!("{base}/")).await.unwrap();
+    wait_for(&page, "two.mp3").await;
+    page.find(Locator::Css("form[action='/jobs/clear'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(
+        page.get_alert_text().await.unwrap(),
+        "Delete all your jobs?"
+    );
+    page.dismiss_alert().await.unwrap();
+    assert!(
+        page.source().await.unwrap().contains("one.mp3"),
+        "dismissed: nothing cleared"
+    );
+    page.find(Locator::Css("form[action='/jobs/clear'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    page.accept_alert().await.unwrap();
+    wait_for(&page, "No jobs yet.").await;
+
+    // a blank file name: the form says why (past the browser's own check)
+    page.goto(&format!("{base}/")).await.unwrap();
+    page.execute(
+        "document.querySelector('input[name=file_name]').removeAttribute('required');\
+         document.querySelector('input[name=file_name]').value = '   ';",
+        vec![],
+    )
+    .await
+    .unwrap();
+    page.find(Locator::Css("form[action='/jobs'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&page, "Give the file's name.").await;
+
+    // an unknown job: an error page with its status and a way back
+    page.goto(&format!("{base}/jobs/job-unknown"))
+        .await
+        .unwrap();
+    wait_for(&page, "404 · Not found").await;
+    page.find(Locator::LinkText("Back to your jobs"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&page, "Start transcription").await;
+
+    // a screenshot of the home page, for a person to look at
+    let png = page.screenshot().await.unwrap();
+    let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("demo-home.png");
+    std::fs::write(&out, png).unwrap();
+    page.close().await.unwrap();
+}

@@ -138,9 +138,16 @@ async fn start(
                 .body(home_page_with(&jobs.entries()?, Some(why)).into_string()));
         }
     };
-    // stored first: if the cookie is full, nothing runs
+    // stored first: if the cookie is full, nothing runs, and the form says why
     let id = Runner::new_id();
-    jobs.store(&id, &job)?;
+    if let Err(err) = jobs.store(&id, &job) {
+        let (status, message) = user_error(&err);
+        return Ok(HttpResponse::build(
+            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        )
+        .content_type("text/html; charset=utf-8")
+        .body(home_page_with(&jobs.entries()?, Some(&message)).into_string()));
+    }
     runner.run(&id);
     Ok(see_other(&format!("/jobs/{id}")))
 }

@@ -147,9 +147,14 @@ async fn start<J: JobsOf>(
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.into_string())).into_response());
         }
     };
-    // stored first: if that fails, nothing runs
+    // stored first: if that fails, nothing runs, and the form says why
     let id = Runner::new_id();
-    jobs.store(&id, &job).await?;
+    if let Err(err) = jobs.store(&id, &job).await {
+        let (status, message) = user_error(&err);
+        let page = home_page_with(&jobs.entries().await?, Some(&message));
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        return Ok((status, Html(page.into_string())).into_response());
+    }
     runner.run(&id);
     if J::WRITES_PROGRESS {
         // the job writes its progress as it runs: one HSET per step

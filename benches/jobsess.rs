@@ -424,7 +424,8 @@ fn redis_operations(c: &mut Criterion) {
         let raw =
             Pool::new(Config::from_url(&url).expect("a URL"), None, None, None, 1).expect("a pool");
         raw.init().await.expect("Redis answers");
-        let store = RedisJobStore::connect(&url).await.expect("Redis answers");
+        // the same pool for both, so the ratio is jobsess's work alone
+        let store = RedisJobStore::new(raw.clone());
         (raw, store.with_namespace("jobsess-bench"))
     });
     let token = RedisJobStore::new_owner_token().expect("a token");

@@ -641,6 +641,15 @@ async fn an_outage_fails_fast_and_the_store_recovers() {
         served < Duration::from_secs(2),
         "served again after {served:?}"
     );
+    // the write that failed during the outage never lands: not now, and not
+    // later over a newer acknowledged write
+    assert_eq!(
+        jobs.load_field("job-02", Job::PROGRESS).await.unwrap(),
+        Some(2)
+    );
+    jobs.store_field("job-02", Job::PROGRESS, &7).await.unwrap();
+    acknowledged.insert("job-02".to_owned(), 7);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     for (id, progress) in &acknowledged {
         assert_eq!(
             jobs.load_field(id, Job::PROGRESS).await.unwrap(),

@@ -6,20 +6,22 @@
 //! job metadata out of the session instead: the session holds only an opaque
 //! owner token, and each job lives in Redis as one hash with one hash field
 //! per metadata field (the field's JSON). Every operation of the handle is
-//! one atomic Redis script:
+//! one round trip, atomic: reads are plain commands, writes and listing one
+//! script each, loaded once and run by hash:
 //!
-//! - `load_field` reads one hash field, `store_field` writes one hash field
+//! - `load_field` reads one hash field (`HMGET`), `store_field` writes one
 //!   (only if the job exists), so concurrent requests that change different
 //!   fields, or different jobs, lose nothing;
 //! - `store` replaces the whole hash, `delete` removes it;
-//! - each owner has a set of its job keys, so `ids()` and `clear()` see
-//!   exactly that owner's jobs, on any number of app instances.
+//! - each owner has an index of its job keys, a sorted set scored by expiry,
+//!   so `ids()` and `clear()` see exactly that owner's live jobs, on any
+//!   number of app instances.
 //!
 //! Redis keys: `namespace:{owner}:job-key` for a job's hash and
-//! `namespace:{owner}` for the owner's set of job keys (the braces are a
-//! Redis Cluster hash tag: all keys of one owner live in one slot, so each
-//! script touches one slot). With a TTL, every write renews the expiry of
-//! both.
+//! `namespace:{owner}` for the owner's index (the braces are a Redis Cluster
+//! hash tag: all keys of one owner live in one slot, and every script names
+//! all the keys it touches). With a TTL, a job expires that long after the
+//! last write to it; expired jobs are never listed, loaded or written.
 //!
 //! ```no_run
 //! use jobsess::{AsyncJobSession, JobMetadata};
@@ -212,7 +214,7 @@ impl RedisJobStore {
 #[derive(Clone)]
 pub struct OwnerJobs {
     store: RedisJobStore,
-    /// `{namespace}:{owner}`, the owner's set of job keys and the start of
+    /// `{namespace}:{owner}`, the owner's index of job keys and the start of
     /// each job hash's key.
     set_key: String,
 }

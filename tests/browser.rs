@@ -80,6 +80,11 @@ async fn wait_for(page: &Client, text: &str) -> String {
     }
 }
 
+/// Clicks the element `locator` finds.
+async fn click(page: &Client, locator: Locator<'_>) {
+    page.find(locator).await.unwrap().click().await.unwrap();
+}
+
 async fn start_job(page: &Client, base: &str, file: &str) {
     page.goto(&format!("{base}/")).await.unwrap();
     let name = page
@@ -88,12 +93,7 @@ async fn start_job(page: &Client, base: &str, file: &str) {
         .unwrap();
     name.clear().await.unwrap();
     name.send_keys(file).await.unwrap();
-    page.find(Locator::Css("form[action='/jobs'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(page, Locator::Css("form[action='/jobs'] button")).await;
     // the monitor page of the new job
     wait_for(page, &format!("<strong>{file}</strong>")).await;
 }
@@ -117,23 +117,13 @@ async fn the_axum_demo_in_a_browser() {
             .starts_with("/jobs/job-"),
         "{monitor}"
     );
-    page.find(Locator::LinkText("See the results"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&page, Locator::LinkText("See the results")).await;
     wait_for(&page, "Transcript ready (srt)").await;
 
     // home lists it; delete it
     page.goto(&format!("{base}/")).await.unwrap();
     wait_for(&page, "lecture.mp3").await;
-    page.find(Locator::Css("tr.job button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&page, Locator::Css("tr.job button")).await;
     wait_for(&page, "No jobs yet.").await;
 
     // two jobs, then "Clear all", which asks first
@@ -141,12 +131,7 @@ async fn the_axum_demo_in_a_browser() {
     start_job(&page, &base, "two.mp3").await;
     page.goto(&format!("{base}/")).await.unwrap();
     wait_for(&page, "two.mp3").await;
-    page.find(Locator::Css("form[action='/jobs/clear'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&page, Locator::Css("form[action='/jobs/clear'] button")).await;
     assert_eq!(
         page.get_alert_text().await.unwrap(),
         "Delete all your jobs?"
@@ -156,12 +141,7 @@ async fn the_axum_demo_in_a_browser() {
         page.source().await.unwrap().contains("one.mp3"),
         "dismissed: nothing cleared"
     );
-    page.find(Locator::Css("form[action='/jobs/clear'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&page, Locator::Css("form[action='/jobs/clear'] button")).await;
     page.accept_alert().await.unwrap();
     wait_for(&page, "No jobs yet.").await;
 
@@ -174,12 +154,7 @@ async fn the_axum_demo_in_a_browser() {
     )
     .await
     .unwrap();
-    page.find(Locator::Css("form[action='/jobs'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&page, Locator::Css("form[action='/jobs'] button")).await;
     wait_for(&page, "Give the file's name.").await;
 
     // an unknown job: an error page with its status and a way back
@@ -187,12 +162,7 @@ async fn the_axum_demo_in_a_browser() {
         .await
         .unwrap();
     wait_for(&page, "404 · Not found").await;
-    page.find(Locator::LinkText("Back to your jobs"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&page, Locator::LinkText("Back to your jobs")).await;
     wait_for(&page, "Start transcription").await;
 
     // a screenshot of the home page, for a person to look at

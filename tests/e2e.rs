@@ -30,18 +30,28 @@ async fn serve_axum(app: axum::Router) -> String {
     base
 }
 
-async fn start(client: &reqwest::Client, base: &str, file: &str) -> String {
-    let response = client
+/// Posts the start form for `file` with `plugin`, in English, as srt.
+async fn post_start(
+    client: &reqwest::Client,
+    base: &str,
+    file: &str,
+    plugin: &str,
+) -> reqwest::Response {
+    client
         .post(format!("{base}/jobs"))
         .form(&[
             ("file_name", file),
-            ("plugin", "whisper_large"),
+            ("plugin", plugin),
             ("language", "en"),
             ("format", "srt"),
         ])
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+async fn start(client: &reqwest::Client, base: &str, file: &str) -> String {
+    let response = post_start(client, base, file, "whisper_large").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let location = response.headers()["location"].to_str().unwrap().to_owned();
     location
@@ -271,17 +281,7 @@ async fn actix_cookie_budget() {
     let mut started = Vec::new();
     let mut refused = None;
     for _ in 0..20 {
-        let response = user
-            .post(format!("{base}/jobs"))
-            .form(&[
-                ("file_name", long_name.as_str()),
-                ("plugin", "voxtral"),
-                ("language", "en"),
-                ("format", "srt"),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let response = post_start(&user, &base, &long_name, "voxtral").await;
         if response.status() == StatusCode::SEE_OTHER {
             let sent = set_cookie_value_len(&response, "id").expect("a session cookie");
             assert!(
@@ -382,17 +382,7 @@ async fn demo_errors(base: &str) {
         assert!(body.contains("<form"), "the form is shown again");
     }
     let long = "x".repeat(20_000);
-    let response = user
-        .post(format!("{base}/jobs"))
-        .form(&[
-            ("file_name", long.as_str()),
-            ("plugin", "voxtral"),
-            ("language", "en"),
-            ("format", "srt"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let response = post_start(&user, base, &long, "voxtral").await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let (_, home) = get(&user, format!("{base}/")).await;
     assert!(

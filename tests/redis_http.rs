@@ -59,15 +59,20 @@ async fn login(session: tower_sessions::Session) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-/// An app instance: sessions in `sessions` (shared by the instances, as a
-/// shared session store would be), jobs in the Redis at `REDIS_URL`.
-async fn instance(sessions: MemoryStore) -> String {
+/// The job store of these tests, on the Redis at `REDIS_URL`.
+async fn job_store() -> RedisJobStore {
     let url = std::env::var("REDIS_URL").expect("REDIS_URL");
     let pool = Pool::new(Config::from_url(&url).unwrap(), None, None, None, 4).unwrap();
     pool.init().await.unwrap();
-    let store = RedisJobStore::new(pool)
+    RedisJobStore::new(pool)
         .with_namespace("jobsess-http-test")
-        .with_ttl(Duration::from_secs(600));
+        .with_ttl(Duration::from_secs(600))
+}
+
+/// An app instance: sessions in `sessions` (shared by the instances, as a
+/// shared session store would be), jobs in the Redis at `REDIS_URL`.
+async fn instance(sessions: MemoryStore) -> String {
+    let store = job_store().await;
     let app = Router::new()
         .route("/jobs", get(list))
         .route("/jobs/clear", post(clear))
@@ -274,12 +279,7 @@ async fn an_app_user_id_owns_jobs_across_sessions() {
         next.run(req).await
     }
 
-    let url = std::env::var("REDIS_URL").expect("REDIS_URL");
-    let pool = Pool::new(Config::from_url(&url).unwrap(), None, None, None, 2).unwrap();
-    pool.init().await.unwrap();
-    let store = RedisJobStore::new(pool)
-        .with_namespace("jobsess-http-test")
-        .with_ttl(Duration::from_secs(600));
+    let store = job_store().await;
     let app = Router::new()
         .route("/jobs", get(list))
         .route("/jobs/clear", post(clear))

@@ -40,14 +40,11 @@ async fn pool(url: &str) -> Pool {
 }
 
 async fn store() -> RedisJobStore {
-    let url = std::env::var("REDIS_URL").expect("REDIS_URL");
-    RedisJobStore::new(pool(&url).await)
-        .with_namespace("jobsess-test")
-        .with_ttl(Duration::from_secs(600))
+    raw_and_store(Duration::from_secs(600)).await.1
 }
 
 /// A raw pool on the Redis at `REDIS_URL`, and a store on it whose jobs
-/// expire after `ttl`.
+/// expire after `ttl` (zero: never).
 async fn raw_and_store(ttl: Duration) -> (Pool, RedisJobStore) {
     let raw = pool(&std::env::var("REDIS_URL").expect("REDIS_URL")).await;
     let store = RedisJobStore::new(raw.clone())
@@ -181,9 +178,7 @@ async fn writes_renew_the_expiry() {
 #[tokio::test]
 #[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn corrupt_fields_are_named_errors() {
-    let url = std::env::var("REDIS_URL").unwrap();
-    let raw = pool(&url).await;
-    let store = RedisJobStore::new(raw.clone()).with_namespace("jobsess-test");
+    let (raw, store) = raw_and_store(Duration::ZERO).await;
     let (token, session) = owner(&store);
     let jobs = AsyncJobSession::<Job, _>::new(session);
     jobs.store("a", &job("a")).await.unwrap();
@@ -334,9 +329,7 @@ async fn hash(raw: &Pool, token: &str, key: &str) -> std::collections::BTreeMap<
 #[tokio::test]
 #[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn field_access_follows_serde_attributes_on_redis() {
-    let url = std::env::var("REDIS_URL").unwrap();
-    let raw = pool(&url).await;
-    let store = RedisJobStore::new(raw.clone()).with_namespace("jobsess-test");
+    let (raw, store) = raw_and_store(Duration::ZERO).await;
     let (token, session) = owner(&store);
     let jobs = AsyncJobSession::<SerdeJob, _>::new(session);
     let m = SerdeJob {
@@ -505,9 +498,7 @@ async fn a_job_with_no_fields_exists() {
 #[tokio::test]
 #[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn scripts_reload_after_a_flush() {
-    let url = std::env::var("REDIS_URL").unwrap();
-    let raw = pool(&url).await;
-    let store = RedisJobStore::new(raw.clone()).with_namespace("jobsess-test");
+    let (raw, store) = raw_and_store(Duration::ZERO).await;
     let (_, session) = owner(&store);
     let jobs = AsyncJobSession::<Job, _>::new(session);
     jobs.store("a", &job("a")).await.unwrap();
@@ -523,9 +514,7 @@ async fn scripts_reload_after_a_flush() {
 #[tokio::test]
 #[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn data_of_the_earlier_release_is_read() {
-    let url = std::env::var("REDIS_URL").unwrap();
-    let raw = pool(&url).await;
-    let store = RedisJobStore::new(raw.clone()).with_namespace("jobsess-test");
+    let (raw, store) = raw_and_store(Duration::ZERO).await;
     let (token, session) = owner(&store);
     let set = format!("jobsess-test:{{{token}}}");
     let _: i64 = raw

@@ -287,22 +287,6 @@ impl<S: AsyncKeyValue> Indexed<S> {
         let index = key::index_key(prefix);
         Ok(codec::index_ids(&index, self.0.get(&index).await?.as_ref()))
     }
-
-    /// The ids of `start` (`{prefix}_`) in the index whose job is there, and
-    /// whether the index held any other.
-    async fn live(&self, prefix: &str, start: &str) -> Result<(Vec<String>, Vec<String>)> {
-        let indexed = self.indexed(prefix).await?;
-        let mut live = Vec::with_capacity(indexed.len());
-        let mut dead = Vec::new();
-        for id in indexed {
-            if self.0.get(&format!("{start}{id}")).await?.is_some() {
-                live.push(id);
-            } else {
-                dead.push(id);
-            }
-        }
-        Ok((live, dead))
-    }
 }
 
 impl<S: AsyncKeyValue> AsyncSessionBackend for Indexed<S> {
@@ -340,15 +324,23 @@ impl<S: AsyncKeyValue> AsyncSessionBackend for Indexed<S> {
         let Some(prefix) = start.strip_suffix(key::SEPARATOR) else {
             return Ok(Vec::new());
         };
-        let (live, dead) = self.live(prefix, start).await?;
-        if !dead.is_empty() {
+        let indexed = self.indexed(prefix).await?;
+        let mut live = Vec::with_capacity(indexed.len());
+        for id in &indexed {
+            let key = format!("{start}{id}");
+            if self.0.get(&key).await?.is_some() {
+                live.push(key);
+            }
+        }
+        if live.len() < indexed.len() {
             // Pruning is upkeep: the listing is right without it.
+            let ids: Vec<String> = live.iter().map(|k| k[start.len()..].to_owned()).collect();
             let index = key::index_key(prefix);
-            if let Err(err) = self.0.insert(&index, codec::index_value(&live)).await {
+            if let Err(err) = self.0.insert(&index, codec::index_value(&ids)).await {
                 tracing::warn!(error = %err, "jobsess: could not prune the id index {index}");
             }
         }
-        Ok(live.into_iter().map(|id| format!("{start}{id}")).collect())
+        Ok(live)
     }
 
     /// Field writes patch an existing job, which the index lists already.

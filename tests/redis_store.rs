@@ -219,6 +219,34 @@ async fn corrupt_fields_are_named_errors() {
 /// A Redis of our own on a free port, killed when dropped.
 struct OwnRedis(Child, u16);
 
+/// A `redis-server` on loopback `port`, keeping nothing on disk unless
+/// `extra` says so.
+fn redis_server(port: u16, extra: &[&std::ffi::OsStr]) -> std::io::Result<Child> {
+    Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+        ])
+        .args(extra)
+        .stdout(Stdio::null())
+        .spawn()
+}
+
+/// Whether something listens on loopback `port` within 5 s.
+fn listening(port: u16) -> bool {
+    (0..100).any(|_| {
+        let up = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
+        if !up {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        up
+    })
+}
+
 impl OwnRedis {
     fn start() -> Option<Self> {
         let port = TcpListener::bind("127.0.0.1:0")
@@ -226,26 +254,12 @@ impl OwnRedis {
             .local_addr()
             .ok()?
             .port();
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .spawn()
-            .ok()?;
-        for _ in 0..50 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Some(OwnRedis(child, port));
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        let mut child = redis_server(port, &["--appendonly".as_ref(), "no".as_ref()]).ok()?;
+        if listening(port) {
+            return Some(OwnRedis(child, port));
         }
+        let _ = child.kill();
+        let _ = child.wait();
         None
     }
 }
@@ -535,27 +549,12 @@ async fn data_of_the_earlier_release_is_read() {
 
 /// A Redis with an append-only file, fsynced on every write, on `port`.
 fn durable_redis(port: u16, dir: &std::path::Path) -> Child {
-    let child = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-        ])
-        .args(["--appendonly", "yes", "--appendfsync", "always"])
-        .arg("--dir")
-        .arg(dir)
-        .stdout(Stdio::null())
-        .spawn()
+    let extra =
+        ["--appendonly", "yes", "--appendfsync", "always", "--dir"].map(std::ffi::OsStr::new);
+    let mut child = redis_server(port, &[&extra[..], &[dir.as_os_str()]].concat())
         .expect("redis-server starts");
-    let mut child = child;
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return child;
-        }
-        std::thread::sleep(Duration::from_millis(50));
+    if listening(port) {
+        return child;
     }
     let _ = child.kill();
     let _ = child.wait();

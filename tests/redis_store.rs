@@ -334,10 +334,15 @@ struct SerdeJob {
 }
 
 /// The hash fields of a job, as Redis holds them.
+/// The fields of a job's hash, without the marker (which holds the job's
+/// revision, so it differs between jobs written a different number of times).
 async fn hash(raw: &Pool, token: &str, key: &str) -> std::collections::BTreeMap<String, String> {
-    raw.hgetall(format!("jobsess-test:{{{token}}}:{key}"))
+    let mut fields: std::collections::BTreeMap<String, String> = raw
+        .hgetall(format!("jobsess-test:{{{token}}}:{key}"))
         .await
-        .unwrap()
+        .unwrap();
+    assert!(fields.remove("\u{0}jobsess").is_some(), "{key} has no marker");
+    fields
 }
 
 #[tokio::test]

@@ -18,6 +18,7 @@ use crate::error::{Error, Op, Result};
 use crate::field::FieldOf;
 use crate::key::{self, KeySpace};
 use crate::metadata::JobMetadata;
+use crate::update::{self, Updated};
 
 /// An asynchronous session: string keys, JSON values, `&self` access.
 ///
@@ -150,6 +151,35 @@ pub trait AsyncSessionBackend: Send + Sync {
             };
             write.apply(key, &mut job)?;
             self.insert(key, job).await?;
+            Ok(true)
+        }
+    }
+
+    /// Reads the job under `key`, hands it to `f`, and writes what `f`
+    /// returns in its place (`None`: nothing is written); `false`, with `f`
+    /// never called, if there is no such job.
+    ///
+    /// The fallback is a [`get`](Self::get) and an [`insert`](Self::insert),
+    /// which is atomic only where nothing else writes the backend between
+    /// the two (a tower-sessions `Session` is one request's copy of the
+    /// session). A backend shared between requests overrides it: `Mutex<B>`
+    /// runs both under one lock; the Redis job store writes only if the job
+    /// is unchanged since the read, and else runs `f` again on the newer job.
+    ///
+    /// # Errors
+    /// What `f` returns (nothing is written), or as [`get`](Self::get) and
+    /// [`insert`](Self::insert).
+    fn update<F>(&self, key: &str, mut f: F) -> impl Future<Output = Result<bool>> + Send
+    where
+        F: FnMut(&Value) -> Result<Option<Value>> + Send,
+    {
+        async move {
+            let Some(job) = self.get(key).await? else {
+                return Ok(false);
+            };
+            if let Some(new) = f(&job)? {
+                self.insert(key, new).await?;
+            }
             Ok(true)
         }
     }
@@ -427,6 +457,14 @@ impl<B: SessionBackend + Send> AsyncSessionBackend for Mutex<B> {
     async fn remove_with_prefix(&self, start: &str) -> Result<usize> {
         lock(self, Op::Remove, start)?.remove_with_prefix(start)
     }
+
+    /// Under one lock: no other task's write comes between the read and the write.
+    async fn update<F>(&self, key: &str, f: F) -> Result<bool>
+    where
+        F: FnMut(&Value) -> Result<Option<Value>> + Send,
+    {
+        lock(self, Op::Write, key)?.update(key, f)
+    }
 }
 
 /// The lock, or the error of a poisoned one.
@@ -472,6 +510,13 @@ impl<B: AsyncSessionBackend + ?Sized> AsyncSessionBackend for Arc<B> {
         write: FieldWrite<'_>,
     ) -> impl Future<Output = Result<bool>> + Send {
         (**self).set_field(key, write)
+    }
+
+    fn update<F>(&self, key: &str, f: F) -> impl Future<Output = Result<bool>> + Send
+    where
+        F: FnMut(&Value) -> Result<Option<Value>> + Send,
+    {
+        (**self).update(key, f)
     }
 
     fn remove_with_prefix(&self, start: &str) -> impl Future<Output = Result<usize>> + Send {
@@ -650,6 +695,137 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
             Ok(())
         } else {
             Err(Error::JobNotFound { key })
+        }
+    }
+
+    /// Changes the metadata of job `id` with `f` and stores the result in
+    /// one read-modify-write; the new value. See [`update_if`](Self::update_if)
+    /// for what is atomic on which backend.
+    ///
+    /// ```
+    /// # use jobsess::{AsyncJobSession, JobMetadata};
+    /// # #[derive(serde::Serialize, serde::Deserialize, JobMetadata, Debug, PartialEq, Default)]
+    /// # struct Job { plugin: String, progress: u8 }
+    /// # tokio_test::block_on(async {
+    /// let jobs = AsyncJobSession::<Job, _>::new(std::sync::Mutex::new(std::collections::HashMap::new()));
+    /// jobs.store("a", &Job::default()).await?;
+    /// let job = jobs.update("a", |job| job.progress += 10).await?;
+    /// assert_eq!(job.progress, 10);
+    /// # Ok::<(), jobsess::Error>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::JobNotFound`] if there is no such job, [`Error::Conflict`]
+    /// if an optimistic backend ran out of attempts, or as
+    /// [`load`](Self::load) and [`store`](Self::store); on any error nothing
+    /// is written.
+    pub async fn update(&self, id: &str, mut f: impl FnMut(&mut M) + Send) -> Result<M>
+    where
+        M: Send,
+    {
+        let outcome = self.update_if(id, |job| {
+            f(job);
+            true
+        });
+        outcome.await.map(Updated::into_inner)
+    }
+
+    /// The conditional form of [`update`](Self::update), for state machines:
+    /// `f` changes the job and returns `true` to store it, or `false` to
+    /// leave the job as it was.
+    ///
+    /// What is atomic:
+    /// - `Mutex<B>`: the read and the write happen under one lock.
+    /// - The Redis job store: the write happens only if the job is unchanged
+    ///   since the read (a revision the write script checks); otherwise `f`
+    ///   runs again on the newer job, a bounded number of times, then
+    ///   [`Error::Conflict`]. `f` may therefore run more than once.
+    /// - A whole-session backend (a tower-sessions `Session`, an actix-web
+    ///   `Session`) is the one request's copy of the session: the update is
+    ///   atomic within the request, but two concurrent requests of one user
+    ///   each save their own copy, and the last save wins, as for any
+    ///   session data. Keep metadata that concurrent requests change in the
+    ///   Redis job store.
+    ///
+    /// ```
+    /// # use jobsess::{AsyncJobSession, JobMetadata, Updated};
+    /// # #[derive(serde::Serialize, serde::Deserialize, JobMetadata, Debug, PartialEq, Default)]
+    /// # struct Job { status: String }
+    /// # tokio_test::block_on(async {
+    /// let jobs = AsyncJobSession::<Job, _>::new(std::sync::Mutex::new(std::collections::HashMap::new()));
+    /// jobs.store("a", &Job { status: "running".into() }).await?;
+    /// let outcome = jobs
+    ///     .update_if("a", |job| {
+    ///         let running = job.status == "running";
+    ///         if running {
+    ///             job.status = "done".into();
+    ///         }
+    ///         running
+    ///     })
+    ///     .await?;
+    /// assert!(outcome.is_written());
+    /// # Ok::<(), jobsess::Error>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    /// As [`update`](Self::update).
+    pub async fn update_if(
+        &self,
+        id: &str,
+        f: impl FnMut(&mut M) -> bool + Send,
+    ) -> Result<Updated<M>>
+    where
+        M: Send,
+    {
+        let key = self.key(id)?;
+        let mut out = None;
+        let found = self
+            .session
+            .update(&key, update::whole(&key, f, &mut out))
+            .await?;
+        match out {
+            Some(outcome) if found => Ok(outcome),
+            _ => Err(Error::JobNotFound { key }),
+        }
+    }
+
+    /// Changes one field of job `id` with `f` in one read-modify-write, as
+    /// [`update`](Self::update) does the whole job; the field's new value.
+    ///
+    /// ```
+    /// # use jobsess::{AsyncJobSession, JobMetadata};
+    /// # #[derive(serde::Serialize, serde::Deserialize, JobMetadata, Debug, PartialEq, Default)]
+    /// # struct Job { plugin: String, progress: u8 }
+    /// # tokio_test::block_on(async {
+    /// let jobs = AsyncJobSession::<Job, _>::new(std::sync::Mutex::new(std::collections::HashMap::new()));
+    /// jobs.store("a", &Job::default()).await?;
+    /// assert_eq!(jobs.update_field("a", Job::PROGRESS, |p| *p += 5).await?, 5);
+    /// # Ok::<(), jobsess::Error>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    /// As [`update`](Self::update).
+    pub async fn update_field<F: FieldOf<M>>(
+        &self,
+        id: &str,
+        field: F,
+        f: impl FnMut(&mut F::Value) + Send,
+    ) -> Result<F::Value>
+    where
+        F::Value: Send,
+    {
+        let (key, field) = (self.key(id)?, field.field());
+        let mut out = None;
+        let found = self
+            .session
+            .update(&key, update::field(&key, &field, f, &mut out))
+            .await?;
+        match out {
+            Some(value) if found => Ok(value),
+            _ => Err(Error::JobNotFound { key }),
         }
     }
 

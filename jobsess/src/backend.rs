@@ -189,6 +189,41 @@ pub trait SessionBackend {
         Ok(true)
     }
 
+    /// Reads the job under `key`, hands it to `f`, and writes what `f`
+    /// returns in its place (`None`: nothing is written); `false`, with `f`
+    /// never called, if there is no such job. The fallback is a
+    /// [`get`](Self::get) and an [`insert`](Self::insert), atomic because
+    /// the backend is borrowed mutably throughout.
+    ///
+    /// ```
+    /// use jobsess::SessionBackend;
+    /// use serde_json::json;
+    /// let mut session = std::collections::HashMap::new();
+    /// session.insert("job_a".to_owned(), json!({ "n": 1 }));
+    /// let found = session.update("job_a", |job| Ok(Some(json!({ "n": job["n"].as_i64().unwrap() + 1 }))))?;
+    /// assert!(found);
+    /// assert_eq!(session["job_a"], json!({ "n": 2 }));
+    /// # Ok::<(), jobsess::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// What `f` returns (nothing is written), or as [`get`](Self::get) and
+    /// [`insert`](Self::insert).
+    fn update<F>(&mut self, key: &str, mut f: F) -> Result<bool>
+    where
+        F: FnMut(&Value) -> Result<Option<Value>>,
+    {
+        let Some(job) = self.get(key)? else {
+            return Ok(false);
+        };
+        let new = f(&job)?;
+        drop(job);
+        if let Some(new) = new {
+            self.insert(key, new)?;
+        }
+        Ok(true)
+    }
+
     /// Removes every key that starts with `start`; how many there were. The
     /// fallback lists the keys and removes them one by one.
     ///
@@ -398,6 +433,13 @@ impl<B: SessionBackend + ?Sized> SessionBackend for &mut B {
         (**self).set_field(key, write)
     }
 
+    fn update<F>(&mut self, key: &str, f: F) -> Result<bool>
+    where
+        F: FnMut(&Value) -> Result<Option<Value>>,
+    {
+        (**self).update(key, f)
+    }
+
     fn remove_with_prefix(&mut self, start: &str) -> Result<usize> {
         (**self).remove_with_prefix(start)
     }
@@ -438,6 +480,20 @@ macro_rules! map_backend {
                     Some(job) => write.apply(key, job).map(|()| true),
                     None => Ok(false),
                 }
+            }
+
+            /// In place: the new value replaces the old under the same key.
+            fn update<F>(&mut self, key: &str, mut f: F) -> Result<bool>
+            where
+                F: FnMut(&Value) -> Result<Option<Value>>,
+            {
+                let Some(job) = <$map>::get_mut(self, key) else {
+                    return Ok(false);
+                };
+                if let Some(new) = f(job)? {
+                    *job = new;
+                }
+                Ok(true)
             }
 
             /// One pass over the keys of the prefix.

@@ -131,6 +131,18 @@ pub enum Error {
         budget: usize,
     },
 
+    /// An [`update`](crate::JobSession::update) found the job changed by
+    /// another writer between its read and its write, `attempts` times in a
+    /// row, and gave up; nothing was written by it. Only backends that
+    /// update optimistically (the Redis job store) return it.
+    #[error("{key}: changed by another writer during each of {attempts} update attempts")]
+    Conflict {
+        /// The session key.
+        key: String,
+        /// How many times the update was tried.
+        attempts: u32,
+    },
+
     /// An owner token of the Redis job store that is not 16 to 128 ASCII
     /// letters, digits, `-` or `_`.
     #[error("invalid job owner token")]
@@ -216,6 +228,7 @@ impl Error {
             | Error::NotAnObject { key, .. }
             | Error::JobNotFound { key }
             | Error::OverBudget { key, .. }
+            | Error::Conflict { key, .. }
             | Error::Backend { key, .. } => Some(key),
             Error::InvalidPrefix { .. } | Error::InvalidJobId { .. } | Error::InvalidOwner => None,
         }
@@ -225,7 +238,8 @@ impl Error {
     /// for a bad id or prefix, 404 for a missing job, 413 for a session over
     /// its budget, 503 for a backend that failed (a store that is down or
     /// timed out: the request can be retried; the web integrations add
-    /// `Retry-After: 1`), 500 for stored data that doesn't decode.
+    /// `Retry-After: 1`), 409 for an update that kept losing to other
+    /// writers, 500 for stored data that doesn't decode.
     ///
     /// ```
     /// let err = jobsess::Error::JobNotFound { key: "job_a".into() };
@@ -238,6 +252,7 @@ impl Error {
             Error::InvalidOwner => 500,
             Error::JobNotFound { .. } => 404,
             Error::OverBudget { .. } => 413,
+            Error::Conflict { .. } => 409,
             Error::Backend { .. } => 503,
             Error::Decode { .. } | Error::Encode { .. } | Error::NotAnObject { .. } => 500,
         }

@@ -85,6 +85,7 @@ mod finite;
 pub mod key;
 mod metadata;
 mod session;
+mod update;
 
 #[cfg(any(feature = "tower-sessions", feature = "tower-sessions-014"))]
 #[cfg_attr(
@@ -114,6 +115,7 @@ pub use error::{BoxError, Error, Op, Result};
 pub use field::{Field, FieldOf};
 pub use metadata::{JobMetadata, Schema, UntypedJob};
 pub use session::JobSession;
+pub use update::Updated;
 
 /// Derives [`JobMetadata`](trait@JobMetadata) for a struct with named fields
 /// that also derives serde's `Serialize` and `Deserialize`.

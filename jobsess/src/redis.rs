@@ -77,6 +77,7 @@ pub struct RedisJobStore {
     pool: Pool,
     namespace: Arc<str>,
     ttl_seconds: i64,
+    update_attempts: u32,
 }
 
 impl RedisJobStore {
@@ -127,6 +128,7 @@ impl RedisJobStore {
             pool,
             namespace: Arc::from("jobsess"),
             ttl_seconds: 0,
+            update_attempts: DEFAULT_UPDATE_ATTEMPTS,
         }
     }
 
@@ -150,6 +152,22 @@ impl RedisJobStore {
     #[must_use]
     pub fn with_ttl(mut self, ttl: std::time::Duration) -> Self {
         self.ttl_seconds = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
+        self
+    }
+
+    /// How many times an [`update`](crate::AsyncJobSession::update) reads
+    /// and tries to write a job that other writers keep changing before it
+    /// gives up with [`Error::Conflict`] (at least 1; 32 by default). Tries
+    /// after the first wait a random time that grows with each try.
+    ///
+    /// ```no_run
+    /// # async fn run(pool: fred::clients::Pool) {
+    /// let store = jobsess::redis::RedisJobStore::new(pool).with_update_attempts(8);
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn with_update_attempts(mut self, attempts: u32) -> Self {
+        self.update_attempts = attempts.max(1);
         self
     }
 
@@ -230,8 +248,13 @@ impl OwnerJobs {
 }
 
 /// The hash field that marks a job's hash, so a job with no fields still
-/// exists. No serde field is named so; it is never returned.
+/// exists, and holds its revision: every write adds one, so an update
+/// writes only over the revision it read. No serde field is named so; it
+/// is never returned. (Releases before updates wrote `1` and never changed it.)
 const MARKER: &str = "\u{0}jobsess";
+
+/// [`RedisJobStore::with_update_attempts`]'s default.
+const DEFAULT_UPDATE_ATTEMPTS: u32 = 32;
 
 /// The owner's index of jobs is a sorted set of job keys scored by expiry
 /// (milliseconds, `+inf` without a TTL). Earlier releases kept a plain set:
@@ -240,6 +263,7 @@ macro_rules! script {
     ($body:literal) => {
         concat!(
             r"
+local MARKER = '\0jobsess'
 local function index(set)
   if redis.call('TYPE', set).ok == 'set' then
     local members = redis.call('SMEMBERS', set)
@@ -264,16 +288,38 @@ end
     };
 }
 
-/// Replaces a job; KEYS: hash, index; ARGV: job key, ttl, the marker, then
-/// field/value pairs. Returns 1 if the job existed.
+/// Replaces a job; KEYS: hash, index; ARGV: job key, ttl, then field/value
+/// pairs. Returns 1 if the job existed.
 static INSERT: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(script!(
         r"
 index(KEYS[2])
+local rev = tonumber(redis.call('HGET', KEYS[1], MARKER)) or 0
 local existed = redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('HSET', KEYS[1], MARKER, tostring(rev + 1), unpack(ARGV, 3))
 renew(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]))
 return existed"
+    ))
+});
+
+/// Replaces a job if it is still at the revision an update read; KEYS:
+/// hash, index; ARGV: job key, ttl, the revision read (empty for a job an
+/// earlier release wrote with no marker), then field/value pairs. Returns
+/// 1 if it wrote, 0 (and writes nothing) if the job changed or is gone.
+static UPDATE: LazyLock<Script> = LazyLock::new(|| {
+    Script::from_lua(script!(
+        r"
+local rev = redis.call('HGET', KEYS[1], MARKER)
+if rev then
+  if rev ~= ARGV[3] then return 0 end
+elseif ARGV[3] ~= '' or redis.call('EXISTS', KEYS[1]) == 0 then
+  return 0
+end
+index(KEYS[2])
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], MARKER, tostring((tonumber(rev) or 0) + 1), unpack(ARGV, 4))
+renew(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]))
+return 1"
     ))
 });
 
@@ -292,6 +338,7 @@ if ARGV[4] == '1' then
 else
   redis.call('HDEL', KEYS[1], ARGV[3])
 end
+redis.call('HINCRBY', KEYS[1], MARKER, 1)
 renew(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]))
 return 1"
     ))
@@ -362,7 +409,62 @@ fn object_of(key: &str, fields: impl IntoIterator<Item = (String, String)>) -> R
     Ok(Value::Object(object))
 }
 
+/// The arguments of [`INSERT`] and [`UPDATE`]: the job key, the TTL, the
+/// revision an update read, then each field and its JSON.
+fn write_args(key: &str, ttl: i64, revision: Option<String>, value: Value) -> Result<Vec<String>> {
+    let Value::Object(fields) = value else {
+        return Err(Error::backend(
+            Op::Write,
+            key,
+            "the Redis job store keeps JSON objects only",
+        ));
+    };
+    let mut args = Vec::with_capacity(3 + 2 * fields.len());
+    args.extend([key.to_owned(), ttl.to_string()]);
+    args.extend(revision);
+    for (field, value) in fields {
+        args.push(field);
+        args.push(value.to_string());
+    }
+    Ok(args)
+}
+
+/// How long an update waits before its try number `attempt` (from 1): a
+/// random time up to 1 ms, doubled with each try up to 64 ms, so writers
+/// that collided don't collide again in step.
+fn backoff(attempt: u32) -> std::time::Duration {
+    use std::hash::BuildHasher;
+    let ceiling_us = 1000u64 << attempt.saturating_sub(1).min(6);
+    let random = std::collections::hash_map::RandomState::new().hash_one(attempt);
+    std::time::Duration::from_micros(random % ceiling_us)
+}
+
 impl OwnerJobs {
+    /// The job under `key` and its revision (the marker's value; empty for
+    /// a job an earlier release wrote without one).
+    async fn read(&self, key: &str) -> Result<Option<(String, Value)>> {
+        let pairs: Vec<(String, String)> = self
+            .store
+            .pool
+            .hgetall(self.hash_key(key))
+            .await
+            .map_err(|err| Error::backend(Op::Read, key, err))?;
+        if pairs.is_empty() {
+            return Ok(None);
+        }
+        let mut revision = String::new();
+        let fields = pairs.into_iter().filter_map(|(field, json)| {
+            if field == MARKER {
+                revision = json;
+                None
+            } else {
+                Some((field, json))
+            }
+        });
+        let job = object_of(key, fields)?;
+        Ok(Some((revision, job)))
+    }
+
     /// Runs `script` by its hash, loading it first on a server that doesn't
     /// know it (after a restart or a `SCRIPT FLUSH`).
     async fn run<R: fred::types::FromValue>(
@@ -384,38 +486,48 @@ impl AsyncSessionBackend for OwnerJobs {
     /// One `HGETALL`, no script: a job's hash always holds its marker, so
     /// an empty reply is no job (none, or one that expired).
     async fn get(&self, key: &str) -> Result<Option<Value>> {
-        let pairs: Vec<(String, String)> = self
-            .store
-            .pool
-            .hgetall(self.hash_key(key))
-            .await
-            .map_err(|err| Error::backend(Op::Read, key, err))?;
-        if pairs.is_empty() {
-            return Ok(None);
-        }
-        let fields = pairs.into_iter().filter(|(field, _)| field != MARKER);
-        object_of(key, fields).map(Some)
+        Ok(self.read(key).await?.map(|(_, job)| job))
     }
 
     async fn insert(&self, key: &str, value: Value) -> Result<bool> {
-        let Value::Object(fields) = value else {
-            return Err(Error::backend(
-                Op::Write,
-                key,
-                "the Redis job store keeps JSON objects only",
-            ));
-        };
-        let mut args = Vec::with_capacity(4 + 2 * fields.len());
-        args.extend([key.to_owned(), self.store.ttl_seconds.to_string()]);
-        args.extend([MARKER.to_owned(), "1".to_owned()]);
-        for (field, value) in fields {
-            args.push(field);
-            args.push(value.to_string());
-        }
+        let args = write_args(key, self.store.ttl_seconds, None, value)?;
         let existed: i64 = self
             .run(&INSERT, Op::Write, key, self.keys(key), args)
             .await?;
         Ok(existed == 1)
+    }
+
+    /// Optimistic: read the job and its revision (one `HGETALL`), run `f`,
+    /// and write with a script that checks the revision is unchanged. When
+    /// another writer got in between, wait a little and start again, up to
+    /// [`RedisJobStore::with_update_attempts`] times.
+    async fn update<F>(&self, key: &str, mut f: F) -> Result<bool>
+    where
+        F: FnMut(&Value) -> Result<Option<Value>> + Send,
+    {
+        let attempts = self.store.update_attempts;
+        for attempt in 0..attempts {
+            if attempt > 0 {
+                tokio::time::sleep(backoff(attempt)).await;
+            }
+            let Some((revision, job)) = self.read(key).await? else {
+                return Ok(false);
+            };
+            let Some(new) = f(&job)? else {
+                return Ok(true);
+            };
+            let args = write_args(key, self.store.ttl_seconds, Some(revision), new)?;
+            let written: i64 = self
+                .run(&UPDATE, Op::Write, key, self.keys(key), args)
+                .await?;
+            if written == 1 {
+                return Ok(true);
+            }
+        }
+        Err(Error::Conflict {
+            key: key.to_owned(),
+            attempts,
+        })
     }
 
     async fn remove(&self, key: &str) -> Result<bool> {

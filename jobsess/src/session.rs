@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::field::FieldOf;
 use crate::key::KeySpace;
 use crate::metadata::JobMetadata;
+use crate::update::{self, Updated};
 
 /// The metadata of the jobs of one prefix in one session, typed as `M`.
 ///
@@ -215,6 +216,116 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
             Ok(())
         } else {
             Err(Error::JobNotFound { key })
+        }
+    }
+
+    /// Changes the metadata of job `id` with `f` and stores the result in
+    /// one read-modify-write; the new value. No other writer's change can
+    /// come between the read and the write: see [`update_if`](Self::update_if).
+    ///
+    /// ```
+    /// # use jobsess::{JobMetadata, JobSession};
+    /// #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
+    /// struct Job { progress: u32, log: Vec<String> }
+    ///
+    /// let mut session = std::collections::HashMap::new();
+    /// let mut jobs = JobSession::<Job, _>::new(&mut session);
+    /// jobs.store("a", &Job { progress: 0, log: vec![] })?;
+    /// let job = jobs.update("a", |job| {
+    ///     job.progress += 10;
+    ///     job.log.push("chunk 1 done".into());
+    /// })?;
+    /// assert_eq!(job.progress, 10);
+    /// # Ok::<(), jobsess::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::JobNotFound`] if there is no such job, or as
+    /// [`load`](Self::load) and [`store`](Self::store); on any error nothing
+    /// is written.
+    pub fn update(&mut self, id: &str, mut f: impl FnMut(&mut M)) -> Result<M> {
+        self.update_if(id, |job| {
+            f(job);
+            true
+        })
+        .map(Updated::into_inner)
+    }
+
+    /// The conditional form of [`update`](Self::update), for state machines:
+    /// `f` changes the job and returns `true` to store it, or returns `false`
+    /// to leave the job as it was (its changes are dropped).
+    ///
+    /// The read and the write are one step of the backend: atomic on the
+    /// maps, which are borrowed mutably, and on the async handle's
+    /// `Mutex<B>` and Redis job store (see
+    /// [`AsyncJobSession::update_if`](crate::AsyncJobSession::update_if)).
+    ///
+    /// ```
+    /// # use jobsess::{JobMetadata, JobSession, Updated};
+    /// #[derive(serde::Serialize, serde::Deserialize, JobMetadata, Debug, PartialEq)]
+    /// struct Job { status: String }
+    ///
+    /// let mut session = std::collections::HashMap::new();
+    /// let mut jobs = JobSession::<Job, _>::new(&mut session);
+    /// jobs.store("a", &Job { status: "cancelled".into() })?;
+    /// // "done" only if it is still running
+    /// let outcome = jobs.update_if("a", |job| {
+    ///     if job.status != "running" {
+    ///         return false;
+    ///     }
+    ///     job.status = "done".into();
+    ///     true
+    /// })?;
+    /// assert_eq!(outcome, Updated::Declined(Job { status: "cancelled".into() }));
+    /// # Ok::<(), jobsess::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`update`](Self::update).
+    pub fn update_if(&mut self, id: &str, f: impl FnMut(&mut M) -> bool) -> Result<Updated<M>> {
+        let key = self.key(id)?;
+        let mut out = None;
+        let found = self
+            .session
+            .update(&key, update::whole(&key, f, &mut out))?;
+        match out {
+            Some(outcome) if found => Ok(outcome),
+            _ => Err(Error::JobNotFound { key }),
+        }
+    }
+
+    /// Changes one field of job `id` with `f` in one read-modify-write, as
+    /// [`update`](Self::update) does the whole job; the field's new value.
+    /// Only that field is decoded and written.
+    ///
+    /// ```
+    /// # use jobsess::{JobMetadata, JobSession};
+    /// #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
+    /// struct Job { plugin: String, progress: u32 }
+    ///
+    /// let mut session = std::collections::HashMap::new();
+    /// let mut jobs = JobSession::<Job, _>::new(&mut session);
+    /// jobs.store("a", &Job { plugin: "whisper".into(), progress: 30 })?;
+    /// assert_eq!(jobs.update_field("a", Job::PROGRESS, |p| *p += 10)?, 40);
+    /// # Ok::<(), jobsess::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`update`](Self::update).
+    pub fn update_field<F: FieldOf<M>>(
+        &mut self,
+        id: &str,
+        field: F,
+        f: impl FnMut(&mut F::Value),
+    ) -> Result<F::Value> {
+        let (key, field) = (self.key(id)?, field.field());
+        let mut out = None;
+        let found = self
+            .session
+            .update(&key, update::field(&key, &field, f, &mut out))?;
+        match out {
+            Some(value) if found => Ok(value),
+            _ => Err(Error::JobNotFound { key }),
         }
     }
 

@@ -1,0 +1,97 @@
+//! Read-modify-write of one job: [`Updated`], and the steps both handles
+//! hand to their backend's `update`.
+//!
+//! A step reads the stored job, runs the caller's closure on the decoded
+//! value and gives back the JSON to write. The backend decides how the
+//! read and the write are made one: a map through `&mut`, a `Mutex` under
+//! one lock, the Redis job store by retrying when another writer got in
+//! between. So a closure may run more than once, and should do nothing but
+//! change the value it is given.
+
+use serde_json::Value;
+
+use crate::codec;
+use crate::error::Result;
+use crate::field::Field;
+use crate::metadata::JobMetadata;
+
+/// What a conditional update ([`JobSession::update_if`](crate::JobSession::update_if))
+/// did: wrote the changed value, or left the job as it was, because the
+/// closure said no.
+///
+/// ```
+/// use jobsess::Updated;
+/// let done = Updated::Written(3);
+/// assert!(done.is_written());
+/// assert_eq!(Updated::Declined(2).into_inner(), 2);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum Updated<T> {
+    /// The closure returned `true`: this value is stored now.
+    Written(T),
+    /// The closure returned `false`: nothing was written, and this is the
+    /// value as stored.
+    Declined(T),
+}
+
+impl<T> Updated<T> {
+    /// Whether the new value was written.
+    ///
+    /// ```
+    /// assert!(!jobsess::Updated::Declined(()).is_written());
+    /// ```
+    #[must_use]
+    pub fn is_written(&self) -> bool {
+        matches!(self, Updated::Written(_))
+    }
+
+    /// The value, written or as stored.
+    ///
+    /// ```
+    /// assert_eq!(jobsess::Updated::Written("done").into_inner(), "done");
+    /// ```
+    pub fn into_inner(self) -> T {
+        match self {
+            Updated::Written(value) | Updated::Declined(value) => value,
+        }
+    }
+}
+
+/// The step of a whole-job update under `key`: decode, run `f`, encode if
+/// it said so. The outcome of the last run is left in `out`.
+pub(crate) fn whole<'a, M: JobMetadata>(
+    key: &'a str,
+    mut f: impl FnMut(&mut M) -> bool + 'a,
+    out: &'a mut Option<Updated<M>>,
+) -> impl FnMut(&Value) -> Result<Option<Value>> + 'a {
+    move |job| {
+        let mut value: M = codec::decode_job(key, job)?;
+        if !f(&mut value) {
+            *out = Some(Updated::Declined(value));
+            return Ok(None);
+        }
+        let json = codec::encode(key, &value)?;
+        *out = Some(Updated::Written(value));
+        Ok(Some(json))
+    }
+}
+
+/// The step of an update of one field: only that field is decoded and
+/// written; every other field of the job keeps its stored JSON.
+pub(crate) fn field<'a, M, T>(
+    key: &'a str,
+    field: &'a Field<M, T>,
+    mut f: impl FnMut(&mut T) + 'a,
+    out: &'a mut Option<T>,
+) -> impl FnMut(&Value) -> Result<Option<Value>> + 'a {
+    move |job| {
+        let mut value = codec::decode_field(key, job, field)?;
+        f(&mut value);
+        let write = codec::encode_field(key, field, &value)?;
+        let mut job = job.clone();
+        write.apply(key, &mut job)?;
+        *out = Some(value);
+        Ok(Some(job))
+    }
+}

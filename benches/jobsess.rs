@@ -401,6 +401,136 @@ fn actix_operations(c: &mut Criterion) {
     group.finish();
 }
 
+/// `update` beside the `load` and `store` it replaces, on a map and on
+/// `Mutex<HashMap>` (the target: ≤1.2×).
+fn map_update(c: &mut Criterion) {
+    let mut group = c.benchmark_group("map_update");
+    let mut map = HashMap::new();
+    floor::store(&mut map, ID, &job_123());
+    group.bench_function("baseline", |b| {
+        b.iter(|| {
+            let mut jobs = JobSession::<TranscriptionJob, _>::new(&mut map);
+            let mut job = jobs.load(black_box(ID)).expect("loads").expect("a job");
+            job.file_info.size += 1;
+            jobs.store(black_box(ID), &job).expect("stores");
+            black_box(job)
+        });
+    });
+    group.bench_function("jobsess", |b| {
+        b.iter(|| {
+            let mut jobs = JobSession::<TranscriptionJob, _>::new(&mut map);
+            black_box(
+                jobs.update(black_box(ID), |job| job.file_info.size += 1)
+                    .expect("updates"),
+            )
+        });
+    });
+    group.finish();
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
+    let mut group = c.benchmark_group("mutex_update");
+    let jobs = AsyncJobSession::<TranscriptionJob, _>::new(std::sync::Mutex::new(HashMap::new()));
+    rt.block_on(jobs.store(ID, &job_123())).expect("stores");
+    group.bench_function("baseline", |b| {
+        b.to_async(&rt).iter(|| async {
+            let mut job = jobs
+                .load(black_box(ID))
+                .await
+                .expect("loads")
+                .expect("a job");
+            job.file_info.size += 1;
+            jobs.store(black_box(ID), &job).await.expect("stores");
+            black_box(job)
+        });
+    });
+    group.bench_function("jobsess", |b| {
+        b.to_async(&rt).iter(|| async {
+            black_box(
+                jobs.update(black_box(ID), |job| job.file_info.size += 1)
+                    .await
+                    .expect("updates"),
+            )
+        });
+    });
+    group.finish();
+}
+
+/// How often a Redis `update` has to run again because another writer got
+/// in first: `writers` tasks on two pools (two app instances) each update
+/// one job `rounds` times. Prints the retries per update; every update must
+/// succeed and the counter must come out exact.
+fn redis_update_contention(url: &str) {
+    use fred::prelude::{ClientLike, Config, Pool};
+    use jobsess::redis::RedisJobStore;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    rt.block_on(async {
+        let token = RedisJobStore::new_owner_token().expect("a token");
+        let mut instances = Vec::new();
+        for _ in 0..2 {
+            let pool = Pool::new(Config::from_url(url).expect("a URL"), None, None, None, 4)
+                .expect("a pool");
+            pool.init().await.expect("Redis answers");
+            let store = RedisJobStore::new(pool).with_namespace("jobsess-bench");
+            instances.push(AsyncJobSession::<TranscriptionJob, _>::new(
+                store.owner(&token).expect("an owner"),
+            ));
+        }
+        for writers in [2u64, 8, 32] {
+            let rounds = 50;
+            let mut job = job_123();
+            job.file_info.size = 0;
+            instances[0].store("hot", &job).await.expect("stores");
+            let runs = Arc::new(AtomicU64::new(0));
+            let started = Instant::now();
+            let tasks: Vec<_> = (0..writers)
+                .map(|w| {
+                    let jobs = instances[usize::try_from(w % 2).expect("0 or 1")].clone();
+                    let runs = Arc::clone(&runs);
+                    tokio::spawn(async move {
+                        for _ in 0..rounds {
+                            jobs.update("hot", |job| {
+                                runs.fetch_add(1, Ordering::Relaxed);
+                                job.file_info.size += 1;
+                            })
+                            .await
+                            .expect("updates");
+                        }
+                    })
+                })
+                .collect();
+            for task in tasks {
+                task.await.expect("a writer");
+            }
+            let elapsed = started.elapsed();
+            let updates = writers * rounds;
+            let size = instances[1]
+                .load_field("hot", TranscriptionJob::FILE_INFO)
+                .await
+                .expect("loads")
+                .expect("a job")
+                .size;
+            assert_eq!(size, updates, "lost updates");
+            let retries = runs.load(Ordering::Relaxed) - updates;
+            #[allow(clippy::cast_precision_loss)]
+            let rate = retries as f64 / updates as f64;
+            eprintln!(
+                "redis_update_contention/{writers}_writers: {updates} updates, {retries} retries \
+                 ({rate:.2} per update), {:.0} updates/s",
+                updates as f64 / elapsed.as_secs_f64()
+            );
+        }
+        instances[0].clear().await.expect("clears");
+    });
+}
+
 /// The Redis job store against the same work done with raw fred commands,
 /// one round trip each, on the Redis at `REDIS_URL` (skipped without it).
 /// The raw floor keeps a job as a hash of its fields' JSON, as the store does.
@@ -511,6 +641,32 @@ fn redis_operations(c: &mut Criterion) {
         });
     });
     group.finish();
+
+    let mut group = c.benchmark_group("redis_update");
+    rt.block_on(jobs.store(ID, &job)).expect("stores");
+    group.bench_function("baseline", |b| {
+        b.to_async(&rt).iter(|| async {
+            let mut job = jobs
+                .load(black_box(ID))
+                .await
+                .expect("loads")
+                .expect("a job");
+            job.file_info.size += 1;
+            jobs.store(black_box(ID), &job).await.expect("stores");
+            black_box(job)
+        });
+    });
+    group.bench_function("jobsess", |b| {
+        b.to_async(&rt).iter(|| async {
+            black_box(
+                jobs.update(black_box(ID), |job| job.file_info.size += 1)
+                    .await
+                    .expect("updates"),
+            )
+        });
+    });
+    group.finish();
+    redis_update_contention(&url);
 
     let mut group = c.benchmark_group("redis_delete");
     group.bench_function("baseline", |b| {
@@ -667,6 +823,7 @@ criterion_group!(
     map_store_load,
     map_load_field,
     map_store_field,
+    map_update,
     tower_sessions,
     tower_operations,
     actix_operations,

@@ -341,7 +341,10 @@ async fn hash(raw: &Pool, token: &str, key: &str) -> std::collections::BTreeMap<
         .hgetall(format!("jobsess-test:{{{token}}}:{key}"))
         .await
         .unwrap();
-    assert!(fields.remove("\u{0}jobsess").is_some(), "{key} has no marker");
+    assert!(
+        fields.remove("\u{0}jobsess").is_some(),
+        "{key} has no marker"
+    );
     fields
 }
 

@@ -130,6 +130,34 @@ pub mod shadowed {
         pub level: u8,
     }
 
+    /// The first version of a versioned type.
+    #[derive(::serde::Serialize, ::serde::Deserialize, ::jobsess::JobMetadata)]
+    #[job_metadata(version = 1)]
+    pub struct FirstVersion {
+        /// A name.
+        pub name: ::std::string::String,
+    }
+
+    /// Its second version, migrated from the first; a field named like the
+    /// version.
+    #[derive(::serde::Serialize, ::serde::Deserialize, ::jobsess::JobMetadata)]
+    #[job_metadata(version = 2, migrate_from = FirstVersion)]
+    pub struct SecondVersion {
+        /// Names.
+        pub names: ::std::vec::Vec<::std::string::String>,
+        /// A version of its own.
+        pub version: u32,
+    }
+
+    impl ::core::convert::From<FirstVersion> for SecondVersion {
+        fn from(first: FirstVersion) -> Self {
+            SecondVersion {
+                names: ::std::vec![first.name],
+                version: 0,
+            }
+        }
+    }
+
     /// A container default, from `Default`.
     #[derive(
         ::serde::Serialize, ::serde::Deserialize, ::jobsess::JobMetadata, ::core::default::Default,
@@ -178,6 +206,8 @@ fn generated_code_compiles_clean() {
     assert_eq!(Defaults::LEVEL.default_value(), Some(9));
     assert_eq!(Plain::NAME.default_value().as_deref(), Some(""));
     assert_eq!(<Plain as JobMetadata>::key_prefix(), "job");
+    assert_eq!(shadowed::SecondVersion::schema().version, Some(2));
+    assert_eq!(shadowed::SecondVersion::VERSION.name(), "version");
 }
 
 /// The crate's front page lists every cargo feature of `jobsess`, and

@@ -14,7 +14,7 @@ use crate::ctxt::Ctxt;
 pub const ATTR: &str = "job_metadata";
 
 /// The keys `#[job_metadata(...)]` takes on a container.
-const CONTAINER_KEYS: &[&str] = &["prefix", "crate"];
+const CONTAINER_KEYS: &[&str] = &["prefix", "crate", "version", "migrate_from"];
 
 /// The derive input, as far as it could be read.
 pub struct Container<'a> {
@@ -23,6 +23,12 @@ pub struct Container<'a> {
     pub prefix: Option<LitStr>,
     /// `#[job_metadata(crate = "...")]`
     pub krate: Option<syn::Path>,
+    /// `#[job_metadata(version = N)]`, checked to be 1 or more.
+    pub version: Option<syn::LitInt>,
+    /// `#[job_metadata(migrate_from = Type)]`
+    pub migrate_from: Option<syn::Path>,
+    /// `#[serde(deny_unknown_fields)]`
+    pub deny_unknown_fields: Option<Ident>,
     /// `#[serde(default)]` or `#[serde(default = "path")]` on the struct.
     pub default: SerdeDefault,
     /// serde container keys that change the stored shape (`transparent`...).
@@ -77,6 +83,8 @@ impl<'a> Container<'a> {
     pub fn from_ast(cx: &mut Ctxt, input: &'a DeriveInput) -> Self {
         let mut prefix = None;
         let mut krate = None;
+        let mut version = None;
+        let mut migrate_from = None;
         for attr in input.attrs.iter().filter(|a| a.path().is_ident(ATTR)) {
             let parsed = attr.parse_nested_meta(|meta| {
                 // #[job_metadata(prefix = "transcription")]
@@ -93,6 +101,41 @@ impl<'a> Container<'a> {
                                 &lit,
                                 "`crate` takes the path of the jobsess crate, like `crate = \"::jobsess\"`",
                             ),
+                        }
+                    }
+                // #[job_metadata(version = 2)]
+                } else if meta.path.is_ident("version") {
+                    let value = meta.value()?;
+                    if value.peek(syn::LitInt) {
+                        let lit: syn::LitInt = value.parse()?;
+                        match lit.base10_parse::<u32>() {
+                            Ok(v) if v >= 1 && lit.suffix().is_empty() => {
+                                set_once(cx, &mut version, &meta, lit);
+                            }
+                            _ => cx.error_spanned_by(
+                                &lit,
+                                "`version` takes a whole number from 1 up, like `version = 2`",
+                            ),
+                        }
+                    } else {
+                        let rest = rest_of_value(value)?;
+                        cx.error_spanned_by(
+                            &rest,
+                            "`version` takes a whole number from 1 up, like `version = 2`",
+                        );
+                    }
+                // #[job_metadata(migrate_from = TranscriptionJobV1)]
+                } else if meta.path.is_ident("migrate_from") {
+                    let value = meta.value()?;
+                    match value.parse::<syn::Path>() {
+                        Ok(path) => set_once(cx, &mut migrate_from, &meta, path),
+                        Err(_) => {
+                            let rest = rest_of_value(value)?;
+                            cx.error_spanned_by(
+                                &rest,
+                                "`migrate_from` takes the type of the previous version, like \
+                                 `migrate_from = TranscriptionJobV1`",
+                            );
                         }
                     }
                 } else {
@@ -162,6 +205,9 @@ impl<'a> Container<'a> {
             input,
             prefix,
             krate,
+            version,
+            migrate_from,
+            deny_unknown_fields: container.deny_unknown_fields,
             default: container.default,
             reshaping: container.reshaping,
             tag: container.tag,
@@ -180,6 +226,7 @@ struct SerdeContainer {
     default: SerdeDefault,
     reshaping: Vec<Ident>,
     tag: Option<LitStr>,
+    deny_unknown_fields: Option<Ident>,
 }
 
 /// Container keys with which serde no longer writes the struct as an object
@@ -193,6 +240,7 @@ impl SerdeContainer {
             default: SerdeDefault::None,
             reshaping: Vec::new(),
             tag: None,
+            deny_unknown_fields: None,
         };
         for attr in attrs.iter().filter(|a| a.path().is_ident("serde")) {
             let _serde_reports_errors = attr.parse_nested_meta(|meta| {
@@ -212,6 +260,8 @@ impl SerdeContainer {
                 } else if meta.path.is_ident("default") {
                     // default | default = "path"
                     cont.default = default_value(&meta)?;
+                } else if meta.path.is_ident("deny_unknown_fields") {
+                    cont.deny_unknown_fields = meta.path.get_ident().cloned();
                 } else {
                     // transparent | into = "..." | from = "..." | try_from = "..." | remote = "..."
                     if let Some(ident) = meta.path.get_ident()

@@ -37,6 +37,8 @@ fn expand(model: &Model) -> TokenStream {
         generics,
         krate,
         prefix,
+        version,
+        migrate_from,
         ..
     } = model;
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
@@ -70,6 +72,7 @@ fn expand(model: &Model) -> TokenStream {
         }
     }
     let trait_path = quote_spanned!(ident.span()=> #krate::JobMetadata);
+    let (schema_version, version_items, version_check) = versions(krate, *version, *migrate_from);
 
     quote! {
         #[automatically_derived]
@@ -79,15 +82,63 @@ fn expand(model: &Model) -> TokenStream {
                     key_prefix: #prefix,
                     type_name: #type_name,
                     field_keys: &[#(#keys),*],
+                    version: #schema_version,
                 }
             }
+            #version_items
         }
+        #version_check
 
         #[automatically_derived]
         impl #impl_generics #ident #ty_generics #consts_where {
             #(#consts)*
         }
     }
+}
+
+/// What `version` and `migrate_from` add: the schema's version, the trait
+/// items, and the check that the previous type's version is lower. The
+/// check is a const assertion, so a wrong version fails the build, spanned
+/// at `migrate_from`'s path; so does a previous type with no migration.
+fn versions(
+    krate: &syn::Path,
+    version: Option<&syn::LitInt>,
+    migrate_from: Option<&syn::Path>,
+) -> (TokenStream, TokenStream, TokenStream) {
+    let Some(version) = version else {
+        return (
+            quote!(::core::option::Option::None),
+            TokenStream::new(),
+            TokenStream::new(),
+        );
+    };
+    let schema = quote!(::core::option::Option::Some(#version));
+    let mut items = quote!(const __JOBSESS_VERSION: u32 = #version;);
+    let mut check = TokenStream::new();
+    if let Some(prev) = migrate_from {
+        let span = prev.span();
+        items.extend(quote_spanned! {span=>
+            fn __migrate(
+                found: u32,
+                key: &str,
+                job: &#krate::__private::serde_json::Value,
+            ) -> #krate::Result<Self> {
+                #krate::__private::migrate::<Self, #prev>(found, key, job)
+            }
+        });
+        let message = format!(
+            "`migrate_from = {}` must name a type whose version is below {}",
+            quote!(#prev).to_string().replace(' ', ""),
+            version
+        );
+        check = quote_spanned! {span=>
+            const _: () = ::core::assert!(
+                <#prev as #krate::JobMetadata>::__JOBSESS_VERSION < #version,
+                #message
+            );
+        };
+    }
+    (schema, items, check)
 }
 
 /// The bounds the const of a field whose type mentions a type parameter

@@ -20,6 +20,10 @@ pub struct Model<'a> {
     pub generics: &'a syn::Generics,
     pub krate: syn::Path,
     pub prefix: String,
+    /// `#[job_metadata(version = N)]`: `N`, as given.
+    pub version: Option<&'a syn::LitInt>,
+    /// `#[job_metadata(migrate_from = Type)]`, when `version` is given too.
+    pub migrate_from: Option<&'a syn::Path>,
     /// `None` for an input that isn't a struct with named fields: only the
     /// errors are emitted then.
     pub fields: Option<Vec<Accessor<'a>>>,
@@ -98,14 +102,47 @@ pub fn check<'a>(cx: &mut Ctxt, cont: &'a Container<'a>) -> Model<'a> {
         .filter(|_| !remote)
         .map(|fields| accessors(cx, cont, fields));
 
+    let version = cont.version.as_ref();
+    let mut migrate_from = cont.migrate_from.as_ref();
+    if let Some(path) = migrate_from {
+        if version.is_none() {
+            cx.error_spanned_by(
+                path,
+                "`migrate_from` needs a `version` too, above the previous type's: \
+                 `#[job_metadata(version = 2, migrate_from = ...)]`",
+            );
+            migrate_from = None;
+        } else if cont.input.generics.params.iter().next().is_some() {
+            cx.error_spanned_by(path, "`migrate_from` is not supported on a generic struct");
+            migrate_from = None;
+        }
+    }
+    if let (Some(deny), Some(v)) = (&cont.deny_unknown_fields, version)
+        && v.base10_parse::<u32>().is_ok_and(|v| v > 1)
+    {
+        cx.error_spanned_by(
+            deny,
+            "a versioned type can't have `#[serde(deny_unknown_fields)]`: its stored jobs hold \
+             a `jobsess:version` member, which serde would then refuse",
+        );
+    }
+
     Model {
         ident: &cont.input.ident,
         generics: &cont.input.generics,
         krate,
         prefix,
+        version,
+        migrate_from,
         fields,
     }
 }
+
+/// `jobsess::VERSION_KEY`: the member a versioned job keeps its version in.
+const VERSION_KEY: &str = "jobsess:version";
+
+/// The trait const that holds a type's version.
+const VERSION_CONST: &str = "__JOBSESS_VERSION";
 
 /// The runtime's prefix rules (`jobsess::key::validate_prefix`), at compile time.
 fn prefix_problem(prefix: &str) -> Option<&'static str> {
@@ -191,7 +228,29 @@ fn accessors<'a>(cx: &mut Ctxt, cont: &'a Container, fields: &'a [Field<'a>]) ->
             }
             aliases.push(value);
         }
+        if ser.value == VERSION_KEY {
+            cx.syn_error(syn::Error::new(
+                ser.span,
+                format_args!(
+                    "field `{member}` can't be stored under {VERSION_KEY:?}: jobsess keeps the \
+                     version of a job there"
+                ),
+            ));
+            continue;
+        }
         let const_name = member.unraw().to_string().to_uppercase();
+        if const_name == VERSION_CONST {
+            cx.syn_error(syn::Error::new(
+                member.span(),
+                format_args!(
+                    "field `{member}` would get the key const `{VERSION_CONST}`, a name the \
+                     `JobMetadata` trait keeps; rename the field and keep its key with \
+                     `#[serde(rename = \"{}\")]`",
+                    ser.value
+                ),
+            ));
+            continue;
+        }
         if let Some(first) = by_const.get(&const_name) {
             let what = format!("given the key const `{const_name}`");
             collision(cx, member.span(), first, member, &what);

@@ -19,6 +19,7 @@ use crate::field::FieldOf;
 use crate::key::{self, KeySpace};
 use crate::metadata::JobMetadata;
 use crate::update::{self, Updated};
+use crate::version::{self, FieldRead};
 
 /// An asynchronous session: string keys, JSON values, `&self` access.
 ///
@@ -117,8 +118,31 @@ pub trait AsyncSessionBackend: Send + Sync {
         }
     }
 
+    /// Puts `value`, a job at `version` of its metadata type, under `key`,
+    /// unless the job there is of a newer version: then
+    /// [`Error::NewerVersion`] and nothing is written. The fallback reads
+    /// the job first; a backend shared between requests does both in one
+    /// step (`Mutex<B>` under one lock, the Redis job store in its script).
+    ///
+    /// # Errors
+    /// [`Error::NewerVersion`], or as [`get`](Self::get) and [`insert`](Self::insert).
+    fn insert_versioned(
+        &self,
+        key: &str,
+        value: Value,
+        version: u32,
+    ) -> impl Future<Output = Result<bool>> + Send {
+        async move {
+            if let Some(old) = self.get(key).await? {
+                crate::version::check_not_newer(key, &old, version)?;
+            }
+            self.insert(key, value).await
+        }
+    }
+
     /// The job under `key`, holding at least those of field `name` and its
-    /// `aliases` that it has; `None` if there is no such job. The fallback
+    /// `aliases` that it has, and its [`VERSION_KEY`](crate::VERSION_KEY)
+    /// member if it has one; `None` if there is no such job. The fallback
     /// reads the whole job.
     ///
     /// # Errors
@@ -458,6 +482,11 @@ impl<B: SessionBackend + Send> AsyncSessionBackend for Mutex<B> {
         lock(self, Op::Remove, start)?.remove_with_prefix(start)
     }
 
+    /// Under one lock.
+    async fn insert_versioned(&self, key: &str, value: Value, version: u32) -> Result<bool> {
+        lock(self, Op::Write, key)?.insert_versioned(key, value, version)
+    }
+
     /// Under one lock: no other task's write comes between the read and the write.
     async fn update<F>(&self, key: &str, f: F) -> Result<bool>
     where
@@ -519,6 +548,15 @@ impl<B: AsyncSessionBackend + ?Sized> AsyncSessionBackend for Arc<B> {
         (**self).update(key, f)
     }
 
+    fn insert_versioned(
+        &self,
+        key: &str,
+        value: Value,
+        version: u32,
+    ) -> impl Future<Output = Result<bool>> + Send {
+        (**self).insert_versioned(key, value, version)
+    }
+
     fn remove_with_prefix(&self, start: &str) -> impl Future<Output = Result<usize>> + Send {
         (**self).remove_with_prefix(start)
     }
@@ -572,7 +610,39 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
     /// An invalid id, a value serde can't encode, or a failing backend.
     pub async fn store(&self, id: &str, metadata: &M) -> Result<()> {
         let key = self.key(id)?;
-        let value = codec::encode(&key, metadata)?;
+        let value = version::encode(&key, metadata)?;
+        match M::schema().version {
+            None => self.session.insert(&key, value).await.map(drop),
+            Some(known) => self
+                .session
+                .insert_versioned(&key, value, known)
+                .await
+                .map(drop),
+        }
+    }
+
+    /// Stores the metadata of job `id` as [`store`](Self::store) does, also
+    /// over a job of a newer version, whose fields this release doesn't
+    /// know are then lost.
+    ///
+    /// ```
+    /// # use jobsess::{AsyncJobSession, JobMetadata, VERSION_KEY};
+    /// #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
+    /// #[job_metadata(version = 2)]
+    /// struct Job { file: String }
+    /// # tokio_test::block_on(async {
+    /// let jobs = AsyncJobSession::<Job, _>::new(std::sync::Mutex::new(std::collections::HashMap::new()));
+    /// jobs.store_forced("a", &Job { file: "b".into() }).await?;
+    /// assert_eq!(jobs.load("a").await?.unwrap().file, "b");
+    /// # Ok::<(), jobsess::Error>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    /// An invalid id, a value serde can't encode, or a failing backend.
+    pub async fn store_forced(&self, id: &str, metadata: &M) -> Result<()> {
+        let key = self.key(id)?;
+        let value = version::encode(&key, metadata)?;
         self.session.insert(&key, value).await.map(drop)
     }
 
@@ -595,7 +665,13 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
     /// An invalid id, stored data that doesn't decode as `M`, or a failing backend.
     pub async fn load(&self, id: &str) -> Result<Option<M>> {
         let key = self.key(id)?;
-        self.session.get_decoded(&key).await
+        if M::schema().version.is_none() {
+            return self.session.get_decoded(&key).await;
+        }
+        match self.session.get(&key).await? {
+            Some(job) => version::decode(&key, &job).map(Some),
+            None => Ok(None),
+        }
     }
 
     /// Loads the metadata of job `id`, or `default` if the session has none.
@@ -658,9 +734,15 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
     pub async fn load_field<F: FieldOf<M>>(&self, id: &str, field: F) -> Result<Option<F::Value>> {
         let (key, field) = (self.key(id)?, field.field());
         let job = self.session.get_field(&key, field.name(), field.aliases());
-        match job.await? {
-            Some(job) => codec::decode_field(&key, &job, &field).map(Some),
-            None => Ok(None),
+        let Some(job) = job.await? else {
+            return Ok(None);
+        };
+        match version::read_field(&key, &job, &field)? {
+            FieldRead::Value(value) => Ok(Some(value)),
+            FieldRead::Older => match self.session.get(&key).await? {
+                Some(whole) => version::migrated_field(&key, &whole, &field).map(Some),
+                None => Ok(None),
+            },
         }
     }
 
@@ -691,7 +773,14 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
     ) -> Result<()> {
         let key = self.key(id)?;
         let write = codec::encode_field(&key, &field.field(), value)?;
-        if self.session.set_field(&key, write).await? {
+        let found = if M::schema().version.is_none() {
+            self.session.set_field(&key, write).await?
+        } else {
+            // the job's version decides: an older job is migrated first
+            let step = update::write::<M>(&key, write);
+            self.session.update(&key, step).await?
+        };
+        if found {
             Ok(())
         } else {
             Err(Error::JobNotFound { key })

@@ -162,8 +162,32 @@ pub trait SessionBackend {
         self.insert(key, value)
     }
 
+    /// Puts `value`, a job at `version` of its metadata type, under `key`,
+    /// unless the job there is of a newer version: then
+    /// [`Error::NewerVersion`] and nothing is written. A value there that
+    /// is no job object is replaced. The fallback reads the job first.
+    ///
+    /// ```
+    /// use jobsess::{SessionBackend, VERSION_KEY};
+    /// use serde_json::json;
+    /// let mut session = std::collections::HashMap::new();
+    /// session.insert("job_a".to_owned(), json!({ "n": 1, VERSION_KEY: 3 }));
+    /// assert!(session.insert_versioned("job_a", json!({ "n": 2, VERSION_KEY: 2 }), 2).is_err());
+    /// assert_eq!(session["job_a"]["n"], 1);
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::NewerVersion`], or as [`get`](Self::get) and [`insert`](Self::insert).
+    fn insert_versioned(&mut self, key: &str, value: Value, version: u32) -> Result<bool> {
+        if let Some(old) = self.get(key)? {
+            crate::version::check_not_newer(key, &old, version)?;
+        }
+        self.insert(key, value)
+    }
+
     /// The job under `key`, holding at least those of field `name` and its
-    /// `aliases` that it has; `None` if there is no such job. The fallback
+    /// `aliases` that it has, and its [`VERSION_KEY`](crate::VERSION_KEY)
+    /// member if it has one; `None` if there is no such job. The fallback
     /// reads the whole job.
     ///
     /// # Errors
@@ -438,6 +462,10 @@ impl<B: SessionBackend + ?Sized> SessionBackend for &mut B {
         F: FnMut(&Value) -> Result<Option<Value>>,
     {
         (**self).update(key, f)
+    }
+
+    fn insert_versioned(&mut self, key: &str, value: Value, version: u32) -> Result<bool> {
+        (**self).insert_versioned(key, value, version)
     }
 
     fn remove_with_prefix(&mut self, start: &str) -> Result<usize> {

@@ -144,7 +144,7 @@ pub(crate) fn as_object<'v>(key: &str, value: &'v Value) -> Result<&'v Map<Strin
     value.as_object().ok_or_else(|| not_an_object(key, value))
 }
 
-fn not_an_object(key: &str, value: &Value) -> Error {
+pub(crate) fn not_an_object(key: &str, value: &Value) -> Error {
     Error::NotAnObject {
         key: key.to_owned(),
         found: match value {

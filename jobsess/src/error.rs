@@ -143,6 +143,40 @@ pub enum Error {
         attempts: u32,
     },
 
+    /// The job under `key` was written by a newer release, at a version of
+    /// its metadata type above the one this release knows: a rolling
+    /// deploy. It is left as it is; reads and whole writes refuse it, field
+    /// writes keep the fields this release doesn't know.
+    #[error(
+        "{key}: stored at version {found} of its metadata, newer than version {known}, the newest this release knows; the job is left as it is"
+    )]
+    NewerVersion {
+        /// The session key.
+        key: String,
+        /// The version the job was stored at.
+        found: u32,
+        /// The newest version this release knows.
+        known: u32,
+    },
+
+    /// A job stored at an older version of `type_name` could not be migrated
+    /// to the current one: a `TryFrom` migration said no, or no type of that
+    /// version is in the `migrate_from` chain.
+    #[error("{key}: migrating {type_name} from version {from} to version {to} failed: {source}")]
+    Migration {
+        /// The session key.
+        key: String,
+        /// The type migrated to.
+        type_name: String,
+        /// The version the job was stored at.
+        from: u32,
+        /// The version migrated to.
+        to: u32,
+        /// Why it failed.
+        #[source]
+        source: BoxError,
+    },
+
     /// An owner token of the Redis job store that is not 16 to 128 ASCII
     /// letters, digits, `-` or `_`.
     #[error("invalid job owner token")]
@@ -229,6 +263,8 @@ impl Error {
             | Error::JobNotFound { key }
             | Error::OverBudget { key, .. }
             | Error::Conflict { key, .. }
+            | Error::NewerVersion { key, .. }
+            | Error::Migration { key, .. }
             | Error::Backend { key, .. } => Some(key),
             Error::InvalidPrefix { .. } | Error::InvalidJobId { .. } | Error::InvalidOwner => None,
         }
@@ -239,7 +275,9 @@ impl Error {
     /// its budget, 503 for a backend that failed (a store that is down or
     /// timed out: the request can be retried; the web integrations add
     /// `Retry-After: 1`), 409 for an update that kept losing to other
-    /// writers, 500 for stored data that doesn't decode.
+    /// writers, 503 for a job written by a newer release (during a rolling
+    /// deploy, an instance of that release can serve it), 500 for stored
+    /// data that doesn't decode or migrate.
     ///
     /// ```
     /// let err = jobsess::Error::JobNotFound { key: "job_a".into() };
@@ -253,8 +291,11 @@ impl Error {
             Error::JobNotFound { .. } => 404,
             Error::OverBudget { .. } => 413,
             Error::Conflict { .. } => 409,
-            Error::Backend { .. } => 503,
-            Error::Decode { .. } | Error::Encode { .. } | Error::NotAnObject { .. } => 500,
+            Error::Backend { .. } | Error::NewerVersion { .. } => 503,
+            Error::Decode { .. }
+            | Error::Encode { .. }
+            | Error::NotAnObject { .. }
+            | Error::Migration { .. } => 500,
         }
     }
 

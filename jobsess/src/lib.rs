@@ -86,6 +86,7 @@ pub mod key;
 mod metadata;
 mod session;
 mod update;
+mod version;
 
 #[cfg(any(feature = "tower-sessions", feature = "tower-sessions-014"))]
 #[cfg_attr(
@@ -116,6 +117,7 @@ pub use field::{Field, FieldOf};
 pub use metadata::{JobMetadata, Schema, UntypedJob};
 pub use session::JobSession;
 pub use update::Updated;
+pub use version::VERSION_KEY;
 
 /// Derives [`JobMetadata`](trait@JobMetadata) for a struct with named fields
 /// that also derives serde's `Serialize` and `Deserialize`.
@@ -128,7 +130,10 @@ pub use update::Updated;
 /// Container attribute: `#[job_metadata(prefix = "...")]`, the prefix of the
 /// session keys (default `job`; ASCII letters, digits and `-`); and
 /// `#[job_metadata(crate = "path")]`, the path of this crate if it is
-/// re-exported under another name.
+/// re-exported under another name; `#[job_metadata(version = N)]` and
+/// `#[job_metadata(version = N, migrate_from = PreviousType)]`, for
+/// metadata that changes between releases (see
+/// [the trait's docs](trait@JobMetadata#versions)).
 ///
 /// ```
 /// use jobsess::{Field, JobMetadata};
@@ -206,6 +211,7 @@ pub mod __private {
     pub use crate::codec::{plain_decode, plain_encode, plain_missing};
     use crate::field::Field;
     pub use crate::field::PathError;
+    pub use crate::version::{MigrateFrom, migrate};
     use serde_json::Value;
 
     /// The serializer a `serialize_with` function is handed: serde_json's,

@@ -33,6 +33,64 @@ use crate::field::Field;
 /// assert_eq!(TranscriptionJob::field_keys(), ["fileName"]);
 /// assert_eq!(TranscriptionJob::FILE_NAME.name(), "fileName");
 /// ```
+///
+/// # Versions
+///
+/// Metadata types change between releases. Give the type a version, keep
+/// the previous version as a type of its own, and say how one becomes the
+/// other: `From`, or `TryFrom` for a migration that can fail. Chains work:
+/// each version names the one before it.
+///
+/// ```
+/// use jobsess::{JobMetadata, JobSession};
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Serialize, Deserialize, JobMetadata)]
+/// #[job_metadata(prefix = "transcription", version = 1)]
+/// struct TranscriptionJobV1 { file_name: String, language: String }
+///
+/// #[derive(Serialize, Deserialize, JobMetadata, Debug, PartialEq)]
+/// #[job_metadata(prefix = "transcription", version = 2, migrate_from = TranscriptionJobV1)]
+/// struct TranscriptionJob { file_name: String, languages: Vec<String> }
+///
+/// impl From<TranscriptionJobV1> for TranscriptionJob {
+///     fn from(v1: TranscriptionJobV1) -> Self {
+///         TranscriptionJob { file_name: v1.file_name, languages: vec![v1.language] }
+///     }
+/// }
+///
+/// let mut session = std::collections::HashMap::new();
+/// let v1 = TranscriptionJobV1 { file_name: "a.mp3".into(), language: "en".into() };
+/// JobSession::<TranscriptionJobV1, _>::new(&mut session).store("job-1", &v1)?;
+///
+/// let jobs = JobSession::<TranscriptionJob, _>::new(&mut session);
+/// assert_eq!(jobs.load("job-1")?.unwrap().languages, ["en"]);
+/// assert_eq!(jobs.load_field("job-1", TranscriptionJob::LANGUAGES)?, Some(vec!["en".to_owned()]));
+/// # Ok::<(), jobsess::Error>(())
+/// ```
+///
+/// The rules:
+/// - A job of version 2 or more stores its version in the member
+///   [`VERSION_KEY`](crate::VERSION_KEY); version 1 stores none, so it
+///   keeps the exact JSON of an unversioned type, and a job with no member
+///   is of version 1. Unversioned types are never checked.
+/// - Reading a job of an older version (`load`, `load_field`, `entries`)
+///   migrates it in memory and does not write it back: a read never
+///   writes. Writing one field of it (`store_field`, `update_field`) writes
+///   the whole migrated job at the current version, in one
+///   read-modify-write; so does `update`, and `store` replaces it.
+/// - A job of a newer version (another release during a rolling deploy)
+///   is refused by reads and by `update` with
+///   [`Error::NewerVersion`](crate::Error::NewerVersion), naming the key
+///   and both versions; `store` refuses to replace it
+///   ([`store_forced`](crate::JobSession::store_forced) does); `store_field`
+///   and `update_field` change their field and keep every other field,
+///   including those this release doesn't know.
+/// - A failed migration is [`Error::Migration`](crate::Error::Migration),
+///   with the key, the type and both versions.
+/// - At compile time: `version` is a whole number from 1 up; `migrate_from`
+///   names a `JobMetadata` type of a lower version (so no chain can loop)
+///   with a `From` or `TryFrom` impl into this one.
 pub trait JobMetadata: Serialize + DeserializeOwned {
     /// What the derive knows of the type. The functions below read it; it is
     /// one item, not four, because each item an impl defines costs compile
@@ -85,6 +143,24 @@ pub trait JobMetadata: Serialize + DeserializeOwned {
     fn field_keys() -> &'static [&'static str] {
         Self::schema().field_keys
     }
+
+    /// The version given with `#[job_metadata(version = N)]`, for the
+    /// derive's compile-time checks of `migrate_from` (an upper-case name
+    /// no field const can take: the derive refuses a field that would).
+    #[doc(hidden)]
+    const __JOBSESS_VERSION: u32 = 1;
+
+    /// Reads the job under `key`, stored at the older version `found`, as
+    /// this type: the derive's `migrate_from` chain.
+    ///
+    /// # Errors
+    /// [`Error::Migration`](crate::Error::Migration) here, where no
+    /// `migrate_from` is declared.
+    #[doc(hidden)]
+    fn __migrate(found: u32, key: &str, job: &Value) -> crate::Result<Self> {
+        let _ = job;
+        Err(crate::version::no_migration::<Self>(found, key))
+    }
 }
 
 /// The static description of a [`JobMetadata`] type.
@@ -99,6 +175,7 @@ pub trait JobMetadata: Serialize + DeserializeOwned {
 /// assert_eq!(schema.key_prefix, "render");
 /// assert_eq!(schema.type_name, "RenderJob");
 /// assert_eq!(schema.field_keys, ["scene"]);
+/// assert_eq!(schema.version, None);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Schema {
@@ -108,6 +185,10 @@ pub struct Schema {
     pub type_name: &'static str,
     /// The keys of the stored fields, as serde writes them.
     pub field_keys: &'static [&'static str],
+    /// The version of a type derived with `#[job_metadata(version = N)]`;
+    /// `None` for an unversioned type, whose jobs are read and written with
+    /// no version check.
+    pub version: Option<u32>,
 }
 
 /// Metadata as a plain JSON object, with no fixed fields: the notebook's
@@ -133,6 +214,7 @@ impl JobMetadata for UntypedJob {
             key_prefix: "job",
             type_name: "UntypedJob",
             field_keys: &[],
+            version: None,
         }
     }
 }

@@ -288,15 +288,21 @@ end
     };
 }
 
-/// Replaces a job; KEYS: hash, index; ARGV: job key, ttl, then field/value
-/// pairs. Returns 1 if the job existed.
+/// Replaces a job; KEYS: hash, index; ARGV: job key, ttl, the version of
+/// the new job (empty: not versioned), then field/value pairs. Returns 1 if
+/// the job existed, 0 if not, or minus the version of a newer job it left
+/// as it was.
 static INSERT: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(script!(
         r"
+if ARGV[3] ~= '' then
+  local found = tonumber(redis.call('HGET', KEYS[1], 'jobsess:version'))
+  if found and found > tonumber(ARGV[3]) then return -found end
+end
 index(KEYS[2])
 local rev = tonumber(redis.call('HGET', KEYS[1], MARKER)) or 0
 local existed = redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], MARKER, tostring(rev + 1), unpack(ARGV, 3))
+redis.call('HSET', KEYS[1], MARKER, tostring(rev + 1), unpack(ARGV, 4))
 renew(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]))
 return existed"
     ))
@@ -410,8 +416,9 @@ fn object_of(key: &str, fields: impl IntoIterator<Item = (String, String)>) -> R
 }
 
 /// The arguments of [`INSERT`] and [`UPDATE`]: the job key, the TTL, the
-/// revision an update read, then each field and its JSON.
-fn write_args(key: &str, ttl: i64, revision: Option<String>, value: Value) -> Result<Vec<String>> {
+/// version guard of an insert or the revision an update read, then each
+/// field and its JSON.
+fn write_args(key: &str, ttl: i64, check: String, value: Value) -> Result<Vec<String>> {
     let Value::Object(fields) = value else {
         return Err(Error::backend(
             Op::Write,
@@ -420,8 +427,7 @@ fn write_args(key: &str, ttl: i64, revision: Option<String>, value: Value) -> Re
         ));
     };
     let mut args = Vec::with_capacity(3 + 2 * fields.len());
-    args.extend([key.to_owned(), ttl.to_string()]);
-    args.extend(revision);
+    args.extend([key.to_owned(), ttl.to_string(), check]);
     for (field, value) in fields {
         args.push(field);
         args.push(value.to_string());
@@ -490,10 +496,26 @@ impl AsyncSessionBackend for OwnerJobs {
     }
 
     async fn insert(&self, key: &str, value: Value) -> Result<bool> {
-        let args = write_args(key, self.store.ttl_seconds, None, value)?;
+        let args = write_args(key, self.store.ttl_seconds, String::new(), value)?;
         let existed: i64 = self
             .run(&INSERT, Op::Write, key, self.keys(key), args)
             .await?;
+        Ok(existed == 1)
+    }
+
+    /// The version check is in the write's script: one round trip.
+    async fn insert_versioned(&self, key: &str, value: Value, version: u32) -> Result<bool> {
+        let args = write_args(key, self.store.ttl_seconds, version.to_string(), value)?;
+        let existed: i64 = self
+            .run(&INSERT, Op::Write, key, self.keys(key), args)
+            .await?;
+        if existed < 0 {
+            return Err(Error::NewerVersion {
+                key: key.to_owned(),
+                found: u32::try_from(-existed).unwrap_or(u32::MAX),
+                known: version,
+            });
+        }
         Ok(existed == 1)
     }
 
@@ -516,7 +538,7 @@ impl AsyncSessionBackend for OwnerJobs {
             let Some(new) = f(&job)? else {
                 return Ok(true);
             };
-            let args = write_args(key, self.store.ttl_seconds, Some(revision), new)?;
+            let args = write_args(key, self.store.ttl_seconds, revision, new)?;
             let written: i64 = self
                 .run(&UPDATE, Op::Write, key, self.keys(key), args)
                 .await?;
@@ -571,7 +593,7 @@ impl AsyncSessionBackend for OwnerJobs {
     /// One `HMGET` of the marker, the field and its aliases, no script: no
     /// marker is no job.
     async fn get_field(&self, key: &str, name: &str, aliases: &[&str]) -> Result<Option<Value>> {
-        let fields: Vec<&str> = [MARKER, name]
+        let fields: Vec<&str> = [MARKER, name, crate::VERSION_KEY]
             .into_iter()
             .chain(aliases.iter().copied())
             .collect();

@@ -10,6 +10,7 @@ use crate::field::FieldOf;
 use crate::key::KeySpace;
 use crate::metadata::JobMetadata;
 use crate::update::{self, Updated};
+use crate::version::{self, FieldRead};
 
 /// The metadata of the jobs of one prefix in one session, typed as `M`.
 ///
@@ -93,10 +94,46 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
     /// ```
     ///
     /// # Errors
-    /// An invalid id, a value serde can't encode, or a failing backend.
+    /// An invalid id, a value serde can't encode, or a failing backend;
+    /// for a [versioned](crate::JobMetadata#versions) type,
+    /// [`Error::NewerVersion`] over a job a newer release wrote (see
+    /// [`store_forced`](Self::store_forced)).
     pub fn store(&mut self, id: &str, metadata: &M) -> Result<()> {
         let key = self.key(id)?;
-        self.session.insert_encoded(&key, metadata).map(drop)
+        match M::schema().version {
+            None => self.session.insert_encoded(&key, metadata).map(drop),
+            Some(known) => {
+                let value = version::encode(&key, metadata)?;
+                self.session.insert_versioned(&key, value, known).map(drop)
+            }
+        }
+    }
+
+    /// Stores the metadata of job `id` as [`store`](Self::store) does, also
+    /// over a job of a newer version, whose fields this release doesn't
+    /// know are then lost.
+    ///
+    /// ```
+    /// # use jobsess::{JobMetadata, JobSession, VERSION_KEY};
+    /// #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
+    /// #[job_metadata(version = 2)]
+    /// struct Job { file: String }
+    ///
+    /// let mut session = std::collections::HashMap::new();
+    /// session.insert("job_a".to_owned(), serde_json::json!({ "file": "a", VERSION_KEY: 3 }));
+    /// let mut jobs = JobSession::<Job, _>::new(&mut session);
+    /// assert!(jobs.store("a", &Job { file: "b".into() }).is_err());
+    /// jobs.store_forced("a", &Job { file: "b".into() })?;
+    /// assert_eq!(session["job_a"], serde_json::json!({ "file": "b", VERSION_KEY: 2 }));
+    /// # Ok::<(), jobsess::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// An invalid id, a value serde can't encode, or a failing backend.
+    pub fn store_forced(&mut self, id: &str, metadata: &M) -> Result<()> {
+        let key = self.key(id)?;
+        let value = version::encode(&key, metadata)?;
+        self.session.insert(&key, value).map(drop)
     }
 
     /// Loads the metadata of job `id`; `None` if the session has none.
@@ -113,7 +150,13 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
     /// names the key, the type and the path), or a failing backend.
     pub fn load(&self, id: &str) -> Result<Option<M>> {
         let key = self.key(id)?;
-        self.session.get_decoded(&key)
+        if M::schema().version.is_none() {
+            return self.session.get_decoded(&key);
+        }
+        match self.session.get(&key)? {
+            Some(job) => version::decode(&key, &job).map(Some),
+            None => Ok(None),
+        }
     }
 
     /// Loads the metadata of job `id`, or `default` if the session has none:
@@ -175,12 +218,18 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
     /// doesn't decode (named with its path), or a failing backend.
     pub fn load_field<F: FieldOf<M>>(&self, id: &str, field: F) -> Result<Option<F::Value>> {
         let (key, field) = (self.key(id)?, field.field());
-        match self
+        let Some(job) = self
             .session
             .get_field(&key, field.name(), field.aliases())?
-        {
-            Some(job) => codec::decode_field(&key, &job, &field).map(Some),
-            None => Ok(None),
+        else {
+            return Ok(None);
+        };
+        match version::read_field(&key, &job, &field)? {
+            FieldRead::Value(value) => Ok(Some(value)),
+            FieldRead::Older => match self.session.get(&key)? {
+                Some(whole) => version::migrated_field(&key, &whole, &field).map(Some),
+                None => Ok(None),
+            },
         }
     }
 
@@ -212,7 +261,13 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
     ) -> Result<()> {
         let key = self.key(id)?;
         let write = codec::encode_field(&key, &field.field(), value)?;
-        if self.session.set_field(&key, write)? {
+        let found = if M::schema().version.is_none() {
+            self.session.set_field(&key, write)?
+        } else {
+            // the job's version decides: an older job is migrated first
+            self.session.update(&key, update::write::<M>(&key, write))?
+        };
+        if found {
             Ok(())
         } else {
             Err(Error::JobNotFound { key })

@@ -8,12 +8,16 @@
 //! between. So a closure may run more than once, and should do nothing but
 //! change the value it is given.
 
+use std::cmp::Ordering;
+
 use serde_json::Value;
 
+use crate::backend::FieldWrite;
 use crate::codec;
 use crate::error::Result;
 use crate::field::Field;
 use crate::metadata::JobMetadata;
+use crate::version;
 
 /// What a conditional update ([`JobSession::update_if`](crate::JobSession::update_if))
 /// did: wrote the changed value, or left the job as it was, because the
@@ -66,32 +70,56 @@ pub(crate) fn whole<'a, M: JobMetadata>(
     out: &'a mut Option<Updated<M>>,
 ) -> impl FnMut(&Value) -> Result<Option<Value>> + 'a {
     move |job| {
-        let mut value: M = codec::decode_job(key, job)?;
+        let mut value: M = version::decode(key, job)?;
         if !f(&mut value) {
             *out = Some(Updated::Declined(value));
             return Ok(None);
         }
-        let json = codec::encode(key, &value)?;
+        let json = version::encode(key, &value)?;
         *out = Some(Updated::Written(value));
         Ok(Some(json))
     }
 }
 
 /// The step of an update of one field: only that field is decoded and
-/// written; every other field of the job keeps its stored JSON.
-pub(crate) fn field<'a, M, T>(
+/// written; every other field of the job keeps its stored JSON, also the
+/// fields a newer release wrote. A job of an older version is migrated
+/// first, and written whole at the current version.
+pub(crate) fn field<'a, M: JobMetadata, T>(
     key: &'a str,
     field: &'a Field<M, T>,
     mut f: impl FnMut(&mut T) + 'a,
     out: &'a mut Option<T>,
 ) -> impl FnMut(&Value) -> Result<Option<Value>> + 'a {
     move |job| {
-        let mut value = codec::decode_field(key, job, field)?;
+        let mut job = current::<M>(key, job)?;
+        let mut value = codec::decode_field(key, &job, field)?;
         f(&mut value);
         let write = codec::encode_field(key, field, &value)?;
-        let mut job = job.clone();
         write.apply(key, &mut job)?;
         *out = Some(value);
         Ok(Some(job))
+    }
+}
+
+/// The step of a field write on a versioned type: as [`field`], with the
+/// value given.
+pub(crate) fn write<'a, M: JobMetadata>(
+    key: &'a str,
+    write: FieldWrite<'a>,
+) -> impl FnMut(&Value) -> Result<Option<Value>> + 'a {
+    move |job| {
+        let mut job = current::<M>(key, job)?;
+        write.clone().apply(key, &mut job)?;
+        Ok(Some(job))
+    }
+}
+
+/// The job under `key` as JSON of `M`'s version or newer: a copy of it, or
+/// for an older job, the migrated value encoded at the current version.
+pub(crate) fn current<M: JobMetadata>(key: &str, job: &Value) -> Result<Value> {
+    match version::compare::<M>(key, job)? {
+        (Ordering::Less, _) => version::encode(key, &version::decode::<M>(key, job)?),
+        _ => Ok(job.clone()),
     }
 }

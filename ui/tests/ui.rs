@@ -10,5 +10,6 @@ fn ui() {
     t.compile_fail("tests/ui/attr/*.rs");
     t.compile_fail("tests/ui/serde/*.rs");
     t.compile_fail("tests/ui/access/*.rs");
+    t.compile_fail("tests/ui/version/*.rs");
     t.pass("tests/ui/pass/*.rs");
 }

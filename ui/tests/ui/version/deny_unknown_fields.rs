@@ -1,0 +1,11 @@
+use jobsess::JobMetadata;
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize, JobMetadata)]
+#[serde(deny_unknown_fields)]
+#[job_metadata(version = 2)]
+struct Job {
+    file: String,
+}
+
+fn main() {}

@@ -1,0 +1,12 @@
+use jobsess::JobMetadata;
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize, JobMetadata)]
+#[job_metadata(version = 2)]
+struct Job {
+    #[serde(rename = "jobsess:version")]
+    release: u32,
+    __jobsess_version: u32,
+}
+
+fn main() {}

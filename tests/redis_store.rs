@@ -659,3 +659,58 @@ async fn an_outage_fails_fast_and_the_store_recovers() {
     redis.wait().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A watch stream through a Redis restart: the subscriber reconnects and
+/// subscribes again, the job is read again, and the stream goes on with
+/// the latest value, including a write made while it was reconnecting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
+async fn a_watch_resumes_after_redis_restarts() {
+    use futures_util::StreamExt;
+
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = std::env::temp_dir().join(format!("jobsess-watch-restart-{port}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut redis = durable_redis(port, &dir);
+    let store = RedisJobStore::connect(&format!("redis://127.0.0.1:{port}"))
+        .await
+        .unwrap()
+        .with_namespace("jobsess-watch-restart");
+    let (token, session) = owner(&store);
+    let jobs = AsyncJobSession::<Job, _>::new(session);
+    jobs.store("live", &job("live")).await.unwrap();
+    let mut progress = Box::pin(jobs.watch_field("live", Job::PROGRESS).await.unwrap());
+    let mut next = async || {
+        tokio::time::timeout(Duration::from_secs(10), progress.next())
+            .await
+            .expect("a value within 10 s")
+            .expect("the stream goes on")
+            .unwrap()
+    };
+    assert_eq!(next().await, 0);
+    jobs.store_field("live", Job::PROGRESS, &10).await.unwrap();
+    assert_eq!(next().await, 10);
+
+    redis.kill().unwrap();
+    redis.wait().unwrap();
+    let mut redis = durable_redis(port, &dir);
+    // a change whose message nobody got (made with plain commands, which
+    // publish nothing, as a write made while the subscriber was away):
+    // the watcher reads the job again once it is back
+    let raw = pool(&format!("redis://127.0.0.1:{port}")).await;
+    let hash = format!("jobsess-watch-restart:{{{token}}}:transcription_live");
+    let _: i64 = raw.hset(&hash, ("progress", "20")).await.unwrap();
+    let _: i64 = raw.hincrby(&hash, "\u{0}jobsess", 1).await.unwrap();
+    assert_eq!(next().await, 20);
+    // and the subscription is live again
+    jobs.store_field("live", Job::PROGRESS, &30).await.unwrap();
+    assert_eq!(next().await, 30);
+    jobs.clear().await.unwrap();
+    redis.kill().unwrap();
+    redis.wait().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}

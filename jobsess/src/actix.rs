@@ -514,3 +514,49 @@ mod extract {
         }
     }
 }
+
+/// A server-sent events response from a watch stream
+/// ([`AsyncJobSession::watch`](crate::AsyncJobSession::watch),
+/// [`watch_field`](crate::AsyncJobSession::watch_field)), as
+/// `jobsess::axum::sse` makes it for axum: each item as a `message` event
+/// of JSON, an error as an `error` event with its public text, and a
+/// keep-alive comment every 15 s of silence. A client that disconnects
+/// drops the stream, and with it the subscription.
+///
+/// ```no_run
+/// use actix_web::{Responder, get, web::Path};
+/// use jobsess::{JobMetadata, redis::RedisJobs};
+///
+/// #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
+/// struct ExportJob { file: String, progress: u8 }
+///
+/// #[get("/jobs/{id}/events")]
+/// async fn events(jobs: RedisJobs<ExportJob>, id: Path<String>) -> Result<impl Responder, jobsess::Error> {
+///     Ok(jobsess::actix::sse(jobs.watch(&id).await?))
+/// }
+/// ```
+#[cfg(all(feature = "actix", feature = "watch"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "actix", feature = "watch"))))]
+pub fn sse<T, S>(
+    events: S,
+) -> actix_web_lab::sse::Sse<
+    impl futures_util::Stream<Item = Result<actix_web_lab::sse::Event, std::convert::Infallible>>
+    + use<T, S>,
+>
+where
+    T: serde::Serialize,
+    S: futures_util::Stream<Item = crate::Result<T>> + 'static,
+{
+    use actix_web_lab::sse::{Data, Event, Sse};
+    use futures_util::StreamExt;
+
+    let events = events.map(|item| {
+        let (name, data) = crate::web::sse_event(&item);
+        let data = Data::new(data);
+        Ok::<Event, std::convert::Infallible>(Event::from(match name {
+            Some(name) => data.event(name),
+            None => data,
+        }))
+    });
+    Sse::from_stream(events).with_keep_alive(crate::web::KEEP_ALIVE)
+}

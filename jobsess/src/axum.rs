@@ -177,3 +177,50 @@ mod redis_extract {
         }
     }
 }
+
+/// A server-sent events response from a watch stream
+/// ([`AsyncJobSession::watch`], [`watch_field`](AsyncJobSession::watch_field)):
+/// each item as a `message` event of JSON (a [`Change`](crate::watch::Change)
+/// is `{"change":"updated","job":{...}}` or `{"change":"deleted"}`), an error
+/// as an `error` event with its public text, and a keep-alive comment
+/// every 15 s of silence. The response ends with the stream; a client
+/// that disconnects drops the stream, and with it the subscription.
+///
+/// ```no_run
+/// use axum::extract::Path;
+/// use axum::response::IntoResponse;
+/// use jobsess::{JobMetadata, redis::RedisJobs};
+///
+/// #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
+/// struct ExportJob { file: String, progress: u8 }
+///
+/// async fn events(jobs: RedisJobs<ExportJob>, Path(id): Path<String>) -> Result<impl IntoResponse, jobsess::Error> {
+///     Ok(jobsess::axum::sse(jobs.watch(&id).await?))
+/// }
+/// ```
+#[cfg(feature = "watch")]
+#[cfg_attr(docsrs, doc(cfg(feature = "watch")))]
+pub fn sse<T, S>(
+    events: S,
+) -> axum::response::Sse<
+    impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>
+    + Send
+    + use<T, S>,
+>
+where
+    T: serde::Serialize,
+    S: futures_util::Stream<Item = crate::Result<T>> + Send + 'static,
+{
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    use futures_util::StreamExt;
+
+    let events = events.map(|item| {
+        let (name, data) = web::sse_event(&item);
+        let event = Event::default().data(data);
+        Ok(match name {
+            Some(name) => event.event(name),
+            None => event,
+        })
+    });
+    Sse::new(events).keep_alive(KeepAlive::new().interval(web::KEEP_ALIVE))
+}

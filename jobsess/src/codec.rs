@@ -108,6 +108,7 @@ pub(crate) fn decode_job_owned<M: DeserializeOwned>(
 
 /// Decodes the job stored under `key` as the JSON text `json`, as
 /// [`decode_job`] does, straight from the text.
+#[cfg(feature = "actix-session")]
 pub(crate) fn decode_job_str<M: DeserializeOwned>(key: &str, json: &str) -> Result<M> {
     if !json.trim_start().starts_with('{') {
         let value: Value = serde_json::from_str(json).map_err(|source| Error::Decode {

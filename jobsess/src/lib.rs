@@ -69,7 +69,8 @@
 //! | `axum` | the `axum::Jobs<M>` extractor (for either tower-sessions version) and `IntoResponse` for [`Error`]; implies `tower-sessions` |
 //! | `actix-session` | actix-session's `Session` as a sync backend, with a cookie-size [`Measure`](backend::Measure) |
 //! | `actix` | the `actix::Jobs<M>` extractor and `ResponseError` for [`Error`]; implies `actix-session` |
-//! | `redis` | the server-side Redis job store: one hash per job, one atomic script per operation; the session keeps an owner token only |
+//! | `redis` | the server-side Redis job store: one hash per job, one atomic script per operation; the session keeps an owner token only; implies `watch` |
+//! | `watch` | live jobs: `watch` and `watch_field` streams, the `Notifying` decorator for in-process backends; with `axum` or `actix`, a server-sent events response from a stream |
 //!
 //! With `axum` or `actix` and `redis`, `redis::RedisJobs<M>` is an extractor for that framework.
 #![forbid(unsafe_code)]
@@ -87,6 +88,9 @@ mod metadata;
 mod session;
 mod update;
 mod version;
+#[cfg(feature = "watch")]
+#[cfg_attr(docsrs, doc(cfg(feature = "watch")))]
+pub mod watch;
 
 #[cfg(any(feature = "tower-sessions", feature = "tower-sessions-014"))]
 #[cfg_attr(

@@ -44,6 +44,8 @@
 
 use std::sync::Arc;
 
+mod watch;
+
 use std::sync::LazyLock;
 
 use fred::clients::Pool;
@@ -78,6 +80,8 @@ pub struct RedisJobStore {
     namespace: Arc<str>,
     ttl_seconds: i64,
     update_attempts: u32,
+    /// The subscriber connection of the watchers, made by the first one.
+    hub: Arc<tokio::sync::OnceCell<Arc<watch::Hub>>>,
 }
 
 impl RedisJobStore {
@@ -129,6 +133,7 @@ impl RedisJobStore {
             namespace: Arc::from("jobsess"),
             ttl_seconds: 0,
             update_attempts: DEFAULT_UPDATE_ATTEMPTS,
+            hub: Arc::default(),
         }
     }
 
@@ -282,12 +287,29 @@ local function renew(hash, set, member, ttl)
     redis.call('ZADD', set, '+inf', member)
   end
 end
+local function publish_job(hash, rev, first)
+  local size = 0
+  for i = first, #ARGV do size = size + #ARGV[i] end
+  if size > 65536 then
+    redis.call('PUBLISH', hash, cjson.encode({'r', rev}))
+  else
+    local msg = {'w', rev}
+    for i = first, #ARGV do msg[#msg + 1] = ARGV[i] end
+    redis.call('PUBLISH', hash, cjson.encode(msg))
+  end
+end
 ",
             $body
         )
     };
 }
 
+/// Every write publishes what it did on a channel named as the job's hash,
+/// for watchers (`watch.rs`): a JSON array, `["w", rev, field, json, ...]`
+/// for a whole job (`["r", rev]` when that would pass 64 KB: read it),
+/// `["f", rev, field, "1" | "0", json, aliases...]` for one field, `["d"]`
+/// for a removal. `rev` is the job's revision after the write.
+///
 /// Replaces a job; KEYS: hash, index; ARGV: job key, ttl, the version of
 /// the new job (empty: not versioned), then field/value pairs. Returns 1 if
 /// the job existed, 0 if not, or minus the version of a newer job it left
@@ -304,6 +326,7 @@ local rev = tonumber(redis.call('HGET', KEYS[1], MARKER)) or 0
 local existed = redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], MARKER, tostring(rev + 1), unpack(ARGV, 4))
 renew(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]))
+publish_job(KEYS[1], tostring(rev + 1), 4)
 return existed"
     ))
 });
@@ -323,8 +346,10 @@ elseif ARGV[3] ~= '' or redis.call('EXISTS', KEYS[1]) == 0 then
 end
 index(KEYS[2])
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], MARKER, tostring((tonumber(rev) or 0) + 1), unpack(ARGV, 4))
+local next = tostring((tonumber(rev) or 0) + 1)
+redis.call('HSET', KEYS[1], MARKER, next, unpack(ARGV, 4))
 renew(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]))
+publish_job(KEYS[1], next, 4)
 return 1"
     ))
 });
@@ -344,8 +369,10 @@ if ARGV[4] == '1' then
 else
   redis.call('HDEL', KEYS[1], ARGV[3])
 end
-redis.call('HINCRBY', KEYS[1], MARKER, 1)
+local msg = {'f', tostring(redis.call('HINCRBY', KEYS[1], MARKER, 1))}
+for i = 3, #ARGV do msg[#msg + 1] = ARGV[i] end
 renew(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]))
+redis.call('PUBLISH', KEYS[1], cjson.encode(msg))
 return 1"
     ))
 });
@@ -368,7 +395,9 @@ static REMOVE: LazyLock<Script> = LazyLock::new(|| {
         r"
 index(KEYS[2])
 redis.call('ZREM', KEYS[2], ARGV[1])
-return redis.call('DEL', KEYS[1])"
+local removed = redis.call('DEL', KEYS[1])
+if removed == 1 then redis.call('PUBLISH', KEYS[1], cjson.encode({'d'})) end
+return removed"
     ))
 });
 
@@ -393,7 +422,12 @@ static REMOVE_ALL: LazyLock<Script> = LazyLock::new(|| {
         r"
 index(KEYS[1])
 local removed = 0
-for i = 2, #KEYS do removed = removed + redis.call('DEL', KEYS[i]) end
+for i = 2, #KEYS do
+  if redis.call('DEL', KEYS[i]) == 1 then
+    removed = removed + 1
+    redis.call('PUBLISH', KEYS[i], cjson.encode({'d'}))
+  end
+end
 redis.call('ZREM', KEYS[1], unpack(ARGV))
 return removed"
     ))

@@ -1,0 +1,344 @@
+//! Watching jobs of the Redis job store, across processes.
+//!
+//! Every write script publishes what it wrote on a channel named as the
+//! job's hash (see the scripts in `mod.rs`). One subscriber connection per
+//! [`RedisJobStore`] (shared by its clones) listens to the channels of the
+//! jobs being watched, subscribing when a job gets its first watcher and
+//! unsubscribing when its last one goes. A watcher applies the messages to
+//! the state it read, and reads the job again when it can't: after a gap in
+//! revisions, a message too large to carry the job, a lag, or a reconnect
+//! (Redis restarted: messages in between were lost). A job that expires
+//! sends nothing, so a watcher of a store with a TTL checks the job once
+//! the TTL has passed since its last change.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use fred::clients::SubscriberClient;
+use fred::interfaces::{ClientLike, EventInterface, PubsubInterface};
+use fred::types::config::ReconnectPolicy;
+use futures_util::stream;
+use serde_json::Value;
+use tokio::sync::broadcast;
+
+use super::{OwnerJobs, RedisJobStore, object_of};
+use crate::error::{Error, Op, Result};
+use crate::watch::{JobStates, WatchBackend};
+
+/// What the hub hands a watcher: a message of its job's channel, or "read
+/// the job again".
+#[derive(Clone, Debug)]
+enum News {
+    Message(Arc<Value>),
+    Reread,
+}
+
+/// The subscriber connection of a store and the watchers of each channel.
+pub(super) struct Hub {
+    client: SubscriberClient,
+    channels: Mutex<HashMap<String, broadcast::Sender<News>>>,
+}
+
+/// How many messages a watcher may fall behind before it skips to a fresh
+/// read: a slow watcher never holds a writer up.
+const BACKLOG: usize = 64;
+
+impl Hub {
+    async fn start(store: &RedisJobStore) -> Result<Arc<Hub>> {
+        let failed = |err: fred::error::Error| Error::backend(Op::Read, "watch", err);
+        let pooled = store.pool.next();
+        let client = SubscriberClient::new(
+            pooled.client_config(),
+            Some(pooled.perf_config()),
+            Some(pooled.connection_config().clone()),
+            Some(
+                pooled
+                    .client_reconnect_policy()
+                    .unwrap_or_else(|| ReconnectPolicy::new_constant(0, 100)),
+            ),
+        );
+        let _connection = client.init().await.map_err(failed)?;
+        let _resubscribe = client.manage_subscriptions();
+        let hub = Arc::new(Hub {
+            client,
+            channels: Mutex::new(HashMap::new()),
+        });
+
+        let mut messages = hub.client.message_rx();
+        let weak = Arc::downgrade(&hub);
+        tokio::spawn(async move {
+            loop {
+                let received = messages.recv().await;
+                let Some(hub) = weak.upgrade() else { return };
+                match received {
+                    Ok(message) => {
+                        let channel: &str = &message.channel;
+                        let text = message.value.as_str().map(|t| t.to_string());
+                        let parsed = text.and_then(|t| serde_json::from_str::<Value>(&t).ok());
+                        let news = parsed.map_or(News::Reread, |v| News::Message(Arc::new(v)));
+                        hub.send(|c| c == channel, &news);
+                    }
+                    // fell behind: every watcher reads its job again
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        hub.send(|_| true, &News::Reread);
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+        let mut reconnects = hub.client.reconnect_rx();
+        let weak = Arc::downgrade(&hub);
+        tokio::spawn(async move {
+            while reconnects.recv().await.is_ok() {
+                // after the channels are subscribed again, what changed
+                // while Redis was away is read again
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                let Some(hub) = weak.upgrade() else { return };
+                hub.send(|_| true, &News::Reread);
+            }
+        });
+        Ok(hub)
+    }
+
+    fn send(&self, to: impl Fn(&str) -> bool, news: &News) {
+        if let Ok(channels) = self.channels.lock() {
+            for (channel, sender) in channels.iter() {
+                if to(channel) {
+                    let _no_watcher_left = sender.send(news.clone());
+                }
+            }
+        }
+    }
+
+    /// A receiver of the news of `channel`; subscribes to it in Redis if it
+    /// has no watcher yet.
+    async fn join(self: &Arc<Self>, channel: &str) -> Result<Membership> {
+        let (receiver, first) = {
+            let mut channels = self
+                .channels
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match channels.get(channel) {
+                Some(sender) => (sender.subscribe(), false),
+                None => {
+                    let (sender, receiver) = broadcast::channel(BACKLOG);
+                    channels.insert(channel.to_owned(), sender);
+                    (receiver, true)
+                }
+            }
+        };
+        let membership = Membership {
+            hub: Arc::clone(self),
+            channel: channel.to_owned(),
+            receiver,
+        };
+        if first {
+            self.client
+                .subscribe(channel)
+                .await
+                .map_err(|err| Error::backend(Op::Read, channel, err))?;
+        }
+        Ok(membership)
+    }
+}
+
+/// One watcher's place on a channel; the last one to go unsubscribes.
+struct Membership {
+    hub: Arc<Hub>,
+    channel: String,
+    receiver: broadcast::Receiver<News>,
+}
+
+impl Drop for Membership {
+    fn drop(&mut self) {
+        let Ok(mut channels) = self.hub.channels.lock() else {
+            return;
+        };
+        // this watcher's receiver is still alive here: 1 means the last one
+        let last = channels
+            .get(&self.channel)
+            .is_some_and(|sender| sender.receiver_count() <= 1);
+        if last {
+            channels.remove(&self.channel);
+            drop(channels);
+            let (hub, channel) = (Arc::clone(&self.hub), self.channel.clone());
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move {
+                    let still_gone = hub
+                        .channels
+                        .lock()
+                        .is_ok_and(|channels| !channels.contains_key(&channel));
+                    if still_gone {
+                        let _ = hub.client.unsubscribe(channel).await;
+                    }
+                });
+            }
+        }
+    }
+}
+
+/// What a watcher knows of its job.
+struct Watcher {
+    jobs: OwnerJobs,
+    key: String,
+    membership: Membership,
+    /// The job as last given, and its revision.
+    job: Value,
+    revision: u64,
+    ttl: Option<Duration>,
+    done: bool,
+}
+
+fn revision_of(text: &str) -> u64 {
+    text.parse().unwrap_or(0)
+}
+
+impl Watcher {
+    /// Reads the job again: the next item, unless nothing changed.
+    async fn reread(&mut self) -> Option<Result<Option<Value>>> {
+        match self.jobs.read(&self.key).await {
+            Ok(None) => {
+                self.done = true;
+                Some(Ok(None))
+            }
+            Ok(Some((revision, job))) => {
+                let revision = revision_of(&revision);
+                if revision == self.revision && job == self.job {
+                    return None;
+                }
+                self.revision = revision;
+                self.job.clone_from(&job);
+                Some(Ok(Some(job)))
+            }
+            Err(err) => Some(Err(err)),
+        }
+    }
+
+    /// Applies one message: the next item, `None` for a message that
+    /// changes nothing this watcher hasn't seen.
+    async fn apply(&mut self, message: &Value) -> Option<Result<Option<Value>>> {
+        let parts = message.as_array()?;
+        let kind = parts.first()?.as_str()?;
+        if kind == "d" {
+            self.done = true;
+            return Some(Ok(None));
+        }
+        let revision = parts
+            .get(1)
+            .and_then(|r| r.as_str().map(revision_of).or_else(|| r.as_u64()))?;
+        if revision <= self.revision {
+            return None; // already read
+        }
+        let texts: Vec<String> = parts[2..]
+            .iter()
+            .filter_map(|p| p.as_str().map(str::to_owned))
+            .collect();
+        match kind {
+            "w" => {
+                let pairs = texts.chunks_exact(2).map(|p| (p[0].clone(), p[1].clone()));
+                match object_of(&self.key, pairs) {
+                    Ok(job) => {
+                        self.revision = revision;
+                        self.job.clone_from(&job);
+                        Some(Ok(Some(job)))
+                    }
+                    Err(err) => Some(Err(err)),
+                }
+            }
+            "f" if revision == self.revision + 1 && texts.len() >= 3 => {
+                let (name, present, json) = (&texts[0], &texts[1], &texts[2]);
+                let Value::Object(fields) = &mut self.job else {
+                    return self.reread().await;
+                };
+                for alias in &texts[3..] {
+                    fields.remove(alias);
+                }
+                if present == "1" {
+                    match serde_json::from_str(json) {
+                        Ok(value) => {
+                            fields.insert(name.clone(), value);
+                        }
+                        Err(_) => return self.reread().await,
+                    }
+                } else {
+                    fields.remove(name);
+                }
+                self.revision = revision;
+                Some(Ok(Some(self.job.clone())))
+            }
+            // a gap, or a job too large for its message
+            _ => self.reread().await,
+        }
+    }
+
+    /// The next item: waits for news, or for the job's expiry.
+    async fn next(&mut self) -> Option<Result<Option<Value>>> {
+        loop {
+            if self.done {
+                return None;
+            }
+            let news = match self.ttl {
+                Some(ttl) => {
+                    match tokio::time::timeout(ttl, self.membership.receiver.recv()).await {
+                        Ok(news) => news,
+                        // nothing for a whole TTL: is the job still there?
+                        Err(_) => Ok(News::Reread),
+                    }
+                }
+                None => self.membership.receiver.recv().await,
+            };
+            let item = match news {
+                Ok(News::Message(message)) => self.apply(&message).await,
+                Ok(News::Reread) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                    self.reread().await
+                }
+                Err(broadcast::error::RecvError::Closed) => return None,
+            };
+            if item.is_some() {
+                return item;
+            }
+        }
+    }
+}
+
+impl WatchBackend for OwnerJobs {
+    /// Subscribes (once per job and process) before it reads the job, so no
+    /// write after the read is missed.
+    async fn watch(&self, key: &str) -> Result<Option<JobStates>> {
+        let hub = self.store.hub().await?;
+        let membership = hub.join(&self.hash_key(key)).await?;
+        let Some((revision, job)) = self.read(key).await? else {
+            return Ok(None);
+        };
+        let ttl = u64::try_from(self.store.ttl_seconds)
+            .ok()
+            .filter(|s| *s > 0)
+            .map(|s| Duration::from_secs(s) + Duration::from_millis(50));
+        let watcher = Watcher {
+            jobs: self.clone(),
+            key: key.to_owned(),
+            membership,
+            job: job.clone(),
+            revision: revision_of(&revision),
+            ttl,
+            done: false,
+        };
+        let rest = stream::unfold(watcher, |mut watcher| async move {
+            let item = watcher.next().await?;
+            Some((item, watcher))
+        });
+        let first = stream::once(async move { Ok(Some(job)) });
+        Ok(Some(Box::pin(futures_util::StreamExt::chain(first, rest))))
+    }
+}
+
+impl RedisJobStore {
+    /// The store's subscriber connection, made by its first watcher.
+    async fn hub(&self) -> Result<Arc<Hub>> {
+        self.hub
+            .get_or_try_init(|| Hub::start(self))
+            .await
+            .map(Arc::clone)
+    }
+}

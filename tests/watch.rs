@@ -1,0 +1,483 @@
+//! `watch`: live job changes, in one process (`Notifying`) and across
+//! instances (the Redis job store), and as server-sent events over HTTP.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use axum::extract::Path;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use fred::prelude::*;
+use futures_util::StreamExt;
+use jobsess::redis::{RedisJobStore, RedisJobs};
+use jobsess::watch::{Change, Notifying};
+use jobsess::{AsyncJobSession, Error, JobMetadata};
+use serde::{Deserialize, Serialize};
+use tower_sessions::{MemoryStore, SessionManagerLayer};
+
+#[derive(Serialize, Deserialize, JobMetadata, Debug, PartialEq, Clone)]
+struct Job {
+    file: String,
+    #[serde(default)]
+    progress: u8,
+}
+
+fn job(file: &str) -> Job {
+    Job {
+        file: file.into(),
+        progress: 0,
+    }
+}
+
+/// The next item, or a failure after 10 s.
+async fn next<S: futures_util::Stream + Unpin>(stream: &mut S) -> Option<S::Item> {
+    tokio::time::timeout(Duration::from_secs(10), stream.next())
+        .await
+        .expect("an event within 10 s")
+}
+
+#[tokio::test]
+async fn in_process_changes_arrive_in_order_then_the_deletion() {
+    let jobs = AsyncJobSession::<Job, _>::new(Notifying::new(Mutex::new(HashMap::new())));
+    jobs.store("a", &job("a.mp3")).await.unwrap();
+    let mut changes = Box::pin(jobs.watch("a").await.unwrap());
+    let mut progress = Box::pin(jobs.watch_field("a", Job::PROGRESS).await.unwrap());
+    // both start with the current state
+    assert_eq!(
+        next(&mut changes).await.unwrap().unwrap(),
+        Change::Updated(job("a.mp3"))
+    );
+    assert_eq!(next(&mut progress).await.unwrap().unwrap(), 0);
+    for p in [10, 20, 30] {
+        jobs.store_field("a", Job::PROGRESS, &p).await.unwrap();
+        let Change::Updated(now) = next(&mut changes).await.unwrap().unwrap() else {
+            panic!("deleted too early");
+        };
+        assert_eq!(now.progress, p);
+        assert_eq!(next(&mut progress).await.unwrap().unwrap(), p);
+    }
+    // another field's change: a whole-job event, no field event
+    jobs.store_field("a", Job::FILE, &"b.mp3".to_owned())
+        .await
+        .unwrap();
+    jobs.update("a", |job| job.progress = 40).await.unwrap();
+    assert_eq!(next(&mut progress).await.unwrap().unwrap(), 40);
+    // two writes before the watcher looked: it may skip the first, never the last
+    let mut last = next(&mut changes).await.unwrap().unwrap();
+    if last
+        == Change::Updated(Job {
+            file: "b.mp3".into(),
+            progress: 30,
+        })
+    {
+        last = next(&mut changes).await.unwrap().unwrap();
+    }
+    assert_eq!(
+        last,
+        Change::Updated(Job {
+            file: "b.mp3".into(),
+            progress: 40
+        })
+    );
+    assert!(jobs.delete("a").await.unwrap());
+    assert_eq!(next(&mut changes).await.unwrap().unwrap(), Change::Deleted);
+    assert!(next(&mut changes).await.is_none());
+    assert!(next(&mut progress).await.is_none());
+    // no such job: refused
+    assert!(matches!(
+        jobs.watch("a").await.err(),
+        Some(Error::JobNotFound { .. })
+    ));
+}
+
+#[tokio::test]
+async fn a_slow_watcher_skips_states_but_gets_the_last() {
+    let jobs = AsyncJobSession::<Job, _>::new(Notifying::new(Mutex::new(HashMap::new())));
+    jobs.store("a", &job("a")).await.unwrap();
+    let mut progress = Box::pin(jobs.watch_field("a", Job::PROGRESS).await.unwrap());
+    assert_eq!(next(&mut progress).await.unwrap().unwrap(), 0);
+    // the writer never waits for the watcher, which reads nothing meanwhile
+    for p in 1..=100 {
+        jobs.store_field("a", Job::PROGRESS, &p).await.unwrap();
+    }
+    let mut seen = Vec::new();
+    while let Some(p) = tokio::time::timeout(Duration::from_millis(200), progress.next())
+        .await
+        .ok()
+        .flatten()
+    {
+        seen.push(p.unwrap());
+    }
+    assert_eq!(seen.last(), Some(&100), "{seen:?}");
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+}
+
+// ---- Redis: across instances --------------------------------------------------
+
+/// A job store as one app instance has it: its own pool and subscriber.
+async fn instance_store(ttl: Duration) -> RedisJobStore {
+    let url = std::env::var("REDIS_URL").expect("REDIS_URL");
+    let pool = Pool::new(Config::from_url(&url).unwrap(), None, None, None, 2).unwrap();
+    pool.init().await.unwrap();
+    RedisJobStore::new(pool)
+        .with_namespace("jobsess-watch-test")
+        .with_ttl(ttl)
+}
+
+async fn subscribers(channel: &str) -> i64 {
+    let url = std::env::var("REDIS_URL").expect("REDIS_URL");
+    let client = Client::new(Config::from_url(&url).unwrap(), None, None, None);
+    client.init().await.unwrap();
+    let counts: Vec<Value> = client.pubsub_numsub(channel).await.unwrap();
+    counts.get(1).and_then(Value::as_i64).unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
+async fn progress_written_on_one_instance_is_watched_on_another() {
+    let token = RedisJobStore::new_owner_token().unwrap();
+    let a =
+        AsyncJobSession::<Job, _>::new(instance_store(Duration::ZERO).await.owner(&token).unwrap());
+    let b =
+        AsyncJobSession::<Job, _>::new(instance_store(Duration::ZERO).await.owner(&token).unwrap());
+    a.store("j", &job("j.mp3")).await.unwrap();
+
+    let mut progress = Box::pin(b.watch_field("j", Job::PROGRESS).await.unwrap());
+    let mut whole = Box::pin(b.watch("j").await.unwrap());
+    let channel = format!("jobsess-watch-test:{{{token}}}:job_j");
+    assert_eq!(
+        subscribers(&channel).await,
+        1,
+        "one subscription per process"
+    );
+    assert_eq!(next(&mut progress).await.unwrap().unwrap(), 0);
+    assert_eq!(
+        next(&mut whole).await.unwrap().unwrap(),
+        Change::Updated(job("j.mp3"))
+    );
+
+    let writer = tokio::spawn(async move {
+        for p in (5..=100).step_by(5) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            a.store_field("j", Job::PROGRESS, &p).await.unwrap();
+        }
+        a
+    });
+    let mut seen = Vec::new();
+    while seen.last() != Some(&100) {
+        seen.push(next(&mut progress).await.unwrap().unwrap());
+    }
+    let a = writer.await.unwrap();
+    // every step, in order (a consumer as fast as the writer skips none)
+    assert_eq!(seen, (5..=100).step_by(5).collect::<Vec<u8>>());
+    // the whole-job watcher ends at the same state
+    let mut last = None;
+    while let Ok(Some(change)) =
+        tokio::time::timeout(Duration::from_millis(300), whole.next()).await
+    {
+        last = Some(change.unwrap());
+    }
+    assert_eq!(
+        last,
+        Some(Change::Updated(Job {
+            file: "j.mp3".into(),
+            progress: 100
+        }))
+    );
+
+    // a whole store and an update are seen too, then the deletion ends both
+    a.store("j", &job("other.mp3")).await.unwrap();
+    assert_eq!(
+        next(&mut whole).await.unwrap().unwrap(),
+        Change::Updated(job("other.mp3"))
+    );
+    a.update("j", |job| job.progress = 7).await.unwrap();
+    assert_eq!(
+        next(&mut whole).await.unwrap().unwrap().clone(),
+        Change::Updated(Job {
+            file: "other.mp3".into(),
+            progress: 7
+        })
+    );
+    assert!(a.delete("j").await.unwrap());
+    assert_eq!(next(&mut whole).await.unwrap().unwrap(), Change::Deleted);
+    assert!(next(&mut whole).await.is_none());
+    // progress: 0 (the store), then 7, then the end
+    let mut rest = Vec::new();
+    while let Some(p) = next(&mut progress).await {
+        rest.push(p.unwrap());
+    }
+    assert_eq!(rest, [0, 7]);
+    drop((progress, whole));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        subscribers(&channel).await,
+        0,
+        "the last watcher gone, unsubscribed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
+async fn only_the_owner_watches_and_expiry_ends_the_stream() {
+    let store = instance_store(Duration::from_secs(1)).await;
+    let owner = RedisJobStore::new_owner_token().unwrap();
+    let jobs = AsyncJobSession::<Job, _>::new(store.owner(&owner).unwrap());
+    jobs.store("mine", &job("mine")).await.unwrap();
+    let stranger = RedisJobStore::new_owner_token().unwrap();
+    let theirs = AsyncJobSession::<Job, _>::new(store.owner(&stranger).unwrap());
+    let err = theirs.watch("mine").await.err().expect("refused");
+    assert!(matches!(err, Error::JobNotFound { .. }), "{err}");
+
+    let mut changes = Box::pin(jobs.watch("mine").await.unwrap());
+    assert!(matches!(
+        next(&mut changes).await,
+        Some(Ok(Change::Updated(_)))
+    ));
+    // no write: the job expires after 1 s, and the stream says so and ends
+    assert_eq!(next(&mut changes).await.unwrap().unwrap(), Change::Deleted);
+    assert!(next(&mut changes).await.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
+async fn two_hundred_watchers_all_see_the_last_value() {
+    let token = RedisJobStore::new_owner_token().unwrap();
+    let writer =
+        AsyncJobSession::<Job, _>::new(instance_store(Duration::ZERO).await.owner(&token).unwrap());
+    let watching =
+        AsyncJobSession::<Job, _>::new(instance_store(Duration::ZERO).await.owner(&token).unwrap());
+    writer.store("busy", &job("busy")).await.unwrap();
+    let mut watchers = Vec::new();
+    for _ in 0..200 {
+        let mut stream = Box::pin(watching.watch_field("busy", Job::PROGRESS).await.unwrap());
+        assert_eq!(next(&mut stream).await.unwrap().unwrap(), 0);
+        watchers.push(tokio::spawn(async move {
+            let mut last = 0;
+            while last != 100 {
+                last = next(&mut stream).await.unwrap().unwrap();
+            }
+            last
+        }));
+    }
+    for p in 1..=100 {
+        writer.store_field("busy", Job::PROGRESS, &p).await.unwrap();
+    }
+    for watcher in watchers {
+        assert_eq!(watcher.await.unwrap(), 100);
+    }
+    writer.delete("busy").await.unwrap();
+}
+
+// ---- over HTTP: server-sent events ------------------------------------------
+
+async fn start(jobs: RedisJobs<Job>, Path(id): Path<String>) -> Result<(), Error> {
+    jobs.store(&id, &job(&id)).await
+}
+
+async fn step(jobs: RedisJobs<Job>, Path((id, p)): Path<(String, u8)>) -> Result<(), Error> {
+    jobs.store_field(&id, Job::PROGRESS, &p).await
+}
+
+async fn events(jobs: RedisJobs<Job>, Path(id): Path<String>) -> Result<impl IntoResponse, Error> {
+    Ok(jobsess::axum::sse(
+        jobs.watch_field(&id, Job::PROGRESS).await?,
+    ))
+}
+
+async fn axum_instance(sessions: MemoryStore) -> String {
+    let app = Router::new()
+        .route("/jobs/{id}", post(start))
+        .route("/jobs/{id}/progress/{p}", post(step))
+        .route("/jobs/{id}/events", get(events))
+        .layer(Extension(instance_store(Duration::ZERO).await))
+        .layer(SessionManagerLayer::new(sessions).with_secure(false));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base
+}
+
+/// The `data:` lines of an event stream as they arrive, until `until` says stop.
+async fn read_events(response: reqwest::Response, until: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut response = response;
+    let (mut buffer, mut data) = (String::new(), Vec::new());
+    while let Some(chunk) = tokio::time::timeout(Duration::from_secs(10), response.chunk())
+        .await
+        .expect("an event within 10 s")
+        .unwrap()
+    {
+        buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+        while let Some(end) = buffer.find("\n\n") {
+            let event: String = buffer.drain(..end + 2).collect();
+            for line in event.lines() {
+                if let Some(value) = line.strip_prefix("data:") {
+                    data.push(value.trim().to_owned());
+                }
+            }
+        }
+        if data.last().is_some_and(|d| until(d)) {
+            break;
+        }
+    }
+    data
+}
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
+async fn sse_on_instance_b_follows_progress_written_on_instance_a() {
+    let sessions = MemoryStore::default();
+    let (a, b) = (
+        axum_instance(sessions.clone()).await,
+        axum_instance(sessions).await,
+    );
+    let user = browser();
+    assert!(
+        user.post(format!("{a}/jobs/t1"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .is_success()
+    );
+
+    let response = user
+        .get(format!("{b}/jobs/t1/events"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let writer = {
+        let (user, a) = (user.clone(), a.clone());
+        tokio::spawn(async move {
+            // the first event (the current value) is on its way before any write
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            for p in (10..=100).step_by(10) {
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                let status = user
+                    .post(format!("{a}/jobs/t1/progress/{p}"))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status();
+                assert!(status.is_success(), "{status}");
+            }
+        })
+    };
+    let data = read_events(response, |d| d == "100").await;
+    writer.await.unwrap();
+    let expected: Vec<String> = (0..=100).step_by(10).map(|p| p.to_string()).collect();
+    assert_eq!(data, expected);
+
+    // another user's events for that job: 404, on either instance
+    let stranger = browser();
+    let status = stranger
+        .get(format!("{b}/jobs/t1/events"))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 404);
+}
+
+mod actix {
+    use super::*;
+    use actix_session::SessionMiddleware;
+    use actix_session::storage::CookieSessionStore;
+    use actix_web::cookie::Key;
+    use actix_web::{App, HttpResponse, HttpServer, Responder, web};
+
+    async fn start(jobs: RedisJobs<Job>, id: web::Path<String>) -> Result<HttpResponse, Error> {
+        jobs.store(&id, &job(&id)).await?;
+        Ok(HttpResponse::Ok().finish())
+    }
+
+    async fn step(
+        jobs: RedisJobs<Job>,
+        path: web::Path<(String, u8)>,
+    ) -> Result<HttpResponse, Error> {
+        jobs.store_field(&path.0, Job::PROGRESS, &path.1).await?;
+        Ok(HttpResponse::Ok().finish())
+    }
+
+    async fn events(jobs: RedisJobs<Job>, id: web::Path<String>) -> Result<impl Responder, Error> {
+        Ok(jobsess::actix::sse(jobs.watch(&id).await?))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
+    async fn actix_serves_the_same_events() {
+        let store = instance_store(Duration::ZERO).await;
+        let key = Key::generate();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(store.clone())
+                .wrap(
+                    SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
+                        .cookie_secure(false)
+                        .build(),
+                )
+                .route("/jobs/{id}", web::post().to(start))
+                .route("/jobs/{id}/progress/{p}", web::post().to(step))
+                .route("/jobs/{id}/events", web::get().to(events))
+        })
+        .workers(1)
+        .bind("127.0.0.1:0")
+        .unwrap();
+        let base = format!("http://{}", server.addrs()[0]);
+        let server = server.run();
+        let handle = server.handle();
+        tokio::spawn(server);
+
+        let user = browser();
+        assert!(
+            user.post(format!("{base}/jobs/x"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .is_success()
+        );
+        let response = user
+            .get(format!("{base}/jobs/x/events"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let writer = {
+            let (user, base) = (user.clone(), base.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                for p in [50, 100] {
+                    user.post(format!("{base}/jobs/x/progress/{p}"))
+                        .send()
+                        .await
+                        .unwrap();
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            })
+        };
+        let data = read_events(response, |d| d.contains("100")).await;
+        writer.await.unwrap();
+        assert_eq!(
+            data,
+            [
+                r#"{"change":"updated","job":{"file":"x","progress":0}}"#,
+                r#"{"change":"updated","job":{"file":"x","progress":50}}"#,
+                r#"{"change":"updated","job":{"file":"x","progress":100}}"#,
+            ]
+        );
+        handle.stop(false).await;
+    }
+}

@@ -174,7 +174,7 @@ async fn monitor(
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
     Ok(match job_status(&runner, &mut jobs, &id)? {
-        Some((_, status)) => html(&monitor_page(&status)),
+        Some((_, status)) => html(&monitor_page(&status, false)),
         None => not_found(&id),
     })
 }

@@ -79,22 +79,31 @@ trait JobsOf:
     /// Whether the running job writes its progress into the store itself
     /// (so any instance reads it there), rather than pages copying it.
     const WRITES_PROGRESS: bool;
+    /// Whether the monitor page follows `/jobs/{id}/events` rather than
+    /// reloading itself.
+    const LIVE: bool;
 }
 
 impl JobsOf for Jobs<TranscriptionJob> {
     type Backend = AnySession;
     const WRITES_PROGRESS: bool = false;
+    const LIVE: bool = false;
 }
 
 impl JobsOf for RedisJobs<TranscriptionJob> {
     type Backend = OwnerJobs;
     const WRITES_PROGRESS: bool = true;
+    const LIVE: bool = true;
 }
 
 /// The app's routes over any tower-sessions store, with job metadata
 /// through `J`.
-fn router<J: JobsOf, S: SessionStore + Clone>(store: S, runner: Runner) -> Router {
-    Router::new()
+fn router<J: JobsOf, S: SessionStore + Clone>(
+    store: S,
+    runner: Runner,
+    extra: Router<Runner>,
+) -> Router {
+    extra
         .route("/", get(home::<J>))
         .route("/jobs", post(start::<J>))
         .route("/jobs/clear", post(clear::<J>))
@@ -108,7 +117,7 @@ fn router<J: JobsOf, S: SessionStore + Clone>(store: S, runner: Runner) -> Route
 
 /// The app with sessions and job metadata in memory.
 fn memory_app(runner: Runner) -> Router {
-    router::<Jobs<TranscriptionJob>, _>(MemoryStore::default(), runner)
+    router::<Jobs<TranscriptionJob>, _>(MemoryStore::default(), runner, Router::new())
 }
 
 /// The app with sessions in the Redis at `url` and job metadata in the
@@ -124,10 +133,19 @@ async fn redis_app(url: &str, runner: Runner) -> std::result::Result<Router, Box
         .await?
         .with_namespace("jobsess-demo")
         .with_ttl(std::time::Duration::from_secs(24 * 3600));
-    Ok(
-        router::<RedisJobs<TranscriptionJob>, _>(RedisStore::new(pool), runner)
-            .layer(Extension(jobs)),
+    Ok(router::<RedisJobs<TranscriptionJob>, _>(
+        RedisStore::new(pool),
+        runner,
+        Router::new().route("/jobs/{id}/events", get(events)),
     )
+    .layer(Extension(jobs)))
+}
+
+/// The job's progress as server-sent events, one number per change, from
+/// whichever instance the job runs on.
+async fn events(jobs: RedisJobs<TranscriptionJob>, Path(id): Path<String>) -> Result<Response> {
+    let progress = jobs.watch_field(&id, TranscriptionJob::PROGRESS).await?;
+    Ok(jobsess::axum::sse(progress).into_response())
 }
 
 async fn home<J: JobsOf>(jobs: J) -> Result<Html<String>> {
@@ -211,7 +229,7 @@ async fn monitor<J: JobsOf>(
     Path(id): Path<String>,
 ) -> Result<Response> {
     Ok(match job_status(&runner, &jobs, &id).await? {
-        Some((_, status)) => Html(monitor_page(&status).into_string()).into_response(),
+        Some((_, status)) => Html(monitor_page(&status, J::LIVE).into_string()).into_response(),
         None => not_found(&id),
     })
 }

@@ -171,3 +171,55 @@ async fn the_axum_demo_in_a_browser() {
     std::fs::write(&out, png).unwrap();
     page.close().await.unwrap();
 }
+
+/// Two instances of the axum demo on one Redis: a job started on A, its
+/// monitor page opened on B. The page's progress bar moves as the job on A
+/// writes its progress, with no reload (a marker set in the page survives),
+/// until the job is done.
+#[tokio::test]
+#[cfg_attr(
+    browser,
+    ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"
+)]
+#[cfg_attr(not(browser), ignore = "needs chromium and chromedriver on the PATH")]
+async fn the_monitor_page_follows_a_job_live_across_instances() {
+    let url = std::env::var("REDIS_URL").expect("REDIS_URL");
+    let a = Demo::start("axum_app", 300, &["--redis-url", &url]);
+    let b = Demo::start("axum_app", 300, &["--redis-url", &url]);
+    let driver = Driver::start();
+    let page = browser(&driver).await;
+
+    start_job(&page, &a.base, "live.mp3").await;
+    let path = page.current_url().await.unwrap().path().to_owned();
+    // the same browser, so the same session cookie (cookies ignore ports)
+    page.goto(&format!("{}{path}", b.base)).await.unwrap();
+    wait_for(&page, "Transcribing <strong>live.mp3</strong>").await;
+    page.execute("window.stayed = true;", vec![]).await.unwrap();
+
+    let started = Instant::now();
+    let mut seen = Vec::new();
+    loop {
+        let state = page
+            .execute(
+                "return [window.stayed === true, document.querySelector('progress').value];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let (stayed, value) = (state[0].as_bool(), state[1].as_u64());
+        if stayed != Some(true) {
+            break; // reloaded: at 100 % the page shows the done state
+        }
+        let value = value.unwrap();
+        if seen.last() != Some(&value) {
+            seen.push(value);
+        }
+        assert!(started.elapsed() < Duration::from_secs(15), "{seen:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // several steps seen in place, each larger than the one before
+    assert!(seen.len() >= 3, "the bar moved in place only {seen:?}");
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+    wait_for(&page, "Done: <strong>live.mp3</strong>").await;
+    page.close().await.unwrap();
+}

@@ -319,13 +319,37 @@ pub fn home_page_with(
     )
 }
 
-/// The monitor page, which reloads itself until the job is done.
+/// The script of a live monitor page: the progress bar follows the job's
+/// server-sent events (`{page}/events`, one number per change) without a
+/// reload; at 100 % (or if the stream fails or ends) the page reloads.
+const LIVE_PROGRESS: &str = r"
+const bar = document.querySelector('progress');
+const label = document.querySelector('p.progress');
+const events = new EventSource(location.pathname + '/events');
+events.onmessage = (event) => {
+  const percent = JSON.parse(event.data);
+  bar.value = percent;
+  bar.textContent = label.textContent = percent + '%';
+  if (percent >= 100) { events.close(); location.reload(); }
+};
+events.onerror = () => { events.close(); setTimeout(() => location.reload(), 1000); };
+";
+
+/// The monitor page until the job is done. `live`: its progress bar
+/// follows the job's event stream (scripts off: it reloads itself every
+/// second, as the page without `live` does).
 #[must_use]
-pub fn monitor_page(status: &Status) -> Markup {
+pub fn monitor_page(status: &Status, live: bool) -> Markup {
     page(
         &format!("Job {}", status.id),
         html! {
-            @if !status.done { meta http-equiv="refresh" content="1"; }
+            @if !status.done {
+                @if live {
+                    noscript { meta http-equiv="refresh" content="1"; }
+                } @else {
+                    meta http-equiv="refresh" content="1";
+                }
+            }
             @if status.done {
                 p.state { "Done: " strong { (status.file) } " with " (status.plugin) }
             } @else {
@@ -335,6 +359,8 @@ pub fn monitor_page(status: &Status) -> Markup {
             p.progress { (status.progress) "%" }
             @if status.done {
                 p { a href={ "/jobs/" (status.id) "/results" } { "See the results" } }
+            } @else if live {
+                script { (maud::PreEscaped(LIVE_PROGRESS)) }
             }
         },
     )

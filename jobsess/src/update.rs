@@ -8,6 +8,7 @@
 //! between. So a closure may run more than once, and should do nothing but
 //! change the value it is given.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use serde_json::Value;
@@ -92,7 +93,7 @@ pub(crate) fn field<'a, M: JobMetadata, T>(
     out: &'a mut Option<T>,
 ) -> impl FnMut(&Value) -> Result<Option<Value>> + 'a {
     move |job| {
-        let mut job = current::<M>(key, job)?;
+        let mut job = current::<M>(key, job)?.into_owned();
         let mut value = codec::decode_field(key, &job, field)?;
         f(&mut value);
         let write = codec::encode_field(key, field, &value)?;
@@ -109,7 +110,7 @@ pub(crate) fn write<'a, M: JobMetadata>(
     write: FieldWrite<'a>,
 ) -> impl FnMut(&Value) -> Result<Option<Value>> + 'a {
     move |job| {
-        let mut job = current::<M>(key, job)?;
+        let mut job = current::<M>(key, job)?.into_owned();
         write.clone().apply(key, &mut job)?;
         Ok(Some(job))
     }
@@ -117,9 +118,11 @@ pub(crate) fn write<'a, M: JobMetadata>(
 
 /// The job under `key` as JSON of `M`'s version or newer: a copy of it, or
 /// for an older job, the migrated value encoded at the current version.
-pub(crate) fn current<M: JobMetadata>(key: &str, job: &Value) -> Result<Value> {
+pub(crate) fn current<'j, M: JobMetadata>(key: &str, job: &'j Value) -> Result<Cow<'j, Value>> {
     match version::compare::<M>(key, job)? {
-        (Ordering::Less, _) => version::encode(key, &version::decode::<M>(key, job)?),
-        _ => Ok(job.clone()),
+        (Ordering::Less, _) => {
+            version::encode(key, &version::decode::<M>(key, job)?).map(Cow::Owned)
+        }
+        _ => Ok(Cow::Borrowed(job)),
     }
 }

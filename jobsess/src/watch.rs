@@ -31,7 +31,7 @@ use crate::{codec, version};
 /// The states of one job as a backend streams them: its JSON after each
 /// change, `None` once it is deleted or expired (the last item), or an
 /// error (the store failed while the stream waited; it goes on).
-pub type JobStates = Pin<Box<dyn Stream<Item = Result<Option<Value>>> + Send>>;
+pub type JobStates = Pin<Box<dyn Stream<Item = Result<Option<Arc<Value>>>> + Send>>;
 
 /// A backend that can stream the changes of a job.
 ///
@@ -373,6 +373,7 @@ impl<B: AsyncSessionBackend + 'static> WatchBackend for Notifying<B> {
         let Some(first) = self.get(key).await? else {
             return Ok(None);
         };
+        let first = Arc::new(first);
         let (this, key) = (self.clone(), key.to_owned());
         let rest = stream::unfold(
             (this, key, news, Some(first.clone())),
@@ -382,7 +383,7 @@ impl<B: AsyncSessionBackend + 'static> WatchBackend for Notifying<B> {
                     if news.changed().await.is_err() {
                         return None;
                     }
-                    let state = this.get(&key).await;
+                    let state = this.get(&key).await.map(|state| state.map(Arc::new));
                     match state {
                         Ok(state) if state == last => {}
                         Ok(state) => {

@@ -26,12 +26,72 @@ use super::{OwnerJobs, RedisJobStore, object_of};
 use crate::error::{Error, Op, Result};
 use crate::watch::{JobStates, WatchBackend};
 
-/// What the hub hands a watcher: a message of its job's channel, or "read
-/// the job again".
+/// What the hub hands a watcher: a message of its job's channel, parsed
+/// once for all its watchers, or "read the job again".
 #[derive(Clone, Debug)]
 enum News {
-    Message(Arc<Value>),
+    Note(Arc<Note>),
     Reread,
+}
+
+/// One write, as its script published it.
+#[derive(Debug)]
+enum Note {
+    /// The whole job after the write.
+    Whole { revision: u64, job: Arc<Value> },
+    /// A whole job too large for its message: read it.
+    Large { revision: u64 },
+    /// One field set (or removed), its aliases removed.
+    Field {
+        revision: u64,
+        name: String,
+        value: Option<Value>,
+        aliases: Vec<String>,
+    },
+    /// The job was removed.
+    Deleted,
+}
+
+impl Note {
+    /// Parses a message (see the scripts in `mod.rs`); `None` for one that
+    /// can't be read, on which watchers read the job again.
+    fn parse(channel: &str, text: &str) -> Option<Note> {
+        let parts: Vec<Value> = serde_json::from_str(text).ok()?;
+        let kind = parts.first()?.as_str()?;
+        if kind == "d" {
+            return Some(Note::Deleted);
+        }
+        let revision = parts.get(1).and_then(|r| {
+            r.as_str()
+                .and_then(|r| r.parse().ok())
+                .or_else(|| r.as_u64())
+        })?;
+        let texts: Vec<&str> = parts[2..].iter().filter_map(Value::as_str).collect();
+        match kind {
+            "w" => {
+                let pairs = texts
+                    .chunks_exact(2)
+                    .map(|p| (p[0].to_owned(), p[1].to_owned()));
+                let job = object_of(channel, pairs).ok()?;
+                Some(Note::Whole {
+                    revision,
+                    job: Arc::new(job),
+                })
+            }
+            "r" => Some(Note::Large { revision }),
+            "f" if texts.len() >= 3 => Some(Note::Field {
+                revision,
+                name: texts[0].to_owned(),
+                value: if texts[1] == "1" {
+                    Some(serde_json::from_str(texts[2]).ok()?)
+                } else {
+                    None
+                },
+                aliases: texts[3..].iter().map(|a| (*a).to_owned()).collect(),
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// The subscriber connection of a store and the watchers of each channel.
@@ -74,9 +134,11 @@ impl Hub {
                 match received {
                     Ok(message) => {
                         let channel: &str = &message.channel;
-                        let text = message.value.as_str().map(|t| t.to_string());
-                        let parsed = text.and_then(|t| serde_json::from_str::<Value>(&t).ok());
-                        let news = parsed.map_or(News::Reread, |v| News::Message(Arc::new(v)));
+                        let note = message
+                            .value
+                            .as_str()
+                            .and_then(|text| Note::parse(channel, &text));
+                        let news = note.map_or(News::Reread, |note| News::Note(Arc::new(note)));
                         hub.send(|c| c == channel, &news);
                     }
                     // fell behind: every watcher reads its job again
@@ -184,7 +246,7 @@ struct Watcher {
     key: String,
     membership: Membership,
     /// The job as last given, and its revision.
-    job: Value,
+    job: Arc<Value>,
     revision: u64,
     ttl: Option<Duration>,
     done: bool,
@@ -194,9 +256,11 @@ fn revision_of(text: &str) -> u64 {
     text.parse().unwrap_or(0)
 }
 
+type Item = Result<Option<Arc<Value>>>;
+
 impl Watcher {
     /// Reads the job again: the next item, unless nothing changed.
-    async fn reread(&mut self) -> Option<Result<Option<Value>>> {
+    async fn reread(&mut self) -> Option<Item> {
         match self.jobs.read(&self.key).await {
             Ok(None) => {
                 self.done = true;
@@ -204,68 +268,60 @@ impl Watcher {
             }
             Ok(Some((revision, job))) => {
                 let revision = revision_of(&revision);
-                if revision == self.revision && job == self.job {
+                if revision == self.revision && job == *self.job {
                     return None;
                 }
                 self.revision = revision;
-                self.job.clone_from(&job);
-                Some(Ok(Some(job)))
+                self.job = Arc::new(job);
+                Some(Ok(Some(Arc::clone(&self.job))))
             }
             Err(err) => Some(Err(err)),
         }
     }
 
-    /// Applies one message: the next item, `None` for a message that
-    /// changes nothing this watcher hasn't seen.
-    async fn apply(&mut self, message: &Value) -> Option<Result<Option<Value>>> {
-        let parts = message.as_array()?;
-        let kind = parts.first()?.as_str()?;
-        if kind == "d" {
-            self.done = true;
-            return Some(Ok(None));
-        }
-        let revision = parts
-            .get(1)
-            .and_then(|r| r.as_str().map(revision_of).or_else(|| r.as_u64()))?;
-        if revision <= self.revision {
-            return None; // already read
-        }
-        let texts: Vec<String> = parts[2..]
-            .iter()
-            .filter_map(|p| p.as_str().map(str::to_owned))
-            .collect();
-        match kind {
-            "w" => {
-                let pairs = texts.chunks_exact(2).map(|p| (p[0].clone(), p[1].clone()));
-                match object_of(&self.key, pairs) {
-                    Ok(job) => {
-                        self.revision = revision;
-                        self.job.clone_from(&job);
-                        Some(Ok(Some(job)))
-                    }
-                    Err(err) => Some(Err(err)),
-                }
+    /// Applies one write: the next item, `None` for a write this watcher
+    /// has already read.
+    async fn apply(&mut self, note: &Note) -> Option<Item> {
+        let revision = match note {
+            Note::Deleted => {
+                self.done = true;
+                return Some(Ok(None));
             }
-            "f" if revision == self.revision + 1 && texts.len() >= 3 => {
-                let (name, present, json) = (&texts[0], &texts[1], &texts[2]);
-                let Value::Object(fields) = &mut self.job else {
+            Note::Whole { revision, .. }
+            | Note::Large { revision }
+            | Note::Field { revision, .. } => *revision,
+        };
+        if revision <= self.revision {
+            return None;
+        }
+        match note {
+            Note::Whole { job, .. } => {
+                self.revision = revision;
+                self.job = Arc::clone(job);
+                Some(Ok(Some(Arc::clone(job))))
+            }
+            Note::Field {
+                name,
+                value,
+                aliases,
+                ..
+            } if revision == self.revision + 1 => {
+                let Value::Object(fields) = Arc::make_mut(&mut self.job) else {
                     return self.reread().await;
                 };
-                for alias in &texts[3..] {
+                for alias in aliases {
                     fields.remove(alias);
                 }
-                if present == "1" {
-                    match serde_json::from_str(json) {
-                        Ok(value) => {
-                            fields.insert(name.clone(), value);
-                        }
-                        Err(_) => return self.reread().await,
+                match value {
+                    Some(value) => {
+                        fields.insert(name.clone(), value.clone());
                     }
-                } else {
-                    fields.remove(name);
+                    None => {
+                        fields.remove(name);
+                    }
                 }
                 self.revision = revision;
-                Some(Ok(Some(self.job.clone())))
+                Some(Ok(Some(Arc::clone(&self.job))))
             }
             // a gap, or a job too large for its message
             _ => self.reread().await,
@@ -273,7 +329,7 @@ impl Watcher {
     }
 
     /// The next item: waits for news, or for the job's expiry.
-    async fn next(&mut self) -> Option<Result<Option<Value>>> {
+    async fn next(&mut self) -> Option<Item> {
         loop {
             if self.done {
                 return None;
@@ -289,7 +345,7 @@ impl Watcher {
                 None => self.membership.receiver.recv().await,
             };
             let item = match news {
-                Ok(News::Message(message)) => self.apply(&message).await,
+                Ok(News::Note(note)) => self.apply(&note).await,
                 Ok(News::Reread) | Err(broadcast::error::RecvError::Lagged(_)) => {
                     self.reread().await
                 }
@@ -315,11 +371,12 @@ impl WatchBackend for OwnerJobs {
             .ok()
             .filter(|s| *s > 0)
             .map(|s| Duration::from_secs(s) + Duration::from_millis(50));
+        let job = Arc::new(job);
         let watcher = Watcher {
             jobs: self.clone(),
             key: key.to_owned(),
             membership,
-            job: job.clone(),
+            job: Arc::clone(&job),
             revision: revision_of(&revision),
             ttl,
             done: false,

@@ -1,0 +1,231 @@
+//! Live jobs on the Redis at `REDIS_URL`: how long from a `store_field` on
+//! one app instance to the event on another, beside a raw Redis
+//! PUBLISH→SUBSCRIBE round trip measured in the same run; what a watcher
+//! costs in memory; and whether watchers slow writers down.
+//! `cargo bench --bench watch`. BENCHMARKS.md has the results.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fred::prelude::*;
+use fred::types::Message;
+use futures_util::StreamExt;
+use jobsess::redis::RedisJobStore;
+use jobsess::{AsyncJobSession, JobMetadata};
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+#[derive(Serialize, Deserialize, JobMetadata)]
+struct Job {
+    file: String,
+    step: u32,
+}
+
+const ROUNDS: u32 = 200;
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let index = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[index]
+}
+
+fn report(name: &str, mut samples: Vec<Duration>) -> Duration {
+    samples.sort_unstable();
+    let (p50, p99) = (percentile(&samples, 0.5), percentile(&samples, 0.99));
+    println!(
+        "{name}: p50 {:.1} µs, p99 {:.1} µs ({} samples)",
+        p50.as_secs_f64() * 1e6,
+        p99.as_secs_f64() * 1e6,
+        samples.len()
+    );
+    p50
+}
+
+/// A store as one app instance has it: its own pool (and subscriber).
+async fn instance(url: &str) -> RedisJobStore {
+    let pool =
+        Pool::new(Config::from_url(url).expect("a URL"), None, None, None, 2).expect("a pool");
+    pool.init().await.expect("Redis answers");
+    RedisJobStore::new(pool).with_namespace("jobsess-bench-watch")
+}
+
+/// PUBLISH on one client, the message on a subscriber: the floor.
+async fn raw_round_trip(url: &str) -> Vec<Duration> {
+    let publisher = Client::new(Config::from_url(url).expect("a URL"), None, None, None);
+    publisher.init().await.expect("Redis answers");
+    let subscriber = Builder::from_config(Config::from_url(url).expect("a URL"))
+        .build_subscriber_client()
+        .expect("a subscriber");
+    subscriber.init().await.expect("Redis answers");
+    let mut messages = subscriber.message_rx();
+    subscriber
+        .subscribe("jobsess-bench-raw")
+        .await
+        .expect("SUBSCRIBE");
+    let mut samples = Vec::new();
+    for i in 0..ROUNDS {
+        let started = Instant::now();
+        let _: i64 = publisher
+            .publish("jobsess-bench-raw", i.to_string())
+            .await
+            .expect("PUBLISH");
+        let _: Message = messages.recv().await.expect("the message");
+        samples.push(started.elapsed());
+    }
+    samples
+}
+
+/// `store_field` on instance A, the value on each of `watchers` watch
+/// streams on instance B.
+async fn watched_round_trip(url: &str, watchers: usize) -> (Vec<Duration>, f64) {
+    let token = RedisJobStore::new_owner_token().expect("a token");
+    let a = AsyncJobSession::<Job, _>::new(instance(url).await.owner(&token).expect("an owner"));
+    let b = AsyncJobSession::<Job, _>::new(instance(url).await.owner(&token).expect("an owner"));
+    a.store(
+        "bench",
+        &Job {
+            file: "a.mp3".into(),
+            step: 0,
+        },
+    )
+    .await
+    .expect("stores");
+    let before = resident_bytes();
+    let (tx, mut rx) = mpsc::unbounded_channel::<(u32, Instant)>();
+    let mut tasks = Vec::new();
+    for _ in 0..watchers {
+        let mut stream = Box::pin(b.watch_field("bench", Job::STEP).await.expect("watches"));
+        assert_eq!(
+            stream
+                .next()
+                .await
+                .expect("the current value")
+                .expect("decodes"),
+            0
+        );
+        let tx = tx.clone();
+        tasks.push(tokio::spawn(async move {
+            while let Some(Ok(step)) = stream.next().await {
+                let _ = tx.send((step, Instant::now()));
+            }
+        }));
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let per_watcher = resident_bytes().saturating_sub(before) as f64 / watchers as f64;
+    let mut samples = Vec::with_capacity(ROUNDS as usize * watchers);
+    for step in 1..=ROUNDS {
+        let started = Instant::now();
+        a.store_field("bench", Job::STEP, &step)
+            .await
+            .expect("stores");
+        let mut arrived = 0;
+        while arrived < watchers {
+            let (seen, at) = rx.recv().await.expect("an event");
+            if seen == step {
+                samples.push(at - started);
+                arrived += 1;
+            }
+        }
+    }
+    a.delete("bench").await.expect("deletes");
+    for task in tasks {
+        task.await.expect("a watcher");
+    }
+    (samples, per_watcher)
+}
+
+/// The time of `rounds` writes on the instance that holds `watchers`.
+async fn writes_with_watchers(url: &str, watchers: usize) -> Duration {
+    let token = RedisJobStore::new_owner_token().expect("a token");
+    let jobs = AsyncJobSession::<Job, _>::new(instance(url).await.owner(&token).expect("an owner"));
+    jobs.store(
+        "busy",
+        &Job {
+            file: "a.mp3".into(),
+            step: 0,
+        },
+    )
+    .await
+    .expect("stores");
+    let mut streams = Vec::new();
+    for _ in 0..watchers {
+        let mut stream = Box::pin(jobs.watch_field("busy", Job::STEP).await.expect("watches"));
+        stream
+            .next()
+            .await
+            .expect("the current value")
+            .expect("decodes");
+        streams.push(tokio::spawn(async move {
+            while stream.next().await.is_some() {}
+        }));
+    }
+    let started = Instant::now();
+    for step in 1..=ROUNDS {
+        jobs.store_field("busy", Job::STEP, &step)
+            .await
+            .expect("stores");
+    }
+    let elapsed = started.elapsed();
+    jobs.delete("busy").await.expect("deletes");
+    for stream in streams {
+        stream.await.expect("a watcher");
+    }
+    elapsed
+}
+
+/// The process's resident memory, from /proc (0 where there is none).
+fn resident_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages * 4096)
+}
+
+fn main() {
+    // `cargo test --benches` and `cargo bench --no-run` build this; only a
+    // real `cargo bench` run (which passes `--bench`) measures
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let Ok(url) = std::env::var("REDIS_URL") else {
+        eprintln!("watch benchmarks skipped: set REDIS_URL");
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    rt.block_on(async {
+        let url = Arc::<str>::from(url);
+        // warm both paths up once, then measure
+        let _ = raw_round_trip(&url).await;
+        let _ = watched_round_trip(&url, 1).await;
+        let raw = report("raw PUBLISH -> SUBSCRIBE", raw_round_trip(&url).await);
+        for watchers in [1, 100, 1000] {
+            let (samples, per_watcher) = watched_round_trip(&url, watchers).await;
+            let p50 = report(
+                &format!("store_field on A -> watch_field event on B, {watchers} watchers"),
+                samples,
+            );
+            println!(
+                "  ratio of p50 to the raw round trip: {:.2}x; memory per watcher: about {:.1} KB",
+                p50.as_secs_f64() / raw.as_secs_f64(),
+                per_watcher / 1024.0
+            );
+        }
+        let alone = writes_with_watchers(&url, 0).await;
+        let watched = writes_with_watchers(&url, 200).await;
+        println!(
+            "{ROUNDS} store_field calls: {:.1} ms with no watcher, {:.1} ms with 200 watchers \
+             on the same instance ({:.2}x)",
+            alone.as_secs_f64() * 1e3,
+            watched.as_secs_f64() * 1e3,
+            watched.as_secs_f64() / alone.as_secs_f64()
+        );
+    });
+}

@@ -134,6 +134,19 @@ async fn subscribers(channel: &str) -> i64 {
     counts.get(1).and_then(Value::as_i64).unwrap_or(0)
 }
 
+/// How many channels of this test's namespace ending in `suffix` have a
+/// subscriber.
+async fn watched_channels(suffix: &str) -> usize {
+    let url = std::env::var("REDIS_URL").expect("REDIS_URL");
+    let client = Client::new(Config::from_url(&url).unwrap(), None, None, None);
+    client.init().await.unwrap();
+    let channels: Vec<String> = client
+        .pubsub_channels("jobsess-watch-test:*")
+        .await
+        .unwrap();
+    channels.iter().filter(|c| c.ends_with(suffix)).count()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn progress_written_on_one_instance_is_watched_on_another() {
@@ -375,10 +388,21 @@ async fn sse_on_instance_b_follows_progress_written_on_instance_a() {
             }
         })
     };
+    assert_eq!(
+        watched_channels(":job_t1").await,
+        1,
+        "subscribed while the client reads"
+    );
     let data = read_events(response, |d| d == "100").await;
     writer.await.unwrap();
     let expected: Vec<String> = (0..=100).step_by(10).map(|p| p.to_string()).collect();
     assert_eq!(data, expected);
+    // the client went away (its response dropped): so is the subscription
+    let gone = std::time::Instant::now();
+    while watched_channels(":job_t1").await > 0 {
+        assert!(gone.elapsed() < Duration::from_secs(5), "still subscribed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     // another user's events for that job: 404, on either instance
     let stranger = browser();

@@ -430,11 +430,22 @@ fn map_update(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("a runtime");
-    let mut group = c.benchmark_group("mutex_update");
     let jobs = AsyncJobSession::<TranscriptionJob, _>::new(std::sync::Mutex::new(HashMap::new()));
     rt.block_on(jobs.store(ID, &job_123())).expect("stores");
+    update_against_load_store(c, &rt, "mutex_update", &jobs);
+}
+
+/// A group `name`: `update` on `jobs` beside the `load` + change + `store`
+/// it replaces (target: ≤1.2×). Job `ID` must be stored.
+fn update_against_load_store<S: jobsess::AsyncSessionBackend>(
+    c: &mut Criterion,
+    rt: &tokio::runtime::Runtime,
+    name: &str,
+    jobs: &AsyncJobSession<TranscriptionJob, S>,
+) {
+    let mut group = c.benchmark_group(name);
     group.bench_function("baseline", |b| {
-        b.to_async(&rt).iter(|| async {
+        b.to_async(rt).iter(|| async {
             let mut job = jobs
                 .load(black_box(ID))
                 .await
@@ -446,7 +457,7 @@ fn map_update(c: &mut Criterion) {
         });
     });
     group.bench_function("jobsess", |b| {
-        b.to_async(&rt).iter(|| async {
+        b.to_async(rt).iter(|| async {
             black_box(
                 jobs.update(black_box(ID), |job| job.file_info.size += 1)
                     .await
@@ -642,30 +653,8 @@ fn redis_operations(c: &mut Criterion) {
     });
     group.finish();
 
-    let mut group = c.benchmark_group("redis_update");
     rt.block_on(jobs.store(ID, &job)).expect("stores");
-    group.bench_function("baseline", |b| {
-        b.to_async(&rt).iter(|| async {
-            let mut job = jobs
-                .load(black_box(ID))
-                .await
-                .expect("loads")
-                .expect("a job");
-            job.file_info.size += 1;
-            jobs.store(black_box(ID), &job).await.expect("stores");
-            black_box(job)
-        });
-    });
-    group.bench_function("jobsess", |b| {
-        b.to_async(&rt).iter(|| async {
-            black_box(
-                jobs.update(black_box(ID), |job| job.file_info.size += 1)
-                    .await
-                    .expect("updates"),
-            )
-        });
-    });
-    group.finish();
+    update_against_load_store(c, &rt, "redis_update", &jobs);
     redis_update_contention(&url);
 
     let mut group = c.benchmark_group("redis_delete");

@@ -138,6 +138,64 @@ async fn watched_round_trip(url: &str, watchers: usize) -> (Vec<Duration>, f64) 
     (samples, per_watcher)
 }
 
+/// `store_field` on instance A, the server-sent event on a client of an
+/// axum app of instance B, over loopback HTTP.
+async fn sse_round_trip(url: &str) -> Vec<Duration> {
+    use axum::routing::get;
+
+    let token = RedisJobStore::new_owner_token().expect("a token");
+    let a = AsyncJobSession::<Job, _>::new(instance(url).await.owner(&token).expect("an owner"));
+    a.store(
+        "sse",
+        &Job {
+            file: "a.mp3".into(),
+            step: 0,
+        },
+    )
+    .await
+    .expect("stores");
+    let b = AsyncJobSession::<Job, _>::new(instance(url).await.owner(&token).expect("an owner"));
+    let app = axum::Router::new().route(
+        "/events",
+        get(move || async move {
+            let events = b.watch_field("sse", Job::STEP).await.expect("watches");
+            jobsess::axum::sse(events)
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let address = listener.local_addr().expect("an address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let mut response = reqwest::get(format!("http://{address}/events"))
+        .await
+        .expect("the event stream");
+    let mut buffer = String::new();
+    let mut next_data = async || loop {
+        if let Some(end) = buffer.find("\n\n") {
+            let event: String = buffer.drain(..end + 2).collect();
+            if let Some(data) = event.lines().find_map(|l| l.strip_prefix("data:")) {
+                return data.trim().parse::<u32>().expect("a step");
+            }
+            continue;
+        }
+        let chunk = response.chunk().await.expect("reads").expect("more events");
+        buffer.push_str(std::str::from_utf8(&chunk).expect("text"));
+    };
+    assert_eq!(next_data().await, 0);
+    let mut samples = Vec::new();
+    for step in 1..=ROUNDS {
+        let started = Instant::now();
+        a.store_field("sse", Job::STEP, &step)
+            .await
+            .expect("stores");
+        while next_data().await != step {}
+        samples.push(started.elapsed());
+    }
+    a.delete("sse").await.expect("deletes");
+    samples
+}
+
 /// The time of `rounds` writes on the instance that holds `watchers`.
 async fn writes_with_watchers(url: &str, watchers: usize) -> Duration {
     let token = RedisJobStore::new_owner_token().expect("a token");
@@ -206,6 +264,14 @@ fn main() {
         let _ = raw_round_trip(&url).await;
         let _ = watched_round_trip(&url, 1).await;
         let raw = report("raw PUBLISH -> SUBSCRIBE", raw_round_trip(&url).await);
+        let p50 = report(
+            "store_field on A -> server-sent event from B over HTTP, 1 client",
+            sse_round_trip(&url).await,
+        );
+        println!(
+            "  ratio of p50 to the raw round trip: {:.2}x",
+            p50.as_secs_f64() / raw.as_secs_f64()
+        );
         for watchers in [1, 100, 1000] {
             let (samples, per_watcher) = watched_round_trip(&url, watchers).await;
             let p50 = report(

@@ -284,6 +284,62 @@ async fn two_hundred_watchers_all_see_the_last_value() {
     writer.delete("busy").await.unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
+async fn only_watched_jobs_publish_their_writes() {
+    let url = std::env::var("REDIS_URL").expect("REDIS_URL");
+    let token = RedisJobStore::new_owner_token().unwrap();
+    let jobs =
+        AsyncJobSession::<Job, _>::new(instance_store(Duration::ZERO).await.owner(&token).unwrap());
+    jobs.store("quiet", &job("quiet")).await.unwrap();
+    // a plain subscriber on the job's channel
+    let listener = Builder::from_config(Config::from_url(&url).unwrap())
+        .build_subscriber_client()
+        .unwrap();
+    listener.init().await.unwrap();
+    let mut messages = listener.message_rx();
+    listener
+        .subscribe(format!("jobsess-watch-test:{{{token}}}:job_quiet"))
+        .await
+        .unwrap();
+    jobs.store_field("quiet", Job::PROGRESS, &1).await.unwrap();
+    let nothing = tokio::time::timeout(Duration::from_millis(300), messages.recv()).await;
+    assert!(nothing.is_err(), "an unwatched job published {nothing:?}");
+
+    // watched: each write publishes, and the mark is not part of the job
+    let mut changes = Box::pin(jobs.watch("quiet").await.unwrap());
+    assert_eq!(
+        next(&mut changes).await.unwrap().unwrap(),
+        Change::Updated(Job {
+            file: "quiet".into(),
+            progress: 1
+        })
+    );
+    jobs.store_field("quiet", Job::PROGRESS, &2).await.unwrap();
+    let message = tokio::time::timeout(Duration::from_secs(5), messages.recv())
+        .await
+        .expect("a message once watched")
+        .unwrap();
+    assert!(
+        message.value.as_str().unwrap().starts_with(r#"["f","#),
+        "{message:?}"
+    );
+    jobs.store("quiet", &job("again")).await.unwrap();
+    assert_eq!(jobs.load("quiet").await.unwrap().unwrap(), job("again"));
+    assert_eq!(
+        next(&mut changes).await.unwrap().unwrap(),
+        Change::Updated(Job {
+            file: "quiet".into(),
+            progress: 2
+        })
+    );
+    assert_eq!(
+        next(&mut changes).await.unwrap().unwrap(),
+        Change::Updated(job("again"))
+    );
+    jobs.delete("quiet").await.unwrap();
+}
+
 // ---- over HTTP: server-sent events ------------------------------------------
 
 async fn start(jobs: RedisJobs<Job>, Path(id): Path<String>) -> Result<(), Error> {

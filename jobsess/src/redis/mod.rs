@@ -252,6 +252,9 @@ impl OwnerJobs {
     }
 }
 
+/// The hash field of a watched job: until when (ms) it is watched.
+const WATCHED: &str = "\u{0}watched";
+
 /// The hash field that marks a job's hash, so a job with no fields still
 /// exists, and holds its revision: every write adds one, so an update
 /// writes only over the revision it read. No serde field is named so; it
@@ -269,6 +272,15 @@ macro_rules! script {
         concat!(
             r"
 local MARKER = '\0jobsess'
+local WATCHED = '\0watched'
+local function watched_until(hash)
+  return tonumber(redis.call('HGET', hash, WATCHED))
+end
+local function watched(watched_at)
+  if not watched_at then return false end
+  local t = redis.call('TIME')
+  return watched_at > t[1] * 1000 + math.floor(t[2] / 1000)
+end
 local function index(set)
   if redis.call('TYPE', set).ok == 'set' then
     local members = redis.call('SMEMBERS', set)
@@ -304,8 +316,11 @@ end
     };
 }
 
-/// Every write publishes what it did on a channel named as the job's hash,
-/// for watchers (`watch.rs`): a JSON array, `["w", rev, field, json, ...]`
+/// A write to a job that is being watched (its hash holds `\0watched`, the
+/// time in milliseconds until which some process watches it, renewed by
+/// that process while it does) publishes what it did on a channel named as
+/// the job's hash, for watchers (`watch.rs`); a job nobody watches costs
+/// one `HGET` more: a JSON array, `["w", rev, field, json, ...]`
 /// for a whole job (`["r", rev]` when that would pass 64 KB: read it),
 /// `["f", rev, field, "1" | "0", json, aliases...]` for one field, `["d"]`
 /// for a removal. `rev` is the job's revision after the write.
@@ -323,10 +338,14 @@ if ARGV[3] ~= '' then
 end
 index(KEYS[2])
 local rev = tonumber(redis.call('HGET', KEYS[1], MARKER)) or 0
+local watched_at = watched_until(KEYS[1])
 local existed = redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], MARKER, tostring(rev + 1), unpack(ARGV, 4))
 renew(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]))
-publish_job(KEYS[1], tostring(rev + 1), 4)
+if watched(watched_at) then
+  redis.call('HSET', KEYS[1], WATCHED, watched_at)
+  publish_job(KEYS[1], tostring(rev + 1), 4)
+end
 return existed"
     ))
 });
@@ -345,11 +364,15 @@ elseif ARGV[3] ~= '' or redis.call('EXISTS', KEYS[1]) == 0 then
   return 0
 end
 index(KEYS[2])
+local watched_at = watched_until(KEYS[1])
 redis.call('DEL', KEYS[1])
 local next = tostring((tonumber(rev) or 0) + 1)
 redis.call('HSET', KEYS[1], MARKER, next, unpack(ARGV, 4))
 renew(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]))
-publish_job(KEYS[1], next, 4)
+if watched(watched_at) then
+  redis.call('HSET', KEYS[1], WATCHED, watched_at)
+  publish_job(KEYS[1], next, 4)
+end
 return 1"
     ))
 });
@@ -369,10 +392,25 @@ if ARGV[4] == '1' then
 else
   redis.call('HDEL', KEYS[1], ARGV[3])
 end
-local msg = {'f', tostring(redis.call('HINCRBY', KEYS[1], MARKER, 1))}
-for i = 3, #ARGV do msg[#msg + 1] = ARGV[i] end
+local rev = redis.call('HINCRBY', KEYS[1], MARKER, 1)
 renew(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]))
-redis.call('PUBLISH', KEYS[1], cjson.encode(msg))
+if watched(watched_until(KEYS[1])) then
+  local msg = {'f', tostring(rev)}
+  for i = 3, #ARGV do msg[#msg + 1] = ARGV[i] end
+  redis.call('PUBLISH', KEYS[1], cjson.encode(msg))
+end
+return 1"
+    ))
+});
+
+/// Marks a job as watched until `ARGV[1]` milliseconds from now, if it
+/// exists; KEYS: its hash. Returns whether it exists.
+static WATCH: LazyLock<Script> = LazyLock::new(|| {
+    Script::from_lua(script!(
+        r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local t = redis.call('TIME')
+redis.call('HSET', KEYS[1], WATCHED, tostring(t[1] * 1000 + math.floor(t[2] / 1000) + tonumber(ARGV[1])))
 return 1"
     ))
 });
@@ -395,8 +433,9 @@ static REMOVE: LazyLock<Script> = LazyLock::new(|| {
         r"
 index(KEYS[2])
 redis.call('ZREM', KEYS[2], ARGV[1])
+local watched_at = watched_until(KEYS[1])
 local removed = redis.call('DEL', KEYS[1])
-if removed == 1 then redis.call('PUBLISH', KEYS[1], cjson.encode({'d'})) end
+if removed == 1 and watched(watched_at) then redis.call('PUBLISH', KEYS[1], cjson.encode({'d'})) end
 return removed"
     ))
 });
@@ -423,9 +462,10 @@ static REMOVE_ALL: LazyLock<Script> = LazyLock::new(|| {
 index(KEYS[1])
 local removed = 0
 for i = 2, #KEYS do
+  local watched_at = watched_until(KEYS[i])
   if redis.call('DEL', KEYS[i]) == 1 then
     removed = removed + 1
-    redis.call('PUBLISH', KEYS[i], cjson.encode({'d'}))
+    if watched(watched_at) then redis.call('PUBLISH', KEYS[i], cjson.encode({'d'})) end
   end
 end
 redis.call('ZREM', KEYS[1], unpack(ARGV))
@@ -496,6 +536,8 @@ impl OwnerJobs {
         let fields = pairs.into_iter().filter_map(|(field, json)| {
             if field == MARKER {
                 revision = json;
+                None
+            } else if field == WATCHED {
                 None
             } else {
                 Some((field, json))

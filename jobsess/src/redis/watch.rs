@@ -1,7 +1,9 @@
 //! Watching jobs of the Redis job store, across processes.
 //!
-//! Every write script publishes what it wrote on a channel named as the
-//! job's hash (see the scripts in `mod.rs`). One subscriber connection per
+//! A watcher marks its job's hash as watched (a time, renewed every 20 s,
+//! that lapses 60 s after the last renewal), and from then on every write
+//! script publishes what it wrote on a channel named as the job's hash (see
+//! the scripts in `mod.rs`); a job nobody watches publishes nothing. One subscriber connection per
 //! [`RedisJobStore`] (shared by its clones) listens to the channels of the
 //! jobs being watched, subscribing when a job gets its first watcher and
 //! unsubscribing when its last one goes. A watcher applies the messages to
@@ -97,6 +99,8 @@ impl Note {
 /// The subscriber connection of a store and the watchers of each channel.
 pub(super) struct Hub {
     client: SubscriberClient,
+    /// The store's pool, to renew the marks of the watched jobs.
+    pool: fred::clients::Pool,
     channels: Mutex<HashMap<String, broadcast::Sender<News>>>,
 }
 
@@ -122,6 +126,7 @@ impl Hub {
         let _resubscribe = client.manage_subscriptions();
         let hub = Arc::new(Hub {
             client,
+            pool: store.pool.clone(),
             channels: Mutex::new(HashMap::new()),
         });
 
@@ -149,6 +154,23 @@ impl Hub {
                 }
             }
         });
+        // every job watched here stays marked as watched
+        let weak = Arc::downgrade(&hub);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(RENEW_EVERY).await;
+                let Some(hub) = weak.upgrade() else { return };
+                let channels: Vec<String> = hub
+                    .channels
+                    .lock()
+                    .map(|channels| channels.keys().cloned().collect())
+                    .unwrap_or_default();
+                for channel in channels {
+                    // a failure is retried at the next round
+                    let _ = hub.mark(&channel).await;
+                }
+            }
+        });
         let mut reconnects = hub.client.reconnect_rx();
         let weak = Arc::downgrade(&hub);
         tokio::spawn(async move {
@@ -161,6 +183,17 @@ impl Hub {
             }
         });
         Ok(hub)
+    }
+
+    /// Marks the job of `channel` (its hash) as watched for
+    /// [`WATCHED_FOR`], so that its writes publish; whether it exists.
+    async fn mark(&self, channel: &str) -> Result<bool> {
+        let millis = WATCHED_FOR.as_millis().to_string();
+        let exists: i64 = super::WATCH
+            .evalsha_with_reload(self.pool.next(), vec![channel.to_owned()], vec![millis])
+            .await
+            .map_err(|err| Error::backend(Op::Write, channel, err))?;
+        Ok(exists == 1)
     }
 
     fn send(&self, to: impl Fn(&str) -> bool, news: &News) {
@@ -252,6 +285,11 @@ struct Watcher {
     done: bool,
 }
 
+/// How long a job stays marked as watched without a renewal, and how often
+/// the process that watches it renews the mark.
+const WATCHED_FOR: Duration = Duration::from_secs(60);
+const RENEW_EVERY: Duration = Duration::from_secs(20);
+
 fn revision_of(text: &str) -> u64 {
     text.parse().unwrap_or(0)
 }
@@ -334,6 +372,8 @@ impl Watcher {
             if self.done {
                 return None;
             }
+            // no timer per wait where jobs don't expire: with many
+            // watchers, one per event would cost more than the event
             let news = match self.ttl {
                 Some(ttl) => {
                     match tokio::time::timeout(ttl, self.membership.receiver.recv()).await {
@@ -364,6 +404,10 @@ impl WatchBackend for OwnerJobs {
     async fn watch(&self, key: &str) -> Result<Option<JobStates>> {
         let hub = self.store.hub().await?;
         let membership = hub.join(&self.hash_key(key)).await?;
+        // marked before the read: any write after the read publishes
+        if !hub.mark(&self.hash_key(key)).await? {
+            return Ok(None);
+        }
         let Some((revision, job)) = self.read(key).await? else {
             return Ok(None);
         };

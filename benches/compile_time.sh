@@ -56,6 +56,7 @@ impl jobsess::JobMetadata for Job$i {
             key_prefix: "job",
             type_name: "Job$i",
             field_keys: &["fileName", "pluginId", "progress", "options"],
+            version: None,
         }
     }
 }

@@ -13,7 +13,8 @@ use futures_util::StreamExt;
 use jobsess::redis::RedisJobStore;
 use jobsess::{AsyncJobSession, JobMetadata};
 use serde::{Deserialize, Serialize};
-use tokio::sync::mpsc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tokio::sync::Notify;
 
 #[derive(Serialize, Deserialize, JobMetadata)]
 struct Job {
@@ -95,7 +96,10 @@ async fn watched_round_trip(url: &str, watchers: usize) -> (Vec<Duration>, f64) 
     .await
     .expect("stores");
     let before = resident_bytes();
-    let (tx, mut rx) = mpsc::unbounded_channel::<(u32, Instant)>();
+    // each watcher notes when each step arrived; the last one of a step to
+    // arrive wakes the writer for the next step
+    let arrived = Arc::new(AtomicUsize::new(0));
+    let all_arrived = Arc::new(Notify::new());
     let mut tasks = Vec::new();
     for _ in 0..watchers {
         let mut stream = Box::pin(b.watch_field("bench", Job::STEP).await.expect("watches"));
@@ -107,33 +111,35 @@ async fn watched_round_trip(url: &str, watchers: usize) -> (Vec<Duration>, f64) 
                 .expect("decodes"),
             0
         );
-        let tx = tx.clone();
+        let (arrived, all_arrived) = (Arc::clone(&arrived), Arc::clone(&all_arrived));
         tasks.push(tokio::spawn(async move {
+            let mut seen = Vec::new();
             while let Some(Ok(step)) = stream.next().await {
-                let _ = tx.send((step, Instant::now()));
+                seen.push((step, Instant::now()));
+                if arrived.fetch_add(1, Ordering::AcqRel) + 1 == watchers {
+                    all_arrived.notify_one();
+                }
             }
+            seen
         }));
     }
     #[allow(clippy::cast_precision_loss)]
     let per_watcher = resident_bytes().saturating_sub(before) as f64 / watchers as f64;
-    let mut samples = Vec::with_capacity(ROUNDS as usize * watchers);
+    let mut started = Vec::with_capacity(ROUNDS as usize);
     for step in 1..=ROUNDS {
-        let started = Instant::now();
+        arrived.store(0, Ordering::Release);
+        started.push(Instant::now());
         a.store_field("bench", Job::STEP, &step)
             .await
             .expect("stores");
-        let mut arrived = 0;
-        while arrived < watchers {
-            let (seen, at) = rx.recv().await.expect("an event");
-            if seen == step {
-                samples.push(at - started);
-                arrived += 1;
-            }
-        }
+        all_arrived.notified().await;
     }
     a.delete("bench").await.expect("deletes");
+    let mut samples = Vec::with_capacity(ROUNDS as usize * watchers);
     for task in tasks {
-        task.await.expect("a watcher");
+        for (step, at) in task.await.expect("a watcher") {
+            samples.push(at - started[step as usize - 1]);
+        }
     }
     (samples, per_watcher)
 }

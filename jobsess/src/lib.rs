@@ -47,9 +47,19 @@
 //!   backends: [`backend::Budget`] (a size limit) and [`Indexed`] (an id
 //!   index for stores that can't list their keys);
 //! - [`key`], the key scheme and its rules;
-//! - [`Error`], which names the key, the type and the path of every failure.
+//! - [`Error`], which names the key, the type and the path of every failure;
+//! - read-modify-write with no lost update: [`JobSession::update`],
+//!   [`update_if`](JobSession::update_if) (returns [`Updated`]) and
+//!   [`update_field`](JobSession::update_field), on both handles;
+//! - [versioned metadata](trait@JobMetadata#versions): older jobs migrate
+//!   on read, newer ones are refused by name ([`VERSION_KEY`]);
+//! - with the `watch` feature, live jobs: `watch` and `watch_field`
+//!   streams, served as server-sent events in axum and actix-web.
 //!
-//! Guides in the README: [quick start](https://github.com/jobsess/jobsess#quick-start),
+//! Guides in the README: [atomic update](https://github.com/jobsess/jobsess#atomic-update),
+//! [versioned metadata](https://github.com/jobsess/jobsess#versioned-metadata),
+//! [live jobs](https://github.com/jobsess/jobsess#live-jobs-watch-and-server-sent-events),
+//! [quick start](https://github.com/jobsess/jobsess#quick-start),
 //! [axum](https://github.com/jobsess/jobsess#axum-tower-sessions),
 //! [actix-web](https://github.com/jobsess/jobsess#actix-web-actix-session),
 //! [the Redis job store](https://github.com/jobsess/jobsess#redis-job-store-server-side),

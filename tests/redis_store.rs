@@ -300,6 +300,10 @@ async fn a_dead_redis_is_an_error_not_a_hang_or_a_panic() {
     );
     assert!(jobs.store_field("a", Job::PROGRESS, &1).await.is_err());
     assert!(jobs.ids().await.is_err());
+    // an update fails at its read, with no retry loop; a watch fails too
+    let err = jobs.update("a", |job| job.progress += 1).await.unwrap_err();
+    assert!(matches!(err, Error::Backend { .. }), "{err}");
+    assert!(matches!(jobs.watch("a").await, Err(Error::Backend { .. })));
     assert!(
         started.elapsed() < Duration::from_secs(30),
         "{:?}",

@@ -394,6 +394,29 @@ async fn read_events(response: reqwest::Response, until: impl Fn(&str) -> bool) 
     data
 }
 
+/// Starts job `id` on the app at `start_at`, then opens its event stream
+/// on the app at `listen_at` (200 expected).
+async fn start_and_listen(
+    user: &reqwest::Client,
+    start_at: &str,
+    listen_at: &str,
+    id: &str,
+) -> reqwest::Response {
+    let started = user
+        .post(format!("{start_at}/jobs/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(started.status().is_success());
+    let response = user
+        .get(format!("{listen_at}/jobs/{id}/events"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response
+}
+
 fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
@@ -411,21 +434,7 @@ async fn sse_on_instance_b_follows_progress_written_on_instance_a() {
         axum_instance(sessions).await,
     );
     let user = browser();
-    assert!(
-        user.post(format!("{a}/jobs/t1"))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .is_success()
-    );
-
-    let response = user
-        .get(format!("{b}/jobs/t1/events"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    let response = start_and_listen(&user, &a, &b, "t1").await;
     assert_eq!(response.headers()["content-type"], "text/event-stream");
     let writer = {
         let (user, a) = (user.clone(), a.clone());
@@ -521,20 +530,7 @@ mod actix {
         tokio::spawn(server);
 
         let user = browser();
-        assert!(
-            user.post(format!("{base}/jobs/x"))
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .is_success()
-        );
-        let response = user
-            .get(format!("{base}/jobs/x/events"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
+        let response = start_and_listen(&user, &base, &base, "x").await;
         let writer = {
             let (user, base) = (user.clone(), base.clone());
             tokio::spawn(async move {

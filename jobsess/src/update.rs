@@ -8,9 +8,6 @@
 //! between. So a closure may run more than once, and should do nothing but
 //! change the value it is given.
 
-use std::borrow::Cow;
-use std::cmp::Ordering;
-
 use serde_json::Value;
 
 use crate::backend::FieldWrite;
@@ -93,10 +90,12 @@ pub(crate) fn field<'a, M: JobMetadata, T>(
     out: &'a mut Option<T>,
 ) -> impl FnMut(&Value) -> Result<Option<Value>> + 'a {
     move |job| {
-        let mut job = current::<M>(key, job)?.into_owned();
-        let mut value = codec::decode_field(key, &job, field)?;
+        let current = version::current::<M>(key, job)?;
+        let mut value = codec::decode_field(key, &current, field)?;
         f(&mut value);
         let write = codec::encode_field(key, field, &value)?;
+        // copied only once there is something to write
+        let mut job = current.into_owned();
         write.apply(key, &mut job)?;
         *out = Some(value);
         Ok(Some(job))
@@ -110,19 +109,8 @@ pub(crate) fn write<'a, M: JobMetadata>(
     write: FieldWrite<'a>,
 ) -> impl FnMut(&Value) -> Result<Option<Value>> + 'a {
     move |job| {
-        let mut job = current::<M>(key, job)?.into_owned();
+        let mut job = version::current::<M>(key, job)?.into_owned();
         write.clone().apply(key, &mut job)?;
         Ok(Some(job))
-    }
-}
-
-/// The job under `key` as JSON of `M`'s version or newer: a copy of it, or
-/// for an older job, the migrated value encoded at the current version.
-pub(crate) fn current<'j, M: JobMetadata>(key: &str, job: &'j Value) -> Result<Cow<'j, Value>> {
-    match version::compare::<M>(key, job)? {
-        (Ordering::Less, _) => {
-            version::encode(key, &version::decode::<M>(key, job)?).map(Cow::Owned)
-        }
-        _ => Ok(Cow::Borrowed(job)),
     }
 }

@@ -7,6 +7,7 @@
 //! writes, and a job with no member is a version-1 job. Unversioned types
 //! are not checked at all: they read and write exactly as before.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use serde::de::Error as _;
@@ -98,6 +99,15 @@ pub(crate) fn decode<M: JobMetadata>(key: &str, job: &Value) -> Result<M> {
         (Ordering::Equal, _) => codec::decode_job(key, job),
         (Ordering::Greater, found) => Err(newer::<M>(key, found)),
         (Ordering::Less, found) => M::__migrate(found, key, job),
+    }
+}
+
+/// The job under `key` as JSON of `M`'s version or newer: the job itself, or
+/// for an older job, the migrated value encoded at the current version.
+pub(crate) fn current<'j, M: JobMetadata>(key: &str, job: &'j Value) -> Result<Cow<'j, Value>> {
+    match compare::<M>(key, job)? {
+        (Ordering::Less, _) => encode(key, &decode::<M>(key, job)?).map(Cow::Owned),
+        _ => Ok(Cow::Borrowed(job)),
     }
 }
 
@@ -202,7 +212,7 @@ pub(crate) fn migrated_field<M: JobMetadata, T>(
     whole: &Value,
     field: &Field<M, T>,
 ) -> Result<T> {
-    let current = crate::update::current::<M>(key, whole)?;
+    let current = current::<M>(key, whole)?;
     codec::decode_field(key, &current, field)
 }
 

@@ -24,7 +24,7 @@ use serde_json::Value;
 use crate::async_session::{AsyncJobSession, AsyncSessionBackend};
 use crate::backend::FieldWrite;
 use crate::error::{Error, Result};
-use crate::field::FieldOf;
+use crate::field::{Field, FieldOf};
 use crate::metadata::JobMetadata;
 use crate::{codec, version};
 
@@ -177,38 +177,42 @@ impl<M: JobMetadata, S: WatchBackend> AsyncJobSession<M, S> {
             return Err(Error::JobNotFound { key });
         };
         let field = field.field();
-        let mut last: Option<Value> = None;
+        let mut last = None;
         let values = states
             .take_while(|state| std::future::ready(!matches!(state, Ok(None))))
             .filter_map(move |state| {
-                let item = match state {
-                    Ok(Some(job)) => {
-                        match crate::update::current::<M>(&key, &job) {
-                            Ok(job) => {
-                                // the field's JSON (under its name or an alias), to pass
-                                // on only changes
-                                let raw = std::iter::once(field.name())
-                                    .chain(field.aliases().iter().copied())
-                                    .find_map(|name| job.get(name))
-                                    .cloned()
-                                    .or(Some(Value::Null));
-                                if raw == last {
-                                    None
-                                } else {
-                                    last = raw;
-                                    Some(codec::decode_field(&key, &job, &field))
-                                }
-                            }
-                            Err(err) => Some(Err(err)),
-                        }
-                    }
+                std::future::ready(match state {
+                    Ok(Some(job)) => changed_field(&key, &job, &field, &mut last),
                     Ok(None) => None,
                     Err(err) => Some(Err(err)),
-                };
-                std::future::ready(item)
+                })
             });
         Ok(values)
     }
+}
+
+/// The value of `field` in `job`, the job under `key`, if its JSON (under
+/// its name or an alias) differs from `last`, the JSON last passed on.
+fn changed_field<M: JobMetadata, T>(
+    key: &str,
+    job: &Value,
+    field: &Field<M, T>,
+    last: &mut Option<Value>,
+) -> Option<Result<T>> {
+    let job = match version::current::<M>(key, job) {
+        Ok(job) => job,
+        Err(err) => return Some(Err(err)),
+    };
+    let raw = std::iter::once(field.name())
+        .chain(field.aliases().iter().copied())
+        .find_map(|name| job.get(name))
+        .cloned()
+        .unwrap_or(Value::Null);
+    if last.as_ref() == Some(&raw) {
+        return None;
+    }
+    *last = Some(raw);
+    Some(codec::decode_field(key, &job, field))
 }
 
 /// A decorator that makes a backend shared inside one process (a

@@ -547,6 +547,24 @@ impl OwnerJobs {
         Ok(Some((revision, job)))
     }
 
+    /// Replaces the job under `key` with [`INSERT`]; with `version`,
+    /// unless the job there is newer. Whether it existed.
+    async fn write_job(&self, key: &str, value: Value, version: Option<u32>) -> Result<bool> {
+        let check = version.map(|v| v.to_string()).unwrap_or_default();
+        let args = write_args(key, self.store.ttl_seconds, check, value)?;
+        let existed: i64 = self
+            .run(&INSERT, Op::Write, key, self.keys(key), args)
+            .await?;
+        match version {
+            Some(known) if existed < 0 => Err(Error::NewerVersion {
+                key: key.to_owned(),
+                found: u32::try_from(-existed).unwrap_or(u32::MAX),
+                known,
+            }),
+            _ => Ok(existed == 1),
+        }
+    }
+
     /// Runs `script` by its hash, loading it first on a server that doesn't
     /// know it (after a restart or a `SCRIPT FLUSH`).
     async fn run<R: fred::types::FromValue>(
@@ -572,27 +590,12 @@ impl AsyncSessionBackend for OwnerJobs {
     }
 
     async fn insert(&self, key: &str, value: Value) -> Result<bool> {
-        let args = write_args(key, self.store.ttl_seconds, String::new(), value)?;
-        let existed: i64 = self
-            .run(&INSERT, Op::Write, key, self.keys(key), args)
-            .await?;
-        Ok(existed == 1)
+        self.write_job(key, value, None).await
     }
 
     /// The version check is in the write's script: one round trip.
     async fn insert_versioned(&self, key: &str, value: Value, version: u32) -> Result<bool> {
-        let args = write_args(key, self.store.ttl_seconds, version.to_string(), value)?;
-        let existed: i64 = self
-            .run(&INSERT, Op::Write, key, self.keys(key), args)
-            .await?;
-        if existed < 0 {
-            return Err(Error::NewerVersion {
-                key: key.to_owned(),
-                found: u32::try_from(-existed).unwrap_or(u32::MAX),
-                known: version,
-            });
-        }
-        Ok(existed == 1)
+        self.write_job(key, value, Some(version)).await
     }
 
     /// Optimistic: read the job and its revision (one `HGETALL`), run `f`,

@@ -718,3 +718,57 @@ async fn a_watch_resumes_after_redis_restarts() {
     redis.wait().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A write the store gave up on (its command timed out, and the caller got
+/// the error) never lands later. `CLIENT PAUSE` holds every command the
+/// server has received until it ends, so the server runs these writes a
+/// second after the store's 1 s command timeout answered them with errors:
+/// the deadline each write carries makes its script refuse to run late.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
+async fn a_write_that_timed_out_never_lands_later() {
+    let redis = OwnRedis::start().expect("redis-server starts on a free port");
+    let url = format!("redis://127.0.0.1:{}", redis.1);
+    let store = RedisJobStore::connect(&url).await.unwrap(); // 1 s timeouts
+    let admin = pool(&url).await;
+    let (_, session) = owner(&store);
+    let jobs = AsyncJobSession::<Job, _>::new(session);
+    jobs.store("a", &job("a")).await.unwrap();
+    jobs.store("b", &job("b")).await.unwrap();
+
+    let pause = Duration::from_millis(2000);
+    let paused_at = std::time::Instant::now();
+    let _: () = admin
+        .custom(
+            fred::cmd!("CLIENT"),
+            vec!["PAUSE".to_owned(), pause.as_millis().to_string()],
+        )
+        .await
+        .unwrap();
+    let late = job("late");
+    let (field, whole, removed) = tokio::join!(
+        jobs.store_field("a", Job::PROGRESS, &50),
+        jobs.store("b", &late),
+        jobs.delete("a"),
+    );
+    for (what, err) in [
+        ("store_field", field.unwrap_err()),
+        ("store", whole.unwrap_err()),
+        ("delete", removed.unwrap_err()),
+    ] {
+        assert!(matches!(err, Error::Backend { .. }), "{what}: {err}");
+    }
+    assert!(
+        paused_at.elapsed() < pause,
+        "the writes were answered only after the pause: {:?}",
+        paused_at.elapsed()
+    );
+
+    // The server runs them when the pause ends; give it time to.
+    tokio::time::sleep_until((paused_at + pause + Duration::from_millis(500)).into()).await;
+    assert_eq!(jobs.load("a").await.unwrap(), Some(job("a")));
+    assert_eq!(jobs.load("b").await.unwrap(), Some(job("b")));
+    // and the store serves again: a new write lands
+    jobs.store_field("a", Job::PROGRESS, &70).await.unwrap();
+    assert_eq!(jobs.load_field("a", Job::PROGRESS).await.unwrap(), Some(70));
+}

@@ -44,6 +44,7 @@
 
 use std::sync::Arc;
 
+mod deadline;
 mod watch;
 
 use std::sync::LazyLock;
@@ -82,6 +83,8 @@ pub struct RedisJobStore {
     update_attempts: u32,
     /// The subscriber connection of the watchers, made by the first one.
     hub: Arc<tokio::sync::OnceCell<Arc<watch::Hub>>>,
+    /// The server's clock, for the deadlines of writes.
+    clock: Arc<deadline::ServerClock>,
 }
 
 impl RedisJobStore {
@@ -91,9 +94,11 @@ impl RedisJobStore {
     /// fails after 1 s instead of waiting for Redis to come back, so a
     /// request answers 503 during an outage (see
     /// [`Error::http_status`](crate::Error::http_status)); and a command
-    /// is sent once, never again after a broken connection, so a write that
-    /// was answered with an error is not replayed later over a newer one.
-    /// Build the pool yourself for other settings and use [`new`](Self::new).
+    /// is sent once, never again after a broken connection. (Whatever the
+    /// pool, a write answered with an error never lands later: each write
+    /// carries the server time after which its client has given up on it,
+    /// and is refused past it.) Build the pool yourself for other settings
+    /// and use [`new`](Self::new).
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), jobsess::Error> {
@@ -134,6 +139,7 @@ impl RedisJobStore {
             ttl_seconds: 0,
             update_attempts: DEFAULT_UPDATE_ATTEMPTS,
             hub: Arc::default(),
+            clock: Arc::default(),
         }
     }
 
@@ -268,7 +274,23 @@ const DEFAULT_UPDATE_ATTEMPTS: u32 = 32;
 /// (milliseconds, `+inf` without a TTL). Earlier releases kept a plain set:
 /// it is turned into the sorted set the first time a script touches it.
 macro_rules! script {
-    ($body:literal) => {
+    // A write: ARGV[1] is the server time (ms) after which its client has
+    // given up on it, or empty; it is taken off ARGV before the body runs.
+    (write $body:literal) => {
+        script!(concat!(
+            r"
+local DEADLINE = table.remove(ARGV, 1)
+if DEADLINE ~= '' then
+  local t = redis.call('TIME')
+  if t[1] * 1000 + math.floor(t[2] / 1000) > tonumber(DEADLINE) then
+    return redis.error_reply('LATE jobsess: this write arrived after its client had given up on it')
+  end
+end
+",
+            $body
+        ))
+    };
+    ($body:expr) => {
         concat!(
             r"
 local MARKER = '\0jobsess'
@@ -331,6 +353,7 @@ end
 /// as it was.
 static INSERT: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(script!(
+        write
         r"
 if ARGV[3] ~= '' then
   local found = tonumber(redis.call('HGET', KEYS[1], 'jobsess:version'))
@@ -356,6 +379,7 @@ return existed"
 /// 1 if it wrote, 0 (and writes nothing) if the job changed or is gone.
 static UPDATE: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(script!(
+        write
         r"
 local rev = redis.call('HGET', KEYS[1], MARKER)
 if rev then
@@ -383,6 +407,7 @@ return 1"
 /// is no such job.
 static SET_FIELD: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(script!(
+        write
         r"
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 index(KEYS[2])
@@ -430,6 +455,7 @@ return ARGV[1]",
 /// Removes a job; KEYS: hash, index; ARGV: job key. Returns 1 if it existed.
 static REMOVE: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(script!(
+        write
         r"
 index(KEYS[2])
 redis.call('ZREM', KEYS[2], ARGV[1])
@@ -458,6 +484,7 @@ return redis.call('ZRANGE', KEYS[1], 0, -1)"
 /// all of one owner's keys share a hash slot.
 static REMOVE_ALL: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(script!(
+        write
         r"
 index(KEYS[1])
 local removed = 0
@@ -553,7 +580,7 @@ impl OwnerJobs {
         let check = version.map(|v| v.to_string()).unwrap_or_default();
         let args = write_args(key, self.store.ttl_seconds, check, value)?;
         let existed: i64 = self
-            .run(&INSERT, Op::Write, key, self.keys(key), args)
+            .write(&INSERT, Op::Write, key, self.keys(key), args)
             .await?;
         match version {
             Some(known) if existed < 0 => Err(Error::NewerVersion {
@@ -563,6 +590,29 @@ impl OwnerJobs {
             }),
             _ => Ok(existed == 1),
         }
+    }
+
+    /// Runs the write `script` (made with `script!(write ...)`) with the
+    /// server time after which this store will have answered it with an
+    /// error: the script refuses to run later than that (a command the
+    /// server received, then held, then ran after the client timed out), so
+    /// a write answered with an error never lands afterwards.
+    async fn write<R: fred::types::FromValue>(
+        &self,
+        script: &Script,
+        op: Op,
+        key: &str,
+        keys: Vec<String>,
+        mut args: Vec<String>,
+    ) -> Result<R> {
+        let deadline = self
+            .store
+            .clock
+            .deadline(self.store.pool.next())
+            .await
+            .map_err(|err| Error::backend(op, key, err))?;
+        args.insert(0, deadline);
+        self.run(script, op, key, keys, args).await
     }
 
     /// Runs `script` by its hash, loading it first on a server that doesn't
@@ -619,7 +669,7 @@ impl AsyncSessionBackend for OwnerJobs {
             };
             let args = write_args(key, self.store.ttl_seconds, revision, new)?;
             let written: i64 = self
-                .run(&UPDATE, Op::Write, key, self.keys(key), args)
+                .write(&UPDATE, Op::Write, key, self.keys(key), args)
                 .await?;
             if written == 1 {
                 return Ok(true);
@@ -634,7 +684,7 @@ impl AsyncSessionBackend for OwnerJobs {
     async fn remove(&self, key: &str) -> Result<bool> {
         let args = vec![key.to_owned()];
         let removed: i64 = self
-            .run(&REMOVE, Op::Remove, key, self.keys(key), args)
+            .write(&REMOVE, Op::Remove, key, self.keys(key), args)
             .await?;
         Ok(removed == 1)
     }
@@ -664,7 +714,7 @@ impl AsyncSessionBackend for OwnerJobs {
         keys.push(self.set_key.clone());
         keys.extend(members.iter().map(|member| self.hash_key(member)));
         let removed: i64 = self
-            .run(&REMOVE_ALL, Op::Remove, start, keys, members)
+            .write(&REMOVE_ALL, Op::Remove, start, keys, members)
             .await?;
         Ok(usize::try_from(removed).unwrap_or(0))
     }
@@ -720,7 +770,7 @@ impl AsyncSessionBackend for OwnerJobs {
         }
         args.extend(write.aliases.iter().map(|f| (*f).to_owned()));
         let found: i64 = self
-            .run(&SET_FIELD, Op::Write, key, self.keys(key), args)
+            .write(&SET_FIELD, Op::Write, key, self.keys(key), args)
             .await?;
         Ok(found == 1)
     }

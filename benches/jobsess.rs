@@ -545,6 +545,89 @@ fn redis_update_contention(url: &str) {
 /// The Redis job store against the same work done with raw fred commands,
 /// one round trip each, on the Redis at `REDIS_URL` (skipped without it).
 /// The raw floor keeps a job as a hash of its fields' JSON, as the store does.
+/// One Redis operation done by hand and by jobsess: `baseline` and
+/// `jobsess` each run it once.
+struct Pair<'a> {
+    name: &'static str,
+    baseline: Call<'a>,
+    jobsess: Call<'a>,
+}
+
+/// One call of one side of a [`Pair`].
+type Call<'a> = Box<dyn Fn() -> futures_util::future::LocalBoxFuture<'a, ()> + 'a>;
+
+impl<'a> Pair<'a> {
+    fn new<B, BF, J, JF>(name: &'static str, baseline: B, jobsess: J) -> Self
+    where
+        B: Fn() -> BF + 'a,
+        BF: Future<Output = ()> + 'a,
+        J: Fn() -> JF + 'a,
+        JF: Future<Output = ()> + 'a,
+    {
+        Pair {
+            name,
+            baseline: Box::new(move || Box::pin(baseline())),
+            jobsess: Box::new(move || Box::pin(jobsess())),
+        }
+    }
+}
+
+/// Runs each pair's two sides in alternating rounds (baseline first in
+/// one round, jobsess first in the next), `PAIRED_CALLS` calls a side per
+/// round, so that the machine's drift, which moves a criterion group's
+/// two halves apart when they run seconds after each other, hits both
+/// sides alike. Prints, per pair, the median time per call of each side
+/// and the median, lowest and highest of the rounds' ratios.
+fn paired<'a>(rt: &tokio::runtime::Runtime, pairs: &[&Pair<'a>]) {
+    const ROUNDS: usize = 31;
+    const PAIRED_CALLS: u32 = 100;
+    let time = |op: &Call<'a>| {
+        let started = Instant::now();
+        rt.block_on(async {
+            for _ in 0..PAIRED_CALLS {
+                op().await;
+            }
+        });
+        started.elapsed() / PAIRED_CALLS
+    };
+    let median = |mut values: Vec<f64>| {
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
+    };
+    for pair in pairs {
+        // warm-up
+        time(&pair.baseline);
+        time(&pair.jobsess);
+        let (mut baseline, mut jobsess, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        for round in 0..ROUNDS {
+            let (b, j) = if round % 2 == 0 {
+                let b = time(&pair.baseline);
+                (b, time(&pair.jobsess))
+            } else {
+                let j = time(&pair.jobsess);
+                (time(&pair.baseline), j)
+            };
+            baseline.push(b.as_secs_f64() * 1e6);
+            jobsess.push(j.as_secs_f64() * 1e6);
+            ratios.push(j.as_secs_f64() / b.as_secs_f64());
+        }
+        let (low, high) = ratios
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(l, h), r| (l.min(*r), h.max(*r)));
+        println!(
+            "{}/paired: baseline {:.1} µs, jobsess {:.1} µs, ratio {:.3}x (rounds {low:.3}x to {high:.3}x)",
+            pair.name,
+            median(baseline),
+            median(jobsess),
+            median(ratios),
+        );
+    }
+}
+
+/// The Redis job store against raw fred commands doing the same work, on
+/// the same pool. With `JOBSESS_BENCH_PAIRED=1` the pairs run in
+/// alternating rounds instead of as criterion groups (see [`paired`]);
+/// `JOBSESS_BENCH_PAIRED=store` runs only the pairs whose name has `store`.
 fn redis_operations(c: &mut Criterion) {
     use fred::prelude::{
         ClientLike, Config, HashesInterface, KeysInterface, Pool, SortedSetsInterface,
@@ -576,108 +659,16 @@ fn redis_operations(c: &mut Criterion) {
         _ => unreachable!(),
     };
     let raw_key = |id: &str| format!("jobsess-bench-raw:{{{token}}}:job_{id}");
-
-    let mut group = c.benchmark_group("redis_store");
-    group.bench_function("baseline", |b| {
-        b.to_async(&rt).iter(|| async {
-            let _: () = raw
-                .hset(raw_key(black_box(ID)), fields.clone())
-                .await
-                .expect("HSET");
-        });
-    });
-    group.bench_function("jobsess", |b| {
-        b.to_async(&rt)
-            .iter(|| async { jobs.store(black_box(ID), &job).await.expect("stores") });
-    });
-    group.finish();
-
-    let mut group = c.benchmark_group("redis_load");
-    group.bench_function("baseline", |b| {
-        b.to_async(&rt).iter(|| async {
-            let pairs: HashMap<String, String> =
-                raw.hgetall(raw_key(black_box(ID))).await.expect("HGETALL");
-            let object: Map<String, Value> = pairs
-                .into_iter()
-                .map(|(k, v)| (k, serde_json::from_str(&v).expect("JSON")))
-                .collect();
-            black_box(
-                serde_json::from_value::<TranscriptionJob>(Value::Object(object)).expect("decodes"),
-            )
-        });
-    });
-    group.bench_function("jobsess", |b| {
-        b.to_async(&rt)
-            .iter(|| async { black_box(jobs.load(black_box(ID)).await.expect("loads")) });
-    });
-    group.finish();
-
-    let mut group = c.benchmark_group("redis_load_field");
-    group.bench_function("baseline", |b| {
-        b.to_async(&rt).iter(|| async {
-            let json: Option<String> = raw
-                .hget(raw_key(black_box(ID)), "plugin_info")
-                .await
-                .expect("HGET");
-            black_box(json.map(|j| serde_json::from_str::<PluginInfo>(&j).expect("decodes")))
-        });
-    });
-    group.bench_function("jobsess", |b| {
-        b.to_async(&rt).iter(|| async {
-            black_box(
-                jobs.load_field(black_box(ID), TranscriptionJob::PLUGIN_INFO)
-                    .await
-                    .expect("loads"),
-            )
-        });
-    });
-    group.finish();
-
-    let mut group = c.benchmark_group("redis_store_field");
     let prefs = job.user_preferences.clone();
-    group.bench_function("baseline", |b| {
-        b.to_async(&rt).iter(|| async {
-            let json = serde_json::to_string(&prefs).expect("encodes");
-            let _: () = raw
-                .hset(raw_key(black_box(ID)), ("user_preferences", json))
-                .await
-                .expect("HSET");
-        });
-    });
-    group.bench_function("jobsess", |b| {
-        b.to_async(&rt).iter(|| async {
-            jobs.store_field(black_box(ID), TranscriptionJob::USER_PREFERENCES, &prefs)
-                .await
-                .expect("stores")
-        });
-    });
-    group.finish();
-
-    rt.block_on(jobs.store(ID, &job)).expect("stores");
-    update_against_load_store(c, &rt, "redis_update", &jobs);
-    redis_update_contention(&url);
-
-    let mut group = c.benchmark_group("redis_delete");
-    group.bench_function("baseline", |b| {
-        b.to_async(&rt).iter(|| async {
-            let key = raw_key(black_box("gone"));
-            let _: () = raw.hset(&key, ("a", "1")).await.expect("HSET");
-            let _: i64 = raw.del(&key).await.expect("DEL");
-        });
-    });
-    group.bench_function("jobsess", |b| {
-        b.to_async(&rt).iter(|| async {
-            jobs.store_field(black_box(ID), TranscriptionJob::USER_PREFERENCES, &prefs)
-                .await
-                .expect("stores");
-            black_box(jobs.delete(black_box("gone")).await.expect("deletes"))
-        });
-    });
-    group.finish();
-
-    let mut group = c.benchmark_group("redis_ids");
     let set = format!("jobsess-bench-raw:{{{token}}}");
+    // a job of about 100 KB: 100 fields of 1 KB
+    let big: UntypedJob = (0..100)
+        .map(|i| (format!("field_{i:03}"), Value::String("x".repeat(1000))))
+        .collect();
+    let big_jobs = AsyncJobSession::<UntypedJob, _>::new(store.owner(&token).expect("an owner"));
     rt.block_on(async {
+        jobs.store(ID, &job).await.expect("stores");
+        let _: () = raw.hset(raw_key(ID), fields.clone()).await.expect("HSET");
         for i in 0..10 {
             let id = format!("job-{i}");
             jobs.store(&id, &job).await.expect("stores");
@@ -693,29 +684,6 @@ fn redis_operations(c: &mut Criterion) {
                 .await
                 .expect("ZADD");
         }
-    });
-    group.bench_function("baseline", |b| {
-        b.to_async(&rt).iter(|| async {
-            let members: Vec<String> = raw
-                .zrange(&set, 0, -1, None, false, None, false)
-                .await
-                .expect("ZRANGE");
-            black_box(members)
-        });
-    });
-    group.bench_function("jobsess", |b| {
-        b.to_async(&rt)
-            .iter(|| async { black_box(jobs.ids().await.expect("lists")) });
-    });
-    group.finish();
-
-    // a job of about 100 KB: 100 fields of 1 KB
-    let mut group = c.benchmark_group("redis_load_100kb");
-    let big: UntypedJob = (0..100)
-        .map(|i| (format!("field_{i:03}"), Value::String("x".repeat(1000))))
-        .collect();
-    let big_jobs = AsyncJobSession::<UntypedJob, _>::new(store.owner(&token).expect("an owner"));
-    rt.block_on(async {
         big_jobs.store("big", &big).await.expect("stores");
         let pairs: Vec<(String, String)> = big
             .iter()
@@ -723,29 +691,148 @@ fn redis_operations(c: &mut Criterion) {
             .collect();
         let _: () = raw.hset(raw_key("big"), pairs).await.expect("HSET");
     });
-    group.bench_function("baseline", |b| {
-        b.to_async(&rt).iter(|| async {
-            let pairs: HashMap<String, String> = raw
-                .hgetall(raw_key(black_box("big")))
-                .await
-                .expect("HGETALL");
-            let object: Map<String, Value> = pairs
-                .into_iter()
-                .map(|(k, v)| (k, serde_json::from_str(&v).expect("JSON")))
-                .collect();
-            black_box(object)
-        });
-    });
-    group.bench_function("jobsess", |b| {
-        b.to_async(&rt)
-            .iter(|| async { black_box(big_jobs.load(black_box("big")).await.expect("loads")) });
-    });
-    group.finish();
+
+    let (raw, jobs, big_jobs) = (&raw, &jobs, &big_jobs);
+    let (job, prefs, set, raw_key) = (&job, &prefs, &set, &raw_key);
+    let pairs = [
+        Pair::new(
+            "redis_store",
+            move || async move {
+                // each field's JSON, encoded in each call as jobsess does
+                let Value::Object(map) = serde_json::to_value(black_box(job)).expect("encodes")
+                else {
+                    unreachable!()
+                };
+                let fields: Vec<(String, String)> =
+                    map.into_iter().map(|(k, v)| (k, v.to_string())).collect();
+                let _: () = raw
+                    .hset(raw_key(black_box(ID)), fields)
+                    .await
+                    .expect("HSET");
+            },
+            move || async move { jobs.store(black_box(ID), job).await.expect("stores") },
+        ),
+        Pair::new(
+            "redis_load",
+            move || async move {
+                let pairs: HashMap<String, String> =
+                    raw.hgetall(raw_key(black_box(ID))).await.expect("HGETALL");
+                let object: Map<String, Value> = pairs
+                    .into_iter()
+                    .map(|(k, v)| (k, serde_json::from_str(&v).expect("JSON")))
+                    .collect();
+                black_box(
+                    serde_json::from_value::<TranscriptionJob>(Value::Object(object))
+                        .expect("decodes"),
+                );
+            },
+            move || async move {
+                black_box(jobs.load(black_box(ID)).await.expect("loads"));
+            },
+        ),
+        Pair::new(
+            "redis_load_field",
+            move || async move {
+                let json: Option<String> = raw
+                    .hget(raw_key(black_box(ID)), "plugin_info")
+                    .await
+                    .expect("HGET");
+                black_box(json.map(|j| serde_json::from_str::<PluginInfo>(&j).expect("decodes")));
+            },
+            move || async move {
+                black_box(
+                    jobs.load_field(black_box(ID), TranscriptionJob::PLUGIN_INFO)
+                        .await
+                        .expect("loads"),
+                );
+            },
+        ),
+        Pair::new(
+            "redis_store_field",
+            move || async move {
+                let json = serde_json::to_string(prefs).expect("encodes");
+                let _: () = raw
+                    .hset(raw_key(black_box(ID)), ("user_preferences", json))
+                    .await
+                    .expect("HSET");
+            },
+            move || async move {
+                jobs.store_field(black_box(ID), TranscriptionJob::USER_PREFERENCES, prefs)
+                    .await
+                    .expect("stores");
+            },
+        ),
+        Pair::new(
+            "redis_delete",
+            move || async move {
+                let key = raw_key(black_box("gone"));
+                let _: () = raw.hset(&key, ("a", "1")).await.expect("HSET");
+                let _: i64 = raw.del(&key).await.expect("DEL");
+            },
+            move || async move {
+                jobs.store_field(black_box(ID), TranscriptionJob::USER_PREFERENCES, prefs)
+                    .await
+                    .expect("stores");
+                black_box(jobs.delete(black_box("gone")).await.expect("deletes"));
+            },
+        ),
+        Pair::new(
+            "redis_ids",
+            move || async move {
+                let members: Vec<String> = raw
+                    .zrange(set, 0, -1, None, false, None, false)
+                    .await
+                    .expect("ZRANGE");
+                black_box(members);
+            },
+            move || async move {
+                black_box(jobs.ids().await.expect("lists"));
+            },
+        ),
+        Pair::new(
+            "redis_load_100kb",
+            move || async move {
+                let pairs: HashMap<String, String> = raw
+                    .hgetall(raw_key(black_box("big")))
+                    .await
+                    .expect("HGETALL");
+                let object: Map<String, Value> = pairs
+                    .into_iter()
+                    .map(|(k, v)| (k, serde_json::from_str(&v).expect("JSON")))
+                    .collect();
+                black_box(object);
+            },
+            move || async move {
+                black_box(big_jobs.load(black_box("big")).await.expect("loads"));
+            },
+        ),
+    ];
+    if let Ok(only) = std::env::var("JOBSESS_BENCH_PAIRED") {
+        // `1` runs every pair, anything else the pairs whose name has it
+        let chosen: Vec<&Pair<'_>> = pairs
+            .iter()
+            .filter(|pair| only == "1" || pair.name.contains(&only))
+            .collect();
+        paired(&rt, &chosen);
+    } else {
+        for pair in &pairs {
+            let mut group = c.benchmark_group(pair.name);
+            group.bench_function("baseline", |b| {
+                b.to_async(&rt).iter(|| (pair.baseline)());
+            });
+            group.bench_function("jobsess", |b| {
+                b.to_async(&rt).iter(|| (pair.jobsess)());
+            });
+            group.finish();
+        }
+        update_against_load_store(c, &rt, "redis_update", jobs);
+        redis_update_contention(&url);
+    }
 
     rt.block_on(async {
         jobs.clear().await.expect("clears");
         let _: i64 = raw
-            .del(vec![set, raw_key(ID), raw_key("big")])
+            .del(vec![set.clone(), raw_key(ID), raw_key("big")])
             .await
             .expect("DEL");
     });

@@ -557,6 +557,31 @@ async fn data_of_the_earlier_release_is_read() {
     jobs.store("b", &job("b")).await.unwrap();
     assert_eq!(jobs.ids().await.unwrap(), ["a", "b"]);
     assert_eq!(jobs.clear().await.unwrap(), 2);
+
+    // The index is taken over by whichever operation touches it first.
+    for what in ["store_field", "delete", "store"] {
+        let (token, session) = owner(&store);
+        let set = format!("jobsess-test:{{{token}}}");
+        let _: i64 = raw
+            .hset(format!("{set}:transcription_a"), [("file", r#""a""#)])
+            .await
+            .unwrap();
+        let _: i64 = raw.sadd(&set, "transcription_a").await.unwrap();
+        let jobs = AsyncJobSession::<Job, _>::new(session);
+        match what {
+            "store_field" => jobs.store_field("a", Job::PROGRESS, &5).await.unwrap(),
+            "delete" => assert!(jobs.delete("a").await.unwrap()),
+            _ => jobs.store("b", &job("b")).await.unwrap(),
+        }
+        let ids = jobs.ids().await.unwrap();
+        let expected: &[&str] = match what {
+            "delete" => &[],
+            "store" => &["a", "b"],
+            _ => &["a"],
+        };
+        assert_eq!(ids, expected, "{what} first");
+        jobs.clear().await.unwrap();
+    }
 }
 
 /// A Redis with an append-only file, fsynced on every write, on `port`.

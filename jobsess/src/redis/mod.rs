@@ -280,11 +280,8 @@ macro_rules! script {
         script!(concat!(
             r"
 local DEADLINE = table.remove(ARGV, 1)
-if DEADLINE ~= '' then
-  local t = redis.call('TIME')
-  if t[1] * 1000 + math.floor(t[2] / 1000) > tonumber(DEADLINE) then
-    return redis.error_reply('LATE jobsess: this write arrived after its client had given up on it')
-  end
+if DEADLINE ~= '' and now() > tonumber(DEADLINE) then
+  return redis.error_reply('LATE jobsess: this write arrived after its client had given up on it')
 end
 ",
             $body
@@ -295,30 +292,39 @@ end
             r"
 local MARKER = '\0jobsess'
 local WATCHED = '\0watched'
+local now_ms
+local function now()
+  if not now_ms then
+    local t = redis.call('TIME')
+    now_ms = t[1] * 1000 + math.floor(t[2] / 1000)
+  end
+  return now_ms
+end
 local function watched_until(hash)
   return tonumber(redis.call('HGET', hash, WATCHED))
 end
 local function watched(watched_at)
-  if not watched_at then return false end
-  local t = redis.call('TIME')
-  return watched_at > t[1] * 1000 + math.floor(t[2] / 1000)
+  return watched_at ~= nil and watched_at > now()
 end
-local function index(set)
-  if redis.call('TYPE', set).ok == 'set' then
+local function zcall(command, set, ...)
+  local reply = redis.pcall(command, set, ...)
+  if type(reply) == 'table' and reply.err then
+    if redis.call('TYPE', set).ok ~= 'set' then error(reply.err) end
     local members = redis.call('SMEMBERS', set)
     redis.call('DEL', set)
     for _, m in ipairs(members) do redis.call('ZADD', set, '+inf', m) end
+    reply = redis.call(command, set, ...)
   end
+  return reply
 end
 local function renew(hash, set, member, ttl)
   if ttl > 0 then
-    local t = redis.call('TIME')
-    local at = t[1] * 1000 + math.floor(t[2] / 1000) + ttl * 1000
+    local at = now() + ttl * 1000
     redis.call('PEXPIREAT', hash, at)
-    redis.call('ZADD', set, at, member)
+    zcall('ZADD', set, at, member)
     redis.call('PEXPIRE', set, ttl * 1000)
   else
-    redis.call('ZADD', set, '+inf', member)
+    zcall('ZADD', set, '+inf', member)
   end
 end
 local function publish_job(hash, rev, first)
@@ -355,13 +361,13 @@ static INSERT: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(script!(
         write
         r"
+local held = redis.call('HMGET', KEYS[1], MARKER, WATCHED, 'jobsess:version')
 if ARGV[3] ~= '' then
-  local found = tonumber(redis.call('HGET', KEYS[1], 'jobsess:version'))
+  local found = tonumber(held[3])
   if found and found > tonumber(ARGV[3]) then return -found end
 end
-index(KEYS[2])
-local rev = tonumber(redis.call('HGET', KEYS[1], MARKER)) or 0
-local watched_at = watched_until(KEYS[1])
+local rev = tonumber(held[1]) or 0
+local watched_at = tonumber(held[2])
 local existed = redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], MARKER, tostring(rev + 1), unpack(ARGV, 4))
 renew(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]))
@@ -381,14 +387,14 @@ static UPDATE: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(script!(
         write
         r"
-local rev = redis.call('HGET', KEYS[1], MARKER)
+local held = redis.call('HMGET', KEYS[1], MARKER, WATCHED)
+local rev = held[1]
 if rev then
   if rev ~= ARGV[3] then return 0 end
 elseif ARGV[3] ~= '' or redis.call('EXISTS', KEYS[1]) == 0 then
   return 0
 end
-index(KEYS[2])
-local watched_at = watched_until(KEYS[1])
+local watched_at = tonumber(held[2])
 redis.call('DEL', KEYS[1])
 local next = tostring((tonumber(rev) or 0) + 1)
 redis.call('HSET', KEYS[1], MARKER, next, unpack(ARGV, 4))
@@ -409,8 +415,9 @@ static SET_FIELD: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(script!(
         write
         r"
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-index(KEYS[2])
+local held = redis.call('HMGET', KEYS[1], MARKER, WATCHED)
+-- no marker: no job, or one an earlier release wrote with none
+if not held[1] and redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 if #ARGV > 5 then redis.call('HDEL', KEYS[1], unpack(ARGV, 6)) end
 if ARGV[4] == '1' then
   redis.call('HSET', KEYS[1], ARGV[3], ARGV[5])
@@ -419,7 +426,7 @@ else
 end
 local rev = redis.call('HINCRBY', KEYS[1], MARKER, 1)
 renew(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]))
-if watched(watched_until(KEYS[1])) then
+if watched(tonumber(held[2])) then
   local msg = {'f', tostring(rev)}
   for i = 3, #ARGV do msg[#msg + 1] = ARGV[i] end
   redis.call('PUBLISH', KEYS[1], cjson.encode(msg))
@@ -434,8 +441,7 @@ static WATCH: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(script!(
         r"
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local t = redis.call('TIME')
-redis.call('HSET', KEYS[1], WATCHED, tostring(t[1] * 1000 + math.floor(t[2] / 1000) + tonumber(ARGV[1])))
+redis.call('HSET', KEYS[1], WATCHED, tostring(now() + tonumber(ARGV[1])))
 return 1"
     ))
 });
@@ -457,8 +463,7 @@ static REMOVE: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(script!(
         write
         r"
-index(KEYS[2])
-redis.call('ZREM', KEYS[2], ARGV[1])
+zcall('ZREM', KEYS[2], ARGV[1])
 local watched_at = watched_until(KEYS[1])
 local removed = redis.call('DEL', KEYS[1])
 if removed == 1 and watched(watched_at) then redis.call('PUBLISH', KEYS[1], cjson.encode({'d'})) end
@@ -471,10 +476,7 @@ return removed"
 static LIST: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(script!(
         r"
-index(KEYS[1])
-local t = redis.call('TIME')
-local now = t[1] * 1000 + math.floor(t[2] / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. now)
+zcall('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. now())
 return redis.call('ZRANGE', KEYS[1], 0, -1)"
     ))
 });
@@ -486,7 +488,6 @@ static REMOVE_ALL: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(script!(
         write
         r"
-index(KEYS[1])
 local removed = 0
 for i = 2, #KEYS do
   local watched_at = watched_until(KEYS[i])
@@ -495,7 +496,7 @@ for i = 2, #KEYS do
     if watched(watched_at) then redis.call('PUBLISH', KEYS[i], cjson.encode({'d'})) end
   end
 end
-redis.call('ZREM', KEYS[1], unpack(ARGV))
+zcall('ZREM', KEYS[1], unpack(ARGV))
 return removed"
     ))
 });

@@ -1,7 +1,9 @@
 //! Live jobs on the Redis at `REDIS_URL`: how long from a `store_field` on
 //! one app instance to the event on another, beside a raw Redis
 //! PUBLISH→SUBSCRIBE round trip measured in the same run; what a watcher
-//! costs in memory; and whether watchers slow writers down.
+//! costs in memory; whether watchers slow writers down; and, on a
+//! `redis-server` of its own, Redis keyspace notifications (the design not
+//! taken) beside what jobsess does.
 //! `cargo bench --bench watch`. BENCHMARKS.md has the results.
 
 use std::sync::Arc;
@@ -78,6 +80,138 @@ async fn raw_round_trip(url: &str) -> Vec<Duration> {
         samples.push(started.elapsed());
     }
     samples
+}
+
+/// The alternative design, measured on the same server: keyspace
+/// notifications (`notify-keyspace-events Kh`) say that a job's hash
+/// changed but not how, so a watcher must read it again. Here: `HSET` on
+/// one client, the notification on a subscriber, then the `HGET` of the
+/// field on a third client, until its reply.
+async fn keyspace_round_trip(url: &str) -> Vec<Duration> {
+    let writer = Client::new(Config::from_url(url).expect("a URL"), None, None, None);
+    writer.init().await.expect("Redis answers");
+    let reader = Client::new(Config::from_url(url).expect("a URL"), None, None, None);
+    reader.init().await.expect("Redis answers");
+    let subscriber = Builder::from_config(Config::from_url(url).expect("a URL"))
+        .build_subscriber_client()
+        .expect("a subscriber");
+    subscriber.init().await.expect("Redis answers");
+    // fred hands keyspace notifications to their own receiver
+    let mut events = subscriber.keyspace_event_rx();
+    let hash = "jobsess-bench-keyspace:{x}:job";
+    subscriber
+        .subscribe(format!("__keyspace@0__:{hash}"))
+        .await
+        .expect("SUBSCRIBE");
+    let mut samples = Vec::new();
+    for i in 0..ROUNDS {
+        let started = Instant::now();
+        let _: i64 = writer
+            .hset(hash, ("step", i.to_string()))
+            .await
+            .expect("HSET");
+        let _: fred::types::KeyspaceEvent = events.recv().await.expect("the notification");
+        let _: Option<String> = reader.hget(hash, "step").await.expect("HGET");
+        samples.push(started.elapsed());
+    }
+    let _: i64 = writer.del(hash).await.expect("DEL");
+    samples
+}
+
+/// The server's time per call of `command` (`INFO commandstats`), in µs.
+async fn server_usec_per_call(client: &Client, command: &str) -> f64 {
+    let info: String = client
+        .custom(fred::cmd!("INFO"), vec!["commandstats"])
+        .await
+        .expect("INFO");
+    info.lines()
+        .find_map(|line| line.strip_prefix(&format!("cmdstat_{command}:")))
+        .and_then(|stats| {
+            stats
+                .split(',')
+                .find_map(|kv| kv.strip_prefix("usec_per_call="))
+        })
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
+/// Keyspace notifications against what jobsess does (its write scripts
+/// publish, only while a job is watched), on a `redis-server` of the
+/// bench's own with notifications on, so the shared server's settings are
+/// not touched. Prints the three round trips and what notifications add
+/// to every `HSET`, watched or not.
+async fn keyspace_against_publish() {
+    use std::process::{Command, Stdio};
+    let Some(port) = std::net::TcpListener::bind("127.0.0.1:0")
+        .ok()
+        .and_then(|l| l.local_addr().ok())
+        .map(|a| a.port())
+    else {
+        return;
+    };
+    let Ok(mut server) = Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .args(["--notify-keyspace-events", "Kh"])
+        .stdout(Stdio::null())
+        .spawn()
+    else {
+        println!("keyspace notifications: skipped (no redis-server on the PATH)");
+        return;
+    };
+    let up = (0..100).any(|_| {
+        std::thread::sleep(Duration::from_millis(50));
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    if up {
+        let url = format!("redis://127.0.0.1:{port}");
+        let _ = raw_round_trip(&url).await;
+        let raw = report(
+            "own server: raw PUBLISH -> SUBSCRIBE",
+            raw_round_trip(&url).await,
+        );
+        let (samples, _) = watched_round_trip(&url, 1).await;
+        let watched = report("own server: store_field -> watch_field, 1 watcher", samples);
+        let keyspace = report(
+            "own server: HSET -> keyspace notification -> HGET",
+            keyspace_round_trip(&url).await,
+        );
+        println!(
+            "  ratios to the raw round trip: jobsess {:.2}x, keyspace notifications {:.2}x",
+            watched.as_secs_f64() / raw.as_secs_f64(),
+            keyspace.as_secs_f64() / raw.as_secs_f64()
+        );
+        // what notifications cost every write, watched or not
+        let client = Client::new(Config::from_url(&url).expect("a URL"), None, None, None);
+        client.init().await.expect("Redis answers");
+        let mut per_call = Vec::new();
+        for events in ["Kh", ""] {
+            let _: () = client
+                .custom(
+                    fred::cmd!("CONFIG"),
+                    vec!["SET", "notify-keyspace-events", events],
+                )
+                .await
+                .expect("CONFIG SET");
+            let _: () = client
+                .custom(fred::cmd!("CONFIG"), vec!["RESETSTAT"])
+                .await
+                .expect("CONFIG RESETSTAT");
+            for i in 0..20_000 {
+                let _: i64 = client
+                    .hset("jobsess-bench-keyspace:{y}:job", ("step", i))
+                    .await
+                    .expect("HSET");
+            }
+            per_call.push(server_usec_per_call(&client, "hset").await);
+        }
+        println!(
+            "  server time per HSET: {:.2} µs with keyspace notifications on, {:.2} µs off",
+            per_call[0], per_call[1]
+        );
+    }
+    let _ = server.kill();
+    let _ = server.wait();
 }
 
 /// `store_field` on instance A, the value on each of `watchers` watch
@@ -339,6 +473,7 @@ fn main() {
                 per_watcher / 1024.0
             );
         }
+        keyspace_against_publish().await;
         let (alone, watched, [ratio, low, high]) = writes_with_watchers(&url, 200).await;
         println!(
             "store_field on one instance: {:.1} µs a write to an unwatched job, {:.1} µs to a job \

@@ -10,6 +10,10 @@
 //! `TIME` once a minute (one round trip) to know the offset between the
 //! clocks, and takes the uncertainty of that reading off the deadline, so
 //! a deadline is never later than the moment the caller gets its error.
+//! On a Redis Cluster `TIME` is answered by any one node: the nodes' clocks
+//! must agree (as NTP keeps them) to well within the command timeout, or a
+//! node whose clock runs ahead refuses writes as late. A clock that jumps
+//! between two readings does the same until the next reading.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};

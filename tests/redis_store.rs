@@ -793,6 +793,13 @@ async fn a_write_that_timed_out_never_lands_later() {
     tokio::time::sleep_until((paused_at + pause + Duration::from_millis(500)).into()).await;
     assert_eq!(jobs.load("a").await.unwrap(), Some(job("a")));
     assert_eq!(jobs.load("b").await.unwrap(), Some(job("b")));
+    // They were run, and refused as late (Redis counts error replies by
+    // their first word), not lost on the way.
+    let errors: String = admin
+        .custom(fred::cmd!("INFO"), vec!["errorstats"])
+        .await
+        .unwrap();
+    assert!(errors.contains("errorstat_LATE:count="), "{errors}");
     // and the store serves again: a new write lands
     jobs.store_field("a", Job::PROGRESS, &70).await.unwrap();
     assert_eq!(jobs.load_field("a", Job::PROGRESS).await.unwrap(), Some(70));

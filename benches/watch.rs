@@ -56,14 +56,26 @@ async fn instance(url: &str) -> RedisJobStore {
     RedisJobStore::new(pool).with_namespace("jobsess-bench-watch")
 }
 
-/// PUBLISH on one client, the message on a subscriber: the floor.
-async fn raw_round_trip(url: &str) -> Vec<Duration> {
-    let publisher = Client::new(Config::from_url(url).expect("a URL"), None, None, None);
-    publisher.init().await.expect("Redis answers");
+/// A connected client of the Redis at `url`.
+async fn client(url: &str) -> Client {
+    let client = Client::new(Config::from_url(url).expect("a URL"), None, None, None);
+    client.init().await.expect("Redis answers");
+    client
+}
+
+/// A connected subscriber client of the Redis at `url`.
+async fn subscriber(url: &str) -> fred::clients::SubscriberClient {
     let subscriber = Builder::from_config(Config::from_url(url).expect("a URL"))
         .build_subscriber_client()
         .expect("a subscriber");
     subscriber.init().await.expect("Redis answers");
+    subscriber
+}
+
+/// PUBLISH on one client, the message on a subscriber: the floor.
+async fn raw_round_trip(url: &str) -> Vec<Duration> {
+    let publisher = client(url).await;
+    let subscriber = subscriber(url).await;
     let mut messages = subscriber.message_rx();
     subscriber
         .subscribe("jobsess-bench-raw")
@@ -88,14 +100,8 @@ async fn raw_round_trip(url: &str) -> Vec<Duration> {
 /// one client, the notification on a subscriber, then the `HGET` of the
 /// field on a third client, until its reply.
 async fn keyspace_round_trip(url: &str) -> Vec<Duration> {
-    let writer = Client::new(Config::from_url(url).expect("a URL"), None, None, None);
-    writer.init().await.expect("Redis answers");
-    let reader = Client::new(Config::from_url(url).expect("a URL"), None, None, None);
-    reader.init().await.expect("Redis answers");
-    let subscriber = Builder::from_config(Config::from_url(url).expect("a URL"))
-        .build_subscriber_client()
-        .expect("a subscriber");
-    subscriber.init().await.expect("Redis answers");
+    let (writer, reader, subscriber) =
+        (client(url).await, client(url).await, subscriber(url).await);
     // fred hands keyspace notifications to their own receiver
     let mut events = subscriber.keyspace_event_rx();
     let hash = "jobsess-bench-keyspace:{x}:job";
@@ -182,8 +188,7 @@ async fn keyspace_against_publish() {
             keyspace.as_secs_f64() / raw.as_secs_f64()
         );
         // what notifications cost every write, watched or not
-        let client = Client::new(Config::from_url(&url).expect("a URL"), None, None, None);
-        client.init().await.expect("Redis answers");
+        let client = client(&url).await;
         let mut per_call = Vec::new();
         for events in ["Kh", ""] {
             let _: () = client

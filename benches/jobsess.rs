@@ -668,7 +668,7 @@ fn redis_operations(c: &mut Criterion) {
     let big_jobs = AsyncJobSession::<UntypedJob, _>::new(store.owner(&token).expect("an owner"));
     rt.block_on(async {
         jobs.store(ID, &job).await.expect("stores");
-        let _: () = raw.hset(raw_key(ID), fields.clone()).await.expect("HSET");
+        let _: () = raw.hset(raw_key(ID), fields).await.expect("HSET");
         for i in 0..10 {
             let id = format!("job-{i}");
             jobs.store(&id, &job).await.expect("stores");

@@ -247,13 +247,20 @@ fn listening(port: u16) -> bool {
     })
 }
 
-impl OwnRedis {
-    fn start() -> Option<Self> {
-        let port = TcpListener::bind("127.0.0.1:0")
+/// A loopback port nothing listens on now.
+fn free_port() -> Option<u16> {
+    Some(
+        TcpListener::bind("127.0.0.1:0")
             .ok()?
             .local_addr()
             .ok()?
-            .port();
+            .port(),
+    )
+}
+
+impl OwnRedis {
+    fn start() -> Option<Self> {
+        let port = free_port()?;
         let mut child = redis_server(port, &["--appendonly".as_ref(), "no".as_ref()]).ok()?;
         if listening(port) {
             return Some(OwnRedis(child, port));
@@ -598,6 +605,20 @@ fn durable_redis(port: u16, dir: &std::path::Path) -> Child {
     panic!("redis-server did not listen on {port}");
 }
 
+/// A [`durable_redis`] on a free port with a fresh directory named after
+/// `namespace`, and `RedisJobStore::connect` to it under that namespace.
+async fn durable_store(namespace: &str) -> (u16, std::path::PathBuf, Child, RedisJobStore) {
+    let port = free_port().expect("a free port");
+    let dir = std::env::temp_dir().join(format!("{namespace}-{port}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let redis = durable_redis(port, &dir);
+    let store = RedisJobStore::connect(&format!("redis://127.0.0.1:{port}"))
+        .await
+        .unwrap()
+        .with_namespace(namespace);
+    (port, dir, redis, store)
+}
+
 /// `RedisJobStore::connect` through an outage: Redis is killed (-9) under
 /// load, requests fail fast with a retriable error (503) instead of hanging,
 /// and once Redis is back from its append-only file the same store serves
@@ -605,18 +626,7 @@ fn durable_redis(port: u16, dir: &std::path::Path) -> Child {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn an_outage_fails_fast_and_the_store_recovers() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let dir = std::env::temp_dir().join(format!("jobsess-outage-{port}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut redis = durable_redis(port, &dir);
-    let store = RedisJobStore::connect(&format!("redis://127.0.0.1:{port}"))
-        .await
-        .unwrap()
-        .with_namespace("jobsess-outage");
+    let (port, dir, mut redis, store) = durable_store("jobsess-outage").await;
     let (_, session) = owner(&store);
     let jobs = AsyncJobSession::<Job, _>::new(session);
 
@@ -697,18 +707,7 @@ async fn an_outage_fails_fast_and_the_store_recovers() {
 async fn a_watch_resumes_after_redis_restarts() {
     use futures_util::StreamExt;
 
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let dir = std::env::temp_dir().join(format!("jobsess-watch-restart-{port}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut redis = durable_redis(port, &dir);
-    let store = RedisJobStore::connect(&format!("redis://127.0.0.1:{port}"))
-        .await
-        .unwrap()
-        .with_namespace("jobsess-watch-restart");
+    let (port, dir, mut redis, store) = durable_store("jobsess-watch-restart").await;
     let (token, session) = owner(&store);
     let jobs = AsyncJobSession::<Job, _>::new(session);
     jobs.store("live", &job("live")).await.unwrap();

@@ -9,10 +9,18 @@
 # and prints every build time, the medians and the ratios to the baseline.
 #
 #   bash benches/compile_time.sh [RUNS]     # RUNS defaults to 5 (at least 3)
+#   bash benches/compile_time.sh --instructions
+#
+# --instructions counts, with valgrind's callgrind, the instructions rustc
+# runs for one such rebuild of `with_jobmetadata` and of `handwritten` (and,
+# of that, the derive's own run): counts that repeat exactly, where build
+# times on a shared machine move by 10 % or more between runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 runs=${1:-5}
+mode=time
+if [ "$runs" = --instructions ]; then mode=instructions; runs=1; fi
 work="$root/target/compile-time"
 export CARGO_TARGET_DIR="$work/target"
 mkdir -p "$work"
@@ -94,6 +102,29 @@ time_build() { # time_build NAME -> seconds of one build of that crate alone
   end=$(date +%s.%N)
   awk -v a="$start" -v b="$end" 'BEGIN {printf "%.3f", b - a}'
 }
+
+if [ "$mode" = instructions ]; then
+  command -v valgrind >/dev/null || { echo "--instructions needs valgrind" >&2; exit 1; }
+  declare -A total
+  for name in with_jobmetadata handwritten; do
+    touch "$work/$name/src/lib.rs"
+    # the rustc command cargo runs for this crate, run again under callgrind
+    cmd=$(cargo build -v --manifest-path "$work/$name/Cargo.toml" 2>&1 |
+      grep -- "--crate-name $name " | sed 's/^ *Running .//; s/.$//')
+    out="$work/callgrind.$name"
+    rm -f "$out".*
+    (cd "$work/$name" && valgrind --tool=callgrind --trace-children=yes \
+      --callgrind-out-file="$out.%p" bash -c "$cmd" >/dev/null 2>&1)
+    file=$(ls -S "$out".* | head -n 1)   # rustc's, not the shell's
+    total[$name]=$(awk '/^totals:/ {print $2}' "$file")
+    derive=$(callgrind_annotate --inclusive=yes "$file" 2>/dev/null |
+      awk '/jobsess_derive::derive_job_metadata / {gsub(",", "", $1); print $1}')
+    echo "$name: ${total[$name]} instructions${derive:+, of which the derive runs $derive}"
+  done
+  awk -v j="${total[with_jobmetadata]}" -v h="${total[handwritten]}" \
+    'BEGIN {printf "derive over hand-written (instructions): %.4f\n", j / h}'
+  exit 0
+fi
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 

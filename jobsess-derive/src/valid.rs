@@ -79,10 +79,15 @@ pub fn check<'a>(cx: &mut Ctxt, cont: &'a Container<'a>) -> Model<'a> {
         None => DEFAULT_PREFIX.to_owned(),
     };
 
-    let krate = cont
-        .krate
-        .clone()
-        .unwrap_or_else(|| syn::parse_quote!(::jobsess));
+    let krate = cont.krate.clone().unwrap_or_else(|| syn::Path {
+        // `::jobsess`, built directly: parsing it costs more
+        leading_colon: Some(syn::Token![::](Span::call_site())),
+        segments: std::iter::once(syn::PathSegment::from(Ident::new(
+            "jobsess",
+            Span::call_site(),
+        )))
+        .collect(),
+    });
 
     for key in &cont.reshaping {
         cx.error_spanned_by(
@@ -263,7 +268,10 @@ fn accessors<'a>(cx: &mut Ctxt, cont: &'a Container, fields: &'a [Field<'a>]) ->
         by_const.insert(const_name.clone(), member);
         out.push(Accessor {
             member,
-            const_ident: Ident::new(&const_name, member.span()),
+            // located at the field, so a clash with another item of the
+            // same name is reported there, with the derive's own hygiene
+            // (`call_site`), so lints still see generated code
+            const_ident: Ident::new(&const_name, Span::call_site().located_at(member.span())),
             key: ser.value.clone(),
             aliases,
             ty: &field.original.ty,

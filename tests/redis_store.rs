@@ -542,6 +542,38 @@ async fn scripts_reload_after_a_flush() {
     assert_eq!(jobs.clear().await.unwrap(), 1);
 }
 
+/// A field written by an instance with no TTL leaves a job stored with one
+/// to expire as it would: it is then gone from the listing too, not a ghost
+/// whose index entry outlives its hash.
+#[tokio::test]
+#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
+async fn a_field_write_without_a_ttl_keeps_the_jobs_expiry() {
+    let (raw, with_ttl) = raw_and_store(Duration::from_secs(1)).await;
+    let (token, session) = owner(&with_ttl);
+    let no_ttl = RedisJobStore::new(raw.clone()).with_namespace("jobsess-test");
+    let stored = AsyncJobSession::<Job, _>::new(session);
+    let patched = AsyncJobSession::<Job, _>::new(no_ttl.owner(&token).unwrap());
+    stored.store("a", &job("a")).await.unwrap();
+    patched.store_field("a", Job::PROGRESS, &7).await.unwrap();
+    assert_eq!(
+        patched.load_field("a", Job::PROGRESS).await.unwrap(),
+        Some(7)
+    );
+    assert_eq!(patched.ids().await.unwrap(), ["a"]);
+    // `b`, stored later, keeps the owner's index alive past `a`'s expiry
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    stored.store("b", &job("b")).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(patched.load("a").await.unwrap(), None);
+    assert_eq!(patched.ids().await.unwrap(), ["b"]);
+    let set = format!("jobsess-test:{{{token}}}");
+    let members: Vec<String> = raw
+        .zrange(&set, 0, -1, None, false, None, false)
+        .await
+        .unwrap();
+    assert_eq!(members, ["transcription_b"]);
+}
+
 /// An owner's index written by the earlier release (a plain set of job
 /// keys) is read, and taken over on the next write.
 #[tokio::test]

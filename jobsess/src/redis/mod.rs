@@ -317,13 +317,19 @@ local function zcall(command, set, ...)
   end
   return reply
 end
-local function renew(hash, set, member, ttl)
+-- Keeps a job in its owner's index, scored by its expiry. With a TTL the
+-- expiry moves. Without one, a job whose hash keeps its expiry (a field
+-- write: `listed`) needs nothing, as its index entry already has that
+-- score: the write that made the job put it there, and only a script that
+-- deletes the hash takes it out. A whole write (DEL, HSET) drops the hash's
+-- expiry, so it sets the score again.
+local function renew(hash, set, member, ttl, listed)
   if ttl > 0 then
     local at = now() + ttl * 1000
     redis.call('PEXPIREAT', hash, at)
     zcall('ZADD', set, at, member)
     redis.call('PEXPIRE', set, ttl * 1000)
-  else
+  elseif not listed then
     zcall('ZADD', set, '+inf', member)
   end
 end
@@ -370,7 +376,7 @@ local rev = tonumber(held[1]) or 0
 local watched_at = tonumber(held[2])
 local existed = redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], MARKER, tostring(rev + 1), unpack(ARGV, 4))
-renew(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]))
+renew(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), false)
 if watched(watched_at) then
   redis.call('HSET', KEYS[1], WATCHED, watched_at)
   publish_job(KEYS[1], tostring(rev + 1), 4)
@@ -398,7 +404,7 @@ local watched_at = tonumber(held[2])
 redis.call('DEL', KEYS[1])
 local next = tostring((tonumber(rev) or 0) + 1)
 redis.call('HSET', KEYS[1], MARKER, next, unpack(ARGV, 4))
-renew(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]))
+renew(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), false)
 if watched(watched_at) then
   redis.call('HSET', KEYS[1], WATCHED, watched_at)
   publish_job(KEYS[1], next, 4)
@@ -419,15 +425,17 @@ local held = redis.call('HMGET', KEYS[1], MARKER, WATCHED)
 -- no marker: no job, or one an earlier release wrote with none
 if not held[1] and redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 if #ARGV > 5 then redis.call('HDEL', KEYS[1], unpack(ARGV, 6)) end
+-- the revision goes up with the field, in the same HSET
+local rev = tostring((tonumber(held[1]) or 0) + 1)
 if ARGV[4] == '1' then
-  redis.call('HSET', KEYS[1], ARGV[3], ARGV[5])
+  redis.call('HSET', KEYS[1], ARGV[3], ARGV[5], MARKER, rev)
 else
   redis.call('HDEL', KEYS[1], ARGV[3])
+  redis.call('HSET', KEYS[1], MARKER, rev)
 end
-local rev = redis.call('HINCRBY', KEYS[1], MARKER, 1)
-renew(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]))
+renew(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), true)
 if watched(tonumber(held[2])) then
-  local msg = {'f', tostring(rev)}
+  local msg = {'f', rev}
   for i = 3, #ARGV do msg[#msg + 1] = ARGV[i] end
   redis.call('PUBLISH', KEYS[1], cjson.encode(msg))
 end
@@ -528,7 +536,8 @@ fn write_args(key: &str, ttl: i64, check: String, value: Value) -> Result<Vec<St
             "the Redis job store keeps JSON objects only",
         ));
     };
-    let mut args = Vec::with_capacity(3 + 2 * fields.len());
+    // one slot more, for the deadline `write` puts first
+    let mut args = Vec::with_capacity(4 + 2 * fields.len());
     args.extend([key.to_owned(), ttl.to_string(), check]);
     for (field, value) in fields {
         args.push(field);
@@ -683,7 +692,9 @@ impl AsyncSessionBackend for OwnerJobs {
     }
 
     async fn remove(&self, key: &str) -> Result<bool> {
-        let args = vec![key.to_owned()];
+        // one slot more, for the deadline `write` puts first
+        let mut args = Vec::with_capacity(2);
+        args.push(key.to_owned());
         let removed: i64 = self
             .write(&REMOVE, Op::Remove, key, self.keys(key), args)
             .await?;
@@ -761,7 +772,8 @@ impl AsyncSessionBackend for OwnerJobs {
     }
 
     async fn set_field(&self, key: &str, write: FieldWrite<'_>) -> Result<bool> {
-        let mut args = Vec::with_capacity(5 + write.aliases.len());
+        // one slot more, for the deadline `write` puts first
+        let mut args = Vec::with_capacity(6 + write.aliases.len());
         args.push(key.to_owned());
         args.push(self.store.ttl_seconds.to_string());
         args.push(write.name.to_owned());

@@ -667,6 +667,55 @@ fn non_finite_floats_are_refused_by_name_and_nothing_is_written() {
     assert!(!jobs.contains("b").unwrap());
 }
 
+/// actix-session's `load_field` decodes the field straight from the job's
+/// text: its errors read as on a map, and a key twice in the text is serde's
+/// `duplicate field` there as it is for `load`.
+#[test]
+fn actix_field_reads_from_text_agree_with_maps() {
+    use actix_session::SessionExt;
+    let req = actix_web::test::TestRequest::default().to_http_request();
+    let session = req.get_session();
+    let jobs = JobSession::<Floats, _>::new(session.clone());
+    let bad = json!({"ratio": 1.5, "maybe": "x", "series": [1.0, "y"]});
+    session.insert("job_bad", &bad).unwrap();
+    let mut map = HashMap::from([("job_bad".to_owned(), bad)]);
+    let on_map = JobSession::<Floats, _>::new(&mut map);
+    assert_eq!(jobs.load_field("bad", Floats::RATIO).unwrap(), Some(1.5));
+    for (actix, map) in [
+        (
+            jobs.load_field("bad", Floats::MAYBE).map(drop),
+            on_map.load_field("bad", Floats::MAYBE).map(drop),
+        ),
+        (
+            jobs.load_field("bad", Floats::SERIES).map(drop),
+            on_map.load_field("bad", Floats::SERIES).map(drop),
+        ),
+    ] {
+        assert_eq!(actix.unwrap_err().to_string(), map.unwrap_err().to_string());
+    }
+    assert_eq!(
+        jobs.load_field("bad", Floats::SERIES)
+            .unwrap_err()
+            .to_string(),
+        r#"job_bad as Vec<f64>: series[1]: invalid type: string "y", expected f64"#
+    );
+
+    let twice = serde_json::value::RawValue::from_string(
+        r#"{"ratio": 1.0, "series": [], "ratio": 2.0}"#.to_owned(),
+    )
+    .unwrap();
+    session.insert("job_twice", &twice).unwrap();
+    for err in [
+        jobs.load("twice").unwrap_err().to_string(),
+        jobs.load_field("twice", Floats::RATIO)
+            .unwrap_err()
+            .to_string(),
+    ] {
+        assert!(err.contains("duplicate field `ratio`"), "{err}");
+    }
+    assert_eq!(jobs.load_field("none", Floats::RATIO).unwrap(), None);
+}
+
 #[test]
 fn actix_sessions_refuse_what_maps_refuse() {
     use actix_session::SessionExt;

@@ -92,6 +92,41 @@ fn v2(file: &str) -> JobV2 {
     }
 }
 
+/// On actix-session, which keeps jobs as text, `load_field` of a versioned
+/// type reads the version member with the field: a current job's field, an
+/// older job's migrated field, a newer job refused by name.
+#[test]
+fn field_reads_on_actix_sessions_follow_the_version() {
+    use actix_session::SessionExt;
+    let req = actix_web::test::TestRequest::default().to_http_request();
+    let session = req.get_session();
+    JobSession::<JobV1, _>::new(session.clone())
+        .store("old", &v1("a.mp3"))
+        .unwrap();
+    let mut jobs = JobSession::<JobV2, _>::new(session.clone());
+    jobs.store("new", &v2("b.mp3")).unwrap();
+    assert_eq!(jobs.load_field("new", JobV2::SPEAKERS).unwrap(), Some(3));
+    assert_eq!(
+        jobs.load_field("old", JobV2::LANGUAGES).unwrap(),
+        Some(vec!["en".to_owned()])
+    );
+    assert_eq!(jobs.load_field("old", JobV2::SPEAKERS).unwrap(), Some(1));
+    let err = JobSession::<JobV1, _>::new(session.clone())
+        .load_field("new", JobV1::PROGRESS)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::NewerVersion {
+                found: 2,
+                known: 1,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
 #[test]
 fn version_1_keeps_the_unversioned_layout() {
     let mut session = HashMap::new();

@@ -18,10 +18,12 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::backend::{FieldWrite, Measure, SessionBackend};
+use crate::backend::{self, FieldWrite, Measure, SessionBackend};
 use crate::codec;
 use crate::error::{Error, Op, Result};
+use crate::field::Field;
 use crate::finite::Checked;
+use crate::metadata::JobMetadata;
 
 /// A budget, in bytes of cookie value, that keeps a `CookieSessionStore`
 /// cookie under browsers' 4096-byte limit for a cookie's name and value
@@ -156,6 +158,42 @@ impl SessionBackend for Session {
         Ok(Some(Cow::Owned(Value::Object(job))))
     }
 
+    /// Straight from the job's text: the rest of it is scanned, not
+    /// decoded, and the field is parsed into its type with no
+    /// `serde_json::Value` between, where its codec allows (no
+    /// `deserialize_with`). A versioned type, or a job that is no object of
+    /// fields, takes the fallback.
+    fn get_field_decoded<M: JobMetadata, T>(
+        &self,
+        key: &str,
+        field: &Field<M, T>,
+    ) -> Result<Option<T>> {
+        if M::schema().version.is_some() {
+            return backend::read_field(self, key, field);
+        }
+        let entries = self.entries();
+        let Some(json) = entries.get(key) else {
+            return Ok(None);
+        };
+        let finder = FieldFinder {
+            name: field.name(),
+            aliases: field.aliases(),
+            found: Vec::new(),
+        };
+        let mut deserializer = serde_json::Deserializer::from_str(json);
+        match serde::de::DeserializeSeed::deserialize(finder, &mut deserializer) {
+            Ok(found) => {
+                // the finder also keeps the version member, for `get_field`
+                let entries = found
+                    .iter()
+                    .filter(|(name, _)| *name == field.name() || field.aliases().contains(name))
+                    .map(|(_, raw)| raw.get());
+                codec::decode_field_text(key, field, entries).map(Some)
+            }
+            Err(_) => backend::read_field(self, key, field),
+        }
+    }
+
     fn insert(&mut self, key: &str, value: Value) -> Result<bool> {
         let replaced = self.contains_key(key);
         Session::insert(self, key, value).map_err(|err| Error::backend(Op::Write, key, err))?;
@@ -176,8 +214,8 @@ impl SessionBackend for Session {
     }
 }
 
-/// Finds the raw JSON of a field's entries (its key and aliases) in a job's
-/// text, skipping the others without decoding them.
+/// Finds the raw JSON of a field's entries (its key and aliases) and of the
+/// version member in a job's text, skipping the others without decoding them.
 struct FieldFinder<'n, 'j> {
     name: &'n str,
     aliases: &'n [&'n str],
@@ -207,7 +245,7 @@ impl<'de: 'j, 'j> serde::de::Visitor<'de> for FieldFinder<'_, 'j> {
         mut map: A,
     ) -> std::result::Result<Self::Value, A::Error> {
         while let Some(field) = map.next_key::<&'de str>()? {
-            if field == self.name || self.aliases.contains(&field) {
+            if field == self.name || self.aliases.contains(&field) || field == crate::VERSION_KEY {
                 self.found.push((field, map.next_value::<&'de RawValue>()?));
             } else {
                 map.next_value::<serde::de::IgnoredAny>()?;
@@ -269,6 +307,14 @@ impl SessionBackend for CookieSession {
 
     fn get_field(&self, key: &str, name: &str, aliases: &[&str]) -> Result<Option<Cow<'_, Value>>> {
         self.session.get_field(key, name, aliases)
+    }
+
+    fn get_field_decoded<M: JobMetadata, T>(
+        &self,
+        key: &str,
+        field: &Field<M, T>,
+    ) -> Result<Option<T>> {
+        self.session.get_field_decoded(key, field)
     }
 
     fn insert(&mut self, key: &str, value: Value) -> Result<bool> {

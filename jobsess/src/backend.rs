@@ -56,6 +56,9 @@ use serde_json::{Map, Value};
 
 use crate::codec;
 use crate::error::{Error, Result};
+use crate::field::Field;
+use crate::metadata::JobMetadata;
+use crate::version::{self, FieldRead};
 
 /// One write of one field of a stored job, as the handles hand it to a
 /// backend: the field's key, its JSON (`None` when the field's
@@ -90,6 +93,25 @@ impl FieldWrite<'_> {
     /// [`Error::NotAnObject`] if `job` is not a JSON object; it is left as it was.
     pub fn apply(self, key: &str, job: &mut Value) -> Result<()> {
         codec::patch_field(key, job, self)
+    }
+}
+
+/// [`SessionBackend::get_field_decoded`]'s fallback: the field through
+/// [`SessionBackend::get_field`], and an older job read whole.
+pub(crate) fn read_field<B: SessionBackend + ?Sized, M: JobMetadata, T>(
+    backend: &B,
+    key: &str,
+    field: &Field<M, T>,
+) -> Result<Option<T>> {
+    let Some(job) = backend.get_field(key, field.name(), field.aliases())? else {
+        return Ok(None);
+    };
+    match version::read_field(key, &job, field)? {
+        FieldRead::Value(value) => Ok(Some(value)),
+        FieldRead::Older => match backend.get(key)? {
+            Some(whole) => version::migrated_field(key, &whole, field).map(Some),
+            None => Ok(None),
+        },
     }
 }
 
@@ -195,6 +217,41 @@ pub trait SessionBackend {
     fn get_field(&self, key: &str, name: &str, aliases: &[&str]) -> Result<Option<Cow<'_, Value>>> {
         let _ = (name, aliases);
         self.get(key)
+    }
+
+    /// Field `field` of the job under `key`, as the handles' `load_field`
+    /// returns it: decoded through the field's codec, or its default (or
+    /// serde's error) where the job lacks it; an older job migrated first, a
+    /// newer one refused; `None` if there is no such job. The fallback reads
+    /// the field with [`get_field`](Self::get_field), and an older job whole;
+    /// a backend that keeps jobs as JSON text (actix-session) decodes the
+    /// field straight from its text.
+    ///
+    /// ```
+    /// use jobsess::{JobMetadata, SessionBackend};
+    /// use serde_json::json;
+    /// use std::collections::HashMap;
+    ///
+    /// #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
+    /// struct Job { file: String, #[serde(default)] progress: u8 }
+    ///
+    /// let mut session = HashMap::new();
+    /// session.insert("job_a".to_owned(), json!({ "file": "a.mp3" }));
+    /// assert_eq!(session.get_field_decoded("job_a", &Job::PROGRESS)?, Some(0));
+    /// assert_eq!(session.get_field_decoded("job_b", &Job::FILE)?, None);
+    /// # Ok::<(), jobsess::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// A job that is not an object or whose field doesn't decode
+    /// ([`Error::Decode`] naming the path), a newer or unmigratable job, or
+    /// as [`get`](Self::get).
+    fn get_field_decoded<M: JobMetadata, T>(
+        &self,
+        key: &str,
+        field: &Field<M, T>,
+    ) -> Result<Option<T>> {
+        read_field(self, key, field)
     }
 
     /// Applies `write` to the job under `key`; `false`, and nothing
@@ -365,6 +422,14 @@ impl<B: SessionBackend + Measure> SessionBackend for Budget<B> {
         self.inner.get_decoded(key)
     }
 
+    fn get_field_decoded<M: JobMetadata, T>(
+        &self,
+        key: &str,
+        field: &Field<M, T>,
+    ) -> Result<Option<T>> {
+        self.inner.get_field_decoded(key, field)
+    }
+
     /// With no limit, the inner backend's own path; else the value is
     /// measured before it is written.
     fn insert_encoded<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<bool> {
@@ -431,6 +496,14 @@ impl<B: SessionBackend + ?Sized> SessionBackend for &mut B {
 
     fn get_decoded<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
         (**self).get_decoded(key)
+    }
+
+    fn get_field_decoded<M: JobMetadata, T>(
+        &self,
+        key: &str,
+        field: &Field<M, T>,
+    ) -> Result<Option<T>> {
+        (**self).get_field_decoded(key, field)
     }
 
     fn insert_encoded<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<bool> {

@@ -60,6 +60,13 @@ pub fn plain_decode<T: DeserializeOwned>(value: &Value) -> Result<T, PathError> 
         .or_else(|_| serde_path_to_error::deserialize(value).map_err(PathError::new))
 }
 
+/// `T` from JSON text with its own `Deserialize` impl; `None` on any error
+/// (the caller decodes again through a `Value` to name it, so that errors
+/// read the same on every backend).
+pub(crate) fn decode_text<T: DeserializeOwned>(text: &str) -> Option<T> {
+    serde_json::from_str(text).ok()
+}
+
 /// Encodes `value` for storage under `key`.
 pub(crate) fn encode<T: Serialize + ?Sized>(key: &str, value: &T) -> Result<Value> {
     plain_encode(value).map_err(|err| encode_error::<T>(key, "", err))
@@ -166,25 +173,54 @@ pub(crate) fn not_an_object(key: &str, value: &Value) -> Error {
 /// `None` for an `Option`, or is a `missing field` error.
 pub(crate) fn decode_field<M, T>(key: &str, job: &Value, field: &Field<M, T>) -> Result<T> {
     let fields = as_object(key, job)?;
+    let found = std::iter::once(field.name())
+        .chain(field.aliases().iter().copied())
+        .filter_map(|name| fields.get(name));
+    decode_entries(key, field, found, |value| (field.codec.decode)(value))
+}
+
+/// `field` of a job from its JSON text's entries for the field's name and
+/// aliases (`found`, in any order), as [`decode_field`] reads it from a
+/// `Value`: straight from the text where the field's codec can, else
+/// through a `Value`, so that errors read the same.
+pub(crate) fn decode_field_text<'j, M, T>(
+    key: &str,
+    field: &Field<M, T>,
+    found: impl Iterator<Item = &'j str>,
+) -> Result<T> {
+    decode_entries(key, field, found, |text| {
+        if let Some(value) = field.codec.decode_text.and_then(|decode| decode(text)) {
+            return Ok(value);
+        }
+        let value: Value = serde_json::from_str(text).map_err(|source| PathError {
+            path: ".".to_owned(),
+            source,
+        })?;
+        (field.codec.decode)(&value)
+    })
+}
+
+/// `field` from the entries found under its name and aliases: the one entry
+/// decoded with `decode`; more than one is serde's `duplicate field`; none
+/// is the field's default, `None` for an `Option`, or `missing field`.
+fn decode_entries<M, T, V>(
+    key: &str,
+    field: &Field<M, T>,
+    mut found: impl Iterator<Item = V>,
+    decode: impl FnOnce(V) -> Result<T, PathError>,
+) -> Result<T> {
     let name = field.name();
-    let mut found = fields.get(name);
-    for alias in field.aliases() {
-        if let Some(value) = fields.get(*alias) {
-            if found.is_some() {
-                return Err(Error::Decode {
-                    key: key.to_owned(),
-                    type_name: short_type_name::<T>(),
-                    path: name.to_owned(),
-                    source: de::Error::duplicate_field(name),
-                });
-            }
-            found = Some(value);
-        }
+    let first = found.next();
+    if first.is_some() && found.next().is_some() {
+        return Err(Error::Decode {
+            key: key.to_owned(),
+            type_name: short_type_name::<T>(),
+            path: name.to_owned(),
+            source: de::Error::duplicate_field(name),
+        });
     }
-    match (found, field.default_value()) {
-        (Some(value), _) => {
-            (field.codec.decode)(value).map_err(|err| decode_error::<T>(key, name, err))
-        }
+    match (first, field.default_value()) {
+        (Some(value), _) => decode(value).map_err(|err| decode_error::<T>(key, name, err)),
         (None, Some(default)) => Ok(default),
         (None, None) => {
             let missing = match field.codec.missing {

@@ -45,6 +45,10 @@ pub(crate) struct Codec<T> {
     /// `deserialize_with`, for which serde makes that an error.
     pub(crate) missing: Option<MissingFn<T>>,
     pub(crate) skip_if: Option<fn(&T) -> bool>,
+    /// For a field through its type's own impls: `T` straight from the
+    /// field's JSON text, for backends that keep jobs as text; `None` on
+    /// any error, which the `decode` path then names.
+    pub(crate) decode_text: Option<fn(&str) -> Option<T>>,
 }
 
 impl<T> Clone for Codec<T> {
@@ -103,9 +107,15 @@ impl<M, T> Field<M, T> {
                 decode,
                 missing,
                 skip_if: None,
+                decode_text: None,
             },
             marker: PhantomData,
         }
+    }
+
+    pub(crate) const fn with_decode_text(mut self, decode_text: fn(&str) -> Option<T>) -> Self {
+        self.codec.decode_text = Some(decode_text);
+        self
     }
 
     pub(crate) const fn set_default(mut self, default: fn() -> T) -> Self {

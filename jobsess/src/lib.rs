@@ -252,6 +252,7 @@ pub mod __private {
             plain_decode::<T>,
             Some(plain_missing::<T>),
         )
+        .with_decode_text(crate::codec::decode_text::<T>)
     }
 
     /// The key of a field with `with`, `serialize_with` or

@@ -10,7 +10,7 @@ use crate::field::FieldOf;
 use crate::key::KeySpace;
 use crate::metadata::JobMetadata;
 use crate::update::{self, Updated};
-use crate::version::{self, FieldRead};
+use crate::version;
 
 /// The metadata of the jobs of one prefix in one session, typed as `M`.
 ///
@@ -217,20 +217,8 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
     /// An invalid id, a stored job that is not an object, a field that
     /// doesn't decode (named with its path), or a failing backend.
     pub fn load_field<F: FieldOf<M>>(&self, id: &str, field: F) -> Result<Option<F::Value>> {
-        let (key, field) = (self.key(id)?, field.field());
-        let Some(job) = self
-            .session
-            .get_field(&key, field.name(), field.aliases())?
-        else {
-            return Ok(None);
-        };
-        match version::read_field(&key, &job, &field)? {
-            FieldRead::Value(value) => Ok(Some(value)),
-            FieldRead::Older => match self.session.get(&key)? {
-                Some(whole) => version::migrated_field(&key, &whole, &field).map(Some),
-                None => Ok(None),
-            },
-        }
+        let key = self.key(id)?;
+        self.session.get_field_decoded(&key, &field.field())
     }
 
     /// Replaces one field of job `id`; every other field keeps its stored

@@ -244,32 +244,36 @@ impl SerdeContainer {
         };
         for attr in attrs.iter().filter(|a| a.path().is_ident("serde")) {
             let _serde_reports_errors = attr.parse_nested_meta(|meta| {
-                if meta.path.is_ident("rename_all") {
-                    // rename_all = "..." | rename_all(serialize = "...", deserialize = "...")
-                    // serde merges the two sides across attributes.
-                    let (ser, de) = ser_de_strings(&meta)?;
-                    let rule =
-                        |s: Option<LitStr>| s.and_then(|s| RenameRule::from_name(&s.value()));
-                    cont.rename_all = (
-                        rule(ser).or(cont.rename_all.0),
-                        rule(de).or(cont.rename_all.1),
-                    );
-                } else if meta.path.is_ident("tag") {
-                    // tag = "..."
-                    cont.tag = Some(meta.value()?.parse()?);
-                } else if meta.path.is_ident("default") {
-                    // default | default = "path"
-                    cont.default = default_value(&meta)?;
-                } else if meta.path.is_ident("deny_unknown_fields") {
-                    cont.deny_unknown_fields = meta.path.get_ident().cloned();
-                } else {
-                    // transparent | into = "..." | from = "..." | try_from = "..." | remote = "..."
-                    if let Some(ident) = meta.path.get_ident()
-                        && RESHAPING.iter().any(|key| ident == key)
-                    {
-                        cont.reshaping.push(ident.clone());
+                // the key as text once: comparing an ident with a `&str`
+                // makes its text each time
+                match key_of(&meta).as_str() {
+                    "rename_all" => {
+                        // rename_all = "..." | rename_all(serialize = "...", deserialize = "...")
+                        // serde merges the two sides across attributes.
+                        let (ser, de) = ser_de_strings(&meta)?;
+                        let rule =
+                            |s: Option<LitStr>| s.and_then(|s| RenameRule::from_name(&s.value()));
+                        cont.rename_all = (
+                            rule(ser).or(cont.rename_all.0),
+                            rule(de).or(cont.rename_all.1),
+                        );
                     }
-                    skip_value(meta.input)?;
+                    // tag = "..."
+                    "tag" => cont.tag = Some(meta.value()?.parse()?),
+                    // default | default = "path"
+                    "default" => cont.default = default_value(&meta)?,
+                    "deny_unknown_fields" => {
+                        cont.deny_unknown_fields = meta.path.get_ident().cloned();
+                    }
+                    key => {
+                        // transparent | into = "..." | from = "..." | try_from = "..." | remote = "..."
+                        if RESHAPING.contains(&key)
+                            && let Some(ident) = meta.path.get_ident()
+                        {
+                            cont.reshaping.push(ident.clone());
+                        }
+                        skip_value(meta.input)?;
+                    }
                 }
                 Ok(())
             });
@@ -305,47 +309,47 @@ impl<'a> Field<'a> {
         };
         for attr in field.attrs.iter().filter(|a| a.path().is_ident("serde")) {
             let _serde_reports_errors = attr.parse_nested_meta(|meta| {
-                let path = &meta.path;
-                if path.is_ident("rename") {
-                    // rename = "..." | rename(serialize = "...", deserialize = "...")
-                    let (ser, de) = ser_de_strings(&meta)?;
-                    rename = (ser.or(rename.0.take()), de.or(rename.1.take()));
-                } else if path.is_ident("skip") {
-                    out.skip_serializing = true;
-                    out.skip_deserializing = true;
-                } else if path.is_ident("skip_serializing") {
-                    out.skip_serializing = true;
-                } else if path.is_ident("skip_deserializing") {
-                    out.skip_deserializing = true;
-                } else if path.is_ident("flatten") {
-                    out.flatten = path.get_ident().map(Ident::span);
-                } else if path.is_ident("default") {
-                    out.default = default_value(&meta)?;
-                } else if path.is_ident("alias") {
+                match key_of(&meta).as_str() {
+                    "rename" => {
+                        // rename = "..." | rename(serialize = "...", deserialize = "...")
+                        let (ser, de) = ser_de_strings(&meta)?;
+                        rename = (ser.or(rename.0.take()), de.or(rename.1.take()));
+                    }
+                    "skip" => {
+                        out.skip_serializing = true;
+                        out.skip_deserializing = true;
+                    }
+                    "skip_serializing" => out.skip_serializing = true,
+                    "skip_deserializing" => out.skip_deserializing = true,
+                    "flatten" => out.flatten = meta.path.get_ident().map(Ident::span),
+                    "default" => out.default = default_value(&meta)?,
                     // alias = "..."
-                    out.aliases.push(meta.value()?.parse()?);
-                } else if path.is_ident("with") {
-                    // with = "module": module::serialize and module::deserialize
-                    let lit: LitStr = meta.value()?.parse()?;
-                    let module: syn::ExprPath = lit.parse()?;
-                    let function = |name: &str| {
-                        let mut path = module.clone();
-                        path.path.segments.push(Ident::new(name, lit.span()).into());
-                        path
-                    };
-                    out.serialize_with = Some(function("serialize"));
-                    out.deserialize_with = Some(function("deserialize"));
-                } else if path.is_ident("serialize_with") {
+                    "alias" => out.aliases.push(meta.value()?.parse()?),
+                    "with" => {
+                        // with = "module": module::serialize and module::deserialize
+                        let lit: LitStr = meta.value()?.parse()?;
+                        let module: syn::ExprPath = lit.parse()?;
+                        let function = |name: &str| {
+                            let mut path = module.clone();
+                            path.path.segments.push(Ident::new(name, lit.span()).into());
+                            path
+                        };
+                        out.serialize_with = Some(function("serialize"));
+                        out.deserialize_with = Some(function("deserialize"));
+                    }
                     // serialize_with = "path"
-                    out.serialize_with = Some(meta.value()?.parse::<LitStr>()?.parse()?);
-                } else if path.is_ident("deserialize_with") {
+                    "serialize_with" => {
+                        out.serialize_with = Some(meta.value()?.parse::<LitStr>()?.parse()?);
+                    }
                     // deserialize_with = "path"
-                    out.deserialize_with = Some(meta.value()?.parse::<LitStr>()?.parse()?);
-                } else if path.is_ident("skip_serializing_if") {
+                    "deserialize_with" => {
+                        out.deserialize_with = Some(meta.value()?.parse::<LitStr>()?.parse()?);
+                    }
                     // skip_serializing_if = "path"
-                    out.skip_serializing_if = Some(meta.value()?.parse::<LitStr>()?.parse()?);
-                } else {
-                    skip_value(meta.input)?;
+                    "skip_serializing_if" => {
+                        out.skip_serializing_if = Some(meta.value()?.parse::<LitStr>()?.parse()?);
+                    }
+                    _ => skip_value(meta.input)?,
                 }
                 Ok(())
             });
@@ -364,6 +368,15 @@ impl<'a> Field<'a> {
         out.de_name = named(rename.1, cont.rename_all.1);
         Some(out)
     }
+}
+
+/// The key of a nested meta item as text (empty for a path that is not
+/// one identifier, which matches no key).
+fn key_of(meta: &ParseNestedMeta) -> String {
+    meta.path
+        .get_ident()
+        .map(ToString::to_string)
+        .unwrap_or_default()
 }
 
 /// `key = "both"` or `key(serialize = "a", deserialize = "b")`.

@@ -183,6 +183,7 @@ pub(crate) fn decode_field<M, T>(key: &str, job: &Value, field: &Field<M, T>) ->
 /// aliases (`found`, in any order), as [`decode_field`] reads it from a
 /// `Value`: straight from the text where the field's codec can, else
 /// through a `Value`, so that errors read the same.
+#[cfg_attr(not(feature = "actix-session"), allow(dead_code))]
 pub(crate) fn decode_field_text<'j, M, T>(
     key: &str,
     field: &Field<M, T>,

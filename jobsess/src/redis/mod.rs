@@ -209,6 +209,7 @@ impl RedisJobStore {
     /// that has no token yet sets `fresh`, and every other one gets the same
     /// token back, so they agree on one owner. The claim is kept for a day,
     /// or for the jobs' TTL if that is longer.
+    #[cfg_attr(not(any(feature = "axum", feature = "actix")), allow(dead_code))]
     async fn claim(&self, claim: &str, fresh: &str) -> Result<String> {
         let key = format!("{}:claim:{}", self.namespace, hex_digest(claim));
         let ttl = self.ttl_seconds.max(24 * 3600);
@@ -456,6 +457,7 @@ return 1"
 
 /// The owner token claimed for a session: the one already there, else
 /// ARGV[1], kept for ARGV[2] seconds. KEYS: the claim.
+#[cfg_attr(not(any(feature = "axum", feature = "actix")), allow(dead_code))]
 static CLAIM: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(
         r"
@@ -910,6 +912,7 @@ fn hex_digest(text: &str) -> String {
 /// the session's `claim` (its id, or a digest of its cookie) is claimed in
 /// Redis, so that concurrent first requests agree on one owner; without a
 /// claim, a fresh token is made.
+#[cfg_attr(not(any(feature = "axum", feature = "actix")), allow(dead_code))]
 pub(crate) async fn owner_of(
     store: &RedisJobStore,
     stored: Option<Value>,

@@ -139,13 +139,7 @@ impl SessionBackend for Session {
         let Some(json) = entries.get(key) else {
             return Ok(None);
         };
-        let finder = FieldFinder {
-            name,
-            aliases,
-            found: Vec::new(),
-        };
-        let mut deserializer = serde_json::Deserializer::from_str(json);
-        let Ok(found) = serde::de::DeserializeSeed::deserialize(finder, &mut deserializer) else {
+        let Some(found) = FieldFinder::find(json, name, aliases) else {
             // not an object of fields: the handle names what it is
             return SessionBackend::get(self, key);
         };
@@ -175,23 +169,15 @@ impl SessionBackend for Session {
         let Some(json) = entries.get(key) else {
             return Ok(None);
         };
-        let finder = FieldFinder {
-            name: field.name(),
-            aliases: field.aliases(),
-            found: Vec::new(),
+        let Some(found) = FieldFinder::find(json, field.name(), field.aliases()) else {
+            return backend::read_field(self, key, field);
         };
-        let mut deserializer = serde_json::Deserializer::from_str(json);
-        match serde::de::DeserializeSeed::deserialize(finder, &mut deserializer) {
-            Ok(found) => {
-                // the finder also keeps the version member, for `get_field`
-                let entries = found
-                    .iter()
-                    .filter(|(name, _)| *name == field.name() || field.aliases().contains(name))
-                    .map(|(_, raw)| raw.get());
-                codec::decode_field_text(key, field, entries).map(Some)
-            }
-            Err(_) => backend::read_field(self, key, field),
-        }
+        // the finder also keeps the version member, for `get_field`
+        let entries = found
+            .iter()
+            .filter(|(name, _)| *name == field.name() || field.aliases().contains(name))
+            .map(|(_, raw)| raw.get());
+        codec::decode_field_text(key, field, entries).map(Some)
     }
 
     fn insert(&mut self, key: &str, value: Value) -> Result<bool> {
@@ -220,6 +206,24 @@ struct FieldFinder<'n, 'j> {
     name: &'n str,
     aliases: &'n [&'n str],
     found: Vec<(&'j str, &'j RawValue)>,
+}
+
+impl<'n, 'j> FieldFinder<'n, 'j> {
+    /// The entries of field `name`, its `aliases` and the version member in
+    /// `json`, in the order they stand; `None` if `json` is no object.
+    fn find(
+        json: &'j str,
+        name: &'n str,
+        aliases: &'n [&'n str],
+    ) -> Option<Vec<(&'j str, &'j RawValue)>> {
+        let finder = FieldFinder {
+            name,
+            aliases,
+            found: Vec::new(),
+        };
+        let mut deserializer = serde_json::Deserializer::from_str(json);
+        serde::de::DeserializeSeed::deserialize(finder, &mut deserializer).ok()
+    }
 }
 
 impl<'de: 'j, 'j> serde::de::DeserializeSeed<'de> for FieldFinder<'_, 'j> {

@@ -94,6 +94,72 @@ async fn raw_round_trip(url: &str) -> Vec<Duration> {
     samples
 }
 
+/// The floor for `consumers` watchers: PUBLISH on one client, its message
+/// on a subscriber, handed by hand to `consumers` tasks (a tokio broadcast
+/// channel, each task noting when it got each message, as the watchers of
+/// [`watched_round_trip`] do). Latency is to each task's arrival.
+async fn raw_fan_out(url: &str, consumers: usize) -> Vec<Duration> {
+    let publisher = client(url).await;
+    let subscriber = subscriber(url).await;
+    let mut messages = subscriber.message_rx();
+    subscriber
+        .subscribe("jobsess-bench-fan-out")
+        .await
+        .expect("SUBSCRIBE");
+    let (fan_out, _) = tokio::sync::broadcast::channel::<Arc<Message>>(64);
+    let arrived = Arc::new(AtomicUsize::new(0));
+    let all_arrived = Arc::new(Notify::new());
+    let mut tasks = Vec::new();
+    for _ in 0..consumers {
+        let mut received = fan_out.subscribe();
+        let (arrived, all_arrived) = (Arc::clone(&arrived), Arc::clone(&all_arrived));
+        tasks.push(tokio::spawn(async move {
+            let mut seen = Vec::new();
+            while let Ok(message) = received.recv().await {
+                let step: u32 = message
+                    .value
+                    .as_string()
+                    .expect("text")
+                    .parse()
+                    .expect("a step");
+                if step == 0 {
+                    break;
+                }
+                seen.push((step, Instant::now()));
+                if arrived.fetch_add(1, Ordering::AcqRel) + 1 == consumers {
+                    all_arrived.notify_one();
+                }
+            }
+            seen
+        }));
+    }
+    let forward = tokio::spawn(async move {
+        while let Ok(message) = messages.recv().await {
+            let _ = fan_out.send(Arc::new(message));
+        }
+    });
+    let mut started = Vec::with_capacity(ROUNDS as usize);
+    for step in (1..=ROUNDS).chain([0]) {
+        arrived.store(0, Ordering::Release);
+        started.push(Instant::now());
+        let _: i64 = publisher
+            .publish("jobsess-bench-fan-out", step.to_string())
+            .await
+            .expect("PUBLISH");
+        if step > 0 {
+            all_arrived.notified().await;
+        }
+    }
+    let mut samples = Vec::with_capacity(ROUNDS as usize * consumers);
+    for task in tasks {
+        for (step, at) in task.await.expect("a consumer") {
+            samples.push(at - started[step as usize - 1]);
+        }
+    }
+    forward.abort();
+    samples
+}
+
 /// The alternative design, measured on the same server: keyspace
 /// notifications (`notify-keyspace-events Kh`) say that a job's hash
 /// changed but not how, so a watcher must read it again. Here: `HSET` on
@@ -467,14 +533,20 @@ fn main() {
             p50.as_secs_f64() / raw.as_secs_f64()
         );
         for watchers in [1, 100, 1000] {
+            let fan_out = report(
+                &format!("raw PUBLISH -> SUBSCRIBE -> {watchers} tasks by hand"),
+                raw_fan_out(&url, watchers).await,
+            );
             let (samples, per_watcher) = watched_round_trip(&url, watchers).await;
             let p50 = report(
                 &format!("store_field on A -> watch_field event on B, {watchers} watchers"),
                 samples,
             );
             println!(
-                "  ratio of p50 to the raw round trip: {:.2}x; memory per watcher: about {:.1} KB",
+                "  ratio of p50 to the raw round trip: {:.2}x, to the raw fan-out to as many \
+                 tasks: {:.2}x; memory per watcher: about {:.1} KB",
                 p50.as_secs_f64() / raw.as_secs_f64(),
+                p50.as_secs_f64() / fan_out.as_secs_f64(),
                 per_watcher / 1024.0
             );
         }

@@ -835,3 +835,89 @@ async fn a_write_that_timed_out_never_lands_later() {
     jobs.store_field("a", Job::PROGRESS, &70).await.unwrap();
     assert_eq!(jobs.load_field("a", Job::PROGRESS).await.unwrap(), Some(70));
 }
+
+/// The watchers of one job in one process share one keeper of its state:
+/// a message that can't be applied (here one that can't be parsed, as
+/// after a change made with plain commands) makes the process read the
+/// job once, not once per watcher, and every watcher gets the new state.
+/// A watcher that joins later starts from the newest state, and from then
+/// on each one gets every write, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
+async fn the_watchers_of_a_job_share_one_read_of_it() {
+    use futures_util::StreamExt;
+
+    const WATCHERS: usize = 50;
+    let redis = OwnRedis::start().expect("redis-server starts on a free port");
+    let url = format!("redis://127.0.0.1:{}", redis.1);
+    let store = RedisJobStore::connect(&url).await.unwrap();
+    let raw = pool(&url).await;
+    let (token, session) = owner(&store);
+    let jobs = AsyncJobSession::<Job, _>::new(session);
+    jobs.store("shared", &job("shared")).await.unwrap();
+    let mut watchers = Vec::new();
+    for _ in 0..WATCHERS {
+        let mut progress = Box::pin(jobs.watch_field("shared", Job::PROGRESS).await.unwrap());
+        assert_eq!(progress.next().await.unwrap().unwrap(), 0);
+        watchers.push(progress);
+    }
+    jobs.store_field("shared", Job::PROGRESS, &10)
+        .await
+        .unwrap();
+    for progress in &mut watchers {
+        assert_eq!(next(progress).await, 10);
+    }
+
+    let reads = async || -> u64 {
+        let info: String = raw
+            .custom(fred::cmd!("INFO"), vec!["commandstats"])
+            .await
+            .unwrap();
+        info.lines()
+            .find_map(|l| l.strip_prefix("cmdstat_hgetall:calls="))
+            .and_then(|l| l.split(',').next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    let before = reads().await;
+    let hash = format!("jobsess:{{{token}}}:transcription_shared");
+    let _: i64 = raw.hset(&hash, ("progress", "20")).await.unwrap();
+    let _: i64 = raw.hincrby(&hash, "\u{0}jobsess", 1).await.unwrap();
+    let _: i64 = raw.next().publish(&hash, "not a message").await.unwrap();
+    for progress in &mut watchers {
+        assert_eq!(next(progress).await, 20);
+    }
+    assert_eq!(
+        reads().await - before,
+        1,
+        "one read for {WATCHERS} watchers"
+    );
+
+    // a late watcher starts at 20; then everyone gets 21, 22, 23 in order
+    let mut late = Box::pin(jobs.watch_field("shared", Job::PROGRESS).await.unwrap());
+    assert_eq!(late.next().await.unwrap().unwrap(), 20);
+    watchers.push(late);
+    for step in 21..=23 {
+        jobs.store_field("shared", Job::PROGRESS, &step)
+            .await
+            .unwrap();
+    }
+    for progress in &mut watchers {
+        for step in 21..=23 {
+            assert_eq!(next(progress).await, step);
+        }
+    }
+    jobs.delete("shared").await.unwrap();
+    for progress in &mut watchers {
+        assert!(progress.next().await.is_none(), "the stream ends");
+    }
+}
+
+/// The next value of a watched field, within 10 s.
+async fn next<S: futures_util::Stream<Item = jobsess::Result<u8>> + Unpin>(progress: &mut S) -> u8 {
+    use futures_util::StreamExt;
+    tokio::time::timeout(Duration::from_secs(10), progress.next())
+        .await
+        .expect("a value within 10 s")
+        .expect("the stream goes on")
+        .unwrap()
+}

@@ -3,15 +3,19 @@
 //! A watcher marks its job's hash as watched (a time, renewed every 20 s,
 //! that lapses 60 s after the last renewal), and from then on every write
 //! script publishes what it wrote on a channel named as the job's hash (see
-//! the scripts in `mod.rs`); a job nobody watches publishes nothing. One subscriber connection per
-//! [`RedisJobStore`] (shared by its clones) listens to the channels of the
-//! jobs being watched, subscribing when a job gets its first watcher and
-//! unsubscribing when its last one goes. A watcher applies the messages to
-//! the state it read, and reads the job again when it can't: after a gap in
-//! revisions, a message too large to carry the job, a lag, or a reconnect
-//! (Redis restarted: messages in between were lost). A job that expires
-//! sends nothing, so a watcher of a store with a TTL checks the job once
-//! the TTL has passed since its last change.
+//! the scripts in `mod.rs`); a job nobody watches publishes nothing. One
+//! subscriber connection per [`RedisJobStore`] (shared by its clones)
+//! listens to the channels of the jobs being watched, subscribing when a
+//! job gets its first watcher and unsubscribing when its last one goes.
+//!
+//! Each watched job has one keeper per process, not one per watcher: it
+//! applies each message to the job's state once, and reads the job again
+//! when it can't (after a gap in revisions, a message too large to carry
+//! the job, a lag, or a reconnect: Redis restarted and messages in between
+//! were lost). Its watchers share that state through a channel that keeps
+//! only the latest one, so a slow watcher skips states, never the last. A
+//! job that expires sends nothing, so the keeper of a store with a TTL
+//! checks the job once the TTL has passed since its last change.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -101,12 +105,64 @@ pub(super) struct Hub {
     client: SubscriberClient,
     /// The store's pool, to renew the marks of the watched jobs.
     pool: fred::clients::Pool,
-    channels: Mutex<HashMap<String, broadcast::Sender<News>>>,
+    channels: Mutex<HashMap<String, Channel>>,
 }
 
-/// How many messages a watcher may fall behind before it skips to a fresh
-/// read: a slow watcher never holds a writer up.
+/// A watched job's channel in this process: its news goes to its
+/// [`Keeper`], which shares the job's state with its watchers.
+struct Channel {
+    news: broadcast::Sender<News>,
+    known: Arc<Known>,
+}
+
+/// How many messages a job's keeper, or states a watcher, may fall behind
+/// before it skips to the latest: a slow one never holds a writer up.
 const BACKLOG: usize = 64;
+
+/// What this process knows of a watched job, numbered: its state now, and
+/// each new one sent to its watchers in order.
+struct Known {
+    now: Mutex<Numbered>,
+    states: broadcast::Sender<Numbered>,
+}
+
+/// A state of a job, with its place in the order its keeper knew them.
+#[derive(Clone, Debug)]
+struct Numbered {
+    number: u64,
+    state: State,
+}
+
+impl Known {
+    fn new() -> Known {
+        Known {
+            now: Mutex::new(Numbered {
+                number: 0,
+                state: State::Unknown,
+            }),
+            states: broadcast::channel(BACKLOG).0,
+        }
+    }
+
+    /// Lets `change` change the state; if it did (returned `true`), sends
+    /// the new state to the watchers. The state after.
+    fn change(&self, change: impl FnOnce(&mut State) -> bool) -> Numbered {
+        let mut now = self
+            .now
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if change(&mut now.state) {
+            now.number += 1;
+            // sent under the lock: watchers get the states in their order
+            let _no_watcher_left = self.states.send(now.clone());
+        }
+        now.clone()
+    }
+
+    fn now(&self) -> Numbered {
+        self.change(|_| false)
+    }
+}
 
 impl Hub {
     async fn start(store: &RedisJobStore) -> Result<Arc<Hub>> {
@@ -144,11 +200,11 @@ impl Hub {
                             .as_str()
                             .and_then(|text| Note::parse(channel, &text));
                         let news = note.map_or(News::Reread, |note| News::Note(Arc::new(note)));
-                        hub.send(|c| c == channel, &news);
+                        hub.send(channel, news);
                     }
                     // fell behind: every watcher reads its job again
                     Err(broadcast::error::RecvError::Lagged(_)) => {
-                        hub.send(|_| true, &News::Reread);
+                        hub.send_all(&News::Reread);
                     }
                     Err(broadcast::error::RecvError::Closed) => return,
                 }
@@ -179,7 +235,7 @@ impl Hub {
                 // while Redis was away is read again
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 let Some(hub) = weak.upgrade() else { return };
-                hub.send(|_| true, &News::Reread);
+                hub.send_all(&News::Reread);
             }
         });
         Ok(hub)
@@ -196,43 +252,78 @@ impl Hub {
         Ok(exists == 1)
     }
 
-    fn send(&self, to: impl Fn(&str) -> bool, news: &News) {
+    /// Hands `news` to the keeper of `channel`, if it is watched here.
+    fn send(&self, channel: &str, news: News) {
+        if let Ok(channels) = self.channels.lock()
+            && let Some(channel) = channels.get(channel)
+        {
+            let _no_keeper_left = channel.news.send(news);
+        }
+    }
+
+    /// Hands `news` to the keeper of every channel watched here.
+    fn send_all(&self, news: &News) {
         if let Ok(channels) = self.channels.lock() {
-            for (channel, sender) in channels.iter() {
-                if to(channel) {
-                    let _no_watcher_left = sender.send(news.clone());
-                }
+            for channel in channels.values() {
+                let _no_keeper_left = channel.news.send(news.clone());
             }
         }
     }
 
-    /// A receiver of the news of `channel`; subscribes to it in Redis if it
-    /// has no watcher yet.
-    async fn join(self: &Arc<Self>, channel: &str) -> Result<Membership> {
-        let (receiver, first) = {
+    /// A place among the watchers of the job under `key` of `jobs`; starts
+    /// its keeper and subscribes to its channel in Redis if it has no
+    /// watcher here yet.
+    async fn join(self: &Arc<Self>, jobs: &OwnerJobs, key: &str) -> Result<Membership> {
+        let channel = jobs.hash_key(key);
+        let (known, states, first) = {
             let mut channels = self
                 .channels
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            match channels.get(channel) {
-                Some(sender) => (sender.subscribe(), false),
+            match channels.get(&channel) {
+                Some(known) => (
+                    Arc::clone(&known.known),
+                    known.known.states.subscribe(),
+                    false,
+                ),
                 None => {
-                    let (sender, receiver) = broadcast::channel(BACKLOG);
-                    channels.insert(channel.to_owned(), sender);
-                    (receiver, true)
+                    let (news, news_rx) = broadcast::channel(BACKLOG);
+                    let known = Arc::new(Known::new());
+                    let states = known.states.subscribe();
+                    let ttl = u64::try_from(jobs.store.ttl_seconds)
+                        .ok()
+                        .filter(|s| *s > 0)
+                        .map(|s| Duration::from_secs(s) + Duration::from_millis(50));
+                    let keeper = Keeper {
+                        news: news_rx,
+                        known: Arc::clone(&known),
+                        jobs: jobs.clone(),
+                        key: key.to_owned(),
+                        ttl,
+                    };
+                    tokio::spawn(keeper.run());
+                    channels.insert(
+                        channel.clone(),
+                        Channel {
+                            news,
+                            known: Arc::clone(&known),
+                        },
+                    );
+                    (known, states, true)
                 }
             }
         };
         let membership = Membership {
             hub: Arc::clone(self),
-            channel: channel.to_owned(),
-            receiver,
+            channel,
+            known,
+            states,
         };
         if first {
             self.client
-                .subscribe(channel)
+                .subscribe(&membership.channel)
                 .await
-                .map_err(|err| Error::backend(Op::Read, channel, err))?;
+                .map_err(|err| Error::backend(Op::Read, &membership.channel, err))?;
         }
         Ok(membership)
     }
@@ -242,7 +333,25 @@ impl Hub {
 struct Membership {
     hub: Arc<Hub>,
     channel: String,
-    receiver: broadcast::Receiver<News>,
+    known: Arc<Known>,
+    states: broadcast::Receiver<Numbered>,
+}
+
+impl Membership {
+    /// Gives the job as this watcher read it to the watchers of its channel
+    /// if it is newer than what they know. The state after, which the
+    /// watcher starts from.
+    fn offer(&self, revision: u64, job: Arc<Value>) -> Numbered {
+        self.known.change(|state| match state {
+            State::Job {
+                revision: known, ..
+            } if *known >= revision => false,
+            _ => {
+                *state = State::Job { revision, job };
+                true
+            }
+        })
+    }
 }
 
 impl Drop for Membership {
@@ -253,7 +362,7 @@ impl Drop for Membership {
         // this watcher's receiver is still alive here: 1 means the last one
         let last = channels
             .get(&self.channel)
-            .is_some_and(|sender| sender.receiver_count() <= 1);
+            .is_some_and(|channel| channel.known.states.receiver_count() <= 1);
         if last {
             channels.remove(&self.channel);
             drop(channels);
@@ -273,126 +382,227 @@ impl Drop for Membership {
     }
 }
 
-/// What a watcher knows of its job.
-struct Watcher {
-    jobs: OwnerJobs,
-    key: String,
-    membership: Membership,
-    /// The job as last given, and its revision.
-    job: Arc<Value>,
-    revision: u64,
-    ttl: Option<Duration>,
-    done: bool,
-}
-
 /// How long a job stays marked as watched without a renewal, and how often
 /// the process that watches it renews the mark.
 const WATCHED_FOR: Duration = Duration::from_secs(60);
 const RENEW_EVERY: Duration = Duration::from_secs(20);
 
+/// How soon a job whose read failed is read again.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
+
 fn revision_of(text: &str) -> u64 {
     text.parse().unwrap_or(0)
 }
 
+/// Keeps the state of one watched job for all its watchers in this
+/// process: applies each write's message once, and reads the job again
+/// when it can't (a gap, a message too large to carry the job, a lag, a
+/// reconnect, a whole TTL with no news, or a failed read a moment ago).
+/// It ends when the job's last watcher here goes.
+struct Keeper {
+    news: broadcast::Receiver<News>,
+    known: Arc<Known>,
+    jobs: OwnerJobs,
+    key: String,
+    ttl: Option<Duration>,
+}
+
+impl Keeper {
+    async fn run(mut self) {
+        let mut retry = None;
+        loop {
+            // no timer per wait where jobs don't expire and reads succeed
+            let wait = retry.or(self.ttl);
+            let news = match wait {
+                Some(wait) => tokio::time::timeout(wait, self.news.recv())
+                    .await
+                    .unwrap_or(Ok(News::Reread)),
+                None => self.news.recv().await,
+            };
+            let applied = match news {
+                Ok(News::Note(note)) => self.apply(&note),
+                Ok(News::Reread) | Err(broadcast::error::RecvError::Lagged(_)) => false,
+                Err(broadcast::error::RecvError::Closed) => return,
+            };
+            if !applied {
+                retry = self.reread().await;
+            }
+        }
+    }
+
+    /// Applies one write to the state; `false` if it can't, and the job
+    /// must be read again.
+    fn apply(&self, note: &Note) -> bool {
+        let mut applied = true;
+        self.known.change(|state| {
+            let known = match state {
+                State::Job { revision, .. } => Some(*revision),
+                _ => None,
+            };
+            match note {
+                Note::Deleted => {
+                    *state = State::Deleted;
+                    true
+                }
+                Note::Whole { revision, .. }
+                | Note::Large { revision }
+                | Note::Field { revision, .. }
+                    if known.is_some_and(|known| *revision <= known) =>
+                {
+                    false
+                }
+                Note::Whole { revision, job } => {
+                    *state = State::Job {
+                        revision: *revision,
+                        job: Arc::clone(job),
+                    };
+                    true
+                }
+                Note::Field {
+                    revision,
+                    name,
+                    value,
+                    aliases,
+                } if known == Some(revision - 1) => {
+                    let State::Job { revision: at, job } = state else {
+                        unreachable!("a known revision is a job's")
+                    };
+                    let Value::Object(fields) = Arc::make_mut(job) else {
+                        applied = false;
+                        return false;
+                    };
+                    for alias in aliases {
+                        fields.remove(alias);
+                    }
+                    match value {
+                        Some(value) => {
+                            fields.insert(name.clone(), value.clone());
+                        }
+                        None => {
+                            fields.remove(name);
+                        }
+                    }
+                    *at = *revision;
+                    true
+                }
+                // a gap, or a job too large for its message
+                _ => {
+                    applied = false;
+                    false
+                }
+            }
+        });
+        applied
+    }
+
+    /// Reads the job again and tells its watchers if it changed; when to
+    /// try again if the read failed.
+    async fn reread(&self) -> Option<Duration> {
+        let (read, retry) = match self.jobs.read(&self.key).await {
+            Ok(Some((revision, job))) => (
+                State::Job {
+                    revision: revision_of(&revision),
+                    job: Arc::new(job),
+                },
+                None,
+            ),
+            Ok(None) => (State::Deleted, None),
+            Err(err) => (State::Failed(Arc::new(err)), Some(RETRY_AFTER)),
+        };
+        self.known.change(|state| {
+            let same = match (&*state, &read) {
+                (
+                    State::Job { revision, job },
+                    State::Job {
+                        revision: r,
+                        job: j,
+                    },
+                ) => revision == r && job == j,
+                (State::Deleted, State::Deleted) => true,
+                _ => false,
+            };
+            if !same {
+                *state = read;
+            }
+            !same
+        });
+        retry
+    }
+}
+
+/// What the watchers of one job in this process know of it.
+#[derive(Clone, Debug)]
+enum State {
+    /// Not read yet.
+    Unknown,
+    /// The job at a revision.
+    Job { revision: u64, job: Arc<Value> },
+    /// Reading it again failed (it will be tried again).
+    Failed(Arc<Error>),
+    /// It was deleted or expired.
+    Deleted,
+}
+
+/// A failed read, as each of the job's watchers is told of it.
+#[derive(Debug)]
+struct ReadFailed(Arc<Error>);
+
+impl std::fmt::Display for ReadFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for ReadFailed {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&*self.0)
+    }
+}
+
 type Item = Result<Option<Arc<Value>>>;
 
+/// One watcher: the job's states as its channel's [`Keeper`] knows them.
+struct Watcher {
+    key: String,
+    membership: Membership,
+    /// The number of the state last looked at, and the job last given.
+    number: u64,
+    job: Arc<Value>,
+    done: bool,
+}
+
 impl Watcher {
-    /// Reads the job again: the next item, unless nothing changed.
-    async fn reread(&mut self) -> Option<Item> {
-        match self.jobs.read(&self.key).await {
-            Ok(None) => {
-                self.done = true;
-                Some(Ok(None))
-            }
-            Ok(Some((revision, job))) => {
-                let revision = revision_of(&revision);
-                if revision == self.revision && job == *self.job {
-                    return None;
-                }
-                self.revision = revision;
-                self.job = Arc::new(job);
-                Some(Ok(Some(Arc::clone(&self.job))))
-            }
-            Err(err) => Some(Err(err)),
-        }
-    }
-
-    /// Applies one write: the next item, `None` for a write this watcher
-    /// has already read.
-    async fn apply(&mut self, note: &Note) -> Option<Item> {
-        let revision = match note {
-            Note::Deleted => {
-                self.done = true;
-                return Some(Ok(None));
-            }
-            Note::Whole { revision, .. }
-            | Note::Large { revision }
-            | Note::Field { revision, .. } => *revision,
-        };
-        if revision <= self.revision {
-            return None;
-        }
-        match note {
-            Note::Whole { job, .. } => {
-                self.revision = revision;
-                self.job = Arc::clone(job);
-                Some(Ok(Some(Arc::clone(job))))
-            }
-            Note::Field {
-                name,
-                value,
-                aliases,
-                ..
-            } if revision == self.revision + 1 => {
-                let Value::Object(fields) = Arc::make_mut(&mut self.job) else {
-                    return self.reread().await;
-                };
-                for alias in aliases {
-                    fields.remove(alias);
-                }
-                match value {
-                    Some(value) => {
-                        fields.insert(name.clone(), value.clone());
-                    }
-                    None => {
-                        fields.remove(name);
-                    }
-                }
-                self.revision = revision;
-                Some(Ok(Some(Arc::clone(&self.job))))
-            }
-            // a gap, or a job too large for its message
-            _ => self.reread().await,
-        }
-    }
-
-    /// The next item: waits for news, or for the job's expiry.
+    /// The next item: the job's next state this watcher hasn't given.
     async fn next(&mut self) -> Option<Item> {
         loop {
             if self.done {
                 return None;
             }
-            // no timer per wait where jobs don't expire: with many
-            // watchers, one per event would cost more than the event
-            let news = match self.ttl {
-                Some(ttl) => {
-                    match tokio::time::timeout(ttl, self.membership.receiver.recv()).await {
-                        Ok(news) => news,
-                        // nothing for a whole TTL: is the job still there?
-                        Err(_) => Ok(News::Reread),
-                    }
-                }
-                None => self.membership.receiver.recv().await,
-            };
-            let item = match news {
-                Ok(News::Note(note)) => self.apply(&note).await,
-                Ok(News::Reread) | Err(broadcast::error::RecvError::Lagged(_)) => {
-                    self.reread().await
-                }
+            let numbered = match self.membership.states.recv().await {
+                Ok(numbered) => numbered,
+                // fell behind: on to the latest (older ones are skipped)
+                Err(broadcast::error::RecvError::Lagged(_)) => self.membership.known.now(),
                 Err(broadcast::error::RecvError::Closed) => return None,
             };
-            if item.is_some() {
-                return item;
+            if numbered.number <= self.number {
+                continue;
+            }
+            self.number = numbered.number;
+            match numbered.state {
+                State::Unknown => {}
+                State::Job { job, .. } => {
+                    if !Arc::ptr_eq(&job, &self.job) && job != self.job {
+                        self.job = Arc::clone(&job);
+                        return Some(Ok(Some(job)));
+                    }
+                }
+                State::Failed(err) => {
+                    return Some(Err(Error::backend(Op::Read, &self.key, ReadFailed(err))));
+                }
+                State::Deleted => {
+                    self.done = true;
+                    return Some(Ok(None));
+                }
             }
         }
     }
@@ -403,26 +613,26 @@ impl WatchBackend for OwnerJobs {
     /// write after the read is missed.
     async fn watch(&self, key: &str) -> Result<Option<JobStates>> {
         let hub = self.store.hub().await?;
-        let membership = hub.join(&self.hash_key(key)).await?;
+        let membership = hub.join(self, key).await?;
         // marked before the read: any write after the read publishes
-        if !hub.mark(&self.hash_key(key)).await? {
+        if !hub.mark(&membership.channel).await? {
             return Ok(None);
         }
         let Some((revision, job)) = self.read(key).await? else {
             return Ok(None);
         };
-        let ttl = u64::try_from(self.store.ttl_seconds)
-            .ok()
-            .filter(|s| *s > 0)
-            .map(|s| Duration::from_secs(s) + Duration::from_millis(50));
-        let job = Arc::new(job);
+        let read = Arc::new(job);
+        let now = membership.offer(revision_of(&revision), Arc::clone(&read));
+        // the newer of what it read and what its channel knew
+        let job = match now.state {
+            State::Job { job, .. } => job,
+            _ => read,
+        };
         let watcher = Watcher {
-            jobs: self.clone(),
             key: key.to_owned(),
             membership,
+            number: now.number,
             job: Arc::clone(&job),
-            revision: revision_of(&revision),
-            ttl,
             done: false,
         };
         let rest = stream::unfold(watcher, |mut watcher| async move {

@@ -88,10 +88,21 @@ async fn raw_round_trip(url: &str) -> Vec<Duration> {
             .publish("jobsess-bench-raw", i.to_string())
             .await
             .expect("PUBLISH");
-        let _: Message = messages.recv().await.expect("the message");
+        let _: Message = tokio::time::timeout(Duration::from_secs(10), messages.recv())
+            .await
+            .expect("the message within 10 s")
+            .expect("the message");
         samples.push(started.elapsed());
     }
     samples
+}
+
+/// Waits for `all_arrived`, for at most 10 s: a lost message fails the
+/// run instead of hanging it.
+async fn arrived_within(all_arrived: &Notify) {
+    tokio::time::timeout(Duration::from_secs(10), all_arrived.notified())
+        .await
+        .expect("every consumer got the value within 10 s");
 }
 
 /// The floor for `consumers` watchers: PUBLISH on one client, its message
@@ -147,7 +158,7 @@ async fn raw_fan_out(url: &str, consumers: usize) -> Vec<Duration> {
             .await
             .expect("PUBLISH");
         if step > 0 {
-            all_arrived.notified().await;
+            arrived_within(&all_arrived).await;
         }
     }
     let mut samples = Vec::with_capacity(ROUNDS as usize * consumers);
@@ -337,7 +348,7 @@ async fn watched_round_trip(url: &str, watchers: usize) -> (Vec<Duration>, f64) 
         a.store_field("bench", Job::STEP, &step)
             .await
             .expect("stores");
-        all_arrived.notified().await;
+        arrived_within(&all_arrived).await;
     }
     a.delete("bench").await.expect("deletes");
     let mut samples = Vec::with_capacity(ROUNDS as usize * watchers);
@@ -410,13 +421,9 @@ async fn sse_round_trip(url: &str) -> Vec<Duration> {
 /// Whether `watchers` watchers of one job slow down the writes to it, on
 /// the instance that holds them: per `store_field`, the median time of the
 /// watched job's writes and of an unwatched job's on the same instance, and
-/// the median, lowest and highest ratio of alternating rounds (the watched
-/// job first in one round, the unwatched one first in the next, each round
-/// starting once every watcher has caught up), so that the machine's drift
-/// hits both sides alike.
+/// the median, lowest and highest ratio of alternating rounds (see
+/// [`paired_rounds`]).
 async fn writes_with_watchers(url: &str, watchers: usize) -> (Duration, Duration, [f64; 3]) {
-    const WRITES: u32 = 50;
-    const PAIRED_ROUNDS: u32 = 21;
     let token = RedisJobStore::new_owner_token().expect("a token");
     let jobs = AsyncJobSession::<Job, _>::new(instance(url).await.owner(&token).expect("an owner"));
     for id in ["busy", "quiet"] {
@@ -443,18 +450,98 @@ async fn writes_with_watchers(url: &str, watchers: usize) -> (Duration, Duration
             }
         }));
     }
+    let jobs = &jobs;
+    let result = paired_rounds(&seen, async |id, step| {
+        jobs.store_field(id, Job::STEP, &step)
+            .await
+            .expect("stores");
+    })
+    .await;
+    jobs.delete("busy").await.expect("deletes");
+    jobs.delete("quiet").await.expect("deletes");
+    for stream in streams {
+        stream.await.expect("a watcher");
+    }
+    result
+}
+
+/// The floor of [`writes_with_watchers`], by hand: a raw `PUBLISH` on a
+/// channel whose messages a subscriber of the same process hands to
+/// `consumers` tasks (a tokio broadcast channel), against one on a channel
+/// nobody listens to.
+async fn writes_with_consumers(url: &str, consumers: usize) -> (Duration, Duration, [f64; 3]) {
+    let publisher = client(url).await;
+    let subscriber = subscriber(url).await;
+    let mut messages = subscriber.message_rx();
+    subscriber
+        .subscribe("jobsess-bench-busy")
+        .await
+        .expect("SUBSCRIBE");
+    let (fan_out, _) = tokio::sync::broadcast::channel::<Arc<Message>>(64);
+    let seen: Arc<Vec<AtomicU32>> = Arc::new((0..consumers).map(|_| AtomicU32::new(0)).collect());
+    let mut tasks = Vec::new();
+    for i in 0..consumers {
+        let mut received = fan_out.subscribe();
+        let seen = Arc::clone(&seen);
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let message = match received.recv().await {
+                    Ok(message) => message,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                };
+                let step: u32 = message
+                    .value
+                    .as_string()
+                    .expect("text")
+                    .parse()
+                    .expect("a step");
+                seen[i].store(step, Ordering::Relaxed);
+            }
+        }));
+    }
+    let forward = tokio::spawn(async move {
+        while let Ok(message) = messages.recv().await {
+            let _ = fan_out.send(Arc::new(message));
+        }
+    });
+    let publisher = &publisher;
+    let result = paired_rounds(&seen, async |id, step| {
+        let _: i64 = publisher
+            .publish(format!("jobsess-bench-{id}"), step.to_string())
+            .await
+            .expect("PUBLISH");
+    })
+    .await;
+    forward.abort();
+    for task in tasks {
+        let _ = task.await;
+    }
+    result
+}
+
+/// Alternating rounds of 50 writes to `"busy"`, which the tasks that note
+/// their last step in `seen` follow, and to `"quiet"`, which nobody
+/// follows: the watched target first in one round, the other first in the
+/// next, each round starting once every follower has caught up, so that
+/// the machine's drift hits both sides alike. The median time per write of
+/// each side, and the median, lowest and highest ratio of the rounds.
+async fn paired_rounds(
+    seen: &[AtomicU32],
+    mut write: impl AsyncFnMut(&'static str, u32),
+) -> (Duration, Duration, [f64; 3]) {
+    const WRITES: u32 = 50;
+    const PAIRED_ROUNDS: u32 = 21;
     let mut step = 0;
-    let mut write_round = async |id: &str| {
+    let mut write_round = async |id: &'static str| {
         let started = Instant::now();
         for _ in 0..WRITES {
             step += 1;
-            jobs.store_field(id, Job::STEP, &step)
-                .await
-                .expect("stores");
+            write(id, step).await;
         }
         let elapsed = started.elapsed() / WRITES;
-        // the next round starts once every watcher has the last step, and
-        // after the same pause whichever job this round wrote
+        // the next round starts once every follower has the last step, and
+        // after the same pause whichever target this round wrote
         let last = step;
         let waited = Instant::now();
         while seen.iter().any(|s| s.load(Ordering::Relaxed) < last)
@@ -478,11 +565,6 @@ async fn writes_with_watchers(url: &str, watchers: usize) -> (Duration, Duration
         alone.push(q);
         watched.push(b);
         ratios.push(b.as_secs_f64() / q.as_secs_f64());
-    }
-    jobs.delete("busy").await.expect("deletes");
-    jobs.delete("quiet").await.expect("deletes");
-    for stream in streams {
-        stream.await.expect("a watcher");
     }
     alone.sort_unstable();
     watched.sort_unstable();
@@ -551,6 +633,13 @@ fn main() {
             );
         }
         keyspace_against_publish().await;
+        let (alone, watched, [ratio, low, high]) = writes_with_consumers(&url, 200).await;
+        println!(
+            "raw PUBLISH: {:.1} µs a write nobody listens to, {:.1} µs to a channel 200 tasks of \
+             the same process follow by hand: {ratio:.3}x (rounds {low:.3}x to {high:.3}x)",
+            alone.as_secs_f64() * 1e6,
+            watched.as_secs_f64() * 1e6,
+        );
         let (alone, watched, [ratio, low, high]) = writes_with_watchers(&url, 200).await;
         println!(
             "store_field on one instance: {:.1} µs a write to an unwatched job, {:.1} µs to a job \

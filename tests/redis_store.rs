@@ -912,6 +912,28 @@ async fn the_watchers_of_a_job_share_one_read_of_it() {
     }
 }
 
+/// A write whose message never arrives (a pub/sub message is sent at most
+/// once) still reaches the watchers: a second after the last message it
+/// got, the job's keeper reads the job. Here the lost write is made with
+/// plain commands, which publish nothing, right after a watched write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
+async fn a_write_whose_message_is_lost_still_reaches_the_watchers() {
+    let (raw, store) = raw_and_store(Duration::ZERO).await;
+    let (token, session) = owner(&store);
+    let jobs = AsyncJobSession::<Job, _>::new(session);
+    jobs.store("lost", &job("lost")).await.unwrap();
+    let mut progress = Box::pin(jobs.watch_field("lost", Job::PROGRESS).await.unwrap());
+    assert_eq!(next(&mut progress).await, 0);
+    jobs.store_field("lost", Job::PROGRESS, &10).await.unwrap();
+    assert_eq!(next(&mut progress).await, 10);
+    let hash = format!("jobsess-test:{{{token}}}:transcription_lost");
+    let _: i64 = raw.hset(&hash, ("progress", "20")).await.unwrap();
+    let _: i64 = raw.hincrby(&hash, "\u{0}jobsess", 1).await.unwrap();
+    assert_eq!(next(&mut progress).await, 20);
+    jobs.delete("lost").await.unwrap();
+}
+
 /// The next value of a watched field, within 10 s.
 async fn next<S: futures_util::Stream<Item = jobsess::Result<u8>> + Unpin>(progress: &mut S) -> u8 {
     use futures_util::StreamExt;

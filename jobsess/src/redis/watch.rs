@@ -15,7 +15,10 @@
 //! were lost). Its watchers share that state through a channel that keeps
 //! only the latest one, so a slow watcher skips states, never the last. A
 //! job that expires sends nothing, so the keeper of a store with a TTL
-//! checks the job once the TTL has passed since its last change.
+//! checks the job once the TTL has passed since its last change. A pub/sub
+//! message is sent at most once, so a keeper also reads its job a second
+//! after the last message it got, and at each renewal of the mark: a write
+//! whose message was lost still reaches the watchers.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -224,6 +227,8 @@ impl Hub {
                 for channel in channels {
                     // a failure is retried at the next round
                     let _ = hub.mark(&channel).await;
+                    // and what a lost message left out is read
+                    hub.send(&channel, News::Reread);
                 }
             }
         });
@@ -390,6 +395,14 @@ const RENEW_EVERY: Duration = Duration::from_secs(20);
 /// How soon a job whose read failed is read again.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 
+/// How long after the last message a job's keeper got it reads the job
+/// once, in case the message of a later write was lost on the way (a
+/// pub/sub message is sent at most once; fred's own receiver can drop
+/// one, <https://github.com/aembke/fred.rs/issues/367>). The mark's renewal
+/// (every [`RENEW_EVERY`]) reads every watched job too, for a burst whose
+/// every message was lost.
+const SETTLE_AFTER: Duration = Duration::from_secs(1);
+
 fn revision_of(text: &str) -> u64 {
     text.parse().unwrap_or(0)
 }
@@ -410,9 +423,15 @@ struct Keeper {
 impl Keeper {
     async fn run(mut self) {
         let mut retry = None;
+        // a message was applied, and the job not read since
+        let mut unsettled = false;
         loop {
-            // no timer per wait where jobs don't expire and reads succeed
-            let wait = retry.or(self.ttl);
+            // no timer per wait where jobs don't expire, reads succeed and
+            // the job is quiet
+            let wait = [retry, unsettled.then_some(SETTLE_AFTER), self.ttl]
+                .into_iter()
+                .flatten()
+                .min();
             let news = match wait {
                 Some(wait) => tokio::time::timeout(wait, self.news.recv())
                     .await
@@ -420,12 +439,16 @@ impl Keeper {
                 None => self.news.recv().await,
             };
             let applied = match news {
-                Ok(News::Note(note)) => self.apply(&note),
+                Ok(News::Note(note)) => {
+                    unsettled = true;
+                    self.apply(&note)
+                }
                 Ok(News::Reread) | Err(broadcast::error::RecvError::Lagged(_)) => false,
                 Err(broadcast::error::RecvError::Closed) => return,
             };
             if !applied {
                 retry = self.reread().await;
+                unsettled = false;
             }
         }
     }

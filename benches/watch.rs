@@ -81,28 +81,46 @@ async fn raw_round_trip(url: &str) -> Vec<Duration> {
         .subscribe("jobsess-bench-raw")
         .await
         .expect("SUBSCRIBE");
-    let mut samples = Vec::new();
+    let (mut samples, mut lost) = (Vec::new(), 0);
     for i in 0..ROUNDS {
         let started = Instant::now();
         let _: i64 = publisher
             .publish("jobsess-bench-raw", i.to_string())
             .await
             .expect("PUBLISH");
-        let _: Message = tokio::time::timeout(Duration::from_secs(10), messages.recv())
-            .await
-            .expect("the message within 10 s")
-            .expect("the message");
-        samples.push(started.elapsed());
+        // this round's message (a late one of an earlier round is skipped)
+        let arrived = tokio::time::timeout(LOST_AFTER, async {
+            loop {
+                let message = messages.recv().await.expect("a message");
+                if message.value.as_string() == Some(i.to_string()) {
+                    break;
+                }
+            }
+        });
+        match arrived.await {
+            Ok(()) => samples.push(started.elapsed()),
+            Err(_) => lost += 1,
+        }
+    }
+    if lost > 0 {
+        println!("  (raw round trip: {lost} of {ROUNDS} messages never arrived)");
     }
     samples
 }
 
-/// Waits for `all_arrived`, for at most 10 s: a lost message fails the
-/// run instead of hanging it.
+/// How long the floors wait for a message before they count it as lost: a
+/// pub/sub message is sent at most once, and fred's receiver was seen to
+/// drop one now and then (fred issue 367).
+const LOST_AFTER: Duration = Duration::from_secs(2);
+
+/// Waits for `all_arrived`, for at most 10 s: a value a watcher never
+/// gets fails the run instead of hanging it. (A watcher reads its job a
+/// second after the last message it got, so it gets even a value whose
+/// message was lost.)
 async fn arrived_within(all_arrived: &Notify) {
     tokio::time::timeout(Duration::from_secs(10), all_arrived.notified())
         .await
-        .expect("every consumer got the value within 10 s");
+        .expect("every watcher got the value within 10 s");
 }
 
 /// The floor for `consumers` watchers: PUBLISH on one client, its message
@@ -149,7 +167,7 @@ async fn raw_fan_out(url: &str, consumers: usize) -> Vec<Duration> {
             let _ = fan_out.send(Arc::new(message));
         }
     });
-    let mut started = Vec::with_capacity(ROUNDS as usize);
+    let (mut started, mut lost) = (Vec::with_capacity(ROUNDS as usize), 0);
     for step in (1..=ROUNDS).chain([0]) {
         arrived.store(0, Ordering::Release);
         started.push(Instant::now());
@@ -157,8 +175,13 @@ async fn raw_fan_out(url: &str, consumers: usize) -> Vec<Duration> {
             .publish("jobsess-bench-fan-out", step.to_string())
             .await
             .expect("PUBLISH");
-        if step > 0 {
-            arrived_within(&all_arrived).await;
+        // a lost message reaches no task: its step has no samples
+        if step > 0
+            && tokio::time::timeout(LOST_AFTER, all_arrived.notified())
+                .await
+                .is_err()
+        {
+            lost += 1;
         }
     }
     let mut samples = Vec::with_capacity(ROUNDS as usize * consumers);
@@ -168,6 +191,9 @@ async fn raw_fan_out(url: &str, consumers: usize) -> Vec<Duration> {
         }
     }
     forward.abort();
+    if lost > 0 {
+        println!("  (fan-out by hand: {lost} of {ROUNDS} messages reached not every task)");
+    }
     samples
 }
 

@@ -8,17 +8,18 @@
 //! listens to the channels of the jobs being watched, subscribing when a
 //! job gets its first watcher and unsubscribing when its last one goes.
 //!
-//! Each watched job has one keeper per process, not one per watcher: it
-//! applies each message to the job's state once, and reads the job again
-//! when it can't (after a gap in revisions, a message too large to carry
-//! the job, a lag, or a reconnect: Redis restarted and messages in between
-//! were lost). Its watchers share that state through a channel that keeps
-//! only the latest one, so a slow watcher skips states, never the last. A
-//! job that expires sends nothing, so the keeper of a store with a TTL
-//! checks the job once the TTL has passed since its last change. A pub/sub
-//! message is sent at most once, so a keeper also reads its job a second
-//! after the last message it got, and at each renewal of the mark: a write
-//! whose message was lost still reaches the watchers.
+//! Each watched job has one state per process, not one per watcher: the
+//! subscriber's task applies each message to it once, and its watchers
+//! share the result through a channel that keeps the last 64 states, so a
+//! slow watcher skips states, never the last. A keeper task per job reads
+//! the job again when a message can't be applied (after a gap in
+//! revisions, a message too large to carry the job, a lag, or a reconnect:
+//! Redis restarted and messages in between were lost). A job that expires
+//! sends nothing, so the keeper of a store with a TTL checks the job once
+//! the TTL has passed since its last change. A pub/sub message is sent at
+//! most once, so a keeper also reads its job a second after the last
+//! message it got, and at each renewal of the mark: a write whose message
+//! was lost still reaches the watchers.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -35,11 +36,11 @@ use super::{OwnerJobs, RedisJobStore, object_of};
 use crate::error::{Error, Op, Result};
 use crate::watch::{JobStates, WatchBackend};
 
-/// What the hub hands a watcher: a message of its job's channel, parsed
-/// once for all its watchers, or "read the job again".
-#[derive(Clone, Debug)]
+/// What the hub tells a job's keeper: a message was applied to the job's
+/// state (its watchers have it already), or "read the job again".
+#[derive(Clone, Copy, Debug)]
 enum News {
-    Note(Arc<Note>),
+    Applied,
     Reread,
 }
 
@@ -150,11 +151,22 @@ impl Known {
     /// Lets `change` change the state; if it did (returned `true`), sends
     /// the new state to the watchers. The state after.
     fn change(&self, change: impl FnOnce(&mut State) -> bool) -> Numbered {
+        self.change_since(None, change)
+    }
+
+    /// As [`change`](Self::change), but only if the state is still the one
+    /// numbered `since` (if given); else leaves it and doesn't call
+    /// `change`.
+    fn change_since(
+        &self,
+        since: Option<u64>,
+        change: impl FnOnce(&mut State) -> bool,
+    ) -> Numbered {
         let mut now = self
             .now
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if change(&mut now.state) {
+        if since.is_none_or(|since| since == now.number) && change(&mut now.state) {
             now.number += 1;
             // sent under the lock: watchers get the states in their order
             let _no_watcher_left = self.states.send(now.clone());
@@ -164,6 +176,71 @@ impl Known {
 
     fn now(&self) -> Numbered {
         self.change(|_| false)
+    }
+
+    /// Applies one write to the state; `false` if it can't, and the job
+    /// must be read again.
+    fn apply(&self, note: &Note) -> bool {
+        let mut applied = true;
+        self.change(|state| {
+            let known = match state {
+                State::Job { revision, .. } => Some(*revision),
+                _ => None,
+            };
+            match note {
+                Note::Deleted => {
+                    *state = State::Deleted;
+                    true
+                }
+                Note::Whole { revision, .. }
+                | Note::Large { revision }
+                | Note::Field { revision, .. }
+                    if known.is_some_and(|known| *revision <= known) =>
+                {
+                    false
+                }
+                Note::Whole { revision, job } => {
+                    *state = State::Job {
+                        revision: *revision,
+                        job: Arc::clone(job),
+                    };
+                    true
+                }
+                Note::Field {
+                    revision,
+                    name,
+                    value,
+                    aliases,
+                } if known == Some(revision - 1) => {
+                    let State::Job { revision: at, job } = state else {
+                        unreachable!("a known revision is a job's")
+                    };
+                    let Value::Object(fields) = Arc::make_mut(job) else {
+                        applied = false;
+                        return false;
+                    };
+                    for alias in aliases {
+                        fields.remove(alias);
+                    }
+                    match value {
+                        Some(value) => {
+                            fields.insert(name.clone(), value.clone());
+                        }
+                        None => {
+                            fields.remove(name);
+                        }
+                    }
+                    *at = *revision;
+                    true
+                }
+                // a gap, or a job too large for its message
+                _ => {
+                    applied = false;
+                    false
+                }
+            }
+        });
+        applied
     }
 }
 
@@ -202,12 +279,11 @@ impl Hub {
                             .value
                             .as_str()
                             .and_then(|text| Note::parse(channel, &text));
-                        let news = note.map_or(News::Reread, |note| News::Note(Arc::new(note)));
-                        hub.send(channel, news);
+                        hub.apply(channel, note);
                     }
                     // fell behind: every watcher reads its job again
                     Err(broadcast::error::RecvError::Lagged(_)) => {
-                        hub.send_all(&News::Reread);
+                        hub.send_all(News::Reread);
                     }
                     Err(broadcast::error::RecvError::Closed) => return,
                 }
@@ -240,7 +316,7 @@ impl Hub {
                 // while Redis was away is read again
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 let Some(hub) = weak.upgrade() else { return };
-                hub.send_all(&News::Reread);
+                hub.send_all(News::Reread);
             }
         });
         Ok(hub)
@@ -267,11 +343,26 @@ impl Hub {
     }
 
     /// Hands `news` to the keeper of every channel watched here.
-    fn send_all(&self, news: &News) {
+    fn send_all(&self, news: News) {
         if let Ok(channels) = self.channels.lock() {
             for channel in channels.values() {
-                let _no_keeper_left = channel.news.send(news.clone());
+                let _no_keeper_left = channel.news.send(news);
             }
+        }
+    }
+
+    /// Applies a message of `channel` (`None`: one that can't be read) to
+    /// its job's state here, if it is watched here: its watchers get the
+    /// new state straight away, with no task in between. What can't be
+    /// applied (a gap, a job too large for its message) makes the keeper
+    /// read the job.
+    fn apply(&self, channel: &str, note: Option<Note>) {
+        if let Ok(channels) = self.channels.lock()
+            && let Some(channel) = channels.get(channel)
+        {
+            let applied = note.is_some_and(|note| channel.known.apply(&note));
+            let news = if applied { News::Applied } else { News::Reread };
+            let _no_keeper_left = channel.news.send(news);
         }
     }
 
@@ -407,11 +498,11 @@ fn revision_of(text: &str) -> u64 {
     text.parse().unwrap_or(0)
 }
 
-/// Keeps the state of one watched job for all its watchers in this
-/// process: applies each write's message once, and reads the job again
-/// when it can't (a gap, a message too large to carry the job, a lag, a
-/// reconnect, a whole TTL with no news, or a failed read a moment ago).
-/// It ends when the job's last watcher here goes.
+/// Reads one watched job again for all its watchers in this process when
+/// its messages can't keep its state (a gap, a message too large to carry
+/// the job, a lag, a reconnect, a whole TTL with no news, a second of quiet
+/// after a message, or a failed read a moment ago). It ends when the job's
+/// last watcher here goes.
 struct Keeper {
     news: broadcast::Receiver<News>,
     known: Arc<Known>,
@@ -438,120 +529,67 @@ impl Keeper {
                     .unwrap_or(Ok(News::Reread)),
                 None => self.news.recv().await,
             };
-            let applied = match news {
-                Ok(News::Note(note)) => {
-                    unsettled = true;
-                    self.apply(&note)
+            match news {
+                Ok(News::Applied) => unsettled = true,
+                Ok(News::Reread) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                    retry = self.reread().await;
+                    unsettled = false;
                 }
-                Ok(News::Reread) | Err(broadcast::error::RecvError::Lagged(_)) => false,
                 Err(broadcast::error::RecvError::Closed) => return,
-            };
-            if !applied {
-                retry = self.reread().await;
-                unsettled = false;
             }
         }
     }
 
-    /// Applies one write to the state; `false` if it can't, and the job
-    /// must be read again.
-    fn apply(&self, note: &Note) -> bool {
-        let mut applied = true;
-        self.known.change(|state| {
-            let known = match state {
-                State::Job { revision, .. } => Some(*revision),
-                _ => None,
-            };
-            match note {
-                Note::Deleted => {
-                    *state = State::Deleted;
-                    true
-                }
-                Note::Whole { revision, .. }
-                | Note::Large { revision }
-                | Note::Field { revision, .. }
-                    if known.is_some_and(|known| *revision <= known) =>
-                {
-                    false
-                }
-                Note::Whole { revision, job } => {
-                    *state = State::Job {
-                        revision: *revision,
-                        job: Arc::clone(job),
-                    };
-                    true
-                }
-                Note::Field {
-                    revision,
-                    name,
-                    value,
-                    aliases,
-                } if known == Some(revision - 1) => {
-                    let State::Job { revision: at, job } = state else {
-                        unreachable!("a known revision is a job's")
-                    };
-                    let Value::Object(fields) = Arc::make_mut(job) else {
-                        applied = false;
-                        return false;
-                    };
-                    for alias in aliases {
-                        fields.remove(alias);
-                    }
-                    match value {
-                        Some(value) => {
-                            fields.insert(name.clone(), value.clone());
-                        }
-                        None => {
-                            fields.remove(name);
-                        }
-                    }
-                    *at = *revision;
-                    true
-                }
-                // a gap, or a job too large for its message
-                _ => {
-                    applied = false;
-                    false
-                }
-            }
-        });
-        applied
-    }
-
     /// Reads the job again and tells its watchers if it changed; when to
-    /// try again if the read failed.
+    /// try again if the read failed. Messages are applied while the read is
+    /// on its way, so a read is taken only if nothing changed the state in
+    /// the meantime: else it may be older than the state, and is made again
+    /// (at most [`READS`] times; after that the messages keep the state
+    /// current).
     async fn reread(&self) -> Option<Duration> {
-        let (read, retry) = match self.jobs.read(&self.key).await {
-            Ok(Some((revision, job))) => (
-                State::Job {
-                    revision: revision_of(&revision),
-                    job: Arc::new(job),
-                },
-                None,
-            ),
-            Ok(None) => (State::Deleted, None),
-            Err(err) => (State::Failed(Arc::new(err)), Some(RETRY_AFTER)),
-        };
-        self.known.change(|state| {
-            let same = match (&*state, &read) {
-                (
-                    State::Job { revision, job },
+        for _ in 0..READS {
+            let since = self.known.now().number;
+            let (read, retry) = match self.jobs.read(&self.key).await {
+                Ok(Some((revision, job))) => (
                     State::Job {
-                        revision: r,
-                        job: j,
+                        revision: revision_of(&revision),
+                        job: Arc::new(job),
                     },
-                ) => revision == r && job == j,
-                (State::Deleted, State::Deleted) => true,
-                _ => false,
+                    None,
+                ),
+                Ok(None) => (State::Deleted, None),
+                Err(err) => (State::Failed(Arc::new(err)), Some(RETRY_AFTER)),
             };
-            if !same {
-                *state = read;
+            let mut taken = false;
+            self.known.change_since(Some(since), |state| {
+                taken = true;
+                let same = match (&*state, &read) {
+                    (
+                        State::Job { revision, job },
+                        State::Job {
+                            revision: r,
+                            job: j,
+                        },
+                    ) => revision == r && job == j,
+                    (State::Deleted, State::Deleted) => true,
+                    _ => false,
+                };
+                if !same {
+                    *state = read;
+                }
+                !same
+            });
+            if taken {
+                return retry;
             }
-            !same
-        });
-        retry
+        }
+        None
     }
 }
+
+/// How many times a keeper reads its job before it leaves the state to
+/// the messages that kept changing it.
+const READS: usize = 3;
 
 /// What the watchers of one job in this process know of it.
 #[derive(Clone, Debug)]

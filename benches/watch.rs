@@ -123,19 +123,38 @@ async fn arrived_within(all_arrived: &Notify) {
         .expect("every watcher got the value within 10 s");
 }
 
+/// A publisher, and the messages of `channel` as a subscriber of this
+/// process gets them, handed on through a tokio broadcast channel (subscribe
+/// to the sender for a receiver), by a task to abort at the end.
+async fn fanned_out(
+    url: &str,
+    channel: &str,
+) -> (
+    Client,
+    tokio::sync::broadcast::Sender<Arc<Message>>,
+    tokio::task::JoinHandle<()>,
+) {
+    let publisher = client(url).await;
+    let subscriber = subscriber(url).await;
+    let mut messages = subscriber.message_rx();
+    subscriber.subscribe(channel).await.expect("SUBSCRIBE");
+    let (fan_out, _) = tokio::sync::broadcast::channel::<Arc<Message>>(64);
+    let sender = fan_out.clone();
+    let forward = tokio::spawn(async move {
+        let _subscribed = subscriber;
+        while let Ok(message) = messages.recv().await {
+            let _ = sender.send(Arc::new(message));
+        }
+    });
+    (publisher, fan_out, forward)
+}
+
 /// The floor for `consumers` watchers: PUBLISH on one client, its message
 /// on a subscriber, handed by hand to `consumers` tasks (a tokio broadcast
 /// channel, each task noting when it got each message, as the watchers of
 /// [`watched_round_trip`] do). Latency is to each task's arrival.
 async fn raw_fan_out(url: &str, consumers: usize) -> Vec<Duration> {
-    let publisher = client(url).await;
-    let subscriber = subscriber(url).await;
-    let mut messages = subscriber.message_rx();
-    subscriber
-        .subscribe("jobsess-bench-fan-out")
-        .await
-        .expect("SUBSCRIBE");
-    let (fan_out, _) = tokio::sync::broadcast::channel::<Arc<Message>>(64);
+    let (publisher, fan_out, forward) = fanned_out(url, "jobsess-bench-fan-out").await;
     let arrived = Arc::new(AtomicUsize::new(0));
     let all_arrived = Arc::new(Notify::new());
     let mut tasks = Vec::new();
@@ -162,11 +181,6 @@ async fn raw_fan_out(url: &str, consumers: usize) -> Vec<Duration> {
             seen
         }));
     }
-    let forward = tokio::spawn(async move {
-        while let Ok(message) = messages.recv().await {
-            let _ = fan_out.send(Arc::new(message));
-        }
-    });
     let (mut started, mut lost) = (Vec::with_capacity(ROUNDS as usize), 0);
     for step in (1..=ROUNDS).chain([0]) {
         arrived.store(0, Ordering::Release);
@@ -184,13 +198,15 @@ async fn raw_fan_out(url: &str, consumers: usize) -> Vec<Duration> {
             lost += 1;
         }
     }
+    // the tasks end at the last message, or when the channel closes
+    forward.abort();
+    drop(fan_out);
     let mut samples = Vec::with_capacity(ROUNDS as usize * consumers);
     for task in tasks {
         for (step, at) in task.await.expect("a consumer") {
             samples.push(at - started[step as usize - 1]);
         }
     }
-    forward.abort();
     if lost > 0 {
         println!("  (fan-out by hand: {lost} of {ROUNDS} messages reached not every task)");
     }
@@ -496,14 +512,7 @@ async fn writes_with_watchers(url: &str, watchers: usize) -> (Duration, Duration
 /// `consumers` tasks (a tokio broadcast channel), against one on a channel
 /// nobody listens to.
 async fn writes_with_consumers(url: &str, consumers: usize) -> (Duration, Duration, [f64; 3]) {
-    let publisher = client(url).await;
-    let subscriber = subscriber(url).await;
-    let mut messages = subscriber.message_rx();
-    subscriber
-        .subscribe("jobsess-bench-busy")
-        .await
-        .expect("SUBSCRIBE");
-    let (fan_out, _) = tokio::sync::broadcast::channel::<Arc<Message>>(64);
+    let (publisher, fan_out, forward) = fanned_out(url, "jobsess-bench-busy").await;
     let seen: Arc<Vec<AtomicU32>> = Arc::new((0..consumers).map(|_| AtomicU32::new(0)).collect());
     let mut tasks = Vec::new();
     for i in 0..consumers {
@@ -526,11 +535,6 @@ async fn writes_with_consumers(url: &str, consumers: usize) -> (Duration, Durati
             }
         }));
     }
-    let forward = tokio::spawn(async move {
-        while let Ok(message) = messages.recv().await {
-            let _ = fan_out.send(Arc::new(message));
-        }
-    });
     let publisher = &publisher;
     let result = paired_rounds(&seen, async |id, step| {
         let _: i64 = publisher
@@ -540,6 +544,7 @@ async fn writes_with_consumers(url: &str, consumers: usize) -> (Duration, Durati
     })
     .await;
     forward.abort();
+    drop(fan_out);
     for task in tasks {
         let _ = task.await;
     }

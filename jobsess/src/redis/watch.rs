@@ -112,8 +112,8 @@ pub(super) struct Hub {
     channels: Mutex<HashMap<String, Channel>>,
 }
 
-/// A watched job's channel in this process: its news goes to its
-/// [`Keeper`], which shares the job's state with its watchers.
+/// A watched job's channel in this process: its messages are applied to
+/// what its watchers share (`known`), and its news goes to its [`Keeper`].
 struct Channel {
     news: broadcast::Sender<News>,
     known: Arc<Known>,
@@ -130,7 +130,7 @@ struct Known {
     states: broadcast::Sender<Numbered>,
 }
 
-/// A state of a job, with its place in the order its keeper knew them.
+/// A state of a job, with its place in the order this process knew them.
 #[derive(Clone, Debug)]
 struct Numbered {
     number: u64,
@@ -211,7 +211,7 @@ impl Known {
                     name,
                     value,
                     aliases,
-                } if known == Some(revision - 1) => {
+                } if known.is_some_and(|known| Some(known) == revision.checked_sub(1)) => {
                     let State::Job { revision: at, job } = state else {
                         unreachable!("a known revision is a job's")
                     };
@@ -744,6 +744,10 @@ mod tests {
         assert!(
             !known.apply(&field(1, "p", Some(json!(1)), &[])),
             "nothing known yet"
+        );
+        assert!(
+            !known.apply(&field(0, "p", Some(json!(1)), &[])),
+            "a revision 0, nothing known"
         );
         assert!(known.apply(&Note::Whole {
             revision: 3,

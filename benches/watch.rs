@@ -92,7 +92,7 @@ async fn raw_round_trip(url: &str) -> Vec<Duration> {
         let arrived = tokio::time::timeout(LOST_AFTER, async {
             loop {
                 let message = messages.recv().await.expect("a message");
-                if message.value.as_string() == Some(i.to_string()) {
+                if step_of(&message) == i {
                     break;
                 }
             }
@@ -106,6 +106,16 @@ async fn raw_round_trip(url: &str) -> Vec<Duration> {
         println!("  (raw round trip: {lost} of {ROUNDS} messages never arrived)");
     }
     samples
+}
+
+/// The step a floor's message carries (its text).
+fn step_of(message: &Message) -> u32 {
+    message
+        .value
+        .as_string()
+        .expect("text")
+        .parse()
+        .expect("a step")
 }
 
 /// How long the floors wait for a message before they count it as lost: a
@@ -164,12 +174,7 @@ async fn raw_fan_out(url: &str, consumers: usize) -> Vec<Duration> {
         tasks.push(tokio::spawn(async move {
             let mut seen = Vec::new();
             while let Ok(message) = received.recv().await {
-                let step: u32 = message
-                    .value
-                    .as_string()
-                    .expect("text")
-                    .parse()
-                    .expect("a step");
+                let step = step_of(&message);
                 if step == 0 {
                     break;
                 }
@@ -525,12 +530,7 @@ async fn writes_with_consumers(url: &str, consumers: usize) -> (Duration, Durati
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
                 };
-                let step: u32 = message
-                    .value
-                    .as_string()
-                    .expect("text")
-                    .parse()
-                    .expect("a step");
+                let step = step_of(&message);
                 seen[i].store(step, Ordering::Relaxed);
             }
         }));

@@ -622,7 +622,7 @@ impl std::error::Error for ReadFailed {
 
 type Item = Result<Option<Arc<Value>>>;
 
-/// One watcher: the job's states as its channel's [`Keeper`] knows them.
+/// One watcher: the job's states as this process knows them ([`Known`]).
 struct Watcher {
     key: String,
     membership: Membership,

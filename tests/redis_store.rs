@@ -344,7 +344,6 @@ struct SerdeJob {
     error: Option<String>,
 }
 
-/// The hash fields of a job, as Redis holds them.
 /// The fields of a job's hash, without the marker (which holds the job's
 /// revision, so it differs between jobs written a different number of times).
 async fn hash(raw: &Pool, token: &str, key: &str) -> std::collections::BTreeMap<String, String> {
@@ -932,6 +931,44 @@ async fn a_write_whose_message_is_lost_still_reaches_the_watchers() {
     let _: i64 = raw.hincrby(&hash, "\u{0}jobsess", 1).await.unwrap();
     assert_eq!(next(&mut progress).await, 20);
     jobs.delete("lost").await.unwrap();
+}
+
+/// A field write that removes the field (`None` under
+/// `skip_serializing_if`) reaches the watchers as a removal, and leaves no
+/// hash field behind; with and without a TTL, as the two take different
+/// paths in the field write's script.
+#[tokio::test]
+#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
+async fn a_field_removed_by_a_write_is_removed_for_the_watchers() {
+    use futures_util::StreamExt;
+    for ttl in [Duration::ZERO, Duration::from_secs(600)] {
+        let (raw, store) = raw_and_store(ttl).await;
+        let (token, session) = owner(&store);
+        let jobs = AsyncJobSession::<Job, _>::new(session);
+        jobs.store("lang", &job("lang")).await.unwrap();
+        let mut language = Box::pin(jobs.watch_field("lang", Job::LANGUAGE).await.unwrap());
+        let mut next_language = async || {
+            tokio::time::timeout(Duration::from_secs(10), language.next())
+                .await
+                .expect("a value within 10 s")
+                .expect("the stream goes on")
+                .unwrap()
+        };
+        assert_eq!(next_language().await, None);
+        jobs.store_field("lang", Job::LANGUAGE, &Some("fr".to_owned()))
+            .await
+            .unwrap();
+        assert_eq!(next_language().await.as_deref(), Some("fr"), "{ttl:?}");
+        jobs.store_field("lang", Job::LANGUAGE, &None)
+            .await
+            .unwrap();
+        assert_eq!(next_language().await, None, "{ttl:?}");
+        let fields = hash(&raw, &token, "transcription_lang").await;
+        let named: Vec<&String> = fields.keys().filter(|k| !k.starts_with('\0')).collect();
+        assert_eq!(named, ["file", "progress"], "{ttl:?}");
+        assert_eq!(jobs.ids().await.unwrap(), ["lang"], "{ttl:?}");
+        jobs.delete("lang").await.unwrap();
+    }
 }
 
 /// The next value of a watched field, within 10 s.

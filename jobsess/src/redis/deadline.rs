@@ -52,6 +52,13 @@ impl ServerClock {
             .to_string())
     }
 
+    /// The latest time (ms since the epoch) that the server's clock can
+    /// read now: a time it has certainly not passed yet.
+    pub(super) async fn latest_now(&self, client: &Client) -> Result<i64, fred::error::Error> {
+        let (offset, slack) = self.offset(client).await?;
+        Ok(now_ms().saturating_add(offset).saturating_add(slack))
+    }
+
     /// The server's clock minus ours, and the uncertainty of that, in ms.
     async fn offset(&self, client: &Client) -> Result<(i64, i64), fred::error::Error> {
         if let Some((read_at, offset, slack)) = *self.lock()

@@ -6,8 +6,8 @@
 //! job metadata out of the session instead: the session holds only an opaque
 //! owner token, and each job lives in Redis as one hash with one hash field
 //! per metadata field (the field's JSON). Every operation of the handle is
-//! one round trip, atomic: reads are plain commands, writes and listing one
-//! script each, loaded once and run by hash:
+//! one round trip, atomic: reads are plain commands, writes one script
+//! each, loaded once and run by hash:
 //!
 //! - `load_field` reads one hash field (`HMGET`), `store_field` writes one
 //!   (only if the job exists), so concurrent requests that change different
@@ -15,7 +15,11 @@
 //! - `store` replaces the whole hash, `delete` removes it;
 //! - each owner has an index of its job keys, a sorted set scored by expiry,
 //!   so `ids()` and `clear()` see exactly that owner's live jobs, on any
-//!   number of app instances.
+//!   number of app instances. Listing is one `ZRANGE` while no entry can
+//!   have expired; when one may have, a second round trip runs a script
+//!   that drops the expired entries and lists the rest on the server's
+//!   clock. (With a TTL, the server's clock is read once a minute to know
+//!   which entries may have expired.)
 //!
 //! Redis keys: `namespace:{owner}:job-key` for a job's hash and
 //! `namespace:{owner}` for the owner's index (the braces are a Redis Cluster
@@ -271,28 +275,13 @@ const MARKER: &str = "\u{0}jobsess";
 /// [`RedisJobStore::with_update_attempts`]'s default.
 const DEFAULT_UPDATE_ATTEMPTS: u32 = 32;
 
-/// The owner's index of jobs is a sorted set of job keys scored by expiry
-/// (milliseconds, `+inf` without a TTL). Earlier releases kept a plain set:
-/// it is turned into the sorted set the first time a script touches it.
-macro_rules! script {
-    // A write: ARGV[1] is the server time (ms) after which its client has
-    // given up on it, or empty; it is taken off ARGV before the body runs.
-    (write $body:literal) => {
-        script!(concat!(
-            r"
-local DEADLINE = table.remove(ARGV, 1)
-if DEADLINE ~= '' and now() > tonumber(DEADLINE) then
-  return redis.error_reply('LATE jobsess: this write arrived after its client had given up on it')
-end
-",
-            $body
-        ))
-    };
-    ($body:expr) => {
-        concat!(
-            r"
-local MARKER = '\0jobsess'
-local WATCHED = '\0watched'
+/// The Lua helpers a script puts before its body. Each script names the
+/// ones it uses and defines only those: Redis runs a script's whole text on
+/// every call, and each helper it defines costs on every run.
+macro_rules! lua {
+    // The server's time in ms, read once per run, when first needed.
+    (now) => {
+        r"
 local now_ms
 local function now()
   if not now_ms then
@@ -301,12 +290,22 @@ local function now()
   end
   return now_ms
 end
-local function watched_until(hash)
-  return tonumber(redis.call('HGET', hash, WATCHED))
-end
+"
+    };
+    // Whether a job whose `\0watched` holds `watched_at` is being watched.
+    (watched) => {
+        r"
 local function watched(watched_at)
   return watched_at ~= nil and watched_at > now()
 end
+"
+    };
+    // A sorted-set command on an owner's index. The index is a sorted set
+    // of job keys scored by expiry (ms, `+inf` without a TTL); earlier
+    // releases kept a plain set, which is turned into the sorted set the
+    // first time a script touches it.
+    (zcall) => {
+        r"
 local function zcall(command, set, ...)
   local reply = redis.pcall(command, set, ...)
   if type(reply) == 'table' and reply.err then
@@ -318,13 +317,19 @@ local function zcall(command, set, ...)
   end
   return reply
 end
--- Keeps a job in its owner's index, scored by its expiry. With a TTL the
--- expiry moves. Without one, a job whose hash keeps its expiry (a field
--- write: `listed`) needs nothing, as its index entry already has that
--- score: the write that made the job put it there, and only a script that
--- deletes the hash takes it out. A whole write (DEL, HSET) drops the hash's
--- expiry, so it sets the score again.
-local function renew(hash, set, member, ttl, listed)
+"
+    };
+    // Keeps a job in its owner's index, scored by its expiry; its member
+    // there is its hash's key after the index's key and a `:`. With a TTL
+    // the expiry moves. Without one, a job whose hash keeps its expiry (a
+    // field write: `listed`) needs nothing, as its index entry already has
+    // that score: the write that made the job put it there, and only a
+    // script that deletes the hash takes it out. A whole write (DEL, HSET)
+    // drops the hash's expiry, so it sets the score again.
+    (renew) => {
+        r"
+local function renew(hash, set, ttl, listed)
+  local member = string.sub(hash, #set + 2)
   if ttl > 0 then
     local at = now() + ttl * 1000
     redis.call('PEXPIREAT', hash, at)
@@ -334,6 +339,12 @@ local function renew(hash, set, member, ttl, listed)
     zcall('ZADD', set, '+inf', member)
   end
 end
+"
+    };
+    // Publishes a whole job, its fields from ARGV[first] on, or only its
+    // revision when that would pass 64 KB.
+    (publish_job) => {
+        r"
 local function publish_job(hash, rev, first)
   local size = 0
   for i = first, #ARGV do size = size + #ARGV[i] end
@@ -345,7 +356,33 @@ local function publish_job(hash, rev, first)
     redis.call('PUBLISH', hash, cjson.encode(msg))
   end
 end
+"
+    };
+}
+
+/// A script's text: the marker names, the helpers it names (in the order
+/// `now zcall watched renew publish_job`, each after those it uses), then
+/// its body.
+macro_rules! script {
+    // A write: ARGV[1] is the server time (ms) after which its client has
+    // given up on it, or empty; the body's own arguments start at ARGV[2].
+    (write $($helper:ident)* ; $body:literal) => {
+        script!(now $($helper)* ; concat!(
+            r"
+if ARGV[1] ~= '' and now() > tonumber(ARGV[1]) then
+  return redis.error_reply('LATE jobsess: this write arrived after its client had given up on it')
+end
 ",
+            $body
+        ))
+    };
+    ($($helper:ident)* ; $body:expr) => {
+        concat!(
+            r"
+local MARKER = '\0jobsess'
+local WATCHED = '\0watched'
+",
+            $(lua!($helper),)*
             $body
         )
     };
@@ -355,44 +392,46 @@ end
 /// time in milliseconds until which some process watches it, renewed by
 /// that process while it does) publishes what it did on a channel named as
 /// the job's hash, for watchers (`watch.rs`); a job nobody watches costs
-/// one `HGET` more: a JSON array, `["w", rev, field, json, ...]`
-/// for a whole job (`["r", rev]` when that would pass 64 KB: read it),
+/// nothing more, as the script reads `\0watched` with what it reads anyway:
+/// a JSON array, `["w", rev, field, json, ...]` for a whole job
+/// (`["r", rev]` when that would pass 64 KB: read it),
 /// `["f", rev, field, "1" | "0", json, aliases...]` for one field, `["d"]`
 /// for a removal. `rev` is the job's revision after the write.
 ///
-/// Replaces a job; KEYS: hash, index; ARGV: job key, ttl, the version of
-/// the new job (empty: not versioned), then field/value pairs. Returns 1 if
-/// the job existed, 0 if not, or minus the version of a newer job it left
-/// as it was.
+/// Replaces a job; KEYS: hash, index; ARGV: the deadline, ttl, the version
+/// of the new job (empty: not versioned), then field/value pairs. Returns 1
+/// if the job existed, 0 if not, or minus the version of a newer job it
+/// left as it was.
 static INSERT: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(script!(
-        write
+        write zcall watched renew publish_job;
         r"
 local held = redis.call('HMGET', KEYS[1], MARKER, WATCHED, 'jobsess:version')
 if ARGV[3] ~= '' then
   local found = tonumber(held[3])
   if found and found > tonumber(ARGV[3]) then return -found end
 end
-local rev = tonumber(held[1]) or 0
+local rev = tostring((tonumber(held[1]) or 0) + 1)
 local watched_at = tonumber(held[2])
 local existed = redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], MARKER, tostring(rev + 1), unpack(ARGV, 4))
-renew(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), false)
+redis.call('HSET', KEYS[1], MARKER, rev, unpack(ARGV, 4))
+renew(KEYS[1], KEYS[2], tonumber(ARGV[2]), false)
 if watched(watched_at) then
   redis.call('HSET', KEYS[1], WATCHED, watched_at)
-  publish_job(KEYS[1], tostring(rev + 1), 4)
+  publish_job(KEYS[1], rev, 4)
 end
 return existed"
     ))
 });
 
 /// Replaces a job if it is still at the revision an update read; KEYS:
-/// hash, index; ARGV: job key, ttl, the revision read (empty for a job an
-/// earlier release wrote with no marker), then field/value pairs. Returns
-/// 1 if it wrote, 0 (and writes nothing) if the job changed or is gone.
+/// hash, index; ARGV: the deadline, ttl, the revision read (empty for a
+/// job an earlier release wrote with no marker), then field/value pairs.
+/// Returns 1 if it wrote, 0 (and writes nothing) if the job changed or is
+/// gone.
 static UPDATE: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(script!(
-        write
+        write zcall watched renew publish_job;
         r"
 local held = redis.call('HMGET', KEYS[1], MARKER, WATCHED)
 local rev = held[1]
@@ -405,7 +444,7 @@ local watched_at = tonumber(held[2])
 redis.call('DEL', KEYS[1])
 local next = tostring((tonumber(rev) or 0) + 1)
 redis.call('HSET', KEYS[1], MARKER, next, unpack(ARGV, 4))
-renew(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), false)
+renew(KEYS[1], KEYS[2], tonumber(ARGV[2]), false)
 if watched(watched_at) then
   redis.call('HSET', KEYS[1], WATCHED, watched_at)
   publish_job(KEYS[1], next, 4)
@@ -414,30 +453,33 @@ return 1"
     ))
 });
 
-/// Sets one field of an existing job; KEYS: hash, index; ARGV: job key,
-/// ttl, field, `1` and the value (or `0` and nothing, to remove the field),
-/// then the alias keys to remove. Returns 0 (and writes nothing) if there
-/// is no such job.
+/// Sets one field of an existing job; KEYS: hash, and the index with a
+/// TTL (without one, a field write leaves the index as it is); ARGV: the
+/// deadline, ttl, field, its value (empty: remove the field; a JSON text
+/// is never empty), then the alias keys to remove. Returns 0 (and writes
+/// nothing) if there is no such job.
 static SET_FIELD: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(script!(
-        write
+        write zcall watched renew;
         r"
 local held = redis.call('HMGET', KEYS[1], MARKER, WATCHED)
 -- no marker: no job, or one an earlier release wrote with none
 if not held[1] and redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-if #ARGV > 5 then redis.call('HDEL', KEYS[1], unpack(ARGV, 6)) end
+if #ARGV > 4 then redis.call('HDEL', KEYS[1], unpack(ARGV, 5)) end
 -- the revision goes up with the field, in the same HSET
 local rev = tostring((tonumber(held[1]) or 0) + 1)
-if ARGV[4] == '1' then
-  redis.call('HSET', KEYS[1], ARGV[3], ARGV[5], MARKER, rev)
+local value = ARGV[4]
+if value ~= '' then
+  redis.call('HSET', KEYS[1], ARGV[3], value, MARKER, rev)
 else
   redis.call('HDEL', KEYS[1], ARGV[3])
   redis.call('HSET', KEYS[1], MARKER, rev)
 end
-renew(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), true)
+local ttl = tonumber(ARGV[2])
+if ttl > 0 then renew(KEYS[1], KEYS[2], ttl, true) end
 if watched(tonumber(held[2])) then
-  local msg = {'f', rev}
-  for i = 3, #ARGV do msg[#msg + 1] = ARGV[i] end
+  local msg = {'f', rev, ARGV[3], value ~= '' and '1' or '0', value}
+  for i = 5, #ARGV do msg[#msg + 1] = ARGV[i] end
   redis.call('PUBLISH', KEYS[1], cjson.encode(msg))
 end
 return 1"
@@ -448,6 +490,7 @@ return 1"
 /// exists; KEYS: its hash. Returns whether it exists.
 static WATCH: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(script!(
+        now;
         r"
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], WATCHED, tostring(now() + tonumber(ARGV[1])))
@@ -468,45 +511,55 @@ return ARGV[1]",
     )
 });
 
-/// Removes a job; KEYS: hash, index; ARGV: job key. Returns 1 if it existed.
+/// Removes a job; KEYS: hash, index; ARGV: the deadline. Returns 1 if it
+/// existed.
 static REMOVE: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(script!(
-        write
+        write zcall watched;
         r"
-zcall('ZREM', KEYS[2], ARGV[1])
-local watched_at = watched_until(KEYS[1])
+zcall('ZREM', KEYS[2], string.sub(KEYS[1], #KEYS[2] + 2))
+local watched_at = tonumber(redis.call('HGET', KEYS[1], WATCHED))
 local removed = redis.call('DEL', KEYS[1])
 if removed == 1 and watched(watched_at) then redis.call('PUBLISH', KEYS[1], cjson.encode({'d'})) end
 return removed"
     ))
 });
 
-/// The owner's job keys that have not expired, after dropping those that
-/// have. KEYS: index.
+/// The owner's job keys that have not expired, each followed by its
+/// expiry (the index's entries, `WITHSCORES`), in order of expiry. KEYS:
+/// index. The first entry expires first: when it has expired, every
+/// expired entry is dropped from the index before the index is read again;
+/// when it has not, or never expires (`inf`: no job has a TTL), the index
+/// is read once and the server's clock not at all.
 static LIST: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(script!(
+        now zcall;
         r"
-zcall('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. now())
-return redis.call('ZRANGE', KEYS[1], 0, -1)"
+local listed = zcall('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+if #listed == 0 or listed[2] == 'inf' or tonumber(listed[2]) >= now() then
+  return listed
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. now())
+return redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')"
     ))
 });
 
-/// Removes jobs; KEYS: index, then their hashes; ARGV: their job keys.
-/// Returns how many still existed. Every key it touches is in KEYS, and
-/// all of one owner's keys share a hash slot.
+/// Removes jobs; KEYS: index, then their hashes; ARGV: the deadline, then
+/// their job keys. Returns how many still existed. Every key it touches is
+/// in KEYS, and all of one owner's keys share a hash slot.
 static REMOVE_ALL: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(script!(
-        write
+        write zcall watched;
         r"
 local removed = 0
 for i = 2, #KEYS do
-  local watched_at = watched_until(KEYS[i])
+  local watched_at = tonumber(redis.call('HGET', KEYS[i], WATCHED))
   if redis.call('DEL', KEYS[i]) == 1 then
     removed = removed + 1
     if watched(watched_at) then redis.call('PUBLISH', KEYS[i], cjson.encode({'d'})) end
   end
 end
-zcall('ZREM', KEYS[1], unpack(ARGV))
+zcall('ZREM', KEYS[1], unpack(ARGV, 2))
 return removed"
     ))
 });
@@ -527,9 +580,9 @@ fn object_of(key: &str, fields: impl IntoIterator<Item = (String, String)>) -> R
     Ok(Value::Object(object))
 }
 
-/// The arguments of [`INSERT`] and [`UPDATE`]: the job key, the TTL, the
-/// version guard of an insert or the revision an update read, then each
-/// field and its JSON.
+/// The arguments of [`INSERT`] and [`UPDATE`] after the deadline: the
+/// TTL, the version guard of an insert or the revision an update read,
+/// then each field and its JSON.
 fn write_args(key: &str, ttl: i64, check: String, value: Value) -> Result<Vec<String>> {
     let Value::Object(fields) = value else {
         return Err(Error::backend(
@@ -539,8 +592,8 @@ fn write_args(key: &str, ttl: i64, check: String, value: Value) -> Result<Vec<St
         ));
     };
     // one slot more, for the deadline `write` puts first
-    let mut args = Vec::with_capacity(4 + 2 * fields.len());
-    args.extend([key.to_owned(), ttl.to_string(), check]);
+    let mut args = Vec::with_capacity(3 + 2 * fields.len());
+    args.extend([ttl.to_string(), check]);
     for (field, value) in fields {
         args.push(field);
         args.push(value.to_string());
@@ -644,6 +697,75 @@ impl OwnerJobs {
     }
 }
 
+impl OwnerJobs {
+    /// The owner's live job keys: one `ZRANGE` of the index with its
+    /// scores, no script, when no entry can have expired (none has an
+    /// expiry, or each is later than the latest the server's clock can read
+    /// now, as [`deadline::ServerClock`] knows it). Otherwise, and for an
+    /// index of an earlier release, [`LIST`] drops the expired entries and
+    /// reads the index on the server's own clock.
+    async fn listed(&self, start: &str) -> Result<Vec<String>> {
+        use fred::interfaces::SortedSetsInterface;
+        let failed = |err| Error::backend(Op::List, start, err);
+        let client = self.store.pool.next();
+        // each job key followed by its expiry, soonest first
+        let read: std::result::Result<Vec<String>, fred::error::Error> = client
+            .zrange(&self.set_key, 0, -1, None, false, None, true)
+            .await;
+        match read {
+            Ok(entries) if self.none_expired(client, entries.get(1)).await? => {
+                Ok(entries.into_iter().step_by(2).collect())
+            }
+            Ok(_) => self.list_on_server(start).await,
+            // a plain set, from an earlier release: the script takes it over
+            Err(err) if err.details().starts_with("WRONGTYPE") => self.list_on_server(start).await,
+            Err(err) => Err(failed(err)),
+        }
+    }
+
+    /// Whether no entry of the index has expired, given the score of its
+    /// first entry, the soonest to expire (`inf`: none ever does).
+    async fn none_expired(
+        &self,
+        client: &fred::clients::Client,
+        soonest: Option<&String>,
+    ) -> Result<bool> {
+        let Some(soonest) = soonest else {
+            return Ok(true);
+        };
+        if soonest == "inf" {
+            return Ok(true);
+        }
+        let Ok(expiry) = soonest.parse::<f64>() else {
+            return Ok(false);
+        };
+        let latest_now = self
+            .store
+            .clock
+            .latest_now(client)
+            .await
+            .map_err(|err| Error::backend(Op::List, &self.set_key, err))?;
+        // a key expires once the clock has passed its expiry
+        #[allow(clippy::cast_precision_loss)]
+        Ok(expiry >= latest_now as f64)
+    }
+
+    /// The owner's live job keys by [`LIST`], on the server's clock.
+    async fn list_on_server(&self, start: &str) -> Result<Vec<String>> {
+        let listed: Vec<String> = self
+            .run(
+                &LIST,
+                Op::List,
+                start,
+                vec![self.set_key.clone()],
+                Vec::new(),
+            )
+            .await?;
+        // each job key followed by its expiry
+        Ok(listed.into_iter().step_by(2).collect())
+    }
+}
+
 impl AsyncSessionBackend for OwnerJobs {
     /// One `HGETALL`, no script: a job's hash always holds its marker, so
     /// an empty reply is no job (none, or one that expired).
@@ -694,29 +816,16 @@ impl AsyncSessionBackend for OwnerJobs {
     }
 
     async fn remove(&self, key: &str) -> Result<bool> {
-        // one slot more, for the deadline `write` puts first
-        let mut args = Vec::with_capacity(2);
-        args.push(key.to_owned());
         let removed: i64 = self
-            .write(&REMOVE, Op::Remove, key, self.keys(key), args)
+            .write(&REMOVE, Op::Remove, key, self.keys(key), Vec::new())
             .await?;
         Ok(removed == 1)
     }
 
     async fn keys_with_prefix(&self, start: &str) -> Result<Vec<String>> {
-        let members: Vec<String> = self
-            .run(
-                &LIST,
-                Op::List,
-                start,
-                vec![self.set_key.clone()],
-                Vec::new(),
-            )
-            .await?;
-        Ok(members
-            .into_iter()
-            .filter(|k| k.starts_with(start))
-            .collect())
+        let mut listed = self.listed(start).await?;
+        listed.retain(|k| k.starts_with(start));
+        Ok(listed)
     }
 
     async fn remove_with_prefix(&self, start: &str) -> Result<usize> {
@@ -774,19 +883,26 @@ impl AsyncSessionBackend for OwnerJobs {
     }
 
     async fn set_field(&self, key: &str, write: FieldWrite<'_>) -> Result<bool> {
+        let ttl = self.store.ttl_seconds;
         // one slot more, for the deadline `write` puts first
-        let mut args = Vec::with_capacity(6 + write.aliases.len());
-        args.push(key.to_owned());
-        args.push(self.store.ttl_seconds.to_string());
+        let mut args = Vec::with_capacity(4 + write.aliases.len());
+        args.push(ttl.to_string());
         args.push(write.name.to_owned());
-        match write.value {
-            Some(value) => args.extend(["1".to_owned(), value.to_string()]),
-            None => args.extend(["0".to_owned(), String::new()]),
-        }
+        // a JSON text is never empty: empty removes the field
+        args.push(
+            write
+                .value
+                .map(|value| value.to_string())
+                .unwrap_or_default(),
+        );
         args.extend(write.aliases.iter().map(|f| (*f).to_owned()));
-        let found: i64 = self
-            .write(&SET_FIELD, Op::Write, key, self.keys(key), args)
-            .await?;
+        // without a TTL a field write leaves the owner's index alone
+        let keys = if ttl > 0 {
+            self.keys(key)
+        } else {
+            vec![self.hash_key(key)]
+        };
+        let found: i64 = self.write(&SET_FIELD, Op::Write, key, keys, args).await?;
         Ok(found == 1)
     }
 }

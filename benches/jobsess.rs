@@ -551,6 +551,10 @@ struct Pair<'a> {
     name: &'static str,
     baseline: Call<'a>,
     jobsess: Call<'a>,
+    /// What the second side is: `jobsess`, or `script_floor` for a pair
+    /// whose second side is the least Lua script that does an operation's
+    /// work atomically, run by hand.
+    label: &'static str,
 }
 
 /// One call of one side of a [`Pair`].
@@ -568,7 +572,14 @@ impl<'a> Pair<'a> {
             name,
             baseline: Box::new(move || Box::pin(baseline())),
             jobsess: Box::new(move || Box::pin(jobsess())),
+            label: "jobsess",
         }
+    }
+
+    /// A pair whose second side is a hand-written script, not jobsess.
+    fn floor(mut self) -> Self {
+        self.label = "script_floor";
+        self
     }
 }
 
@@ -615,12 +626,65 @@ fn paired<'a>(rt: &tokio::runtime::Runtime, pairs: &[&Pair<'a>]) {
             .iter()
             .fold((f64::MAX, f64::MIN), |(l, h), r| (l.min(*r), h.max(*r)));
         println!(
-            "{}/paired: baseline {:.1} µs, jobsess {:.1} µs, ratio {:.3}x (rounds {low:.3}x to {high:.3}x)",
+            "{}/paired: baseline {:.1} µs, {} {:.1} µs, ratio {:.3}x (rounds {low:.3}x to {high:.3}x)",
             pair.name,
             median(baseline),
+            pair.label,
             median(jobsess),
             median(ratios),
         );
+    }
+}
+
+/// The least Lua scripts that do the Redis job store's writes atomically,
+/// with none of its other work (no revision, no watchers, no deadline):
+/// a field write only if the job exists (`EXISTS`, `HSET`), a whole write
+/// that replaces the hash and lists it (`DEL`, `HSET`, `ZADD`), and a
+/// removal (`ZREM`, `DEL`). Run by hand, they are the floor of any
+/// implementation that keeps the store's guarantees in one round trip.
+struct ScriptFloors {
+    store: fred::types::scripts::Script,
+    store_field: fred::types::scripts::Script,
+    delete: fred::types::scripts::Script,
+}
+
+impl Default for ScriptFloors {
+    fn default() -> Self {
+        use fred::types::scripts::Script;
+        ScriptFloors {
+            store: Script::from_lua(
+                "redis.call('DEL', KEYS[1]) \
+                 redis.call('HSET', KEYS[1], unpack(ARGV, 2)) \
+                 redis.call('ZADD', KEYS[2], '+inf', ARGV[1]) return 1",
+            ),
+            store_field: Script::from_lua(
+                "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end \
+                 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) return 1",
+            ),
+            delete: Script::from_lua(
+                "redis.call('ZREM', KEYS[2], ARGV[1]) return redis.call('DEL', KEYS[1])",
+            ),
+        }
+    }
+}
+
+impl ScriptFloors {
+    async fn load(&self, pool: &fred::prelude::Pool) {
+        for script in [&self.store, &self.store_field, &self.delete] {
+            script.load(pool.next()).await.expect("SCRIPT LOAD");
+        }
+    }
+
+    /// The field write of the benches, by the floor's script.
+    async fn store_field(&self, pool: &fred::prelude::Pool, hash: String, prefs: &UserPreferences) {
+        let json = serde_json::to_string(prefs).expect("encodes");
+        let args = vec!["user_preferences".to_owned(), json];
+        let found: i64 = self
+            .store_field
+            .evalsha(pool.next(), hash, args)
+            .await
+            .expect("EVALSHA");
+        assert_eq!(found, 1, "the job exists");
     }
 }
 
@@ -653,6 +717,7 @@ fn redis_operations(c: &mut Criterion) {
         (raw, store.with_namespace("jobsess-bench"))
     });
     let token = RedisJobStore::new_owner_token().expect("a token");
+    let floors = ScriptFloors::default();
     let jobs = AsyncJobSession::<TranscriptionJob, _>::new(store.owner(&token).expect("an owner"));
     let fields: Vec<(String, String)> = match serde_json::to_value(&job).expect("encodes") {
         Value::Object(map) => map.into_iter().map(|(k, v)| (k, v.to_string())).collect(),
@@ -685,6 +750,7 @@ fn redis_operations(c: &mut Criterion) {
                 .expect("ZADD");
         }
         big_jobs.store("big", &big).await.expect("stores");
+        floors.load(&raw).await;
         let pairs: Vec<(String, String)> = big
             .iter()
             .map(|(k, v)| (k.clone(), v.to_string()))
@@ -694,24 +760,36 @@ fn redis_operations(c: &mut Criterion) {
 
     let (raw, jobs, big_jobs) = (&raw, &jobs, &big_jobs);
     let (job, prefs, set, raw_key) = (&job, &prefs, &set, &raw_key);
+    let floors = &floors;
+    // the baselines of the writes, each shared by two pairs
+    let store_by_hand = move || async move {
+        // each field's JSON, encoded in each call as jobsess does
+        let Value::Object(map) = serde_json::to_value(black_box(job)).expect("encodes") else {
+            unreachable!()
+        };
+        let fields: Vec<(String, String)> =
+            map.into_iter().map(|(k, v)| (k, v.to_string())).collect();
+        let _: () = raw
+            .hset(raw_key(black_box(ID)), fields)
+            .await
+            .expect("HSET");
+    };
+    let store_field_by_hand = move || async move {
+        let json = serde_json::to_string(prefs).expect("encodes");
+        let _: () = raw
+            .hset(raw_key(black_box(ID)), ("user_preferences", json))
+            .await
+            .expect("HSET");
+    };
+    let delete_by_hand = move || async move {
+        let key = raw_key(black_box("gone"));
+        let _: () = raw.hset(&key, ("a", "1")).await.expect("HSET");
+        let _: i64 = raw.del(&key).await.expect("DEL");
+    };
     let pairs = [
-        Pair::new(
-            "redis_store",
-            move || async move {
-                // each field's JSON, encoded in each call as jobsess does
-                let Value::Object(map) = serde_json::to_value(black_box(job)).expect("encodes")
-                else {
-                    unreachable!()
-                };
-                let fields: Vec<(String, String)> =
-                    map.into_iter().map(|(k, v)| (k, v.to_string())).collect();
-                let _: () = raw
-                    .hset(raw_key(black_box(ID)), fields)
-                    .await
-                    .expect("HSET");
-            },
-            move || async move { jobs.store(black_box(ID), job).await.expect("stores") },
-        ),
+        Pair::new("redis_store", store_by_hand, move || async move {
+            jobs.store(black_box(ID), job).await.expect("stores")
+        }),
         Pair::new(
             "redis_load",
             move || async move {
@@ -749,33 +827,19 @@ fn redis_operations(c: &mut Criterion) {
         ),
         Pair::new(
             "redis_store_field",
-            move || async move {
-                let json = serde_json::to_string(prefs).expect("encodes");
-                let _: () = raw
-                    .hset(raw_key(black_box(ID)), ("user_preferences", json))
-                    .await
-                    .expect("HSET");
-            },
+            store_field_by_hand,
             move || async move {
                 jobs.store_field(black_box(ID), TranscriptionJob::USER_PREFERENCES, prefs)
                     .await
                     .expect("stores");
             },
         ),
-        Pair::new(
-            "redis_delete",
-            move || async move {
-                let key = raw_key(black_box("gone"));
-                let _: () = raw.hset(&key, ("a", "1")).await.expect("HSET");
-                let _: i64 = raw.del(&key).await.expect("DEL");
-            },
-            move || async move {
-                jobs.store_field(black_box(ID), TranscriptionJob::USER_PREFERENCES, prefs)
-                    .await
-                    .expect("stores");
-                black_box(jobs.delete(black_box("gone")).await.expect("deletes"));
-            },
-        ),
+        Pair::new("redis_delete", delete_by_hand, move || async move {
+            jobs.store_field(black_box(ID), TranscriptionJob::USER_PREFERENCES, prefs)
+                .await
+                .expect("stores");
+            black_box(jobs.delete(black_box("gone")).await.expect("deletes"));
+        }),
         Pair::new(
             "redis_ids",
             move || async move {
@@ -806,6 +870,44 @@ fn redis_operations(c: &mut Criterion) {
                 black_box(big_jobs.load(black_box("big")).await.expect("loads"));
             },
         ),
+        // The least script that does each write's work atomically (see
+        // `ScriptFloors`), against the same baselines: what any
+        // implementation that keeps the guarantees pays at the least.
+        Pair::new("redis_store_floor", store_by_hand, move || async move {
+            let Value::Object(map) = serde_json::to_value(black_box(job)).expect("encodes") else {
+                unreachable!()
+            };
+            let mut args = vec![format!("job_{ID}")];
+            for (k, v) in map {
+                args.push(k);
+                args.push(v.to_string());
+            }
+            let keys = vec![raw_key(black_box(ID)), set.clone()];
+            let _: i64 = floors
+                .store
+                .evalsha(raw.next(), keys, args)
+                .await
+                .expect("EVALSHA");
+        })
+        .floor(),
+        Pair::new(
+            "redis_store_field_floor",
+            store_field_by_hand,
+            move || async move {
+                floors.store_field(raw, raw_key(black_box(ID)), prefs).await;
+            },
+        )
+        .floor(),
+        Pair::new("redis_delete_floor", delete_by_hand, move || async move {
+            floors.store_field(raw, raw_key(black_box(ID)), prefs).await;
+            let keys = vec![raw_key(black_box("gone")), set.clone()];
+            let _: i64 = floors
+                .delete
+                .evalsha(raw.next(), keys, "job_gone")
+                .await
+                .expect("EVALSHA");
+        })
+        .floor(),
     ];
     if let Ok(only) = std::env::var("JOBSESS_BENCH_PAIRED") {
         // `1` runs every pair, anything else the pairs whose name has it
@@ -820,7 +922,7 @@ fn redis_operations(c: &mut Criterion) {
             group.bench_function("baseline", |b| {
                 b.to_async(&rt).iter(|| (pair.baseline)());
             });
-            group.bench_function("jobsess", |b| {
+            group.bench_function(pair.label, |b| {
                 b.to_async(&rt).iter(|| (pair.jobsess)());
             });
             group.finish();

@@ -362,11 +362,12 @@ end
 
 /// A script's text: the marker names, the helpers it names (in the order
 /// `now zcall watched renew publish_job`, each after those it uses), then
-/// its body.
+/// its body. A helper needed on one path only is defined in that path's
+/// block instead (`lua!(name)` in the body).
 macro_rules! script {
     // A write: ARGV[1] is the server time (ms) after which its client has
     // given up on it, or empty; the body's own arguments start at ARGV[2].
-    (write $($helper:ident)* ; $body:literal) => {
+    (write $($helper:ident)* ; $body:expr) => {
         script!(now $($helper)* ; concat!(
             r"
 if ARGV[1] ~= '' and now() > tonumber(ARGV[1]) then
@@ -404,8 +405,8 @@ local WATCHED = '\0watched'
 /// left as it was.
 static INSERT: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(script!(
-        write zcall watched renew publish_job;
-        r"
+        write zcall watched renew;
+        concat!(r"
 local held = redis.call('HMGET', KEYS[1], MARKER, WATCHED, 'jobsess:version')
 if ARGV[3] ~= '' then
   local found = tonumber(held[3])
@@ -416,11 +417,14 @@ local watched_at = tonumber(held[2])
 local existed = redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], MARKER, rev, unpack(ARGV, 4))
 renew(KEYS[1], KEYS[2], tonumber(ARGV[2]), false)
-if watched(watched_at) then
+if watched(watched_at) then",
+            lua!(publish_job),
+            r"
   redis.call('HSET', KEYS[1], WATCHED, watched_at)
   publish_job(KEYS[1], rev, 4)
 end
 return existed"
+        )
     ))
 });
 
@@ -431,8 +435,8 @@ return existed"
 /// gone.
 static UPDATE: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(script!(
-        write zcall watched renew publish_job;
-        r"
+        write zcall watched renew;
+        concat!(r"
 local held = redis.call('HMGET', KEYS[1], MARKER, WATCHED)
 local rev = held[1]
 if rev then
@@ -445,11 +449,14 @@ redis.call('DEL', KEYS[1])
 local next = tostring((tonumber(rev) or 0) + 1)
 redis.call('HSET', KEYS[1], MARKER, next, unpack(ARGV, 4))
 renew(KEYS[1], KEYS[2], tonumber(ARGV[2]), false)
-if watched(watched_at) then
+if watched(watched_at) then",
+            lua!(publish_job),
+            r"
   redis.call('HSET', KEYS[1], WATCHED, watched_at)
   publish_job(KEYS[1], next, 4)
 end
 return 1"
+        )
     ))
 });
 
@@ -460,8 +467,8 @@ return 1"
 /// nothing) if there is no such job.
 static SET_FIELD: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(script!(
-        write zcall watched renew;
-        r"
+        write watched;
+        concat!(r"
 local held = redis.call('HMGET', KEYS[1], MARKER, WATCHED)
 -- no marker: no job, or one an earlier release wrote with none
 if not held[1] and redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
@@ -476,13 +483,19 @@ else
   redis.call('HSET', KEYS[1], MARKER, rev)
 end
 local ttl = tonumber(ARGV[2])
-if ttl > 0 then renew(KEYS[1], KEYS[2], ttl, true) end
+if ttl > 0 then",
+            lua!(zcall),
+            lua!(renew),
+            r"
+  renew(KEYS[1], KEYS[2], ttl, true)
+end
 if watched(tonumber(held[2])) then
   local msg = {'f', rev, ARGV[3], value ~= '' and '1' or '0', value}
   for i = 5, #ARGV do msg[#msg + 1] = ARGV[i] end
   redis.call('PUBLISH', KEYS[1], cjson.encode(msg))
 end
 return 1"
+        )
     ))
 });
 
@@ -596,9 +609,15 @@ fn write_args(key: &str, ttl: i64, check: String, value: Value) -> Result<Vec<St
     args.extend([ttl.to_string(), check]);
     for (field, value) in fields {
         args.push(field);
-        args.push(value.to_string());
+        args.push(json_text(key, &value)?);
     }
     Ok(args)
+}
+
+/// A value's JSON text, as the job's hash holds it (written straight into
+/// a buffer, cheaper than through `Display`).
+fn json_text(key: &str, value: &Value) -> Result<String> {
+    serde_json::to_string(value).map_err(|err| Error::backend(Op::Write, key, err))
 }
 
 /// How long an update waits before its try number `attempt` (from 1): a
@@ -889,12 +908,10 @@ impl AsyncSessionBackend for OwnerJobs {
         args.push(ttl.to_string());
         args.push(write.name.to_owned());
         // a JSON text is never empty: empty removes the field
-        args.push(
-            write
-                .value
-                .map(|value| value.to_string())
-                .unwrap_or_default(),
-        );
+        args.push(match &write.value {
+            Some(value) => json_text(key, value)?,
+            None => String::new(),
+        });
         args.extend(write.aliases.iter().map(|f| (*f).to_owned()));
         // without a TTL a field write leaves the owner's index alone
         let keys = if ttl > 0 {

@@ -736,23 +736,14 @@ async fn an_outage_fails_fast_and_the_store_recovers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn a_watch_resumes_after_redis_restarts() {
-    use futures_util::StreamExt;
-
     let (port, dir, mut redis, store) = durable_store("jobsess-watch-restart").await;
     let (token, session) = owner(&store);
     let jobs = AsyncJobSession::<Job, _>::new(session);
     jobs.store("live", &job("live")).await.unwrap();
     let mut progress = Box::pin(jobs.watch_field("live", Job::PROGRESS).await.unwrap());
-    let mut next = async || {
-        tokio::time::timeout(Duration::from_secs(10), progress.next())
-            .await
-            .expect("a value within 10 s")
-            .expect("the stream goes on")
-            .unwrap()
-    };
-    assert_eq!(next().await, 0);
+    assert_eq!(next(&mut progress).await, 0);
     jobs.store_field("live", Job::PROGRESS, &10).await.unwrap();
-    assert_eq!(next().await, 10);
+    assert_eq!(next(&mut progress).await, 10);
 
     redis.kill().unwrap();
     redis.wait().unwrap();
@@ -764,10 +755,10 @@ async fn a_watch_resumes_after_redis_restarts() {
     let hash = format!("jobsess-watch-restart:{{{token}}}:transcription_live");
     let _: i64 = raw.hset(&hash, ("progress", "20")).await.unwrap();
     let _: i64 = raw.hincrby(&hash, "\u{0}jobsess", 1).await.unwrap();
-    assert_eq!(next().await, 20);
+    assert_eq!(next(&mut progress).await, 20);
     // and the subscription is live again
     jobs.store_field("live", Job::PROGRESS, &30).await.unwrap();
-    assert_eq!(next().await, 30);
+    assert_eq!(next(&mut progress).await, 30);
     jobs.clear().await.unwrap();
     redis.kill().unwrap();
     redis.wait().unwrap();
@@ -940,29 +931,21 @@ async fn a_write_whose_message_is_lost_still_reaches_the_watchers() {
 #[tokio::test]
 #[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn a_field_removed_by_a_write_is_removed_for_the_watchers() {
-    use futures_util::StreamExt;
     for ttl in [Duration::ZERO, Duration::from_secs(600)] {
         let (raw, store) = raw_and_store(ttl).await;
         let (token, session) = owner(&store);
         let jobs = AsyncJobSession::<Job, _>::new(session);
         jobs.store("lang", &job("lang")).await.unwrap();
         let mut language = Box::pin(jobs.watch_field("lang", Job::LANGUAGE).await.unwrap());
-        let mut next_language = async || {
-            tokio::time::timeout(Duration::from_secs(10), language.next())
-                .await
-                .expect("a value within 10 s")
-                .expect("the stream goes on")
-                .unwrap()
-        };
-        assert_eq!(next_language().await, None);
+        assert_eq!(next(&mut language).await, None);
         jobs.store_field("lang", Job::LANGUAGE, &Some("fr".to_owned()))
             .await
             .unwrap();
-        assert_eq!(next_language().await.as_deref(), Some("fr"), "{ttl:?}");
+        assert_eq!(next(&mut language).await.as_deref(), Some("fr"), "{ttl:?}");
         jobs.store_field("lang", Job::LANGUAGE, &None)
             .await
             .unwrap();
-        assert_eq!(next_language().await, None, "{ttl:?}");
+        assert_eq!(next(&mut language).await, None, "{ttl:?}");
         let fields = hash(&raw, &token, "transcription_lang").await;
         let named: Vec<&String> = fields.keys().filter(|k| !k.starts_with('\0')).collect();
         assert_eq!(named, ["file", "progress"], "{ttl:?}");
@@ -972,7 +955,9 @@ async fn a_field_removed_by_a_write_is_removed_for_the_watchers() {
 }
 
 /// The next value of a watched field, within 10 s.
-async fn next<S: futures_util::Stream<Item = jobsess::Result<u8>> + Unpin>(progress: &mut S) -> u8 {
+async fn next<T, S: futures_util::Stream<Item = jobsess::Result<T>> + Unpin>(
+    progress: &mut S,
+) -> T {
     use futures_util::StreamExt;
     tokio::time::timeout(Duration::from_secs(10), progress.next())
         .await

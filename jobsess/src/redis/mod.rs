@@ -272,6 +272,15 @@ const WATCHED: &str = "\u{0}watched";
 /// is never returned. (Releases before updates wrote `1` and never changed it.)
 const MARKER: &str = "\u{0}jobsess";
 
+/// How close to the server's time (as this process reads it, in ms) an
+/// index entry's expiry must be for the listing to be left to the server's
+/// own clock. A clock reading can be off: the nodes of a cluster whose
+/// clocks differ a little, or a clock that was stepped since the last
+/// reading (once a minute). Within this margin that never lists a job
+/// that has expired; a clock stepped ahead by more can list one for up to
+/// a minute, until the next reading (its hash is gone: it loads as `None`).
+const LISTING_MARGIN_MS: i64 = 1000;
+
 /// [`RedisJobStore::with_update_attempts`]'s default.
 const DEFAULT_UPDATE_ATTEMPTS: u32 = 32;
 
@@ -719,10 +728,11 @@ impl OwnerJobs {
 impl OwnerJobs {
     /// The owner's live job keys: one `ZRANGE` of the index with its
     /// scores, no script, when no entry can have expired (none has an
-    /// expiry, or each is later than the latest the server's clock can read
-    /// now, as [`deadline::ServerClock`] knows it). Otherwise, and for an
-    /// index of an earlier release, [`LIST`] drops the expired entries and
-    /// reads the index on the server's own clock.
+    /// expiry, or each is more than [`LISTING_MARGIN_MS`] later than the
+    /// latest the server's clock can read now, as [`deadline::ServerClock`]
+    /// knows it). Otherwise, and for an index of an earlier release,
+    /// [`LIST`] drops the expired entries and reads the index on the
+    /// server's own clock.
     async fn listed(&self, start: &str) -> Result<Vec<String>> {
         use fred::interfaces::SortedSetsInterface;
         let failed = |err| Error::backend(Op::List, start, err);
@@ -766,7 +776,7 @@ impl OwnerJobs {
             .map_err(|err| Error::backend(Op::List, &self.set_key, err))?;
         // a key expires once the clock has passed its expiry
         #[allow(clippy::cast_precision_loss)]
-        Ok(expiry >= latest_now as f64)
+        Ok(expiry > latest_now.saturating_add(LISTING_MARGIN_MS) as f64)
     }
 
     /// The owner's live job keys by [`LIST`], on the server's clock.

@@ -506,6 +506,61 @@ async fn an_expired_job_is_gone_not_a_ghost() {
     );
 }
 
+/// `ids()` lists exactly the jobs whose hashes Redis still holds, as jobs
+/// with and without a TTL come and expire: every job alive after the
+/// listing is listed, and every listed job was alive before it. The
+/// rounds take both ways of listing: a plain read of the index while no
+/// job is due within a second, the server's script once one is.
+#[tokio::test]
+#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
+async fn listed_jobs_are_the_jobs_redis_holds() {
+    use std::collections::BTreeSet;
+    let (raw, expiring) = raw_and_store(Duration::from_secs(3)).await;
+    let (token, session) = owner(&expiring);
+    let lasting = RedisJobStore::new(raw.clone()).with_namespace("jobsess-test");
+    let short = AsyncJobSession::<Job, _>::new(session);
+    let long = AsyncJobSession::<Job, _>::new(lasting.owner(&token).unwrap());
+    let mut written = Vec::new();
+    let alive = async |ids: &[String]| {
+        let mut alive = BTreeSet::new();
+        for id in ids {
+            let key = format!("jobsess-test:{{{token}}}:transcription_{id}");
+            let exists: i64 = raw.exists(key).await.unwrap();
+            if exists == 1 {
+                alive.insert(id.clone());
+            }
+        }
+        alive
+    };
+    for round in 0..7 {
+        for i in 0..3 {
+            let id = format!("short-{round}-{i}");
+            short.store(&id, &job(&id)).await.unwrap();
+            written.push(id);
+        }
+        let id = format!("long-{round}");
+        long.store(&id, &job(&id)).await.unwrap();
+        written.push(id);
+        let before = alive(&written).await;
+        let listed: BTreeSet<String> = long.ids().await.unwrap().into_iter().collect();
+        let after = alive(&written).await;
+        assert!(
+            listed.is_subset(&before),
+            "round {round}: listed {listed:?}, alive before {before:?}"
+        );
+        assert!(
+            after.is_subset(&listed),
+            "round {round}: listed {listed:?}, alive after {after:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(700)).await;
+    }
+    assert!(
+        written.len() > alive(&written).await.len(),
+        "some jobs expired"
+    );
+    long.clear().await.unwrap();
+}
+
 /// A job with no fields is still a job.
 #[tokio::test]
 #[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]

@@ -561,6 +561,41 @@ async fn listed_jobs_are_the_jobs_redis_holds() {
     long.clear().await.unwrap();
 }
 
+/// Every operation gives the same answers on a pool that speaks RESP3,
+/// where Redis answers `HGETALL` with a map and `ZRANGE ... WITHSCORES`
+/// with nested pairs, as on the default RESP2.
+#[tokio::test]
+#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
+async fn a_resp3_pool_gives_the_same_answers() {
+    use fred::types::RespVersion;
+    let mut config = Config::from_url(&std::env::var("REDIS_URL").expect("REDIS_URL")).unwrap();
+    config.version = RespVersion::RESP3;
+    let resp3 = Builder::from_config(config).build_pool(2).unwrap();
+    resp3.init().await.expect("Redis answers in RESP3");
+    for ttl in [Duration::ZERO, Duration::from_secs(600)] {
+        let store = RedisJobStore::new(resp3.clone())
+            .with_namespace("jobsess-test")
+            .with_ttl(ttl);
+        let (_, session) = owner(&store);
+        let jobs = AsyncJobSession::<Job, _>::new(session);
+        jobs.store("a", &job("a")).await.unwrap();
+        jobs.store("b", &job("b")).await.unwrap();
+        jobs.store_field("a", Job::PROGRESS, &7).await.unwrap();
+        assert_eq!(
+            jobs.load_field("a", Job::PROGRESS).await.unwrap(),
+            Some(7),
+            "{ttl:?}"
+        );
+        let mut expected = job("a");
+        expected.progress = 7;
+        assert_eq!(jobs.load("a").await.unwrap(), Some(expected), "{ttl:?}");
+        assert_eq!(jobs.ids().await.unwrap(), ["a", "b"], "{ttl:?}");
+        assert!(jobs.delete("b").await.unwrap());
+        assert_eq!(jobs.ids().await.unwrap(), ["a"], "{ttl:?}");
+        assert_eq!(jobs.clear().await.unwrap(), 1, "{ttl:?}");
+    }
+}
+
 /// A job with no fields is still a job.
 #[tokio::test]
 #[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]

@@ -737,13 +737,14 @@ impl OwnerJobs {
         use fred::interfaces::SortedSetsInterface;
         let failed = |err| Error::backend(Op::List, start, err);
         let client = self.store.pool.next();
-        // each job key followed by its expiry, soonest first
-        let read: std::result::Result<Vec<String>, fred::error::Error> = client
+        // each job key with its expiry, soonest first (flat pairs in
+        // RESP2, nested in RESP3: the tuples take either)
+        let read: std::result::Result<Vec<(String, f64)>, fred::error::Error> = client
             .zrange(&self.set_key, 0, -1, None, false, None, true)
             .await;
         match read {
-            Ok(entries) if self.none_expired(client, entries.get(1)).await? => {
-                Ok(entries.into_iter().step_by(2).collect())
+            Ok(entries) if self.none_expired(client, entries.first()).await? => {
+                Ok(entries.into_iter().map(|(key, _)| key).collect())
             }
             Ok(_) => self.list_on_server(start).await,
             // a plain set, from an earlier release: the script takes it over
@@ -752,22 +753,19 @@ impl OwnerJobs {
         }
     }
 
-    /// Whether no entry of the index has expired, given the score of its
-    /// first entry, the soonest to expire (`inf`: none ever does).
+    /// Whether no entry of the index has expired, given its first entry,
+    /// the soonest to expire (at `inf`: none ever does).
     async fn none_expired(
         &self,
         client: &fred::clients::Client,
-        soonest: Option<&String>,
+        soonest: Option<&(String, f64)>,
     ) -> Result<bool> {
-        let Some(soonest) = soonest else {
+        let Some(&(_, expiry)) = soonest else {
             return Ok(true);
         };
-        if soonest == "inf" {
+        if expiry == f64::INFINITY {
             return Ok(true);
         }
-        let Ok(expiry) = soonest.parse::<f64>() else {
-            return Ok(false);
-        };
         let latest_now = self
             .store
             .clock
@@ -781,7 +779,7 @@ impl OwnerJobs {
 
     /// The owner's live job keys by [`LIST`], on the server's clock.
     async fn list_on_server(&self, start: &str) -> Result<Vec<String>> {
-        let listed: Vec<String> = self
+        let listed: Vec<(String, f64)> = self
             .run(
                 &LIST,
                 Op::List,
@@ -790,8 +788,7 @@ impl OwnerJobs {
                 Vec::new(),
             )
             .await?;
-        // each job key followed by its expiry
-        Ok(listed.into_iter().step_by(2).collect())
+        Ok(listed.into_iter().map(|(key, _)| key).collect())
     }
 }
 

@@ -561,9 +561,9 @@ async fn listed_jobs_are_the_jobs_redis_holds() {
     long.clear().await.unwrap();
 }
 
-/// Every operation gives the same answers on a pool that speaks RESP3,
-/// where Redis answers `HGETALL` with a map and `ZRANGE ... WITHSCORES`
-/// with nested pairs, as on the default RESP2.
+/// Every operation, and a watch, gives the same answers on a pool that
+/// speaks RESP3, where Redis answers `HGETALL` with a map and
+/// `ZRANGE ... WITHSCORES` with nested pairs, as on the default RESP2.
 #[tokio::test]
 #[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn a_resp3_pool_gives_the_same_answers() {
@@ -592,6 +592,10 @@ async fn a_resp3_pool_gives_the_same_answers() {
         assert_eq!(jobs.ids().await.unwrap(), ["a", "b"], "{ttl:?}");
         assert!(jobs.delete("b").await.unwrap());
         assert_eq!(jobs.ids().await.unwrap(), ["a"], "{ttl:?}");
+        let mut progress = Box::pin(jobs.watch_field("a", Job::PROGRESS).await.unwrap());
+        assert_eq!(next(&mut progress).await, 7, "{ttl:?}");
+        jobs.store_field("a", Job::PROGRESS, &8).await.unwrap();
+        assert_eq!(next(&mut progress).await, 8, "{ttl:?}");
         assert_eq!(jobs.clear().await.unwrap(), 1, "{ttl:?}");
     }
 }

@@ -743,7 +743,7 @@ impl OwnerJobs {
             .zrange(&self.set_key, 0, -1, None, false, None, true)
             .await;
         match read {
-            Ok(entries) if self.none_expired(client, entries.first()).await? => {
+            Ok(entries) if self.none_expired(client, start, entries.first()).await? => {
                 Ok(entries.into_iter().map(|(key, _)| key).collect())
             }
             Ok(_) => self.list_on_server(start).await,
@@ -754,10 +754,12 @@ impl OwnerJobs {
     }
 
     /// Whether no entry of the index has expired, given its first entry,
-    /// the soonest to expire (at `inf`: none ever does).
+    /// the soonest to expire (at `inf`: none ever does). Errors name the
+    /// listing's `start`, never the owner's token.
     async fn none_expired(
         &self,
         client: &fred::clients::Client,
+        start: &str,
         soonest: Option<&(String, f64)>,
     ) -> Result<bool> {
         let Some(&(_, expiry)) = soonest else {
@@ -771,7 +773,7 @@ impl OwnerJobs {
             .clock
             .latest_now(client)
             .await
-            .map_err(|err| Error::backend(Op::List, &self.set_key, err))?;
+            .map_err(|err| Error::backend(Op::List, start, err))?;
         // a key expires once the clock has passed its expiry
         #[allow(clippy::cast_precision_loss)]
         Ok(expiry > latest_now.saturating_add(LISTING_MARGIN_MS) as f64)

@@ -53,6 +53,25 @@ async fn raw_and_store(ttl: Duration) -> (Pool, RedisJobStore) {
     (raw, store)
 }
 
+/// A fresh owner's jobs as two app instances on one Redis see them: one
+/// whose jobs expire after `ttl`, one with no TTL; with a raw pool and the
+/// owner's token.
+async fn with_and_without_ttl(
+    ttl: Duration,
+) -> (
+    Pool,
+    String,
+    AsyncJobSession<Job, OwnerJobs>,
+    AsyncJobSession<Job, OwnerJobs>,
+) {
+    let (raw, with_ttl) = raw_and_store(ttl).await;
+    let (token, session) = owner(&with_ttl);
+    let no_ttl = RedisJobStore::new(raw.clone()).with_namespace("jobsess-test");
+    let expiring = AsyncJobSession::<Job, _>::new(session);
+    let lasting = AsyncJobSession::<Job, _>::new(no_ttl.owner(&token).unwrap());
+    (raw, token, expiring, lasting)
+}
+
 /// A fresh owner, so runs and tests never see each other's jobs.
 fn owner(store: &RedisJobStore) -> (String, OwnerJobs) {
     let token = RedisJobStore::new_owner_token().unwrap();
@@ -515,11 +534,7 @@ async fn an_expired_job_is_gone_not_a_ghost() {
 #[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn listed_jobs_are_the_jobs_redis_holds() {
     use std::collections::BTreeSet;
-    let (raw, expiring) = raw_and_store(Duration::from_secs(3)).await;
-    let (token, session) = owner(&expiring);
-    let lasting = RedisJobStore::new(raw.clone()).with_namespace("jobsess-test");
-    let short = AsyncJobSession::<Job, _>::new(session);
-    let long = AsyncJobSession::<Job, _>::new(lasting.owner(&token).unwrap());
+    let (raw, token, short, long) = with_and_without_ttl(Duration::from_secs(3)).await;
     let mut written = Vec::new();
     let alive = async |ids: &[String]| {
         let mut alive = BTreeSet::new();
@@ -641,11 +656,7 @@ async fn scripts_reload_after_a_flush() {
 #[tokio::test]
 #[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn a_field_write_without_a_ttl_keeps_the_jobs_expiry() {
-    let (raw, with_ttl) = raw_and_store(Duration::from_secs(1)).await;
-    let (token, session) = owner(&with_ttl);
-    let no_ttl = RedisJobStore::new(raw.clone()).with_namespace("jobsess-test");
-    let stored = AsyncJobSession::<Job, _>::new(session);
-    let patched = AsyncJobSession::<Job, _>::new(no_ttl.owner(&token).unwrap());
+    let (raw, token, stored, patched) = with_and_without_ttl(Duration::from_secs(1)).await;
     stored.store("a", &job("a")).await.unwrap();
     patched.store_field("a", Job::PROGRESS, &7).await.unwrap();
     assert_eq!(
@@ -833,11 +844,7 @@ async fn a_watch_resumes_after_redis_restarts() {
     let (port, dir, mut redis, store) = durable_store("jobsess-watch-restart").await;
     let (token, session) = owner(&store);
     let jobs = AsyncJobSession::<Job, _>::new(session);
-    jobs.store("live", &job("live")).await.unwrap();
-    let mut progress = Box::pin(jobs.watch_field("live", Job::PROGRESS).await.unwrap());
-    assert_eq!(next(&mut progress).await, 0);
-    jobs.store_field("live", Job::PROGRESS, &10).await.unwrap();
-    assert_eq!(next(&mut progress).await, 10);
+    let mut progress = watching_progress(&jobs, "live").await;
 
     redis.kill().unwrap();
     redis.wait().unwrap();
@@ -1006,11 +1013,7 @@ async fn a_write_whose_message_is_lost_still_reaches_the_watchers() {
     let (raw, store) = raw_and_store(Duration::ZERO).await;
     let (token, session) = owner(&store);
     let jobs = AsyncJobSession::<Job, _>::new(session);
-    jobs.store("lost", &job("lost")).await.unwrap();
-    let mut progress = Box::pin(jobs.watch_field("lost", Job::PROGRESS).await.unwrap());
-    assert_eq!(next(&mut progress).await, 0);
-    jobs.store_field("lost", Job::PROGRESS, &10).await.unwrap();
-    assert_eq!(next(&mut progress).await, 10);
+    let mut progress = watching_progress(&jobs, "lost").await;
     let hash = format!("jobsess-test:{{{token}}}:transcription_lost");
     let _: i64 = raw.hset(&hash, ("progress", "20")).await.unwrap();
     let _: i64 = raw.hincrby(&hash, "\u{0}jobsess", 1).await.unwrap();
@@ -1046,6 +1049,21 @@ async fn a_field_removed_by_a_write_is_removed_for_the_watchers() {
         assert_eq!(jobs.ids().await.unwrap(), ["lang"], "{ttl:?}");
         jobs.delete("lang").await.unwrap();
     }
+}
+
+/// Job `id` stored and its progress watched, through a first field write
+/// (0, then 10): the stream, for what the test does next.
+async fn watching_progress(
+    jobs: &AsyncJobSession<Job, OwnerJobs>,
+    id: &str,
+) -> std::pin::Pin<Box<dyn futures_util::Stream<Item = jobsess::Result<u8>> + Send>> {
+    jobs.store(id, &job(id)).await.unwrap();
+    let mut progress: std::pin::Pin<Box<dyn futures_util::Stream<Item = _> + Send>> =
+        Box::pin(jobs.watch_field(id, Job::PROGRESS).await.unwrap());
+    assert_eq!(next(&mut progress).await, 0);
+    jobs.store_field(id, Job::PROGRESS, &10).await.unwrap();
+    assert_eq!(next(&mut progress).await, 10);
+    progress
 }
 
 /// The next value of a watched field, within 10 s.

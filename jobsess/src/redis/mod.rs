@@ -328,8 +328,16 @@ local function zcall(command, set, ...)
 end
 "
     };
-    // Keeps a job in its owner's index, scored by its expiry; its member
-    // there is its hash's key after the index's key and a `:`. With a TTL
+    // A job's member in its owner's index (its job key): its hash's key
+    // after the index's key and a `:` (as `OwnerJobs::hash_key` builds it).
+    (member) => {
+        r"
+local function member(hash, set)
+  return string.sub(hash, #set + 2)
+end
+"
+    };
+    // Keeps a job in its owner's index, scored by its expiry. With a TTL
     // the expiry moves. Without one, a job whose hash keeps its expiry (a
     // field write: `listed`) needs nothing, as its index entry already has
     // that score: the write that made the job put it there, and only a
@@ -338,14 +346,13 @@ end
     (renew) => {
         r"
 local function renew(hash, set, ttl, listed)
-  local member = string.sub(hash, #set + 2)
   if ttl > 0 then
     local at = now() + ttl * 1000
     redis.call('PEXPIREAT', hash, at)
-    zcall('ZADD', set, at, member)
+    zcall('ZADD', set, at, member(hash, set))
     redis.call('PEXPIRE', set, ttl * 1000)
   elseif not listed then
-    zcall('ZADD', set, '+inf', member)
+    zcall('ZADD', set, '+inf', member(hash, set))
   end
 end
 "
@@ -370,7 +377,7 @@ end
 }
 
 /// A script's text: the marker names, the helpers it names (in the order
-/// `now zcall watched renew publish_job`, each after those it uses), then
+/// `now zcall member watched renew publish_job`, each after those it uses), then
 /// its body. A helper needed on one path only is defined in that path's
 /// block instead (`lua!(name)` in the body).
 macro_rules! script {
@@ -414,7 +421,7 @@ local WATCHED = '\0watched'
 /// left as it was.
 static INSERT: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(script!(
-        write zcall watched renew;
+        write zcall member watched renew;
         concat!(r"
 local held = redis.call('HMGET', KEYS[1], MARKER, WATCHED, 'jobsess:version')
 if ARGV[3] ~= '' then
@@ -444,7 +451,7 @@ return existed"
 /// gone.
 static UPDATE: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(script!(
-        write zcall watched renew;
+        write zcall member watched renew;
         concat!(r"
 local held = redis.call('HMGET', KEYS[1], MARKER, WATCHED)
 local rev = held[1]
@@ -494,6 +501,7 @@ end
 local ttl = tonumber(ARGV[2])
 if ttl > 0 then",
             lua!(zcall),
+            lua!(member),
             lua!(renew),
             r"
   renew(KEYS[1], KEYS[2], ttl, true)
@@ -537,9 +545,9 @@ return ARGV[1]",
 /// existed.
 static REMOVE: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(script!(
-        write zcall watched;
+        write zcall member watched;
         r"
-zcall('ZREM', KEYS[2], string.sub(KEYS[1], #KEYS[2] + 2))
+zcall('ZREM', KEYS[2], member(KEYS[1], KEYS[2]))
 local watched_at = tonumber(redis.call('HGET', KEYS[1], WATCHED))
 local removed = redis.call('DEL', KEYS[1])
 if removed == 1 and watched(watched_at) then redis.call('PUBLISH', KEYS[1], cjson.encode({'d'})) end
@@ -551,8 +559,8 @@ return removed"
 /// expiry (the index's entries, `WITHSCORES`), in order of expiry. KEYS:
 /// index. The first entry expires first: when it has expired, every
 /// expired entry is dropped from the index before the index is read again;
-/// when it has not, or never expires (`inf`: no job has a TTL), the index
-/// is read once and the server's clock not at all.
+/// when it has not, the index is read once (and the server's clock not at
+/// all if it never expires, `inf`: no job has a TTL).
 static LIST: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(script!(
         now zcall;
@@ -723,9 +731,7 @@ impl OwnerJobs {
             .await
             .map_err(|err| Error::backend(op, key, err))
     }
-}
 
-impl OwnerJobs {
     /// The owner's live job keys: one `ZRANGE` of the index with its
     /// scores, no script, when no entry can have expired (none has an
     /// expiry, or each is more than [`LISTING_MARGIN_MS`] later than the
@@ -735,7 +741,6 @@ impl OwnerJobs {
     /// server's own clock.
     async fn listed(&self, start: &str) -> Result<Vec<String>> {
         use fred::interfaces::SortedSetsInterface;
-        let failed = |err| Error::backend(Op::List, start, err);
         let client = self.store.pool.next();
         // each job key with its expiry, soonest first (flat pairs in
         // RESP2, nested in RESP3: the tuples take either)
@@ -749,7 +754,7 @@ impl OwnerJobs {
             Ok(_) => self.list_on_server(start).await,
             // a plain set, from an earlier release: the script takes it over
             Err(err) if err.details().starts_with("WRONGTYPE") => self.list_on_server(start).await,
-            Err(err) => Err(failed(err)),
+            Err(err) => Err(Error::backend(Op::List, start, err)),
         }
     }
 

@@ -17,7 +17,7 @@ use syn::{DeriveInput, parse_macro_input};
 /// Derives `jobsess::JobMetadata`. The guide, and the table of what the
 /// derive does with every serde attribute, are on `jobsess::JobMetadata`
 /// (the re-export of this macro): <https://docs.rs/jobsess/latest/jobsess/derive.JobMetadata.html>;
-/// the README: <https://github.com/jobsess/jobsess#readme>.
+/// the workspace's `README.md`.
 #[proc_macro_derive(JobMetadata, attributes(job_metadata))]
 pub fn derive_job_metadata(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);

@@ -21,7 +21,7 @@ use serde_json::value::RawValue;
 use crate::backend::{self, FieldWrite, Measure, SessionBackend};
 use crate::codec;
 use crate::error::{Error, Op, Result};
-use crate::field::Field;
+use crate::field::{Field, FieldKeys};
 use crate::finite::Checked;
 use crate::metadata::JobMetadata;
 
@@ -134,12 +134,12 @@ impl SessionBackend for Session {
 
     /// Only the field's entries are parsed; the rest of the job's text is
     /// scanned, not decoded.
-    fn get_field(&self, key: &str, name: &str, aliases: &[&str]) -> Result<Option<Cow<'_, Value>>> {
+    fn get_field(&self, key: &str, keys: FieldKeys<'_>) -> Result<Option<Cow<'_, Value>>> {
         let entries = self.entries();
         let Some(json) = entries.get(key) else {
             return Ok(None);
         };
-        let Some(found) = FieldFinder::find(json, name, aliases) else {
+        let Some(found) = FieldFinder::find(json, keys) else {
             // not an object of fields: the handle names what it is
             return SessionBackend::get(self, key);
         };
@@ -169,7 +169,7 @@ impl SessionBackend for Session {
         let Some(json) = entries.get(key) else {
             return Ok(None);
         };
-        let Some(found) = FieldFinder::find(json, field.name(), field.aliases()) else {
+        let Some(found) = FieldFinder::find(json, field.keys()) else {
             return backend::read_field(self, key, field);
         };
         // the finder also keeps the version member, for `get_field`
@@ -203,22 +203,17 @@ impl SessionBackend for Session {
 /// Finds the raw JSON of a field's entries (its key and aliases) and of the
 /// version member in a job's text, skipping the others without decoding them.
 struct FieldFinder<'n, 'j> {
-    name: &'n str,
-    aliases: &'n [&'n str],
+    keys: FieldKeys<'n>,
     found: Vec<(&'j str, &'j RawValue)>,
 }
 
 impl<'n, 'j> FieldFinder<'n, 'j> {
-    /// The entries of field `name`, its `aliases` and the version member in
-    /// `json`, in the order they stand; `None` if `json` is no object.
-    fn find(
-        json: &'j str,
-        name: &'n str,
-        aliases: &'n [&'n str],
-    ) -> Option<Vec<(&'j str, &'j RawValue)>> {
+    /// The entries of the members of `keys` (the field, its aliases and the
+    /// version member) in `json`, in the order they stand; `None` if `json`
+    /// is no object.
+    fn find(json: &'j str, keys: FieldKeys<'n>) -> Option<Vec<(&'j str, &'j RawValue)>> {
         let finder = FieldFinder {
-            name,
-            aliases,
+            keys,
             found: Vec::new(),
         };
         let mut deserializer = serde_json::Deserializer::from_str(json);
@@ -249,7 +244,7 @@ impl<'de: 'j, 'j> serde::de::Visitor<'de> for FieldFinder<'_, 'j> {
         mut map: A,
     ) -> std::result::Result<Self::Value, A::Error> {
         while let Some(field) = map.next_key::<&'de str>()? {
-            if field == self.name || self.aliases.contains(&field) || field == crate::VERSION_KEY {
+            if self.keys.contains(field) {
                 self.found.push((field, map.next_value::<&'de RawValue>()?));
             } else {
                 map.next_value::<serde::de::IgnoredAny>()?;
@@ -309,8 +304,8 @@ impl SessionBackend for CookieSession {
         self.session.insert_encoded(key, value)
     }
 
-    fn get_field(&self, key: &str, name: &str, aliases: &[&str]) -> Result<Option<Cow<'_, Value>>> {
-        self.session.get_field(key, name, aliases)
+    fn get_field(&self, key: &str, keys: FieldKeys<'_>) -> Result<Option<Cow<'_, Value>>> {
+        self.session.get_field(key, keys)
     }
 
     fn get_field_decoded<M: JobMetadata, T>(

@@ -10,12 +10,12 @@ use std::marker::PhantomData;
 use std::sync::{Arc, Mutex};
 
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::backend::{FieldWrite, SessionBackend};
 use crate::codec;
 use crate::error::{Error, Op, Result};
-use crate::field::FieldOf;
+use crate::field::{FieldKeys, FieldOf};
 use crate::key::{self, KeySpace};
 use crate::metadata::JobMetadata;
 use crate::update::{self, Updated};
@@ -140,9 +140,9 @@ pub trait AsyncSessionBackend: Send + Sync {
         }
     }
 
-    /// The job under `key`, holding at least those of field `name` and its
-    /// `aliases` that it has, and its [`VERSION_KEY`](crate::VERSION_KEY)
-    /// member if it has one; `None` if there is no such job. The fallback
+    /// The job under `key`, holding at least those of the
+    /// [`members`](FieldKeys::members) of `keys` that it has (the field, its
+    /// aliases and the version member); `None` if there is no such job. The fallback
     /// reads the whole job.
     ///
     /// # Errors
@@ -150,10 +150,9 @@ pub trait AsyncSessionBackend: Send + Sync {
     fn get_field(
         &self,
         key: &str,
-        name: &str,
-        aliases: &[&str],
+        keys: FieldKeys<'_>,
     ) -> impl Future<Output = Result<Option<Value>>> + Send {
-        let _ = (name, aliases);
+        let _ = keys;
         self.get(key)
     }
 
@@ -456,22 +455,10 @@ impl<B: SessionBackend + Send> AsyncSessionBackend for Mutex<B> {
         lock(self, Op::List, start)?.keys_with_prefix(start)
     }
 
-    /// Copies out only the field's entries, not the whole job.
-    async fn get_field(&self, key: &str, name: &str, aliases: &[&str]) -> Result<Option<Value>> {
+    /// Copies out only the members the read needs, not the whole job.
+    async fn get_field(&self, key: &str, keys: FieldKeys<'_>) -> Result<Option<Value>> {
         let session = lock(self, Op::Read, key)?;
-        Ok(session
-            .get_field(key, name, aliases)?
-            .map(|job| match job.as_object() {
-                Some(stored) => Value::Object(
-                    std::iter::once(name)
-                        .chain(aliases.iter().copied())
-                        .filter_map(|field| stored.get_key_value(field))
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect::<Map<_, _>>(),
-                ),
-                // not an object: the handle reports it as such
-                None => job.into_owned(),
-            }))
+        Ok(session.get_field(key, keys)?.map(|job| keys.pick(&job)))
     }
 
     async fn set_field(&self, key: &str, write: FieldWrite<'_>) -> Result<bool> {
@@ -527,10 +514,9 @@ impl<B: AsyncSessionBackend + ?Sized> AsyncSessionBackend for Arc<B> {
     fn get_field(
         &self,
         key: &str,
-        name: &str,
-        aliases: &[&str],
+        keys: FieldKeys<'_>,
     ) -> impl Future<Output = Result<Option<Value>>> + Send {
-        (**self).get_field(key, name, aliases)
+        (**self).get_field(key, keys)
     }
 
     fn set_field(
@@ -733,16 +719,13 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
     /// doesn't decode, or a failing backend.
     pub async fn load_field<F: FieldOf<M>>(&self, id: &str, field: F) -> Result<Option<F::Value>> {
         let (key, field) = (self.key(id)?, field.field());
-        let job = self.session.get_field(&key, field.name(), field.aliases());
-        let Some(job) = job.await? else {
-            return Ok(None);
-        };
-        match version::read_field(&key, &job, &field)? {
-            FieldRead::Value(value) => Ok(Some(value)),
-            FieldRead::Older => match self.session.get(&key).await? {
-                Some(whole) => version::migrated_field(&key, &whole, &field).map(Some),
-                None => Ok(None),
-            },
+        let job = self.session.get_field(&key, field.keys()).await?;
+        match version::read_field(&key, job.as_ref(), &field)? {
+            FieldRead::Done(value) => Ok(value),
+            FieldRead::Older => {
+                let whole = self.session.get(&key).await?;
+                version::migrated_field(&key, whole.as_ref(), &field)
+            }
         }
     }
 

@@ -56,7 +56,7 @@ use serde_json::{Map, Value};
 
 use crate::codec;
 use crate::error::{Error, Result};
-use crate::field::Field;
+use crate::field::{Field, FieldKeys};
 use crate::metadata::JobMetadata;
 use crate::version::{self, FieldRead};
 
@@ -103,15 +103,10 @@ pub(crate) fn read_field<B: SessionBackend + ?Sized, M: JobMetadata, T>(
     key: &str,
     field: &Field<M, T>,
 ) -> Result<Option<T>> {
-    let Some(job) = backend.get_field(key, field.name(), field.aliases())? else {
-        return Ok(None);
-    };
-    match version::read_field(key, &job, field)? {
-        FieldRead::Value(value) => Ok(Some(value)),
-        FieldRead::Older => match backend.get(key)? {
-            Some(whole) => version::migrated_field(key, &whole, field).map(Some),
-            None => Ok(None),
-        },
+    let job = backend.get_field(key, field.keys())?;
+    match version::read_field(key, job.as_deref(), field)? {
+        FieldRead::Done(value) => Ok(value),
+        FieldRead::Older => version::migrated_field(key, backend.get(key)?.as_deref(), field),
     }
 }
 
@@ -207,15 +202,15 @@ pub trait SessionBackend {
         self.insert(key, value)
     }
 
-    /// The job under `key`, holding at least those of field `name` and its
-    /// `aliases` that it has, and its [`VERSION_KEY`](crate::VERSION_KEY)
-    /// member if it has one; `None` if there is no such job. The fallback
+    /// The job under `key`, holding at least those of the
+    /// [`members`](FieldKeys::members) of `keys` that it has (the field, its
+    /// aliases and the version member); `None` if there is no such job. The fallback
     /// reads the whole job.
     ///
     /// # Errors
     /// As [`get`](Self::get).
-    fn get_field(&self, key: &str, name: &str, aliases: &[&str]) -> Result<Option<Cow<'_, Value>>> {
-        let _ = (name, aliases);
+    fn get_field(&self, key: &str, keys: FieldKeys<'_>) -> Result<Option<Cow<'_, Value>>> {
+        let _ = keys;
         self.get(key)
     }
 
@@ -453,8 +448,8 @@ impl<B: SessionBackend + Measure> SessionBackend for Budget<B> {
         self.inner.keys_with_prefix(start)
     }
 
-    fn get_field(&self, key: &str, name: &str, aliases: &[&str]) -> Result<Option<Cow<'_, Value>>> {
-        self.inner.get_field(key, name, aliases)
+    fn get_field(&self, key: &str, keys: FieldKeys<'_>) -> Result<Option<Cow<'_, Value>>> {
+        self.inner.get_field(key, keys)
     }
 
     /// The patched job is measured before it is written.
@@ -522,8 +517,8 @@ impl<B: SessionBackend + ?Sized> SessionBackend for &mut B {
         (**self).keys_with_prefix(start)
     }
 
-    fn get_field(&self, key: &str, name: &str, aliases: &[&str]) -> Result<Option<Cow<'_, Value>>> {
-        (**self).get_field(key, name, aliases)
+    fn get_field(&self, key: &str, keys: FieldKeys<'_>) -> Result<Option<Cow<'_, Value>>> {
+        (**self).get_field(key, keys)
     }
 
     fn set_field(&mut self, key: &str, write: FieldWrite<'_>) -> Result<bool> {

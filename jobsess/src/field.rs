@@ -162,6 +162,21 @@ impl<M, T> Field<M, T> {
         self.aliases
     }
 
+    /// The members of a stored job that a read of this field needs, as a
+    /// backend's `get_field` is handed them.
+    ///
+    /// ```
+    /// # use jobsess::{JobMetadata, VERSION_KEY};
+    /// # #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
+    /// # struct Job { #[serde(alias = "file")] file_name: String }
+    /// let keys = Job::FILE_NAME.keys();
+    /// assert_eq!(keys.members().collect::<Vec<_>>(), ["file_name", "file", VERSION_KEY]);
+    /// ```
+    #[must_use]
+    pub const fn keys(&self) -> FieldKeys<'static> {
+        FieldKeys::new(self.name, self.aliases)
+    }
+
     /// The value serde would use when the field is absent, if the field has a
     /// `#[serde(default)]` (its own or the container's).
     ///
@@ -251,5 +266,105 @@ impl<M, T> FieldOf<M> for Field<M, T> {
 
     fn field(&self) -> Field<M, T> {
         *self
+    }
+}
+
+/// The members of a stored job that a read of one field needs: the field's
+/// key, its `alias` keys, and [`VERSION_KEY`](crate::VERSION_KEY), which
+/// says whether the job must be migrated or refused. A backend's
+/// `get_field` is handed this value and returns the members it lists, so no
+/// backend can leave out the version member.
+///
+/// ```
+/// use jobsess::{FieldKeys, VERSION_KEY};
+/// let keys = FieldKeys::new("file", &["path"]);
+/// assert!(keys.contains("path") && keys.contains(VERSION_KEY));
+/// assert!(!keys.contains("progress"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldKeys<'f> {
+    name: &'f str,
+    aliases: &'f [&'f str],
+}
+
+impl<'f> FieldKeys<'f> {
+    /// The keys of field `name` with its `aliases`.
+    ///
+    /// ```
+    /// # use jobsess::FieldKeys;
+    /// assert_eq!(FieldKeys::new("file", &[]).name(), "file");
+    /// ```
+    #[must_use]
+    pub const fn new(name: &'f str, aliases: &'f [&'f str]) -> Self {
+        FieldKeys { name, aliases }
+    }
+
+    /// The field's key.
+    ///
+    /// ```
+    /// # use jobsess::FieldKeys;
+    /// assert_eq!(FieldKeys::new("file", &["path"]).name(), "file");
+    /// ```
+    #[must_use]
+    pub const fn name(&self) -> &'f str {
+        self.name
+    }
+
+    /// The field's `alias` keys.
+    ///
+    /// ```
+    /// # use jobsess::FieldKeys;
+    /// assert_eq!(FieldKeys::new("file", &["path"]).aliases(), ["path"]);
+    /// ```
+    #[must_use]
+    pub const fn aliases(&self) -> &'f [&'f str] {
+        self.aliases
+    }
+
+    /// Every member to read: the key, the aliases, then the version member.
+    ///
+    /// ```
+    /// # use jobsess::{FieldKeys, VERSION_KEY};
+    /// let members: Vec<_> = FieldKeys::new("file", &["path"]).members().collect();
+    /// assert_eq!(members, ["file", "path", VERSION_KEY]);
+    /// ```
+    pub fn members(&self) -> impl Iterator<Item = &'f str> + use<'f> {
+        std::iter::once(self.name)
+            .chain(self.aliases.iter().copied())
+            .chain(std::iter::once(crate::VERSION_KEY))
+    }
+
+    /// Whether `member` is one of [`members`](Self::members).
+    ///
+    /// ```
+    /// # use jobsess::FieldKeys;
+    /// assert!(!FieldKeys::new("file", &[]).contains("size"));
+    /// ```
+    #[must_use]
+    pub fn contains(&self, member: &str) -> bool {
+        member == self.name || member == crate::VERSION_KEY || self.aliases.contains(&member)
+    }
+
+    /// The members of `job` that this read needs, copied out; a value that
+    /// is no object is returned whole, for the handle to name what it is.
+    ///
+    /// ```
+    /// # use jobsess::FieldKeys;
+    /// # use serde_json::json;
+    /// let job = json!({ "file": "a", "size": 3 });
+    /// assert_eq!(FieldKeys::new("file", &[]).pick(&job), json!({ "file": "a" }));
+    /// ```
+    #[must_use]
+    pub fn pick(&self, job: &Value) -> Value {
+        match job.as_object() {
+            Some(stored) => Value::Object(
+                stored
+                    .iter()
+                    .filter(|(member, _)| self.contains(member))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            ),
+            None => job.clone(),
+        }
     }
 }

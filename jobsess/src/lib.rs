@@ -56,16 +56,11 @@
 //! - with the `watch` feature, live jobs: `watch` and `watch_field`
 //!   streams, served as server-sent events in axum and actix-web.
 //!
-//! Guides in the README: [atomic update](https://github.com/jobsess/jobsess#atomic-update),
-//! [versioned metadata](https://github.com/jobsess/jobsess#versioned-metadata),
-//! [live jobs](https://github.com/jobsess/jobsess#live-jobs-watch-and-server-sent-events),
-//! [quick start](https://github.com/jobsess/jobsess#quick-start),
-//! [axum](https://github.com/jobsess/jobsess#axum-tower-sessions),
-//! [actix-web](https://github.com/jobsess/jobsess#actix-web-actix-session),
-//! [the Redis job store](https://github.com/jobsess/jobsess#redis-job-store-server-side),
-//! [concurrency](https://github.com/jobsess/jobsess#concurrency), and which
+//! Guides in the workspace's `README.md`, one section each: *Atomic update*,
+//! *Versioned metadata*, *Live jobs*, *Quick start*, *axum*, *actix-web*,
+//! *Redis job store*, *Concurrency*, and which
 //! feature goes with which tower-sessions version (below, and
-//! [in the README](https://github.com/jobsess/jobsess#feature-flags)).
+//! in the README's *Feature flags*).
 //!
 //! # Feature flags
 //!
@@ -127,7 +122,7 @@ pub mod redis;
 pub use async_session::{AsyncJobSession, AsyncKeyValue, AsyncSessionBackend, Indexed};
 pub use backend::SessionBackend;
 pub use error::{BoxError, Error, Op, Result};
-pub use field::{Field, FieldOf};
+pub use field::{Field, FieldKeys, FieldOf};
 pub use metadata::{JobMetadata, Schema, UntypedJob};
 pub use session::JobSession;
 pub use update::Updated;
@@ -213,7 +208,7 @@ pub use version::VERSION_KEY;
 /// shadows nothing.
 ///
 /// See also [the crate's feature flags](crate#feature-flags) and the
-/// README's [quick start](https://github.com/jobsess/jobsess#quick-start).
+/// README's *Quick start*.
 pub use jobsess_derive::JobMetadata;
 
 /// What the code that `#[derive(JobMetadata)]` generates needs. Not a public API.

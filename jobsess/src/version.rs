@@ -183,37 +183,47 @@ where
     M::migrate_from(previous).map_err(failed)
 }
 
-/// One field read from a job of a versioned type.
+/// The first step of a field read, shared by both handles.
 pub(crate) enum FieldRead<T> {
-    /// The field, from a job of the current version.
-    Value(T),
+    /// The field (`None`: no such job), from a job of the current version.
+    Done(Option<T>),
     /// The job is older: read it whole and take the field of its migration
     /// ([`migrated_field`]).
     Older,
 }
 
-/// Reads `field` from the job under `key` (whole, or holding at least the
-/// field and the version member), refusing a newer job.
+/// Reads `field` from `job`, what the backend's `get_field` returned for
+/// `key` (the members of [`Field::keys`], or the whole job), refusing a
+/// newer job. Both handles' `load_field` start here.
 pub(crate) fn read_field<M: JobMetadata, T>(
     key: &str,
-    job: &Value,
+    job: Option<&Value>,
     field: &Field<M, T>,
 ) -> Result<FieldRead<T>> {
+    let Some(job) = job else {
+        return Ok(FieldRead::Done(None));
+    };
     match compare::<M>(key, job)? {
-        (Ordering::Equal, _) => codec::decode_field(key, job, field).map(FieldRead::Value),
+        (Ordering::Equal, _) => {
+            codec::decode_field(key, job, field).map(|v| FieldRead::Done(Some(v)))
+        }
         (Ordering::Greater, found) => Err(newer::<M>(key, found)),
         (Ordering::Less, _) => Ok(FieldRead::Older),
     }
 }
 
-/// `field` of the whole older job under `key`, once migrated.
+/// `field` of the whole older job under `key` (`None`: gone since the first
+/// read), once migrated: the second step of [`read_field`].
 pub(crate) fn migrated_field<M: JobMetadata, T>(
     key: &str,
-    whole: &Value,
+    whole: Option<&Value>,
     field: &Field<M, T>,
-) -> Result<T> {
+) -> Result<Option<T>> {
+    let Some(whole) = whole else {
+        return Ok(None);
+    };
     let current = current::<M>(key, whole)?;
-    codec::decode_field(key, &current, field)
+    codec::decode_field(key, &current, field).map(Some)
 }
 
 /// What a versioned type with no `migrate_from` does with an older job.

@@ -24,7 +24,7 @@ use serde_json::Value;
 use crate::async_session::{AsyncJobSession, AsyncSessionBackend};
 use crate::backend::FieldWrite;
 use crate::error::{Error, Result};
-use crate::field::{Field, FieldOf};
+use crate::field::{Field, FieldKeys, FieldOf};
 use crate::metadata::JobMetadata;
 use crate::{codec, version};
 
@@ -334,8 +334,8 @@ impl<B: AsyncSessionBackend> AsyncSessionBackend for Notifying<B> {
         self.shared.inner.get_decoded(key).await
     }
 
-    async fn get_field(&self, key: &str, name: &str, aliases: &[&str]) -> Result<Option<Value>> {
-        self.shared.inner.get_field(key, name, aliases).await
+    async fn get_field(&self, key: &str, keys: FieldKeys<'_>) -> Result<Option<Value>> {
+        self.shared.inner.get_field(key, keys).await
     }
 
     async fn set_field(&self, key: &str, write: FieldWrite<'_>) -> Result<bool> {

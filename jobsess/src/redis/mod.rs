@@ -61,6 +61,7 @@ use serde_json::{Map, Value};
 use crate::async_session::{AsyncJobSession, AsyncSessionBackend};
 use crate::backend::FieldWrite;
 use crate::error::{Error, Op, Result};
+use crate::field::FieldKeys;
 
 /// The session key under which the owner token is kept.
 ///
@@ -877,11 +878,8 @@ impl AsyncSessionBackend for OwnerJobs {
 
     /// One `HMGET` of the marker, the field and its aliases, no script: no
     /// marker is no job.
-    async fn get_field(&self, key: &str, name: &str, aliases: &[&str]) -> Result<Option<Value>> {
-        let fields: Vec<&str> = [MARKER, name, crate::VERSION_KEY]
-            .into_iter()
-            .chain(aliases.iter().copied())
-            .collect();
+    async fn get_field(&self, key: &str, keys: FieldKeys<'_>) -> Result<Option<Value>> {
+        let fields: Vec<&str> = std::iter::once(MARKER).chain(keys.members()).collect();
         let mut values: Vec<Option<String>> = self
             .store
             .pool

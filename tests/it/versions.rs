@@ -312,7 +312,7 @@ async fn the_async_handle_versions_jobs_too() {
 // ---- a rolling deploy on a real Redis -----------------------------------------
 
 async fn release_store() -> RedisJobStore {
-    let url = std::env::var("REDIS_URL").expect("REDIS_URL");
+    let url = crate::common::redis_url();
     let pool = Pool::new(Config::from_url(&url).unwrap(), None, None, None, 2).unwrap();
     pool.init().await.unwrap();
     RedisJobStore::new(pool)
@@ -321,8 +321,8 @@ async fn release_store() -> RedisJobStore {
 }
 
 #[tokio::test]
-#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn a_rolling_deploy_on_redis_loses_nothing() {
+    require!(crate::common::redis());
     // two releases, each with its own pool, share one store and one owner
     let token = RedisJobStore::new_owner_token().unwrap();
     let old = AsyncJobSession::<JobV1, _>::new(release_store().await.owner(&token).unwrap());

@@ -46,7 +46,7 @@ async fn store() -> RedisJobStore {
 /// A raw pool on the Redis at `REDIS_URL`, and a store on it whose jobs
 /// expire after `ttl` (zero: never).
 async fn raw_and_store(ttl: Duration) -> (Pool, RedisJobStore) {
-    let raw = pool(&std::env::var("REDIS_URL").expect("REDIS_URL")).await;
+    let raw = pool(&crate::common::redis_url()).await;
     let store = RedisJobStore::new(raw.clone())
         .with_namespace("jobsess-test")
         .with_ttl(ttl);
@@ -80,8 +80,8 @@ fn owner(store: &RedisJobStore) -> (String, OwnerJobs) {
 }
 
 #[tokio::test]
-#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn the_notebook_flow() {
+    require!(crate::common::redis());
     let store = store().await;
     let (_, session) = owner(&store);
     let jobs = AsyncJobSession::<Job, _>::new(session);
@@ -124,8 +124,8 @@ async fn the_notebook_flow() {
 }
 
 #[tokio::test]
-#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn owners_and_prefixes_are_isolated() {
+    require!(crate::common::redis());
     let store = store().await;
     let (_, alice) = owner(&store);
     let (_, bob) = owner(&store);
@@ -146,8 +146,8 @@ async fn owners_and_prefixes_are_isolated() {
 /// Twenty tasks write twenty different fields of one job at once, many
 /// times over: with one HSET per write none is lost.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn concurrent_field_writes_lose_nothing() {
+    require!(crate::common::redis());
     const FIELDS: [&str; 20] = [
         "f00", "f01", "f02", "f03", "f04", "f05", "f06", "f07", "f08", "f09", "f10", "f11", "f12",
         "f13", "f14", "f15", "f16", "f17", "f18", "f19",
@@ -178,8 +178,8 @@ async fn concurrent_field_writes_lose_nothing() {
 }
 
 #[tokio::test]
-#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn writes_renew_the_expiry() {
+    require!(crate::common::redis());
     let (raw, store) = raw_and_store(Duration::from_secs(600)).await;
     let (token, session) = owner(&store);
     let jobs = AsyncJobSession::<Job, _>::new(session);
@@ -195,8 +195,8 @@ async fn writes_renew_the_expiry() {
 }
 
 #[tokio::test]
-#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn corrupt_fields_are_named_errors() {
+    require!(crate::common::redis());
     let (raw, store) = raw_and_store(Duration::ZERO).await;
     let (token, session) = owner(&store);
     let jobs = AsyncJobSession::<Job, _>::new(session);
@@ -298,8 +298,8 @@ impl Drop for OwnRedis {
 }
 
 #[tokio::test]
-#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn a_dead_redis_is_an_error_not_a_hang_or_a_panic() {
+    require!(crate::common::tools(&["redis-server"]));
     let mut redis = OwnRedis::start().expect("redis-server starts on a free port");
     let store = RedisJobStore::new(pool(&format!("redis://127.0.0.1:{}", redis.1)).await);
     let (_, session) = owner(&store);
@@ -378,8 +378,8 @@ async fn hash(raw: &Pool, token: &str, key: &str) -> std::collections::BTreeMap<
 }
 
 #[tokio::test]
-#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn field_access_follows_serde_attributes_on_redis() {
+    require!(crate::common::redis());
     let (raw, store) = raw_and_store(Duration::ZERO).await;
     let (token, session) = owner(&store);
     let jobs = AsyncJobSession::<SerdeJob, _>::new(session);
@@ -493,8 +493,8 @@ async fn a_failed_session_read_never_replaces_the_owner_token() {
 /// A job expires `ttl` after the last write to it, on its own timer, and is
 /// then simply gone: not listed, not loaded, not writable, not counted.
 #[tokio::test]
-#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn an_expired_job_is_gone_not_a_ghost() {
+    require!(crate::common::redis());
     let (_, store) = raw_and_store(Duration::from_secs(1)).await;
     let (_, session) = owner(&store);
     let jobs = AsyncJobSession::<Job, _>::new(session);
@@ -531,8 +531,8 @@ async fn an_expired_job_is_gone_not_a_ghost() {
 /// rounds take both ways of listing: a plain read of the index while no
 /// job is due within a second, the server's script once one is.
 #[tokio::test]
-#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn listed_jobs_are_the_jobs_redis_holds() {
+    require!(crate::common::redis());
     use std::collections::BTreeSet;
     let (raw, token, short, long) = with_and_without_ttl(Duration::from_secs(3)).await;
     let mut written = Vec::new();
@@ -580,10 +580,10 @@ async fn listed_jobs_are_the_jobs_redis_holds() {
 /// speaks RESP3, where Redis answers `HGETALL` with a map and
 /// `ZRANGE ... WITHSCORES` with nested pairs, as on the default RESP2.
 #[tokio::test]
-#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn a_resp3_pool_gives_the_same_answers() {
+    require!(crate::common::redis());
     use fred::types::RespVersion;
-    let mut config = Config::from_url(&std::env::var("REDIS_URL").expect("REDIS_URL")).unwrap();
+    let mut config = Config::from_url(&crate::common::redis_url()).unwrap();
     config.version = RespVersion::RESP3;
     let resp3 = Builder::from_config(config).build_pool(2).unwrap();
     resp3.init().await.expect("Redis answers in RESP3");
@@ -617,8 +617,8 @@ async fn a_resp3_pool_gives_the_same_answers() {
 
 /// A job with no fields is still a job.
 #[tokio::test]
-#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn a_job_with_no_fields_exists() {
+    require!(crate::common::redis());
     let store = store().await;
     let (_, session) = owner(&store);
     let jobs = AsyncJobSession::<UntypedJob, _>::new(session);
@@ -637,8 +637,8 @@ async fn a_job_with_no_fields_exists() {
 /// Scripts run by hash; after `SCRIPT FLUSH` (as after a restart) they are
 /// loaded again, transparently.
 #[tokio::test]
-#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn scripts_reload_after_a_flush() {
+    require!(crate::common::redis());
     let (raw, store) = raw_and_store(Duration::ZERO).await;
     let (_, session) = owner(&store);
     let jobs = AsyncJobSession::<Job, _>::new(session);
@@ -654,8 +654,8 @@ async fn scripts_reload_after_a_flush() {
 /// to expire as it would: it is then gone from the listing too, not a ghost
 /// whose index entry outlives its hash.
 #[tokio::test]
-#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn a_field_write_without_a_ttl_keeps_the_jobs_expiry() {
+    require!(crate::common::redis());
     let (raw, token, stored, patched) = with_and_without_ttl(Duration::from_secs(1)).await;
     stored.store("a", &job("a")).await.unwrap();
     patched.store_field("a", Job::PROGRESS, &7).await.unwrap();
@@ -681,8 +681,8 @@ async fn a_field_write_without_a_ttl_keeps_the_jobs_expiry() {
 /// An owner's index written by the earlier release (a plain set of job
 /// keys) is read, and taken over on the next write.
 #[tokio::test]
-#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn data_of_the_earlier_release_is_read() {
+    require!(crate::common::redis());
     let (raw, store) = raw_and_store(Duration::ZERO).await;
     let (token, session) = owner(&store);
     let set = format!("jobsess-test:{{{token}}}");
@@ -760,8 +760,8 @@ async fn durable_store(namespace: &str) -> (u16, std::path::PathBuf, Child, Redi
 /// and once Redis is back from its append-only file the same store serves
 /// again without a restart, with every acknowledged job and write there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn an_outage_fails_fast_and_the_store_recovers() {
+    require!(crate::common::tools(&["redis-server"]));
     let (port, dir, mut redis, store) = durable_store("jobsess-outage").await;
     let (_, session) = owner(&store);
     let jobs = AsyncJobSession::<Job, _>::new(session);
@@ -839,8 +839,8 @@ async fn an_outage_fails_fast_and_the_store_recovers() {
 /// subscribes again, the job is read again, and the stream goes on with
 /// the latest value, including a write made while it was reconnecting.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn a_watch_resumes_after_redis_restarts() {
+    require!(crate::common::tools(&["redis-server"]));
     let (port, dir, mut redis, store) = durable_store("jobsess-watch-restart").await;
     let (token, session) = owner(&store);
     let jobs = AsyncJobSession::<Job, _>::new(session);
@@ -872,8 +872,8 @@ async fn a_watch_resumes_after_redis_restarts() {
 /// second after the store's 1 s command timeout answered them with errors:
 /// the deadline each write carries makes its script refuse to run late.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn a_write_that_timed_out_never_lands_later() {
+    require!(crate::common::tools(&["redis-server"]));
     let redis = OwnRedis::start().expect("redis-server starts on a free port");
     let url = format!("redis://127.0.0.1:{}", redis.1);
     let store = RedisJobStore::connect(&url).await.unwrap(); // 1 s timeouts
@@ -934,8 +934,8 @@ async fn a_write_that_timed_out_never_lands_later() {
 /// A watcher that joins later starts from the newest state, and from then
 /// on each one gets every write, in order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn the_watchers_of_a_job_share_one_read_of_it() {
+    require!(crate::common::tools(&["redis-server"]));
     use futures_util::StreamExt;
 
     const WATCHERS: usize = 50;
@@ -1008,8 +1008,8 @@ async fn the_watchers_of_a_job_share_one_read_of_it() {
 /// got, the job's keeper reads the job. Here the lost write is made with
 /// plain commands, which publish nothing, right after a watched write.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn a_write_whose_message_is_lost_still_reaches_the_watchers() {
+    require!(crate::common::redis());
     let (raw, store) = raw_and_store(Duration::ZERO).await;
     let (token, session) = owner(&store);
     let jobs = AsyncJobSession::<Job, _>::new(session);
@@ -1026,8 +1026,8 @@ async fn a_write_whose_message_is_lost_still_reaches_the_watchers() {
 /// hash field behind; with and without a TTL, as the two take different
 /// paths in the field write's script.
 #[tokio::test]
-#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn a_field_removed_by_a_write_is_removed_for_the_watchers() {
+    require!(crate::common::redis());
     for ttl in [Duration::ZERO, Duration::from_secs(600)] {
         let (raw, store) = raw_and_store(ttl).await;
         let (token, session) = owner(&store);

@@ -1,16 +1,14 @@
 //! The axum demo in a real browser: headless Chromium, driven through
 //! chromedriver (WebDriver), from the start form through the monitor and
 //! results pages to delete and "Clear all" (with its confirmation), and the
-//! error pages with their way back. Ignored where `chromium` or
-//! `chromedriver` is missing (`.ci/run` installs both from Debian).
-
-mod common;
+//! error pages with their way back. Skipped, by name, where
+//! `chromium` or `chromedriver` is missing (`.ci/run` installs both from Debian).
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::Demo;
+use crate::common::Demo;
 use fantoccini::{Client, ClientBuilder, Locator};
 
 /// chromedriver on a free port, killed when dropped.
@@ -99,8 +97,8 @@ async fn start_job(page: &Client, base: &str, file: &str) {
 }
 
 #[tokio::test]
-#[cfg_attr(not(browser), ignore = "needs chromium and chromedriver on the PATH")]
 async fn the_axum_demo_in_a_browser() {
+    require!(crate::common::browser());
     let demo = Demo::start("axum_app", 20, &[]);
     let driver = Driver::start();
     let page = browser(&driver).await;
@@ -177,13 +175,9 @@ async fn the_axum_demo_in_a_browser() {
 /// writes its progress, with no reload (a marker set in the page survives),
 /// until the job is done.
 #[tokio::test]
-#[cfg_attr(
-    browser,
-    ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"
-)]
-#[cfg_attr(not(browser), ignore = "needs chromium and chromedriver on the PATH")]
 async fn the_monitor_page_follows_a_job_live_across_instances() {
-    let url = std::env::var("REDIS_URL").expect("REDIS_URL");
+    require!(crate::common::browser(), crate::common::redis());
+    let url = crate::common::redis_url();
     let a = Demo::start("axum_app", 300, &["--redis-url", &url]);
     let b = Demo::start("axum_app", 300, &["--redis-url", &url]);
     let driver = Driver::start();

@@ -1,7 +1,7 @@
 //! The Redis job store on a Redis Cluster of three masters that the test
 //! starts on loopback: every script touches one hash slot and names every
 //! key it touches, so the handle's operations and the HTTP flow work
-//! through fred's cluster client. Ignored where `redis-cli` or
+//! through fred's cluster client. Skipped, by name, where `redis-cli` or
 //! `redis-server` is missing.
 
 use std::net::TcpListener;
@@ -109,11 +109,8 @@ fn start_cluster() -> Cluster {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(
-    not(redis_cluster_tools),
-    ignore = "needs redis-server and redis-cli on the PATH"
-)]
 async fn the_job_store_on_a_three_master_cluster() {
+    require!(crate::common::tools(&["redis-server", "redis-cli"]));
     let cluster = start_cluster();
     let url = format!(
         "redis-cluster://127.0.0.1:{}?node=127.0.0.1:{}&node=127.0.0.1:{}",

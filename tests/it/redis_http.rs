@@ -61,7 +61,7 @@ async fn login(session: tower_sessions::Session) -> Result<(), String> {
 
 /// The job store of these tests, on the Redis at `REDIS_URL`.
 async fn job_store() -> RedisJobStore {
-    let url = std::env::var("REDIS_URL").expect("REDIS_URL");
+    let url = crate::common::redis_url();
     let pool = Pool::new(Config::from_url(&url).unwrap(), None, None, None, 4).unwrap();
     pool.init().await.unwrap();
     RedisJobStore::new(pool)
@@ -106,8 +106,8 @@ async fn jobs_of(user: &reqwest::Client, base: &str) -> Vec<(String, u8)> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn concurrent_requests_on_two_instances_lose_nothing() {
+    require!(crate::common::redis());
     let sessions = MemoryStore::default();
     let a = instance(sessions.clone()).await;
     let b = instance(sessions).await;
@@ -162,8 +162,8 @@ async fn concurrent_requests_on_two_instances_lose_nothing() {
 }
 
 #[tokio::test]
-#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn a_missing_store_extension_is_a_plain_500() {
+    require!(crate::common::redis());
     let app = Router::new()
         .route("/jobs", get(list))
         .layer(SessionManagerLayer::new(MemoryStore::default()).with_secure(false));
@@ -239,8 +239,8 @@ async fn concurrent_first_starts(users: &[reqwest::Client], per_user: usize, a: 
 /// their first job starts all at once, across two instances. They must
 /// agree on one owner per session, so no acknowledged job is unreachable.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn first_concurrent_requests_of_a_session_agree_on_one_owner() {
+    require!(crate::common::redis());
     let sessions = MemoryStore::default();
     let a = instance(sessions.clone()).await;
     let b = instance(sessions).await;
@@ -260,8 +260,8 @@ async fn first_concurrent_requests_of_a_session_agree_on_one_owner() {
 /// With the app's own user identity (`OwnerId`, put in the request by an
 /// auth layer), a user's jobs follow them to another session or device.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn an_app_user_id_owns_jobs_across_sessions() {
+    require!(crate::common::redis());
     use axum::extract::Request;
     use axum::middleware::{Next, from_fn};
     use jobsess::redis::OwnerId;
@@ -384,9 +384,9 @@ mod actix {
     /// Cookie sessions hold only the owner token, so neither concurrency nor
     /// the number of jobs is limited by the cookie.
     #[actix_web::test]
-    #[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
     async fn cookie_sessions_with_the_redis_store() {
-        let url = std::env::var("REDIS_URL").expect("REDIS_URL");
+        require!(crate::common::redis());
+        let url = crate::common::redis_url();
         let pool = Pool::new(Config::from_url(&url).unwrap(), None, None, None, 2).unwrap();
         pool.init().await.unwrap();
         let store = RedisJobStore::new(pool)

@@ -3,11 +3,9 @@
 //! `examples/actix_app.rs`) on a free port and drives them with reqwest and
 //! a cookie store.
 
-mod common;
-
 use std::time::Duration;
 
-use common::Demo;
+use crate::common::Demo;
 
 use jobsess_workspace::demo::Status;
 use reqwest::StatusCode;
@@ -441,9 +439,9 @@ async fn the_monitor_says_done_at_100() {
 
 /// A job started on instance A shows on instance B through one Redis.
 #[tokio::test]
-#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn axum_scale_out_through_redis() {
-    let url = std::env::var("REDIS_URL").expect("REDIS_URL");
+    require!(crate::common::redis());
+    let url = crate::common::redis_url();
     // 20 ms a step, so B's polls see the progress move
     let demo_a = Demo::start("axum_app", 20, &["--redis-url", &url]);
     let demo_b = Demo::axum(&["--redis-url", &url]);
@@ -499,9 +497,9 @@ async fn axum_scale_out_through_redis() {
 }
 
 #[tokio::test]
-#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn axum_full_flow_on_redis() {
-    let url = std::env::var("REDIS_URL").expect("REDIS_URL");
+    require!(crate::common::redis());
+    let url = crate::common::redis_url();
     full_flow(&Demo::axum(&["--redis-url", &url]).base).await;
 }
 

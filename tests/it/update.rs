@@ -154,7 +154,7 @@ async fn tasks_sharing_a_mutex_lose_no_update() {
 // ---- Redis ------------------------------------------------------------------
 
 async fn pool() -> Pool {
-    let url = std::env::var("REDIS_URL").expect("REDIS_URL");
+    let url = crate::common::redis_url();
     let pool = Pool::new(Config::from_url(&url).unwrap(), None, None, None, 4).unwrap();
     pool.init().await.unwrap();
     pool
@@ -168,8 +168,8 @@ async fn job_store() -> RedisJobStore {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn redis_updates_from_two_pools_lose_nothing() {
+    require!(crate::common::redis());
     let token = RedisJobStore::new_owner_token().unwrap();
     let a = AsyncJobSession::<Job, _>::new(job_store().await.owner(&token).unwrap());
     let b = AsyncJobSession::<Job, _>::new(job_store().await.owner(&token).unwrap());
@@ -225,8 +225,8 @@ async fn redis_updates_from_two_pools_lose_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn redis_conflicts_are_named_and_write_nothing() {
+    require!(crate::common::redis());
     // one attempt each: under contention some updates give up, and the
     // counter is exactly the number that said they wrote
     let store = job_store().await.with_update_attempts(1);
@@ -262,8 +262,8 @@ async fn redis_conflicts_are_named_and_write_nothing() {
 }
 
 #[tokio::test]
-#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn redis_updates_jobs_of_the_earlier_release_and_expired_ones() {
+    require!(crate::common::redis());
     let raw = pool().await;
     let store = job_store().await;
     let token = RedisJobStore::new_owner_token().unwrap();
@@ -340,8 +340,8 @@ async fn instance(sessions: MemoryStore) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn two_instances_and_200_concurrent_updates_over_http() {
+    require!(crate::common::redis());
     let sessions = MemoryStore::default();
     let (a, b) = (instance(sessions.clone()).await, instance(sessions).await);
     let user = reqwest::Client::builder()

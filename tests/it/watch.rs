@@ -118,7 +118,7 @@ async fn a_slow_watcher_skips_states_but_gets_the_last() {
 
 /// A job store as one app instance has it: its own pool and subscriber.
 async fn instance_store(ttl: Duration) -> RedisJobStore {
-    let url = std::env::var("REDIS_URL").expect("REDIS_URL");
+    let url = crate::common::redis_url();
     let pool = Pool::new(Config::from_url(&url).unwrap(), None, None, None, 2).unwrap();
     pool.init().await.unwrap();
     RedisJobStore::new(pool)
@@ -127,7 +127,7 @@ async fn instance_store(ttl: Duration) -> RedisJobStore {
 }
 
 async fn subscribers(channel: &str) -> i64 {
-    let url = std::env::var("REDIS_URL").expect("REDIS_URL");
+    let url = crate::common::redis_url();
     let client = Client::new(Config::from_url(&url).unwrap(), None, None, None);
     client.init().await.unwrap();
     let counts: Vec<Value> = client.pubsub_numsub(channel).await.unwrap();
@@ -137,7 +137,7 @@ async fn subscribers(channel: &str) -> i64 {
 /// How many channels of this test's namespace ending in `suffix` have a
 /// subscriber.
 async fn watched_channels(suffix: &str) -> usize {
-    let url = std::env::var("REDIS_URL").expect("REDIS_URL");
+    let url = crate::common::redis_url();
     let client = Client::new(Config::from_url(&url).unwrap(), None, None, None);
     client.init().await.unwrap();
     let channels: Vec<String> = client
@@ -148,8 +148,8 @@ async fn watched_channels(suffix: &str) -> usize {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn progress_written_on_one_instance_is_watched_on_another() {
+    require!(crate::common::redis());
     let token = RedisJobStore::new_owner_token().unwrap();
     let a =
         AsyncJobSession::<Job, _>::new(instance_store(Duration::ZERO).await.owner(&token).unwrap());
@@ -233,8 +233,8 @@ async fn progress_written_on_one_instance_is_watched_on_another() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn only_the_owner_watches_and_expiry_ends_the_stream() {
+    require!(crate::common::redis());
     let store = instance_store(Duration::from_secs(1)).await;
     let owner = RedisJobStore::new_owner_token().unwrap();
     let jobs = AsyncJobSession::<Job, _>::new(store.owner(&owner).unwrap());
@@ -255,8 +255,8 @@ async fn only_the_owner_watches_and_expiry_ends_the_stream() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn two_hundred_watchers_all_see_the_last_value() {
+    require!(crate::common::redis());
     let token = RedisJobStore::new_owner_token().unwrap();
     let writer =
         AsyncJobSession::<Job, _>::new(instance_store(Duration::ZERO).await.owner(&token).unwrap());
@@ -285,9 +285,9 @@ async fn two_hundred_watchers_all_see_the_last_value() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn only_watched_jobs_publish_their_writes() {
-    let url = std::env::var("REDIS_URL").expect("REDIS_URL");
+    require!(crate::common::redis());
+    let url = crate::common::redis_url();
     let token = RedisJobStore::new_owner_token().unwrap();
     let jobs =
         AsyncJobSession::<Job, _>::new(instance_store(Duration::ZERO).await.owner(&token).unwrap());
@@ -426,8 +426,8 @@ fn browser() -> reqwest::Client {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
 async fn sse_on_instance_b_follows_progress_written_on_instance_a() {
+    require!(crate::common::redis());
     let sessions = MemoryStore::default();
     let (a, b) = (
         axum_instance(sessions.clone()).await,
@@ -505,8 +505,8 @@ mod actix {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    #[ignore = "needs a Redis: run with REDIS_URL set and -- --include-ignored"]
     async fn actix_serves_the_same_events() {
+        require!(crate::common::redis());
         let store = instance_store(Duration::ZERO).await;
         let key = Key::generate();
         let server = HttpServer::new(move || {

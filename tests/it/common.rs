@@ -1,0 +1,180 @@
+//! What the tests share: the skip rule for tests whose outside tool or
+//! service is missing, and the demo apps the end-to-end tests start.
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::time::Duration;
+
+/// The variable that turns every skip into a failure (`.ci/run` sets it).
+pub const STRICT: &str = "JOBSESS_TEST_STRICT";
+
+/// Returns from the test when one of its needs is missing, after saying by
+/// name that it did not run and why; with [`STRICT`] set, fails it instead.
+/// Each argument is an `Option<String>`: `Some(why)` when a need is missing.
+macro_rules! require {
+    ($($missing:expr),+ $(,)?) => {
+        $(if let Some(why) = $missing {
+            crate::common::skipped(&why);
+            return;
+        })+
+    };
+}
+
+/// Says that the running test did not run, and why, on the real stderr
+/// (the test harness captures only `print!` and `eprint!`, so this line
+/// shows in a passing run); panics instead when [`STRICT`] is set.
+pub fn skipped(why: &str) {
+    // the harness names each test's thread after the test
+    let thread = std::thread::current();
+    let name = thread.name().unwrap_or("a test");
+    let line = format!("test skipped: {name}: {why}");
+    assert!(
+        std::env::var_os(STRICT).is_none_or(|v| v.is_empty() || v == "0"),
+        "{line} ({STRICT} is set, so every test must run)"
+    );
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+/// The Redis the tests use: `REDIS_URL`, or the one on loopback's default port.
+pub fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+/// `Some(why)` when no Redis answers at [`redis_url`].
+pub fn redis() -> Option<String> {
+    let url = redis_url();
+    let address = host_port(&url, 6379);
+    let answers = address
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .is_some_and(|addr| TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_ok());
+    (!answers).then(|| {
+        format!(
+            "no Redis answers at {address} (set REDIS_URL, or start one: \
+             redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save \"\" --appendonly no)"
+        )
+    })
+}
+
+/// The `host:port` of a URL, without its credentials.
+fn host_port(url: &str, default_port: u16) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    if host
+        .rsplit_once(':')
+        .is_some_and(|(_, port)| port.parse::<u16>().is_ok())
+    {
+        host.to_owned()
+    } else {
+        format!("{host}:{default_port}")
+    }
+}
+
+/// `Some(why)` when one of `tools` is not on the PATH.
+pub fn tools(tools: &[&str]) -> Option<String> {
+    let on_path = |tool: &&str| {
+        std::env::var_os("PATH")
+            .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(tool).is_file()))
+    };
+    let missing: Vec<&str> = tools
+        .iter()
+        .copied()
+        .filter(|tool| !on_path(tool))
+        .collect();
+    (!missing.is_empty()).then(|| {
+        format!(
+            "{} not found on the PATH (Debian: apt-get install {})",
+            missing.join(" and "),
+            missing
+                .iter()
+                .map(|tool| match *tool {
+                    "chromedriver" => "chromium-driver",
+                    "redis-cli" | "redis-server" => "redis-server",
+                    other => other,
+                })
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect::<Vec<_>>()
+                .join(" ")
+        )
+    })
+}
+
+/// `Some(why)` when Chromium or chromedriver is missing, for the browser tests.
+pub fn browser() -> Option<String> {
+    tools(&["chromium", "chromedriver"])
+}
+
+#[test]
+fn host_port_leaves_out_the_credentials() {
+    assert_eq!(host_port("redis://:secret@db:6380/0", 6379), "db:6380");
+    assert_eq!(host_port("redis://127.0.0.1", 6379), "127.0.0.1:6379");
+    assert_eq!(host_port("postgres://u:p@h/test?x=1", 5432), "h:5432");
+}
+
+/// A demo app this test started: the example's own binary on a free port,
+/// killed when dropped.
+pub struct Demo {
+    child: Child,
+    /// Kept open: the app may still write to it.
+    _stdout: BufReader<ChildStdout>,
+    pub base: String,
+}
+
+impl Demo {
+    /// Starts `examples/<example>.rs`, built by `cargo test` beside the test
+    /// binaries, with jobs taking `step_ms` per 10 %, and waits for its URL.
+    pub fn start(example: &str, step_ms: u64, args: &[&str]) -> Demo {
+        let exe = std::env::current_exe().expect("the test binary's path");
+        let profile = exe
+            .parent()
+            .and_then(|deps| deps.parent())
+            .expect("target/<profile>");
+        let bin = profile
+            .join("examples")
+            .join(format!("{example}{}", std::env::consts::EXE_SUFFIX));
+        let mut child = Command::new(&bin)
+            .args(["--port", "0", "--step-ms", &step_ms.to_string()])
+            .args(args)
+            .env_remove("PORT")
+            .env_remove("REDIS_URL")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|err| panic!("{} runs: {err}", bin.display()));
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        stdout
+            .read_line(&mut line)
+            .expect("the app says where it listens");
+        let base = line
+            .split_whitespace()
+            .find(|word| word.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no URL in {line:?}"))
+            .to_owned();
+        Demo {
+            child,
+            _stdout: stdout,
+            base,
+        }
+    }
+
+    pub fn axum(args: &[&str]) -> Demo {
+        Demo::start("axum_app", 5, args)
+    }
+
+    pub fn actix() -> Demo {
+        Demo::start("actix_app", 5, &[])
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

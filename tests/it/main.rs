@@ -1,0 +1,31 @@
+//! The workspace's integration tests, in one test binary (one link of the
+//! web stack instead of one per file). Each module is one topic.
+//!
+//! A test whose outside tool or service is missing (a Redis at `REDIS_URL`,
+//! `redis-server`, Chromium and chromedriver) says by name that it did not
+//! run and why, and passes; with `JOBSESS_TEST_STRICT=1` (as `.ci/run` sets
+//! it) it fails instead. See the README's "Running the tests".
+
+#[macro_use]
+mod common;
+
+mod async_maps;
+mod backends;
+mod browser;
+mod e2e;
+mod fidelity;
+mod index;
+mod matrix;
+mod notebook;
+mod properties;
+mod redis_cluster;
+mod redis_http;
+mod redis_store;
+mod robustness;
+mod serde_keys;
+mod tower;
+mod tower_versions;
+mod update;
+mod versions;
+mod watch;
+mod workflow;

@@ -1,0 +1,288 @@
+//! The drift matrix: every backend × a job stored by an older, the current
+//! and a newer release × every typed operation gives the same answer.
+//!
+//! The handle under test reads and writes version 2 of a job type. Each
+//! cell seeds the backend with the raw JSON one release wrote, runs one
+//! operation through the handle, then reads the job back through a handle
+//! of version 3 (which reads every version), so a write that dropped a
+//! newer job's fields, or a read that skipped the version check, shows as a
+//! different answer on one backend. The expected answers are written out
+//! below, not taken from any backend: reads and whole writes refuse a newer
+//! job, field writes patch it and keep its unknown fields.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use jobsess::{AsyncJobSession, AsyncSessionBackend, JobMetadata, JobSession, SessionBackend};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+#[derive(Serialize, Deserialize, JobMetadata, Debug, PartialEq, Clone)]
+#[job_metadata(prefix = "matrix", version = 1)]
+struct V1 {
+    file: String,
+    #[serde(default)]
+    progress: u8,
+}
+
+#[derive(Serialize, Deserialize, JobMetadata, Debug, PartialEq, Clone)]
+#[job_metadata(prefix = "matrix", version = 2, migrate_from = V1)]
+struct V2 {
+    file: String,
+    #[serde(default)]
+    progress: u8,
+    #[serde(default)]
+    pages: u32,
+}
+
+impl From<V1> for V2 {
+    fn from(v1: V1) -> Self {
+        V2 {
+            file: v1.file,
+            progress: v1.progress,
+            pages: 1,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, JobMetadata, Debug, PartialEq, Clone)]
+#[job_metadata(prefix = "matrix", version = 3, migrate_from = V2)]
+struct V3 {
+    file: String,
+    #[serde(default)]
+    progress: u8,
+    #[serde(default)]
+    pages: u32,
+    #[serde(default)]
+    owner: String,
+}
+
+impl From<V2> for V3 {
+    fn from(v2: V2) -> Self {
+        V3 {
+            file: v2.file,
+            progress: v2.progress,
+            pages: v2.pages,
+            owner: "migrated".into(),
+        }
+    }
+}
+
+/// The three releases' stored JSON of job `a`.
+const RELEASES: [&str; 3] = ["older", "current", "newer"];
+
+fn stored(release: &str) -> Value {
+    match release {
+        "older" => json!({ "file": "a.csv", "progress": 10 }),
+        "current" => json!({ "file": "a.csv", "progress": 10, "pages": 4, "jobsess:version": 2 }),
+        "newer" => json!({
+            "file": "a.csv", "progress": 10, "pages": 4, "owner": "ann", "jobsess:version": 3
+        }),
+        other => unreachable!("{other}"),
+    }
+}
+
+/// The operations, each through a version-2 handle.
+const OPS: [&str; 5] = [
+    "load",
+    "load_field",
+    "store_field",
+    "update",
+    "update_field",
+];
+
+/// What every backend must answer: the operation's result, then the job as
+/// a version-3 handle reads it afterwards.
+fn expected(release: &str, op: &str) -> String {
+    const NEWER: &str = "Err(matrix_a: stored at version 3 of its metadata, newer than version 2, \
+                         the newest this release knows; the job is left as it is)";
+    let after = |progress: u8, pages: u32| {
+        let owner = if release == "newer" {
+            "ann"
+        } else {
+            "migrated"
+        };
+        format!(
+            "Ok(Some(V3 {{ file: \"a.csv\", progress: {progress}, pages: {pages}, owner: {owner:?} }}))"
+        )
+    };
+    let pages = if release == "older" { 1 } else { 4 };
+    let untouched = after(10, pages);
+    // a field write patches a newer job (its unknown fields stay); every
+    // read of it, and a whole write, is refused
+    let result = match (release, op) {
+        ("newer", "load" | "load_field" | "update") => NEWER.to_owned(),
+        (_, "load") => format!("Ok(Some(V2 {{ file: \"a.csv\", progress: 10, pages: {pages} }}))"),
+        (_, "load_field") => "Ok(Some(10))".to_owned(),
+        (_, "store_field") => "Ok(())".to_owned(),
+        (_, "update") => format!("Ok(V2 {{ file: \"a.csv\", progress: 11, pages: {pages} }})"),
+        (_, "update_field") => "Ok(11)".to_owned(),
+        other => unreachable!("{other:?}"),
+    };
+    let job = match (release, op) {
+        ("newer", "update") | (_, "load" | "load_field") => untouched,
+        (_, "store_field") => after(50, pages),
+        _ => after(11, pages),
+    };
+    format!("{result} / {job}")
+}
+
+fn show<T: std::fmt::Debug>(result: jobsess::Result<T>) -> String {
+    match result {
+        Ok(value) => format!("Ok({value:?})"),
+        Err(err) => format!("Err({err})"),
+    }
+}
+
+/// One cell on a sync backend: `session` is fresh and holds nothing.
+fn sync_cell<S: SessionBackend>(mut session: S, release: &str, op: &str) -> String {
+    session.insert("matrix_a", stored(release)).unwrap();
+    let result = {
+        let mut jobs = JobSession::<V2, _>::new(&mut session);
+        match op {
+            "load" => show(jobs.load("a")),
+            "load_field" => show(jobs.load_field("a", V2::PROGRESS)),
+            "store_field" => show(jobs.store_field("a", V2::PROGRESS, &50)),
+            "update" => show(jobs.update("a", |job| job.progress += 1)),
+            "update_field" => show(jobs.update_field("a", V2::PROGRESS, |p| *p += 1)),
+            other => unreachable!("{other}"),
+        }
+    };
+    let after = show(JobSession::<V3, _>::new(&mut session).load("a"));
+    format!("{result} / {after}")
+}
+
+/// One cell on an async backend: `session` is fresh and holds nothing.
+async fn async_cell<S: AsyncSessionBackend>(session: S, release: &str, op: &str) -> String {
+    session.insert("matrix_a", stored(release)).await.unwrap();
+    let session = Arc::new(session);
+    let jobs = AsyncJobSession::<V2, _>::new(Arc::clone(&session));
+    let result = match op {
+        "load" => show(jobs.load("a").await),
+        "load_field" => show(jobs.load_field("a", V2::PROGRESS).await),
+        "store_field" => show(jobs.store_field("a", V2::PROGRESS, &50).await),
+        "update" => show(jobs.update("a", |job| job.progress += 1).await),
+        "update_field" => show(jobs.update_field("a", V2::PROGRESS, |p| *p += 1).await),
+        other => unreachable!("{other}"),
+    };
+    let after = show(AsyncJobSession::<V3, _>::new(session).load("a").await);
+    format!("{result} / {after}")
+}
+
+/// Runs every cell of one backend; `cell` runs one on a fresh session.
+async fn check<F, Fut>(backend: &str, cell: F)
+where
+    F: Fn(&'static str, &'static str) -> Fut,
+    Fut: Future<Output = String>,
+{
+    let mut wrong = Vec::new();
+    for release in RELEASES {
+        for op in OPS {
+            let got = cell(release, op).await;
+            let want = expected(release, op);
+            if got != want {
+                wrong.push(format!(
+                    "{backend} × {release} × {op}:\n   got {got}\n  want {want}"
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[tokio::test]
+async fn matrix_maps() {
+    check(
+        "HashMap",
+        |r, o| async move { sync_cell(HashMap::new(), r, o) },
+    )
+    .await;
+    check("BTreeMap", |r, o| async move {
+        sync_cell(BTreeMap::new(), r, o)
+    })
+    .await;
+    check("serde_json::Map", |r, o| async move {
+        sync_cell(serde_json::Map::new(), r, o)
+    })
+    .await;
+    check("Budget<HashMap>", |r, o| async move {
+        sync_cell(jobsess::backend::Budget::new(HashMap::new(), 1 << 20), r, o)
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn matrix_shared_maps() {
+    check("Mutex<HashMap>", |r, o| async move {
+        async_cell(Mutex::new(HashMap::new()), r, o).await
+    })
+    .await;
+    check("Arc<Mutex<BTreeMap>>", |r, o| async move {
+        async_cell(Arc::new(Mutex::new(BTreeMap::new())), r, o).await
+    })
+    .await;
+    check("Notifying<Mutex<HashMap>>", |r, o| async move {
+        async_cell(
+            jobsess::watch::Notifying::new(Mutex::new(HashMap::new())),
+            r,
+            o,
+        )
+        .await
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn matrix_tower_sessions() {
+    check("tower-sessions 0.15", |r, o| async move {
+        let store = Arc::new(tower_sessions_015::MemoryStore::default());
+        async_cell(tower_sessions_015::Session::new(None, store, None), r, o).await
+    })
+    .await;
+    check("tower-sessions 0.14", |r, o| async move {
+        let store = Arc::new(tower_sessions::MemoryStore::default());
+        async_cell(tower_sessions::Session::new(None, store, None), r, o).await
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn matrix_actix_session() {
+    use actix_session::SessionExt;
+    check("actix-session", |r, o| async move {
+        let request = actix_web::test::TestRequest::default().to_http_request();
+        sync_cell(request.get_session(), r, o)
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn matrix_redis() {
+    require!(crate::common::redis());
+    let store = jobsess::redis::RedisJobStore::connect(&crate::common::redis_url())
+        .await
+        .unwrap()
+        .with_namespace("jobsess-matrix-test")
+        .with_ttl(std::time::Duration::from_secs(600));
+    check("Redis", |r, o| {
+        let store = store.clone();
+        async move {
+            // a fresh owner per cell: a fresh, empty session
+            let token = jobsess::redis::RedisJobStore::new_owner_token().unwrap();
+            async_cell(store.owner(&token).unwrap(), r, o).await
+        }
+    })
+    .await;
+}
+
+#[test]
+fn the_expected_answers_differ_by_release() {
+    // a guard on the table itself: the three releases don't all agree, and
+    // a newer job is refused by every operation
+    for op in OPS {
+        assert_ne!(expected("older", op), expected("newer", op));
+    }
+    for op in ["load", "load_field", "update"] {
+        assert!(expected("newer", op).starts_with("Err(matrix_a: stored at version 3"));
+    }
+}

@@ -30,7 +30,6 @@ use jobsess::tower_sessions::AnySession;
 use jobsess::{AsyncJobSession, AsyncSessionBackend};
 use tower_sessions::{MemoryStore, SessionManagerLayer, SessionStore};
 use tower_sessions_redis_store::RedisStore;
-use tower_sessions_redis_store::fred::prelude::{ClientLike, Config, Pool};
 
 use jobsess_workspace::demo::{
     Runner, StartForm, Status, TranscriptionJob, current_progress, error_page, home_page,
@@ -127,10 +126,9 @@ fn memory_app(runner: Runner) -> Router {
 /// # Errors
 /// A bad URL or a Redis that doesn't answer.
 async fn redis_app(url: &str, runner: Runner) -> std::result::Result<Router, BoxError> {
-    let pool = Pool::new(Config::from_url(url)?, None, None, None, 2)?;
-    pool.init().await?;
-    let jobs = RedisJobStore::connect(url)
-        .await?
+    // one pool for sessions and jobs, which reconnects after a Redis restart
+    let pool = jobsess::redis::connect_pool(url, 4).await?;
+    let jobs = RedisJobStore::new(pool.clone())
         .with_namespace("jobsess-demo")
         .with_ttl(std::time::Duration::from_secs(24 * 3600));
     Ok(router::<RedisJobs<TranscriptionJob>, _>(

@@ -106,7 +106,15 @@ impl<'a> Container<'a> {
                 // #[job_metadata(version = 2)]
                 } else if meta.path.is_ident("version") {
                     let value = meta.value()?;
-                    if value.peek(syn::LitInt) {
+                    if value.peek(Token![-]) && value.peek2(syn::LitInt) {
+                        // `version = -1`: the error spans the sign and the number
+                        let minus: Token![-] = value.parse()?;
+                        let lit: syn::LitInt = value.parse()?;
+                        cx.error_spanned_by(
+                            quote::quote!(#minus #lit),
+                            "`version` takes a whole number from 1 up, like `version = 2`",
+                        );
+                    } else if value.peek(syn::LitInt) {
                         let lit: syn::LitInt = value.parse()?;
                         match lit.base10_parse::<u32>() {
                             Ok(v) if v >= 1 && lit.suffix().is_empty() => {

@@ -122,6 +122,15 @@ pub fn check<'a>(cx: &mut Ctxt, cont: &'a Container<'a>) -> Model<'a> {
             migrate_from = None;
         }
     }
+    if let Some(tag) = cont.tag.as_ref().filter(|tag| tag.value() == VERSION_KEY) {
+        cx.error_spanned_by(
+            tag,
+            format_args!(
+                "`#[serde(tag)]` can't be {VERSION_KEY:?}: jobsess keeps the version of a job \
+                 there, so the tag and the version would overwrite each other"
+            ),
+        );
+    }
     if let (Some(deny), Some(v)) = (&cont.deny_unknown_fields, version)
         && v.base10_parse::<u32>().is_ok_and(|v| v > 1)
     {
@@ -222,6 +231,16 @@ fn accessors<'a>(cx: &mut Ctxt, cont: &'a Container, fields: &'a [Field<'a>]) ->
         let mut aliases = Vec::new();
         for alias in &field.aliases {
             let value = alias.value();
+            if value == VERSION_KEY {
+                cx.error_spanned_by(
+                    alias,
+                    format_args!(
+                        "field `{member}` can't be read from {VERSION_KEY:?}: jobsess keeps the \
+                         version of a job there, so `load` would read the version as this field"
+                    ),
+                );
+                continue;
+            }
             if value == ser.value || aliases.contains(&value) {
                 // serde reads it the same way either way: nothing to keep apart
                 continue;

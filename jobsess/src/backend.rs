@@ -70,8 +70,13 @@ use crate::version::{self, FieldRead};
 /// use serde_json::json;
 ///
 /// let mut job = json!({ "file": "a", "fileName": "old", "n": 1 });
-/// FieldWrite { name: "file_name", value: Some(json!("b")), aliases: &["file", "fileName"] }
-///     .apply("job_a", &mut job)?;
+/// let write = FieldWrite {
+///     name: "file_name",
+///     value: Some(json!("b")),
+///     aliases: &["file", "fileName"],
+///     job_type: "my_app::ExportJob",
+/// };
+/// write.apply("job_a", &mut job)?;
 /// assert_eq!(job, json!({ "file_name": "b", "n": 1 }));
 /// # Ok::<(), jobsess::Error>(())
 /// ```
@@ -83,6 +88,8 @@ pub struct FieldWrite<'f> {
     pub value: Option<Value>,
     /// Keys to remove: the field's aliases.
     pub aliases: &'f [&'f str],
+    /// The job's Rust type, as `std::any::type_name` gives it, for errors.
+    pub job_type: &'static str,
 }
 
 impl FieldWrite<'_> {

@@ -13,7 +13,11 @@ use crate::finite::Finite;
 /// `std::any::type_name` without module paths: `Option<PluginInfo>`, not
 /// `core::option::Option<my_app::PluginInfo>`.
 pub(crate) fn short_type_name<T: ?Sized>() -> String {
-    let full = std::any::type_name::<T>();
+    short_name(std::any::type_name::<T>())
+}
+
+/// A full type name (`std::any::type_name`) without module paths.
+pub(crate) fn short_name(full: &str) -> String {
     let mut out = String::with_capacity(full.len());
     let mut segment_start = 0;
     for (i, c) in full.char_indices() {
@@ -97,7 +101,7 @@ fn join_path(field: &str, inner: &str) -> String {
 /// JSON array of the fields in order, which per-field access can't read, so
 /// an array is refused here as it is there: both ways agree on the shape.
 pub(crate) fn decode_job<M: DeserializeOwned>(key: &str, value: &Value) -> Result<M> {
-    as_object(key, value)?;
+    as_object::<M>(key, value)?;
     decode(key, value)
 }
 
@@ -109,7 +113,7 @@ pub(crate) fn decode_job_owned<M: DeserializeOwned>(
     key: &str,
     value: Value,
 ) -> Result<M, Option<Error>> {
-    as_object(key, &value).map_err(Some)?;
+    as_object::<M>(key, &value).map_err(Some)?;
     M::deserialize(value).map_err(|_| None)
 }
 
@@ -124,7 +128,7 @@ pub(crate) fn decode_job_str<M: DeserializeOwned>(key: &str, json: &str) -> Resu
             path: ".".to_owned(),
             source,
         })?;
-        as_object(key, &value)?;
+        as_object::<M>(key, &value)?;
     }
     serde_json::from_str(json).or_else(|_| {
         let mut deserializer = serde_json::Deserializer::from_str(json);
@@ -148,13 +152,26 @@ fn decode_error<T>(key: &str, field: &str, err: PathError) -> Error {
 }
 
 /// The fields of the job object under `key`, or why it has none.
-pub(crate) fn as_object<'v>(key: &str, value: &'v Value) -> Result<&'v Map<String, Value>> {
-    value.as_object().ok_or_else(|| not_an_object(key, value))
+pub(crate) fn as_object<'v, M: ?Sized>(
+    key: &str,
+    value: &'v Value,
+) -> Result<&'v Map<String, Value>> {
+    value
+        .as_object()
+        .ok_or_else(|| not_an_object::<M>(key, value))
 }
 
-pub(crate) fn not_an_object(key: &str, value: &Value) -> Error {
+/// The error for the value under `key`, read or written as an `M`, that is
+/// no JSON object.
+pub(crate) fn not_an_object<M: ?Sized>(key: &str, value: &Value) -> Error {
+    not_an_object_named(key, std::any::type_name::<M>(), value)
+}
+
+/// [`not_an_object`] for a type known by its full name.
+pub(crate) fn not_an_object_named(key: &str, type_name: &str, value: &Value) -> Error {
     Error::NotAnObject {
         key: key.to_owned(),
+        type_name: short_name(type_name),
         found: match value {
             Value::Null => "null",
             Value::Bool(_) => "a boolean",
@@ -172,7 +189,7 @@ pub(crate) fn not_an_object(key: &str, value: &Value) -> Error {
 /// it is serde's `duplicate field` error; absent, it takes its default, is
 /// `None` for an `Option`, or is a `missing field` error.
 pub(crate) fn decode_field<M, T>(key: &str, job: &Value, field: &Field<M, T>) -> Result<T> {
-    let fields = as_object(key, job)?;
+    let fields = as_object::<M>(key, job)?;
     let found = std::iter::once(field.name())
         .chain(field.aliases().iter().copied())
         .filter_map(|name| fields.get(name));
@@ -262,6 +279,7 @@ pub(crate) fn encode_field<M, T>(
         name: field.name(),
         value,
         aliases: field.aliases(),
+        job_type: std::any::type_name::<M>(),
     })
 }
 
@@ -269,7 +287,7 @@ pub(crate) fn encode_field<M, T>(
 /// fields as they are.
 pub(crate) fn patch_field(key: &str, job: &mut Value, write: FieldWrite<'_>) -> Result<()> {
     let Value::Object(fields) = job else {
-        return Err(not_an_object(key, job));
+        return Err(not_an_object_named(key, write.job_type, job));
     };
     for alias in write.aliases {
         fields.remove(*alias);
@@ -343,8 +361,14 @@ pub(crate) fn ids_of_keys(start: &str, keys: Vec<String>) -> Vec<String> {
     ids
 }
 
-/// The value of an index holding `ids`.
+/// The value of an index holding `ids`: one string of ids joined by `\n`,
+/// or, where an id can't stand in that string (an empty one, or one that
+/// holds `\n`, which only other code can have written), the list form, so
+/// that rewriting an index never changes which ids it lists.
 pub(crate) fn index_value(ids: &[String]) -> Value {
+    if ids.iter().any(|id| id.is_empty() || id.contains('\n')) {
+        return Value::Array(ids.iter().cloned().map(Value::String).collect());
+    }
     Value::String(ids.join("\n"))
 }
 
@@ -498,7 +522,7 @@ mod tests {
         let err = decode_job::<Job>("k", &json!([1])).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "k: stored value is an array, expected a JSON object of job metadata"
+            "k as Job: stored value is an array, expected a JSON object of job metadata"
         );
     }
 
@@ -507,7 +531,7 @@ mod tests {
         let err = decode_field::<(), u8>("k", &json!("s"), &key("f")).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "k: stored value is a string, expected a JSON object of job metadata"
+            "k as (): stored value is a string, expected a JSON object of job metadata"
         );
         let mut v = json!(null);
         let write = encode_field("k", &key::<u8>("f"), &1).unwrap();

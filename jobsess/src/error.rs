@@ -103,10 +103,14 @@ pub enum Error {
     },
 
     /// The value under `key` is not a JSON object, so it has no fields.
-    #[error("{key}: stored value is {found}, expected a JSON object of job metadata")]
+    #[error(
+        "{key} as {type_name}: stored value is {found}, expected a JSON object of job metadata"
+    )]
     NotAnObject {
         /// The session key.
         key: String,
+        /// The Rust type the job was read or written as.
+        type_name: String,
         /// The JSON kind found instead (`a string`, `null`...).
         found: &'static str,
     },

@@ -70,7 +70,9 @@ pub(crate) fn whole<'a, M: JobMetadata>(
     move |job| {
         let mut value: M = version::decode(key, job)?;
         if !f(&mut value) {
-            *out = Some(Updated::Declined(value));
+            // `f` may have changed its copy before it said no: the outcome
+            // holds the job as stored
+            *out = Some(Updated::Declined(version::decode(key, job)?));
             return Ok(None);
         }
         let json = version::encode(key, &value)?;

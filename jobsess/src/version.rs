@@ -37,9 +37,9 @@ pub const VERSION_KEY: &str = "jobsess:version";
 
 /// The version the job under `key` was stored at: its [`VERSION_KEY`]
 /// member, 1 if it has none.
-pub(crate) fn stored(key: &str, job: &Value) -> Result<u32> {
+pub(crate) fn stored<M: ?Sized>(key: &str, job: &Value) -> Result<u32> {
     let Value::Object(fields) = job else {
-        return Err(codec::not_an_object(key, job));
+        return Err(codec::not_an_object::<M>(key, job));
     };
     match fields.get(VERSION_KEY) {
         None => Ok(1),
@@ -65,7 +65,7 @@ pub(crate) fn compare<M: JobMetadata>(key: &str, job: &Value) -> Result<(Orderin
     let Some(known) = M::schema().version else {
         return Ok((Ordering::Equal, 1));
     };
-    let found = stored(key, job)?;
+    let found = stored::<M>(key, job)?;
     Ok((found.cmp(&known), found))
 }
 
@@ -73,7 +73,8 @@ pub(crate) fn compare<M: JobMetadata>(key: &str, job: &Value) -> Result<(Orderin
 /// it is of a newer one. A value that is no job object, or has no readable
 /// version, is not refused: a whole write replaces it.
 pub(crate) fn check_not_newer(key: &str, old: &Value, version: u32) -> Result<()> {
-    match stored(key, old) {
+    // a value that is no job object is replaced: its error goes unused
+    match stored::<Value>(key, old) {
         Ok(found) if found > version => Err(Error::NewerVersion {
             key: key.to_owned(),
             found,

@@ -65,6 +65,7 @@ mod tests {
         );
         let err = Error::NotAnObject {
             key: "job_a".into(),
+            type_name: "Job".into(),
             found: "a string",
         };
         assert_eq!(

@@ -58,7 +58,7 @@ async fn field_access_errors_are_the_handles_own() {
     assert!(matches!(err, Error::NotAnObject { .. }), "{err:?}");
     assert_eq!(
         err.to_string(),
-        "job_null: stored value is null, expected a JSON object of job metadata"
+        "job_null as Map<String, Value>: stored value is null, expected a JSON object of job metadata"
     );
     let err = jobs
         .load_field("null", Field::untyped("status"))

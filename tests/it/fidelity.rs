@@ -739,7 +739,8 @@ fn actix_sessions_refuse_what_maps_refuse() {
         "{err}"
     );
     assert!(!jobs.contains("a").unwrap());
-    let expected = "job_arr: stored value is an array, expected a JSON object of job metadata";
+    let expected =
+        "job_arr as Floats: stored value is an array, expected a JSON object of job metadata";
     assert_eq!(jobs.load("arr").unwrap_err().to_string(), expected);
     assert_eq!(
         jobs.load_field("arr", Floats::RATIO)
@@ -769,7 +770,8 @@ fn a_job_stored_as_an_array_is_refused_both_ways() {
     // serde's derived Deserialize would read this array as Pair { a: 1, b: 2 }
     session.insert("job_a".to_owned(), json!([1, 2]));
     let mut jobs = JobSession::<Pair, _>::new(&mut session);
-    let expected = "job_a: stored value is an array, expected a JSON object of job metadata";
+    let expected =
+        "job_a as Pair: stored value is an array, expected a JSON object of job metadata";
     assert_eq!(jobs.load("a").unwrap_err().to_string(), expected);
     assert_eq!(
         jobs.load_field("a", Pair::A).unwrap_err().to_string(),

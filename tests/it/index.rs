@@ -255,3 +255,113 @@ async fn two_prefixes_have_two_indexes() {
     assert_eq!(exports.clear().await.unwrap(), 1);
     assert_eq!(jobs(&store).ids().await.unwrap(), ["a"]);
 }
+
+/// The index as other code or an earlier release left it (the list form,
+/// with any strings: empty ones, ones holding `\n`, duplicates, ids whose
+/// job is gone) and the jobs the session holds: after any sequence of
+/// reads, `clear()` removes every job under the prefix that the index or
+/// the session lists, exactly as a `clear()` with no reads before it does.
+mod reads_never_change_what_clear_removes {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Read {
+        Ids,
+        Entries,
+        Load(usize),
+        Contains(usize),
+    }
+
+    fn read() -> impl Strategy<Value = Read> {
+        prop_oneof![
+            Just(Read::Ids),
+            Just(Read::Entries),
+            (0usize..8).prop_map(Read::Load),
+            (0usize..8).prop_map(Read::Contains),
+        ]
+    }
+
+    /// The session: an index in the list form and the jobs of some of its ids.
+    fn session(listed: &[String], stored: &[bool]) -> Opaque {
+        let mut entries = vec![(
+            key::index_key("job"),
+            Value::Array(listed.iter().cloned().map(Value::String).collect()),
+        )];
+        for (id, stored) in listed.iter().zip(stored) {
+            if *stored {
+                entries.push((format!("job_{id}"), json!({ "file": id, "progress": 1 })));
+            }
+        }
+        let entries: Vec<(&str, Value)> = entries
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
+        Opaque::with(&entries)
+    }
+
+    /// Job keys left in the store after the clear.
+    fn jobs_left(store: &Opaque) -> Vec<String> {
+        let mut left: Vec<String> = store
+            .map
+            .lock()
+            .unwrap()
+            .keys()
+            .filter(|k| k.starts_with("job_"))
+            .cloned()
+            .collect();
+        left.sort();
+        left
+    }
+
+    proptest! {
+        #[test]
+        fn reads_then_clear(
+            listed in proptest::collection::vec(
+                prop_oneof![Just(String::new()), Just("a\nb".to_owned()), "[a-c]{1,2}"], 0..6),
+            stored in proptest::collection::vec(any::<bool>(), 6),
+            reads in proptest::collection::vec(read(), 0..6),
+        ) {
+            let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            runtime.block_on(async {
+                // no reads before the clear
+                let plain = session(&listed, &stored);
+                let jobs = AsyncJobSession::<Job, _>::new(Indexed::new(&plain));
+                let removed_plain = jobs.clear().await.unwrap();
+
+                let after_reads = session(&listed, &stored);
+                let jobs = AsyncJobSession::<Job, _>::new(Indexed::new(&after_reads));
+                let ids = || listed.iter().cloned().chain(["a".to_owned()]);
+                for read in &reads {
+                    match read {
+                        Read::Ids => drop(jobs.ids().await),
+                        Read::Entries => drop(jobs.entries().await),
+                        Read::Load(i) => {
+                            let id = ids().nth(*i % (listed.len() + 1)).unwrap();
+                            drop(jobs.load(&id).await);
+                        }
+                        Read::Contains(i) => {
+                            let id = ids().nth(*i % (listed.len() + 1)).unwrap();
+                            drop(jobs.contains(&id).await);
+                        }
+                    }
+                }
+                let removed = jobs.clear().await.unwrap();
+                prop_assert_eq!(removed, removed_plain);
+                prop_assert_eq!(jobs_left(&after_reads), Vec::<String>::new());
+                prop_assert_eq!(jobs_left(&plain), Vec::<String>::new());
+                Ok(())
+            })?;
+        }
+    }
+
+    #[tokio::test]
+    async fn the_issue_case() {
+        // the index lists "" and a gone id, and `job_` is present
+        let store = session(&[String::new(), "gone".into()], &[true, false]);
+        let jobs = AsyncJobSession::<Job, _>::new(Indexed::new(&store));
+        jobs.ids().await.unwrap();
+        assert_eq!(jobs.clear().await.unwrap(), 1);
+        assert_eq!(jobs_left(&store), Vec::<String>::new());
+    }
+}

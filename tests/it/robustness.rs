@@ -97,7 +97,7 @@ fn store_field_on_a_non_object_is_an_error_and_changes_nothing() {
         .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "transcription_null: stored value is null, expected a JSON object of job metadata"
+        "transcription_null as TranscriptionJob: stored value is null, expected a JSON object of job metadata"
     );
     assert_eq!(session, before);
 }
@@ -246,4 +246,64 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
     )]);
     let jobs = JobSession::<TranscriptionJob, _>::new(&mut session);
     assert!(jobs.load("deep").is_err());
+}
+
+/// A job stored as a string, null, an array, a number or a boolean (by
+/// other code, or corrupted): every typed operation, on both handles, names
+/// the key, the Rust type and what was found, and changes nothing.
+#[tokio::test]
+async fn a_job_that_is_no_object_is_named_with_its_type_by_every_operation() {
+    use jobsess::AsyncJobSession;
+    let shapes = [
+        (json!("text"), "a string"),
+        (json!(null), "null"),
+        (json!([1, 2]), "an array"),
+        (json!(7), "a number"),
+        (json!(true), "a boolean"),
+    ];
+    for (stored, found) in shapes {
+        let want = format!(
+            "transcription_x as TranscriptionJob: stored value is {found}, expected a JSON object of job metadata"
+        );
+        let mut session = HashMap::from([("transcription_x".to_owned(), stored.clone())]);
+        let mut jobs = JobSession::<TranscriptionJob, _>::new(&mut session);
+        let errors = [
+            jobs.load("x").map(drop).unwrap_err(),
+            jobs.load_field("x", TranscriptionJob::PLUGIN)
+                .map(drop)
+                .unwrap_err(),
+            jobs.store_field("x", TranscriptionJob::PLUGIN, &"p".into())
+                .unwrap_err(),
+            jobs.update("x", |_| {}).map(drop).unwrap_err(),
+            jobs.update_field("x", TranscriptionJob::PLUGIN, |_| {})
+                .map(drop)
+                .unwrap_err(),
+        ];
+        for err in errors {
+            assert_eq!(err.to_string(), want, "sync, {stored}");
+        }
+        assert_eq!(session["transcription_x"], stored);
+
+        let shared = std::sync::Arc::new(std::sync::Mutex::new(session));
+        let jobs = AsyncJobSession::<TranscriptionJob, _>::new(shared.clone());
+        let errors = [
+            jobs.load("x").await.map(drop).unwrap_err(),
+            jobs.load_field("x", TranscriptionJob::PLUGIN)
+                .await
+                .map(drop)
+                .unwrap_err(),
+            jobs.store_field("x", TranscriptionJob::PLUGIN, &"p".into())
+                .await
+                .unwrap_err(),
+            jobs.update("x", |_| {}).await.map(drop).unwrap_err(),
+            jobs.update_field("x", TranscriptionJob::PLUGIN, |_| {})
+                .await
+                .map(drop)
+                .unwrap_err(),
+        ];
+        for err in errors {
+            assert_eq!(err.to_string(), want, "async, {stored}");
+        }
+        assert_eq!(shared.lock().unwrap()["transcription_x"], stored);
+    }
 }

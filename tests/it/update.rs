@@ -388,3 +388,41 @@ async fn two_instances_and_200_concurrent_updates_over_http() {
         .unwrap();
     assert_eq!(job.counter, 200);
 }
+
+/// A closure that changes its copy and then declines: `Declined` holds the
+/// job as stored (what `load` gives), not the closure's changed copy, on
+/// the sync handle, the async one, and the Redis job store.
+#[tokio::test]
+async fn a_declined_update_returns_the_stored_job() {
+    fn change_then_decline(job: &mut Job) -> bool {
+        job.status = "changed".into();
+        job.counter += 1;
+        false
+    }
+
+    let mut session = HashMap::new();
+    let mut jobs = JobSession::<Job, _>::new(&mut session);
+    jobs.store("a", &running()).unwrap();
+    let outcome = jobs.update_if("a", change_then_decline).unwrap();
+    assert_eq!(outcome, Updated::Declined(running()));
+    assert_eq!(jobs.load("a").unwrap(), Some(running()));
+
+    let jobs = AsyncJobSession::<Job, _>::new(Arc::new(Mutex::new(HashMap::new())));
+    jobs.store("a", &running()).await.unwrap();
+    let outcome = jobs.update_if("a", change_then_decline).await.unwrap();
+    assert_eq!(outcome, Updated::Declined(running()));
+    assert_eq!(jobs.load("a").await.unwrap(), Some(running()));
+
+    require!(crate::common::redis());
+    let store = RedisJobStore::connect(&crate::common::redis_url())
+        .await
+        .unwrap()
+        .with_namespace("jobsess-declined-test");
+    let token = RedisJobStore::new_owner_token().unwrap();
+    let jobs = AsyncJobSession::<Job, _>::new(store.owner(&token).unwrap());
+    jobs.store("a", &running()).await.unwrap();
+    let outcome = jobs.update_if("a", change_then_decline).await.unwrap();
+    assert_eq!(outcome, Updated::Declined(running()));
+    assert_eq!(jobs.load("a").await.unwrap(), Some(running()));
+    jobs.clear().await.unwrap();
+}

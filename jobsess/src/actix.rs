@@ -589,17 +589,52 @@ pub fn sse<T, S>(
     + use<T, S>,
 >
 where
-    T: serde::Serialize,
+    T: serde::Serialize + 'static,
     S: futures_util::Stream<Item = crate::Result<T>> + 'static,
+{
+    sse_with(events, crate::watch::SseEvent::json::<T>)
+}
+
+/// A server-sent events response from a watch stream, each item turned
+/// into an event by `render` (any name, any text as data: an HTML fragment
+/// for htmx's `sse-swap`), as `jobsess::axum::sse_with` makes it for axum.
+/// Errors, keep-alive and the end of the stream are as for [`sse`].
+///
+/// ```no_run
+/// use actix_web::{Responder, get, web::Path};
+/// use jobsess::watch::SseEvent;
+/// use jobsess::{JobMetadata, redis::RedisJobs};
+///
+/// #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
+/// struct ExportJob { file: String, progress: u8 }
+///
+/// #[get("/jobs/{id}/events")]
+/// async fn events(jobs: RedisJobs<ExportJob>, id: Path<String>) -> Result<impl Responder, jobsess::Error> {
+///     let progress = jobs.watch_field(&id, ExportJob::PROGRESS).await?;
+///     Ok(jobsess::actix::sse_with(progress, |p| SseEvent::named("progress", format!("{p} %"))))
+/// }
+/// ```
+#[cfg(all(feature = "actix", feature = "watch"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "actix", feature = "watch"))))]
+pub fn sse_with<T, S, R>(
+    events: S,
+    mut render: R,
+) -> actix_web_lab::sse::Sse<
+    impl futures_util::Stream<Item = Result<actix_web_lab::sse::Event, std::convert::Infallible>>
+    + use<T, S, R>,
+>
+where
+    S: futures_util::Stream<Item = crate::Result<T>> + 'static,
+    R: FnMut(T) -> crate::watch::SseEvent + 'static,
 {
     use actix_web_lab::sse::{Data, Event, Sse};
     use futures_util::StreamExt;
 
-    let events = events.map(|item| {
-        let (name, data) = crate::web::sse_event(&item);
-        let data = Data::new(data);
-        Ok::<Event, std::convert::Infallible>(Event::from(match name {
-            Some(name) => data.event(name),
+    let events = events.map(move |item| {
+        let rendered = crate::watch::SseEvent::of(item, &mut render);
+        let data = Data::new(rendered.data().to_owned());
+        Ok::<Event, std::convert::Infallible>(Event::from(match rendered.name() {
+            Some(name) => data.event(name.to_owned()),
             None => data,
         }))
     });

@@ -37,6 +37,8 @@ use crate::async_session::AsyncJobSession;
 use crate::error::Error;
 use crate::metadata::JobMetadata;
 use crate::tower_sessions::AnySession;
+#[cfg(feature = "watch")]
+use crate::watch::SseEvent;
 use crate::web;
 
 /// The jobs of metadata type `M` in the request's tower-sessions session,
@@ -208,16 +210,56 @@ pub fn sse<T, S>(
     + use<T, S>,
 >
 where
-    T: serde::Serialize,
+    T: serde::Serialize + 'static,
     S: futures_util::Stream<Item = crate::Result<T>> + Send + 'static,
+{
+    sse_with(events, SseEvent::json::<T>)
+}
+
+/// A server-sent events response from a watch stream, each item turned
+/// into an event by `render`: any name, any text as data. This is how an
+/// htmx page follows a job with no JavaScript of its own: `render` returns
+/// an HTML fragment named after the `sse-swap` target. Errors, keep-alive
+/// and the end of the stream are as for [`sse`].
+///
+/// ```no_run
+/// use axum::extract::Path;
+/// use axum::response::IntoResponse;
+/// use jobsess::watch::SseEvent;
+/// use jobsess::{JobMetadata, redis::RedisJobs};
+///
+/// #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
+/// struct ExportJob { file: String, progress: u8 }
+///
+/// // <div hx-ext="sse" sse-connect="/jobs/a/events" sse-swap="progress">
+/// async fn events(jobs: RedisJobs<ExportJob>, Path(id): Path<String>) -> Result<impl IntoResponse, jobsess::Error> {
+///     let progress = jobs.watch_field(&id, ExportJob::PROGRESS).await?;
+///     Ok(jobsess::axum::sse_with(progress, |p| {
+///         SseEvent::named("progress", format!(r#"<progress value="{p}" max="100"></progress>"#))
+///     }))
+/// }
+/// ```
+#[cfg(feature = "watch")]
+#[cfg_attr(docsrs, doc(cfg(feature = "watch")))]
+pub fn sse_with<T, S, R>(
+    events: S,
+    mut render: R,
+) -> axum::response::Sse<
+    impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>
+    + Send
+    + use<T, S, R>,
+>
+where
+    S: futures_util::Stream<Item = crate::Result<T>> + Send + 'static,
+    R: FnMut(T) -> SseEvent + Send + 'static,
 {
     use axum::response::sse::{Event, KeepAlive, Sse};
     use futures_util::StreamExt;
 
-    let events = events.map(|item| {
-        let (name, data) = web::sse_event(&item);
-        let event = Event::default().data(data);
-        Ok(match name {
+    let events = events.map(move |item| {
+        let rendered = SseEvent::of(item, &mut render);
+        let event = Event::default().data(rendered.data());
+        Ok(match rendered.name() {
             Some(name) => event.event(name),
             None => event,
         })

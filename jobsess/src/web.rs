@@ -26,25 +26,6 @@ pub(crate) fn response_parts(err: &Error) -> (u16, String) {
 #[cfg(all(feature = "watch", any(feature = "axum", feature = "actix")))]
 pub(crate) const KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(15);
 
-/// The event name (`None`: the default, `message`) and data of one item of
-/// a watch stream in a server-sent event: the item as JSON, or for an
-/// error, an `error` event with the public body [`response_parts`] gives.
-#[cfg(all(feature = "watch", any(feature = "axum", feature = "actix")))]
-pub(crate) fn sse_event<T: serde::Serialize>(
-    item: &crate::Result<T>,
-) -> (Option<&'static str>, String) {
-    match item {
-        Ok(value) => match serde_json::to_string(value) {
-            Ok(json) => (None, json),
-            Err(err) => {
-                tracing::error!(error = %err, "jobsess: an event doesn't encode");
-                (Some("error"), "internal server error".to_owned())
-            }
-        },
-        Err(err) => (Some("error"), response_parts(err).1),
-    }
-}
-
 /// Logs why an extractor found the app misconfigured; the request answers
 /// 500 with a generic body.
 #[cfg(any(feature = "axum", feature = "redis"))]

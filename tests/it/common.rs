@@ -129,6 +129,25 @@ impl Demo {
     /// Starts `examples/<example>.rs`, built by `cargo test` beside the test
     /// binaries, with jobs taking `step_ms` per 10 %, and waits for its URL.
     pub fn start(example: &str, step_ms: u64, args: &[&str]) -> Demo {
+        let step_ms = step_ms.to_string();
+        let args: Vec<&str> = ["--port", "0", "--step-ms", &step_ms]
+            .into_iter()
+            .chain(args.iter().copied())
+            .collect();
+        Demo::run(example, &args, &[])
+    }
+
+    /// Starts one of the small examples, which read `PORT` (0: a free one)
+    /// and whatever else `envs` sets.
+    pub fn small(example: &str, envs: &[(&str, &str)]) -> Demo {
+        let envs: Vec<(&str, &str)> = [("PORT", "0")]
+            .into_iter()
+            .chain(envs.iter().copied())
+            .collect();
+        Demo::run(example, &[], &envs)
+    }
+
+    fn run(example: &str, args: &[&str], envs: &[(&str, &str)]) -> Demo {
         let exe = std::env::current_exe().expect("the test binary's path");
         let profile = exe
             .parent()
@@ -138,10 +157,10 @@ impl Demo {
             .join("examples")
             .join(format!("{example}{}", std::env::consts::EXE_SUFFIX));
         let mut child = Command::new(&bin)
-            .args(["--port", "0", "--step-ms", &step_ms.to_string()])
             .args(args)
             .env_remove("PORT")
             .env_remove("REDIS_URL")
+            .envs(envs.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

@@ -576,3 +576,46 @@ async fn actix_signed_cookie_budget_measures_the_sent_cookie() {
     }
     panic!("the budget never refused a note; the last cookie was {largest} bytes");
 }
+
+/// The axum demo on a Redis of its own (sessions and jobs there), through a
+/// restart of that Redis: requests answer 503 while it is down, and 2xx
+/// again within a second of its restart, with the app never restarted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_recovers_after_its_redis_restarts() {
+    use crate::redis_store::{OwnRedis, listening, redis_server};
+    require!(crate::common::tools(&["redis-server"]));
+    let mut redis = OwnRedis::start().expect("redis-server starts on a free port");
+    let port = redis.1;
+    let demo = Demo::axum(&["--redis-url", &format!("redis://127.0.0.1:{port}")]);
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let home = format!("{}/", demo.base);
+    assert!(http.get(&home).send().await.unwrap().status().is_success());
+
+    let _ = redis.0.kill();
+    let _ = redis.0.wait();
+    let status = http.get(&home).send().await.unwrap().status();
+    assert_eq!(status, 503, "while Redis is down");
+
+    let mut restarted = redis_server(port, &["--appendonly".as_ref(), "no".as_ref()]).unwrap();
+    assert!(listening(port));
+    let back = std::time::Instant::now();
+    loop {
+        let status = http.get(&home).send().await.map(|r| r.status());
+        if status.as_ref().is_ok_and(|s| s.is_success()) {
+            break;
+        }
+        assert!(
+            back.elapsed() < Duration::from_secs(1),
+            "still {status:?} {:?} after the restart",
+            back.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    eprintln!("2xx again {:?} after the restart", back.elapsed());
+    let _ = restarted.kill();
+    let _ = restarted.wait();
+}

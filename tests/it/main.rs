@@ -13,6 +13,7 @@ mod async_maps;
 mod backends;
 mod browser;
 mod e2e;
+mod examples;
 mod fidelity;
 mod index;
 mod matrix;

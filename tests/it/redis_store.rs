@@ -236,11 +236,11 @@ async fn corrupt_fields_are_named_errors() {
 }
 
 /// A Redis of our own on a free port, killed when dropped.
-struct OwnRedis(Child, u16);
+pub(crate) struct OwnRedis(pub(crate) Child, pub(crate) u16);
 
 /// A `redis-server` on loopback `port`, keeping nothing on disk unless
 /// `extra` says so.
-fn redis_server(port: u16, extra: &[&std::ffi::OsStr]) -> std::io::Result<Child> {
+pub(crate) fn redis_server(port: u16, extra: &[&std::ffi::OsStr]) -> std::io::Result<Child> {
     Command::new("redis-server")
         .args([
             "--port",
@@ -256,7 +256,7 @@ fn redis_server(port: u16, extra: &[&std::ffi::OsStr]) -> std::io::Result<Child>
 }
 
 /// Whether something listens on loopback `port` within 5 s.
-fn listening(port: u16) -> bool {
+pub(crate) fn listening(port: u16) -> bool {
     (0..100).any(|_| {
         let up = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
         if !up {
@@ -278,7 +278,7 @@ fn free_port() -> Option<u16> {
 }
 
 impl OwnRedis {
-    fn start() -> Option<Self> {
+    pub(crate) fn start() -> Option<Self> {
         let port = free_port()?;
         let mut child = redis_server(port, &["--appendonly".as_ref(), "no".as_ref()]).ok()?;
         if listening(port) {

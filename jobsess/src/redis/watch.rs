@@ -32,7 +32,8 @@ use futures_util::stream;
 use serde_json::Value;
 use tokio::sync::broadcast;
 
-use super::{OwnerJobs, RedisJobStore, object_of};
+use super::messages::Note;
+use super::{OwnerJobs, RedisJobStore};
 use crate::error::{Error, Op, Result};
 use crate::watch::{JobStates, WatchBackend};
 
@@ -42,66 +43,6 @@ use crate::watch::{JobStates, WatchBackend};
 enum News {
     Applied,
     Reread,
-}
-
-/// One write, as its script published it.
-#[derive(Debug)]
-enum Note {
-    /// The whole job after the write.
-    Whole { revision: u64, job: Arc<Value> },
-    /// A whole job too large for its message: read it.
-    Large { revision: u64 },
-    /// One field set (or removed), its aliases removed.
-    Field {
-        revision: u64,
-        name: String,
-        value: Option<Value>,
-        aliases: Vec<String>,
-    },
-    /// The job was removed.
-    Deleted,
-}
-
-impl Note {
-    /// Parses a message (see the scripts in `mod.rs`); `None` for one that
-    /// can't be read, on which watchers read the job again.
-    fn parse(channel: &str, text: &str) -> Option<Note> {
-        let parts: Vec<Value> = serde_json::from_str(text).ok()?;
-        let kind = parts.first()?.as_str()?;
-        if kind == "d" {
-            return Some(Note::Deleted);
-        }
-        let revision = parts.get(1).and_then(|r| {
-            r.as_str()
-                .and_then(|r| r.parse().ok())
-                .or_else(|| r.as_u64())
-        })?;
-        let texts: Vec<&str> = parts[2..].iter().filter_map(Value::as_str).collect();
-        match kind {
-            "w" => {
-                let pairs = texts
-                    .chunks_exact(2)
-                    .map(|p| (p[0].to_owned(), p[1].to_owned()));
-                let job = object_of(channel, pairs).ok()?;
-                Some(Note::Whole {
-                    revision,
-                    job: Arc::new(job),
-                })
-            }
-            "r" => Some(Note::Large { revision }),
-            "f" if texts.len() >= 3 => Some(Note::Field {
-                revision,
-                name: texts[0].to_owned(),
-                value: if texts[1] == "1" {
-                    Some(serde_json::from_str(texts[2]).ok()?)
-                } else {
-                    None
-                },
-                aliases: texts[3..].iter().map(|a| (*a).to_owned()).collect(),
-            }),
-            _ => None,
-        }
-    }
 }
 
 /// The subscriber connection of a store and the watchers of each channel.
@@ -326,7 +267,7 @@ impl Hub {
     /// [`WATCHED_FOR`], so that its writes publish; whether it exists.
     async fn mark(&self, channel: &str) -> Result<bool> {
         let millis = WATCHED_FOR.as_millis().to_string();
-        let exists: i64 = super::WATCH
+        let exists: i64 = super::scripts::WATCH
             .evalsha_with_reload(self.pool.next(), vec![channel.to_owned()], vec![millis])
             .await
             .map_err(|err| Error::backend(Op::Write, channel, err))?;

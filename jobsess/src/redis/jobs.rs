@@ -1,0 +1,411 @@
+//! The jobs of one owner: [`OwnerJobs`], the backend whose every
+//! operation is one plain read or one script, and the [`RedisJobs`]
+//! extractor's handle.
+
+use fred::interfaces::{HashesInterface, KeysInterface};
+use serde_json::{Map, Value};
+
+use fred::types::scripts::Script;
+
+use super::scripts::{INSERT, LIST, MARKER, REMOVE, REMOVE_ALL, SET_FIELD, UPDATE, WATCHED};
+use super::{LISTING_MARGIN_MS, RedisJobStore};
+use crate::async_session::{AsyncJobSession, AsyncSessionBackend};
+use crate::backend::FieldWrite;
+use crate::error::{Error, Op, Result};
+use crate::field::FieldKeys;
+
+/// The jobs of one owner in a [`RedisJobStore`]: an
+/// [`AsyncSessionBackend`] whose every operation is one atomic script.
+/// It is not a session: the user's session holds only the owner's token.
+#[derive(Clone)]
+pub struct OwnerJobs {
+    pub(super) store: RedisJobStore,
+    /// `{namespace}:{owner}`, the owner's index of job keys and the start of
+    /// each job hash's key.
+    pub(super) set_key: String,
+}
+
+impl OwnerJobs {
+    pub(super) fn hash_key(&self, key: &str) -> String {
+        format!("{}:{key}", self.set_key)
+    }
+
+    fn keys(&self, key: &str) -> Vec<String> {
+        vec![self.hash_key(key), self.set_key.clone()]
+    }
+}
+
+/// A job object from its fields' JSON texts.
+pub(super) fn object_of(
+    key: &str,
+    fields: impl IntoIterator<Item = (String, String)>,
+) -> Result<Value> {
+    let mut object = Map::new();
+    for (field, json) in fields {
+        let value = serde_json::from_str(&json).map_err(|err| {
+            Error::backend(
+                Op::Read,
+                key,
+                format!("field {field:?} holds no JSON: {err}"),
+            )
+        })?;
+        object.insert(field, value);
+    }
+    Ok(Value::Object(object))
+}
+
+/// The arguments of [`INSERT`] and [`UPDATE`] after the deadline: the
+/// TTL, the version guard of an insert or the revision an update read,
+/// then each field and its JSON.
+fn write_args(key: &str, ttl: i64, check: String, value: Value) -> Result<Vec<String>> {
+    let Value::Object(fields) = value else {
+        return Err(Error::backend(
+            Op::Write,
+            key,
+            "the Redis job store keeps JSON objects only",
+        ));
+    };
+    // one slot more, for the deadline `write` puts first
+    let mut args = Vec::with_capacity(3 + 2 * fields.len());
+    args.extend([ttl.to_string(), check]);
+    for (field, value) in fields {
+        args.push(field);
+        args.push(json_text(key, &value)?);
+    }
+    Ok(args)
+}
+
+/// A value's JSON text, as the job's hash holds it (written straight into
+/// a buffer, cheaper than through `Display`).
+fn json_text(key: &str, value: &Value) -> Result<String> {
+    serde_json::to_string(value).map_err(|err| Error::backend(Op::Write, key, err))
+}
+
+/// How long an update waits before its try number `attempt` (from 1): a
+/// random time up to 1 ms, doubled with each try up to 64 ms, so writers
+/// that collided don't collide again in step.
+fn backoff(attempt: u32) -> std::time::Duration {
+    use std::hash::BuildHasher;
+    let ceiling_us = 1000u64 << attempt.saturating_sub(1).min(6);
+    let random = std::collections::hash_map::RandomState::new().hash_one(attempt);
+    std::time::Duration::from_micros(random % ceiling_us)
+}
+
+impl OwnerJobs {
+    /// The job under `key` and its revision (the marker's value; empty for
+    /// a job an earlier release wrote without one).
+    pub(super) async fn read(&self, key: &str) -> Result<Option<(String, Value)>> {
+        let pairs: Vec<(String, String)> = self
+            .store
+            .pool
+            .hgetall(self.hash_key(key))
+            .await
+            .map_err(|err| Error::backend(Op::Read, key, err))?;
+        if pairs.is_empty() {
+            return Ok(None);
+        }
+        let mut revision = String::new();
+        let fields = pairs.into_iter().filter_map(|(field, json)| {
+            if field == MARKER {
+                revision = json;
+                None
+            } else if field == WATCHED {
+                None
+            } else {
+                Some((field, json))
+            }
+        });
+        let job = object_of(key, fields)?;
+        Ok(Some((revision, job)))
+    }
+
+    /// Replaces the job under `key` with [`INSERT`]; with `version`,
+    /// unless the job there is newer. Whether it existed.
+    async fn write_job(&self, key: &str, value: Value, version: Option<u32>) -> Result<bool> {
+        let check = version.map(|v| v.to_string()).unwrap_or_default();
+        let args = write_args(key, self.store.ttl_seconds, check, value)?;
+        let existed: i64 = self
+            .write(&INSERT, Op::Write, key, self.keys(key), args)
+            .await?;
+        match version {
+            Some(known) if existed < 0 => Err(Error::NewerVersion {
+                key: key.to_owned(),
+                found: u32::try_from(-existed).unwrap_or(u32::MAX),
+                known,
+            }),
+            _ => Ok(existed == 1),
+        }
+    }
+
+    /// Runs the write `script` (made with `script!(write ...)`) with the
+    /// server time after which this store will have answered it with an
+    /// error: the script refuses to run later than that (a command the
+    /// server received, then held, then ran after the client timed out), so
+    /// a write answered with an error never lands afterwards.
+    async fn write<R: fred::types::FromValue>(
+        &self,
+        script: &Script,
+        op: Op,
+        key: &str,
+        keys: Vec<String>,
+        mut args: Vec<String>,
+    ) -> Result<R> {
+        let deadline = self
+            .store
+            .clock
+            .deadline(self.store.pool.next())
+            .await
+            .map_err(|err| Error::backend(op, key, err))?;
+        args.insert(0, deadline);
+        self.run(script, op, key, keys, args).await
+    }
+
+    /// Runs `script` by its hash, loading it first on a server that doesn't
+    /// know it (after a restart or a `SCRIPT FLUSH`).
+    async fn run<R: fred::types::FromValue>(
+        &self,
+        script: &Script,
+        op: Op,
+        key: &str,
+        keys: Vec<String>,
+        args: Vec<String>,
+    ) -> Result<R> {
+        script
+            .evalsha_with_reload(self.store.pool.next(), keys, args)
+            .await
+            .map_err(|err| Error::backend(op, key, err))
+    }
+
+    /// The owner's live job keys: one `ZRANGE` of the index with its
+    /// scores, no script, when no entry can have expired (none has an
+    /// expiry, or each is more than [`LISTING_MARGIN_MS`] later than the
+    /// latest the server's clock can read now, as [`deadline::ServerClock`]
+    /// knows it). Otherwise, and for an index of an earlier release,
+    /// [`LIST`] drops the expired entries and reads the index on the
+    /// server's own clock.
+    async fn listed(&self, start: &str) -> Result<Vec<String>> {
+        use fred::interfaces::SortedSetsInterface;
+        let client = self.store.pool.next();
+        // each job key with its expiry, soonest first (flat pairs in
+        // RESP2, nested in RESP3: the tuples take either)
+        let read: std::result::Result<Vec<(String, f64)>, fred::error::Error> = client
+            .zrange(&self.set_key, 0, -1, None, false, None, true)
+            .await;
+        match read {
+            Ok(entries) if self.none_expired(client, start, entries.first()).await? => {
+                Ok(entries.into_iter().map(|(key, _)| key).collect())
+            }
+            Ok(_) => self.list_on_server(start).await,
+            // a plain set, from an earlier release: the script takes it over
+            Err(err) if err.details().starts_with("WRONGTYPE") => self.list_on_server(start).await,
+            Err(err) => Err(Error::backend(Op::List, start, err)),
+        }
+    }
+
+    /// Whether no entry of the index has expired, given its first entry,
+    /// the soonest to expire (at `inf`: none ever does). Errors name the
+    /// listing's `start`, never the owner's token.
+    async fn none_expired(
+        &self,
+        client: &fred::clients::Client,
+        start: &str,
+        soonest: Option<&(String, f64)>,
+    ) -> Result<bool> {
+        let Some(&(_, expiry)) = soonest else {
+            return Ok(true);
+        };
+        if expiry == f64::INFINITY {
+            return Ok(true);
+        }
+        let latest_now = self
+            .store
+            .clock
+            .latest_now(client)
+            .await
+            .map_err(|err| Error::backend(Op::List, start, err))?;
+        // a key expires once the clock has passed its expiry
+        #[allow(clippy::cast_precision_loss)]
+        Ok(expiry > latest_now.saturating_add(LISTING_MARGIN_MS) as f64)
+    }
+
+    /// The owner's live job keys by [`LIST`], on the server's clock.
+    async fn list_on_server(&self, start: &str) -> Result<Vec<String>> {
+        let listed: Vec<(String, f64)> = self
+            .run(
+                &LIST,
+                Op::List,
+                start,
+                vec![self.set_key.clone()],
+                Vec::new(),
+            )
+            .await?;
+        Ok(listed.into_iter().map(|(key, _)| key).collect())
+    }
+}
+
+impl AsyncSessionBackend for OwnerJobs {
+    /// One `HGETALL`, no script: a job's hash always holds its marker, so
+    /// an empty reply is no job (none, or one that expired).
+    async fn get(&self, key: &str) -> Result<Option<Value>> {
+        Ok(self.read(key).await?.map(|(_, job)| job))
+    }
+
+    async fn insert(&self, key: &str, value: Value) -> Result<bool> {
+        self.write_job(key, value, None).await
+    }
+
+    /// The version check is in the write's script: one round trip.
+    async fn insert_versioned(&self, key: &str, value: Value, version: u32) -> Result<bool> {
+        self.write_job(key, value, Some(version)).await
+    }
+
+    /// Optimistic: read the job and its revision (one `HGETALL`), run `f`,
+    /// and write with a script that checks the revision is unchanged. When
+    /// another writer got in between, wait a little and start again, up to
+    /// [`RedisJobStore::with_update_attempts`] times.
+    async fn update<F>(&self, key: &str, mut f: F) -> Result<bool>
+    where
+        F: FnMut(&Value) -> Result<Option<Value>> + Send,
+    {
+        let attempts = self.store.update_attempts;
+        for attempt in 0..attempts {
+            if attempt > 0 {
+                tokio::time::sleep(backoff(attempt)).await;
+            }
+            let Some((revision, job)) = self.read(key).await? else {
+                return Ok(false);
+            };
+            let Some(new) = f(&job)? else {
+                return Ok(true);
+            };
+            let args = write_args(key, self.store.ttl_seconds, revision, new)?;
+            let written: i64 = self
+                .write(&UPDATE, Op::Write, key, self.keys(key), args)
+                .await?;
+            if written == 1 {
+                return Ok(true);
+            }
+        }
+        Err(Error::Conflict {
+            key: key.to_owned(),
+            attempts,
+        })
+    }
+
+    async fn remove(&self, key: &str) -> Result<bool> {
+        let removed: i64 = self
+            .write(&REMOVE, Op::Remove, key, self.keys(key), Vec::new())
+            .await?;
+        Ok(removed == 1)
+    }
+
+    async fn keys_with_prefix(&self, start: &str) -> Result<Vec<String>> {
+        let mut listed = self.listed(start).await?;
+        listed.retain(|k| k.starts_with(start));
+        Ok(listed)
+    }
+
+    async fn remove_with_prefix(&self, start: &str) -> Result<usize> {
+        let members = self.keys_with_prefix(start).await?;
+        if members.is_empty() {
+            return Ok(0);
+        }
+        let mut keys = Vec::with_capacity(1 + members.len());
+        keys.push(self.set_key.clone());
+        keys.extend(members.iter().map(|member| self.hash_key(member)));
+        let removed: i64 = self
+            .write(&REMOVE_ALL, Op::Remove, start, keys, members)
+            .await?;
+        Ok(usize::try_from(removed).unwrap_or(0))
+    }
+
+    /// One `HMGET` of the marker, the field and its aliases, no script: no
+    /// marker is no job.
+    async fn get_field(&self, key: &str, keys: FieldKeys<'_>) -> Result<Option<Value>> {
+        let fields: Vec<&str> = std::iter::once(MARKER).chain(keys.members()).collect();
+        let mut values: Vec<Option<String>> = self
+            .store
+            .pool
+            .hmget(self.hash_key(key), fields.clone())
+            .await
+            .map_err(|err| Error::backend(Op::Read, key, err))?;
+        let marker = if values.is_empty() {
+            None
+        } else {
+            values.remove(0)
+        };
+        // no marker: no job, or one an earlier release wrote, which has none
+        if marker.is_none() {
+            let exists: i64 = self
+                .store
+                .pool
+                .exists(self.hash_key(key))
+                .await
+                .map_err(|err| Error::backend(Op::Read, key, err))?;
+            if exists == 0 {
+                return Ok(None);
+            }
+        }
+        object_of(
+            key,
+            fields[1..]
+                .iter()
+                .zip(values)
+                .filter_map(|(field, json)| Some(((*field).to_owned(), json?))),
+        )
+        .map(Some)
+    }
+
+    async fn set_field(&self, key: &str, write: FieldWrite<'_>) -> Result<bool> {
+        let ttl = self.store.ttl_seconds;
+        // one slot more, for the deadline `write` puts first
+        let mut args = Vec::with_capacity(4 + write.aliases.len());
+        args.push(ttl.to_string());
+        args.push(write.name.to_owned());
+        // a JSON text is never empty: empty removes the field
+        args.push(match &write.value {
+            Some(value) => json_text(key, value)?,
+            None => String::new(),
+        });
+        args.extend(write.aliases.iter().map(|f| (*f).to_owned()));
+        // without a TTL a field write leaves the owner's index alone
+        let keys = if ttl > 0 {
+            self.keys(key)
+        } else {
+            vec![self.hash_key(key)]
+        };
+        let found: i64 = self.write(&SET_FIELD, Op::Write, key, keys, args).await?;
+        Ok(found == 1)
+    }
+}
+
+/// The jobs of metadata type `M` of the request's user, in the
+/// [`RedisJobStore`]: an extractor for axum (features `axum` and `redis`)
+/// and for actix-web (features `actix` and `redis`).
+///
+/// The user's session keeps only the owner token, so a cookie session
+/// stays small however many jobs there are. The store comes from the app:
+/// `.layer(axum::Extension(store))` in axum, `.app_data(store)` in
+/// actix-web; without it the extractor answers 500 and logs why. Derefs to
+/// [`AsyncJobSession<M, OwnerJobs>`].
+///
+/// ```
+/// use jobsess::{JobMetadata, redis::RedisJobs};
+///
+/// #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
+/// struct ExportJob { file: String, progress: u8 }
+///
+/// async fn progress(jobs: RedisJobs<ExportJob>) -> Result<String, jobsess::Error> {
+///     Ok(format!("{:?}", jobs.load_field("job-1", ExportJob::PROGRESS).await?))
+/// }
+/// # let _ = progress;
+/// ```
+pub struct RedisJobs<M>(pub AsyncJobSession<M, OwnerJobs>);
+
+impl<M> std::ops::Deref for RedisJobs<M> {
+    type Target = AsyncJobSession<M, OwnerJobs>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}

@@ -1,0 +1,125 @@
+//! Owners: the token a session keeps under [`OWNER_KEY`], and the app's
+//! own user id ([`OwnerId`]) in its place.
+
+use super::{OWNER_KEY, RedisJobStore};
+use crate::async_session::AsyncSessionBackend;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+
+/// The owner token kept in an asynchronous session (tower-sessions...)
+/// under [`OWNER_KEY`], made and stored there on first use, or when what is
+/// there is not a valid token.
+///
+/// ```
+/// # tokio_test::block_on(async {
+/// use std::{collections::HashMap, sync::Mutex};
+/// let session = Mutex::new(HashMap::new());
+/// let token = jobsess::redis::owner_token(&session).await?;
+/// assert_eq!(jobsess::redis::owner_token(&session).await?, token);
+/// # Ok::<(), jobsess::Error>(())
+/// # }).unwrap();
+/// ```
+///
+/// # Errors
+/// A failing session, or no randomness for a new token.
+pub async fn owner_token<S: AsyncSessionBackend>(session: &S) -> Result<String> {
+    // A session that can't be read is an error, never a reason for a new
+    // token: that would orphan every job of the old one.
+    let stored = session.get(OWNER_KEY).await?;
+    if let Some(token) = valid_token(stored) {
+        return Ok(token);
+    }
+    let token = RedisJobStore::new_owner_token()?;
+    session
+        .insert(OWNER_KEY, Value::String(token.clone()))
+        .await?;
+    Ok(token)
+}
+
+/// [`owner_token`] for a synchronous session (actix-session, maps).
+///
+/// ```
+/// let mut session = std::collections::HashMap::new();
+/// let token = jobsess::redis::owner_token_sync(&mut session)?;
+/// assert_eq!(session[jobsess::redis::OWNER_KEY], token.as_str());
+/// # Ok::<(), jobsess::Error>(())
+/// ```
+///
+/// # Errors
+/// A failing session, or no randomness for a new token.
+pub fn owner_token_sync<S: crate::SessionBackend>(session: &mut S) -> Result<String> {
+    let stored = session.get(OWNER_KEY)?.map(std::borrow::Cow::into_owned);
+    if let Some(token) = valid_token(stored) {
+        return Ok(token);
+    }
+    let token = RedisJobStore::new_owner_token()?;
+    session.insert(OWNER_KEY, Value::String(token.clone()))?;
+    Ok(token)
+}
+
+/// An app's own identity of the user (the user id an auth layer found) as
+/// the owner of their jobs, so jobs follow the user across sessions and
+/// devices. Put it in the request's extensions before the extractor runs,
+/// from your auth middleware; [`RedisJobs`](super::RedisJobs) then uses it instead of a
+/// token in the session.
+///
+/// ```
+/// use jobsess::redis::OwnerId;
+/// let alice = OwnerId("user-42".into());
+/// assert_eq!(alice.token().len(), 64);
+/// assert_eq!(alice.token(), OwnerId("user-42".into()).token());
+/// assert_ne!(alice.token(), OwnerId("user-43".into()).token());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnerId(pub String);
+
+impl OwnerId {
+    /// The owner token of this user: a digest of the id, so no user id is
+    /// written into Redis key names.
+    #[must_use]
+    pub fn token(&self) -> String {
+        hex_digest(&self.0)
+    }
+}
+
+/// SHA-256 of `text`, as hex.
+pub(super) fn hex_digest(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The owner token of a session that holds `stored` under [`OWNER_KEY`],
+/// and whether it is new and must be written there. Without a valid token,
+/// the session's `claim` (its id, or a digest of its cookie) is claimed in
+/// Redis, so that concurrent first requests agree on one owner; without a
+/// claim, a fresh token is made.
+#[cfg_attr(not(any(feature = "axum", feature = "actix")), allow(dead_code))]
+pub(crate) async fn owner_of(
+    store: &RedisJobStore,
+    stored: Option<Value>,
+    claim: Option<&str>,
+) -> Result<(String, bool)> {
+    if let Some(token) = valid_token(stored) {
+        return Ok((token, false));
+    }
+    let fresh = RedisJobStore::new_owner_token()?;
+    let token = match claim {
+        Some(claim) => store.claim(claim, &fresh).await?,
+        None => fresh,
+    };
+    if !RedisJobStore::is_token(&token) {
+        return Err(Error::InvalidOwner);
+    }
+    Ok((token, true))
+}
+
+fn valid_token(stored: Option<Value>) -> Option<String> {
+    match stored {
+        Some(Value::String(token)) if RedisJobStore::is_token(&token) => Some(token),
+        _ => None,
+    }
+}

@@ -33,9 +33,9 @@ use axum_core::response::{IntoResponse, Response};
 use http::StatusCode;
 use http::request::Parts;
 
-use crate::async_session::AsyncJobSession;
+use crate::AsyncJobSession;
 use crate::error::Error;
-use crate::metadata::JobMetadata;
+use crate::model::metadata::JobMetadata;
 use crate::tower_sessions::AnySession;
 #[cfg(feature = "watch")]
 use crate::watch::SseEvent;
@@ -133,9 +133,9 @@ mod redis_extract {
     use http::request::Parts;
 
     use super::{misconfigured, session_of};
-    use crate::async_session::{AsyncJobSession, AsyncSessionBackend};
-    use crate::metadata::JobMetadata;
+    use crate::model::metadata::JobMetadata;
     use crate::redis::{OWNER_KEY, OwnerId, RedisJobStore, RedisJobs, owner_of};
+    use crate::{AsyncJobSession, AsyncSessionBackend};
 
     /// Needs a tower-sessions `SessionManagerLayer` (the session keeps the
     /// user's owner token) and the store as an extension,

@@ -316,3 +316,52 @@ impl Error {
         self.http_status() < 500
     }
 }
+
+/// `std::any::type_name` without module paths: `Option<PluginInfo>`, not
+/// `core::option::Option<my_app::PluginInfo>`.
+pub(crate) fn short_type_name<T: ?Sized>() -> String {
+    short_name(std::any::type_name::<T>())
+}
+
+/// A full type name (`std::any::type_name`) without module paths.
+pub(crate) fn short_name(full: &str) -> String {
+    let mut out = String::with_capacity(full.len());
+    let mut segment_start = 0;
+    for (i, c) in full.char_indices() {
+        if c.is_alphanumeric() || c == '_' || c == ':' {
+            continue;
+        }
+        push_last_segment(&mut out, &full[segment_start..i]);
+        out.push(c);
+        segment_start = i + c.len_utf8();
+    }
+    push_last_segment(&mut out, &full[segment_start..]);
+    out
+}
+
+fn push_last_segment(out: &mut String, path: &str) {
+    out.push_str(path.rsplit("::").next().unwrap_or(path));
+}
+
+/// The error for the value under `key`, read or written as an `M`, that is
+/// no JSON object.
+pub(crate) fn not_an_object<M: ?Sized>(key: &str, value: &serde_json::Value) -> Error {
+    not_an_object_named(key, std::any::type_name::<M>(), value)
+}
+
+/// [`not_an_object`] for a type known by its full name.
+pub(crate) fn not_an_object_named(key: &str, type_name: &str, value: &serde_json::Value) -> Error {
+    use serde_json::Value;
+    Error::NotAnObject {
+        key: key.to_owned(),
+        type_name: short_name(type_name),
+        found: match value {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Number(_) => "a number",
+            Value::String(_) => "a string",
+            Value::Array(_) => "an array",
+            Value::Object(_) => "an object",
+        },
+    }
+}

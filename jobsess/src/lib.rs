@@ -82,17 +82,11 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod async_session;
 pub mod backend;
-mod codec;
 mod error;
-mod field;
-mod finite;
+mod handle;
 pub mod key;
-mod metadata;
-mod session;
-mod update;
-mod version;
+mod model;
 #[cfg(feature = "watch")]
 #[cfg_attr(docsrs, doc(cfg(feature = "watch")))]
 pub mod watch;
@@ -119,14 +113,13 @@ pub mod actix;
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod redis;
 
-pub use async_session::{AsyncJobSession, AsyncKeyValue, AsyncSessionBackend, Indexed};
-pub use backend::SessionBackend;
+pub use backend::{AsyncKeyValue, AsyncSessionBackend, Indexed, SessionBackend};
 pub use error::{BoxError, Error, Op, Result};
-pub use field::{Field, FieldKeys, FieldOf};
-pub use metadata::{JobMetadata, Schema, UntypedJob};
-pub use session::JobSession;
-pub use update::Updated;
-pub use version::VERSION_KEY;
+pub use handle::update::Updated;
+pub use handle::{AsyncJobSession, JobSession};
+pub use model::field::{Field, FieldKeys, FieldOf};
+pub use model::metadata::{JobMetadata, Schema, UntypedJob};
+pub use model::version::VERSION_KEY;
 
 /// Derives [`JobMetadata`](trait@JobMetadata) for a struct with named fields
 /// that also derives serde's `Serialize` and `Deserialize`.
@@ -213,101 +206,5 @@ pub use jobsess_derive::JobMetadata;
 
 /// What the code that `#[derive(JobMetadata)]` generates needs. Not a public API.
 #[doc(hidden)]
-pub mod __private {
-    pub use serde;
-    pub use serde_json;
-
-    pub use crate::codec::{plain_decode, plain_encode, plain_missing};
-    use crate::field::Field;
-    pub use crate::field::PathError;
-    pub use crate::version::{MigrateFrom, migrate};
-    use serde_json::Value;
-
-    /// The serializer a `serialize_with` function is handed: serde_json's,
-    /// refusing non-finite floats, tracking the path of an error.
-    pub type Serializer<'a> = serde_path_to_error::Serializer<
-        'a,
-        'a,
-        crate::finite::Finite<serde_json::value::Serializer>,
-    >;
-
-    /// The deserializer a `deserialize_with` function is handed: the stored
-    /// JSON, tracking the path of an error.
-    pub type Deserializer<'a> = serde_path_to_error::Deserializer<'a, 'a, &'a Value>;
-
-    /// The key of a field that goes through its type's own serde impls.
-    #[must_use]
-    pub const fn field<M, T>(name: &'static str) -> Field<M, T>
-    where
-        T: serde::Serialize + serde::de::DeserializeOwned,
-    {
-        Field::new(
-            name,
-            plain_encode::<T>,
-            plain_decode::<T>,
-            Some(plain_missing::<T>),
-        )
-        .with_decode_text(crate::codec::decode_text::<T>)
-    }
-
-    /// The key of a field with `with`, `serialize_with` or
-    /// `deserialize_with`: the derive passes the functions of each direction.
-    #[must_use]
-    pub const fn field_with<M, T>(
-        name: &'static str,
-        encode: fn(&T) -> Result<Value, PathError>,
-        decode: fn(&Value) -> Result<T, PathError>,
-        missing: Option<crate::field::MissingFn<T>>,
-    ) -> Field<M, T> {
-        Field::new(name, encode, decode, missing)
-    }
-
-    /// `field` with serde's default for an absent field.
-    #[must_use]
-    pub const fn default<M, T>(field: Field<M, T>, default: fn() -> T) -> Field<M, T> {
-        field.set_default(default)
-    }
-
-    /// `field` with `#[serde(alias = "...")]` keys.
-    #[must_use]
-    pub const fn aliases<M, T>(
-        field: Field<M, T>,
-        aliases: &'static [&'static str],
-    ) -> Field<M, T> {
-        field.set_aliases(aliases)
-    }
-
-    /// `field` with `#[serde(skip_serializing_if = "...")]`.
-    #[must_use]
-    pub const fn skip_if<M, T>(field: Field<M, T>, skip_if: fn(&T) -> bool) -> Field<M, T> {
-        field.set_skip_if(skip_if)
-    }
-
-    /// Encodes through a `serialize_with` function, called by `encode`.
-    ///
-    /// # Errors
-    /// What the function fails with, and where.
-    pub fn encode_with(
-        encode: impl for<'a> FnOnce(Serializer<'a>) -> Result<Value, serde_json::Error>,
-    ) -> Result<Value, PathError> {
-        let mut track = serde_path_to_error::Track::new();
-        let result = encode(serde_path_to_error::Serializer::new(
-            crate::codec::value_serializer(),
-            &mut track,
-        ));
-        result.map_err(|source| PathError::at(track.path(), source))
-    }
-
-    /// Decodes `value` through a `deserialize_with` function, called by `decode`.
-    ///
-    /// # Errors
-    /// What the function fails with, and where.
-    pub fn decode_with<T>(
-        value: &Value,
-        decode: impl for<'a> FnOnce(Deserializer<'a>) -> Result<T, serde_json::Error>,
-    ) -> Result<T, PathError> {
-        let mut track = serde_path_to_error::Track::new();
-        let result = decode(serde_path_to_error::Deserializer::new(value, &mut track));
-        result.map_err(|source| PathError::at(track.path(), source))
-    }
-}
+#[path = "private.rs"]
+pub mod __private;

@@ -1,4 +1,4 @@
-//! tower-sessions' `Session` as an [`AsyncSessionBackend`]: version 0.15
+//! tower-sessions' `Session` as an [`AsyncSessionBackend`](crate::AsyncSessionBackend): version 0.15
 //! with the feature `tower-sessions`, version 0.14 with `tower-sessions-014`.
 //! Both can be on at once; each version's `Session` is a backend.
 //!
@@ -33,8 +33,7 @@
 
 use serde_json::Value;
 
-use crate::async_session::{AsyncKeyValue, AsyncSessionBackend, Indexed};
-use crate::backend::FieldWrite;
+use crate::backend::{AsyncKeyValue, Indexed, indexed_backend};
 use crate::error::{Error, Op, Result};
 
 /// Implements the traits for one version's `Session`.
@@ -62,32 +61,7 @@ macro_rules! session_backend {
             }
         }
 
-        /// The methods of [`Indexed`] over the session.
-        impl AsyncSessionBackend for $session {
-            async fn get(&self, key: &str) -> Result<Option<Value>> {
-                Indexed::new(self).get(key).await
-            }
-
-            async fn insert(&self, key: &str, value: Value) -> Result<bool> {
-                Indexed::new(self).insert(key, value).await
-            }
-
-            async fn remove(&self, key: &str) -> Result<bool> {
-                Indexed::new(self).remove(key).await
-            }
-
-            async fn keys_with_prefix(&self, start: &str) -> Result<Vec<String>> {
-                Indexed::new(self).keys_with_prefix(start).await
-            }
-
-            async fn set_field(&self, key: &str, write: FieldWrite<'_>) -> Result<bool> {
-                Indexed::new(self).set_field(key, write).await
-            }
-
-            async fn remove_with_prefix(&self, start: &str) -> Result<usize> {
-                Indexed::new(self).remove_with_prefix(start).await
-            }
-        }
+        indexed_backend!($session);
     };
 }
 
@@ -150,31 +124,21 @@ macro_rules! each {
     };
 }
 
-impl AsyncSessionBackend for AnySession {
+impl AsyncKeyValue for AnySession {
     async fn get(&self, key: &str) -> Result<Option<Value>> {
-        each!(self, |s| AsyncSessionBackend::get(s, key).await)
+        each!(self, |s| AsyncKeyValue::get(s, key).await)
     }
 
     async fn insert(&self, key: &str, value: Value) -> Result<bool> {
-        each!(self, |s| AsyncSessionBackend::insert(s, key, value).await)
+        each!(self, |s| AsyncKeyValue::insert(s, key, value).await)
     }
 
     async fn remove(&self, key: &str) -> Result<bool> {
-        each!(self, |s| AsyncSessionBackend::remove(s, key).await)
-    }
-
-    async fn keys_with_prefix(&self, start: &str) -> Result<Vec<String>> {
-        each!(self, |s| s.keys_with_prefix(start).await)
-    }
-
-    async fn set_field(&self, key: &str, write: FieldWrite<'_>) -> Result<bool> {
-        each!(self, |s| s.set_field(key, write).await)
-    }
-
-    async fn remove_with_prefix(&self, start: &str) -> Result<usize> {
-        each!(self, |s| s.remove_with_prefix(start).await)
+        each!(self, |s| AsyncKeyValue::remove(s, key).await)
     }
 }
+
+indexed_backend!(AnySession);
 
 impl AnySession {
     /// The session tower-sessions' layer put in a request's extensions:

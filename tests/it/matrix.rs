@@ -286,3 +286,90 @@ fn the_expected_answers_differ_by_release() {
         assert!(expected("newer", op).starts_with("Err(matrix_a: stored at version 3"));
     }
 }
+
+/// A backend of a user's own: the four required methods, nothing else.
+#[derive(Default)]
+struct Pairs(Vec<(String, Value)>);
+
+impl SessionBackend for Pairs {
+    fn get(&self, key: &str) -> jobsess::Result<Option<std::borrow::Cow<'_, Value>>> {
+        Ok(self
+            .0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| std::borrow::Cow::Borrowed(v)))
+    }
+    fn insert(&mut self, key: &str, value: Value) -> jobsess::Result<bool> {
+        let replaced = self.remove(key)?;
+        self.0.push((key.to_owned(), value));
+        Ok(replaced)
+    }
+    fn remove(&mut self, key: &str) -> jobsess::Result<bool> {
+        let before = self.0.len();
+        self.0.retain(|(k, _)| k != key);
+        Ok(self.0.len() != before)
+    }
+    fn keys_with_prefix(&self, start: &str) -> jobsess::Result<Vec<String>> {
+        Ok(self
+            .0
+            .iter()
+            .map(|(k, _)| k.clone())
+            .filter(|k| k.starts_with(start))
+            .collect())
+    }
+}
+
+/// Wrappers of a user's own: the few methods of `Forward` or
+/// `AsyncForward`, and every backend method is forwarded.
+struct Audited<B> {
+    inner: B,
+    writes: std::sync::atomic::AtomicUsize,
+}
+
+impl<B: SessionBackend> jobsess::backend::Forward for Audited<B> {
+    type Inner = B;
+    fn inner(&self) -> &B {
+        &self.inner
+    }
+    fn inner_mut(&mut self) -> &mut B {
+        &mut self.inner
+    }
+}
+
+impl<B: AsyncSessionBackend> jobsess::backend::AsyncForward for Audited<B> {
+    type Inner = B;
+    fn inner(&self) -> &B {
+        &self.inner
+    }
+    fn written(&self, _: jobsess::backend::Written<'_>) {
+        self.writes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+fn audited<B>(inner: B) -> Audited<B> {
+    Audited {
+        inner,
+        writes: std::sync::atomic::AtomicUsize::new(0),
+    }
+}
+
+#[tokio::test]
+async fn matrix_backends_and_wrappers_of_your_own() {
+    check("Pairs (4 methods)", |r, o| async move {
+        sync_cell(Pairs::default(), r, o)
+    })
+    .await;
+    check("Forward wrapper", |r, o| async move {
+        sync_cell(audited(HashMap::new()), r, o)
+    })
+    .await;
+    check("Forward wrapper of Pairs", |r, o| async move {
+        sync_cell(audited(Pairs::default()), r, o)
+    })
+    .await;
+    check("AsyncForward wrapper", |r, o| async move {
+        async_cell(audited(Mutex::new(HashMap::new())), r, o).await
+    })
+    .await;
+}

@@ -9,10 +9,10 @@ use fred::types::scripts::Script;
 
 use super::scripts::{INSERT, LIST, MARKER, REMOVE, REMOVE_ALL, SET_FIELD, UPDATE, WATCHED};
 use super::{LISTING_MARGIN_MS, RedisJobStore};
-use crate::async_session::{AsyncJobSession, AsyncSessionBackend};
 use crate::backend::FieldWrite;
 use crate::error::{Error, Op, Result};
-use crate::field::FieldKeys;
+use crate::model::field::FieldKeys;
+use crate::{AsyncJobSession, AsyncSessionBackend};
 
 /// The jobs of one owner in a [`RedisJobStore`]: an
 /// [`AsyncSessionBackend`] whose every operation is one atomic script.

@@ -2,7 +2,7 @@
 //! own user id ([`OwnerId`]) in its place.
 
 use super::{OWNER_KEY, RedisJobStore};
-use crate::async_session::AsyncSessionBackend;
+use crate::AsyncSessionBackend;
 use serde_json::Value;
 
 use crate::error::{Error, Result};

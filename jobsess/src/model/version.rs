@@ -13,10 +13,10 @@ use std::cmp::Ordering;
 use serde::de::Error as _;
 use serde_json::Value;
 
-use crate::codec;
 use crate::error::{BoxError, Error, Result};
-use crate::field::Field;
-use crate::metadata::JobMetadata;
+use crate::model::codec;
+use crate::model::field::Field;
+use crate::model::metadata::JobMetadata;
 
 /// The member of a stored job object that holds its version, for types
 /// derived with `#[job_metadata(version = N)]` and `N` above 1. No field
@@ -39,7 +39,7 @@ pub const VERSION_KEY: &str = "jobsess:version";
 /// member, 1 if it has none.
 pub(crate) fn stored<M: ?Sized>(key: &str, job: &Value) -> Result<u32> {
     let Value::Object(fields) = job else {
-        return Err(codec::not_an_object::<M>(key, job));
+        return Err(crate::error::not_an_object::<M>(key, job));
     };
     match fields.get(VERSION_KEY) {
         None => Ok(1),
@@ -225,15 +225,4 @@ pub(crate) fn migrated_field<M: JobMetadata, T>(
     };
     let current = current::<M>(key, whole)?;
     codec::decode_field(key, &current, field).map(Some)
-}
-
-/// What a versioned type with no `migrate_from` does with an older job.
-pub(crate) fn no_migration<M: JobMetadata>(found: u32, key: &str) -> Error {
-    Error::Migration {
-        key: key.to_owned(),
-        type_name: M::type_name().to_owned(),
-        from: found,
-        to: M::schema().version.unwrap_or(1),
-        source: "the type declares no `migrate_from`".into(),
-    }
 }

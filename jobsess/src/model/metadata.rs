@@ -4,7 +4,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::field::Field;
+use crate::model::field::Field;
 
 /// A type whose values are stored as the metadata of one job.
 ///
@@ -159,7 +159,7 @@ pub trait JobMetadata: Serialize + DeserializeOwned {
     #[doc(hidden)]
     fn __migrate(found: u32, key: &str, job: &Value) -> crate::Result<Self> {
         let _ = job;
-        Err(crate::version::no_migration::<Self>(found, key))
+        Err(no_migration::<Self>(found, key))
     }
 }
 
@@ -236,4 +236,15 @@ impl Field<UntypedJob, Value> {
 
 fn null() -> Value {
     Value::Null
+}
+
+/// What a versioned type with no `migrate_from` does with an older job.
+pub(crate) fn no_migration<M: JobMetadata>(found: u32, key: &str) -> crate::Error {
+    crate::Error::Migration {
+        key: key.to_owned(),
+        type_name: M::type_name().to_owned(),
+        from: found,
+        to: M::schema().version.unwrap_or(1),
+        source: "the type declares no `migrate_from`".into(),
+    }
 }

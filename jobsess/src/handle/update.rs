@@ -11,11 +11,11 @@
 use serde_json::Value;
 
 use crate::backend::FieldWrite;
-use crate::codec;
 use crate::error::Result;
-use crate::field::Field;
-use crate::metadata::JobMetadata;
-use crate::version;
+use crate::model::codec;
+use crate::model::field::Field;
+use crate::model::metadata::JobMetadata;
+use crate::model::version;
 
 /// What a conditional update ([`JobSession::update_if`](crate::JobSession::update_if))
 /// did: wrote the changed value, or left the job as it was, because the

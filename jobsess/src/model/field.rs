@@ -5,6 +5,8 @@ use std::marker::PhantomData;
 
 use serde_json::Value;
 
+use crate::error::Result;
+
 /// The typed key of one stored field of the metadata type `M`, whose value
 /// is a `T`.
 ///
@@ -206,8 +208,8 @@ impl<M, T> fmt::Debug for Field<M, T> {
         f.debug_struct("Field")
             .field("name", &self.name)
             .field("aliases", &self.aliases)
-            .field("metadata", &crate::codec::short_type_name::<M>())
-            .field("value", &crate::codec::short_type_name::<T>())
+            .field("metadata", &crate::error::short_type_name::<M>())
+            .field("value", &crate::error::short_type_name::<T>())
             .finish()
     }
 }
@@ -366,5 +368,62 @@ impl<'f> FieldKeys<'f> {
             ),
             None => job.clone(),
         }
+    }
+}
+
+/// One write of one field of a stored job, as the handles hand it to a
+/// backend: the field's key, its JSON (`None` when the field's
+/// `skip_serializing_if` leaves it out, so the key is removed), and its
+/// `alias` keys, which are removed so the job reads as a whole `store` of it.
+///
+/// ```
+/// use jobsess::backend::FieldWrite;
+/// use serde_json::json;
+///
+/// let mut job = json!({ "file": "a", "fileName": "old", "n": 1 });
+/// let write = FieldWrite {
+///     name: "file_name",
+///     value: Some(json!("b")),
+///     aliases: &["file", "fileName"],
+///     job_type: "my_app::ExportJob",
+/// };
+/// write.apply("job_a", &mut job)?;
+/// assert_eq!(job, json!({ "file_name": "b", "n": 1 }));
+/// # Ok::<(), jobsess::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldWrite<'f> {
+    /// The field's key.
+    pub name: &'f str,
+    /// The field's JSON, or `None` to remove the key.
+    pub value: Option<Value>,
+    /// Keys to remove: the field's aliases.
+    pub aliases: &'f [&'f str],
+    /// The job's Rust type, as `std::any::type_name` gives it, for errors.
+    pub job_type: &'static str,
+}
+
+impl FieldWrite<'_> {
+    /// Applies the write to `job`, the value stored under `key`, leaving its
+    /// other fields as they are.
+    ///
+    /// # Errors
+    /// [`Error::NotAnObject`](crate::Error::NotAnObject) if `job` is not a JSON object; it is left as it was.
+    pub fn apply(self, key: &str, job: &mut Value) -> Result<()> {
+        let Value::Object(fields) = job else {
+            return Err(crate::error::not_an_object_named(key, self.job_type, job));
+        };
+        for alias in self.aliases {
+            fields.remove(*alias);
+        }
+        match self.value {
+            Some(value) => {
+                fields.insert(self.name.to_owned(), value);
+            }
+            None => {
+                fields.remove(self.name);
+            }
+        }
+        Ok(())
     }
 }

@@ -4,13 +4,13 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use crate::backend::{Budget, Measure, SessionBackend};
-use crate::codec;
 use crate::error::{Error, Result};
-use crate::field::FieldOf;
+use crate::handle::update::{self, Updated};
 use crate::key::KeySpace;
-use crate::metadata::JobMetadata;
-use crate::update::{self, Updated};
-use crate::version;
+use crate::model::codec;
+use crate::model::field::FieldOf;
+use crate::model::metadata::JobMetadata;
+use crate::model::version;
 
 /// The metadata of the jobs of one prefix in one session, typed as `M`.
 ///
@@ -45,7 +45,7 @@ pub struct JobSession<M, S> {
     marker: PhantomData<fn() -> M>,
 }
 
-crate::key::handle_accessors!(
+super::handle_accessors!(
     JobSession,
     SessionBackend,
     "std::collections::HashMap::new()",
@@ -486,7 +486,7 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
 impl<M, S> fmt::Debug for JobSession<M, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JobSession")
-            .field("metadata", &codec::short_type_name::<M>())
+            .field("metadata", &crate::error::short_type_name::<M>())
             .field("prefix", &self.keys.prefix())
             .finish_non_exhaustive()
     }

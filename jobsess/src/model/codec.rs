@@ -5,39 +5,12 @@ use serde::de::{self, DeserializeOwned, Visitor};
 use serde::{Deserializer, Serialize, ser};
 use serde_json::{Map, Value};
 
-use crate::backend::FieldWrite;
-use crate::error::{Error, Result};
-use crate::field::{Field, PathError};
-use crate::finite::Finite;
-
-/// `std::any::type_name` without module paths: `Option<PluginInfo>`, not
-/// `core::option::Option<my_app::PluginInfo>`.
-pub(crate) fn short_type_name<T: ?Sized>() -> String {
-    short_name(std::any::type_name::<T>())
-}
-
-/// A full type name (`std::any::type_name`) without module paths.
-pub(crate) fn short_name(full: &str) -> String {
-    let mut out = String::with_capacity(full.len());
-    let mut segment_start = 0;
-    for (i, c) in full.char_indices() {
-        if c.is_alphanumeric() || c == '_' || c == ':' {
-            continue;
-        }
-        push_last_segment(&mut out, &full[segment_start..i]);
-        out.push(c);
-        segment_start = i + c.len_utf8();
-    }
-    push_last_segment(&mut out, &full[segment_start..]);
-    out
-}
-
-fn push_last_segment(out: &mut String, path: &str) {
-    out.push_str(path.rsplit("::").next().unwrap_or(path));
-}
+use crate::error::{Error, Result, not_an_object, short_type_name};
+use crate::model::field::{Field, FieldWrite, PathError};
+use crate::model::finite::Finite;
 
 /// The serializer every stored value goes through: serde_json's, refusing
-/// non-finite floats (see [`finite`](crate::finite)).
+/// non-finite floats (see [`finite`](crate::model::finite)).
 pub(crate) fn value_serializer() -> Finite<serde_json::value::Serializer> {
     Finite(serde_json::value::Serializer)
 }
@@ -161,28 +134,6 @@ pub(crate) fn as_object<'v, M: ?Sized>(
         .ok_or_else(|| not_an_object::<M>(key, value))
 }
 
-/// The error for the value under `key`, read or written as an `M`, that is
-/// no JSON object.
-pub(crate) fn not_an_object<M: ?Sized>(key: &str, value: &Value) -> Error {
-    not_an_object_named(key, std::any::type_name::<M>(), value)
-}
-
-/// [`not_an_object`] for a type known by its full name.
-pub(crate) fn not_an_object_named(key: &str, type_name: &str, value: &Value) -> Error {
-    Error::NotAnObject {
-        key: key.to_owned(),
-        type_name: short_name(type_name),
-        found: match value {
-            Value::Null => "null",
-            Value::Bool(_) => "a boolean",
-            Value::Number(_) => "a number",
-            Value::String(_) => "a string",
-            Value::Array(_) => "an array",
-            Value::Object(_) => "an object",
-        },
-    }
-}
-
 /// Decodes one field of the job object under `key` the way serde decodes it
 /// as part of the whole struct: present under its name or one of its
 /// aliases, it is decoded through the field's codec; present more than once,
@@ -283,64 +234,6 @@ pub(crate) fn encode_field<M, T>(
     })
 }
 
-/// Applies one field write to the job object under `key`, leaving the other
-/// fields as they are.
-pub(crate) fn patch_field(key: &str, job: &mut Value, write: FieldWrite<'_>) -> Result<()> {
-    let Value::Object(fields) = job else {
-        return Err(not_an_object_named(key, write.job_type, job));
-    };
-    for alias in write.aliases {
-        fields.remove(*alias);
-    }
-    match write.value {
-        Some(value) => {
-            fields.insert(write.name.to_owned(), value);
-        }
-        None => {
-            fields.remove(write.name);
-        }
-    }
-    Ok(())
-}
-
-/// The ids in an index value, each once. The index is one string of ids
-/// separated by `\n`, which no id can hold (it is a control character), so
-/// checking it costs one string copy however many jobs there are. A list of
-/// ids (what earlier releases wrote) is read too, dropping entries that are
-/// not strings; any other value is ignored with a warning (the next stores
-/// rebuild it), so it never fails the other jobs.
-pub(crate) fn index_ids(index_key: &str, index: Option<&Value>) -> Vec<String> {
-    let mut ids: Vec<String> = match index {
-        None => Vec::new(),
-        Some(Value::String(ids)) => ids
-            .split('\n')
-            .filter(|id| !id.is_empty())
-            .map(str::to_owned)
-            .collect(),
-        Some(Value::Array(ids)) => ids
-            .iter()
-            .filter_map(|id| id.as_str().map(str::to_owned))
-            .collect(),
-        Some(other) => {
-            let found = unexpected(other);
-            tracing::warn!(%index_key, %found, "jobsess: the id index is not a list of ids; ignored, the next stores rebuild it");
-            Vec::new()
-        }
-    };
-    let mut seen = std::collections::HashSet::with_capacity(ids.len());
-    ids.retain(|id| seen.insert(id.clone()));
-    ids
-}
-
-/// Whether an index value lists `id`.
-pub(crate) fn index_lists(index: Option<&Value>, id: &str) -> bool {
-    match index {
-        Some(Value::String(ids)) => ids.split('\n').any(|listed| listed == id),
-        Some(Value::Array(ids)) => ids.iter().any(|listed| listed.as_str() == Some(id)),
-        _ => false,
-    }
-}
-
 /// The ids of listed keys that start with `start`, sorted, each once, and
 /// only those the handles accept: a key other code wrote under an id that
 /// `load` or `delete` would reject is left out, with a warning.
@@ -359,28 +252,6 @@ pub(crate) fn ids_of_keys(start: &str, keys: Vec<String>) -> Vec<String> {
     ids.sort_unstable();
     ids.dedup();
     ids
-}
-
-/// The value of an index holding `ids`: one string of ids joined by `\n`,
-/// or, where an id can't stand in that string (an empty one, or one that
-/// holds `\n`, which only other code can have written), the list form, so
-/// that rewriting an index never changes which ids it lists.
-pub(crate) fn index_value(ids: &[String]) -> Value {
-    if ids.iter().any(|id| id.is_empty() || id.contains('\n')) {
-        return Value::Array(ids.iter().cloned().map(Value::String).collect());
-    }
-    Value::String(ids.join("\n"))
-}
-
-fn unexpected(value: &Value) -> de::Unexpected<'_> {
-    match value {
-        Value::Null => de::Unexpected::Unit,
-        Value::Bool(b) => de::Unexpected::Bool(*b),
-        Value::Number(_) => de::Unexpected::Other("number"),
-        Value::String(s) => de::Unexpected::Str(s),
-        Value::Array(_) => de::Unexpected::Seq,
-        Value::Object(_) => de::Unexpected::Map,
-    }
 }
 
 /// A deserializer for a field that is absent: `None` for an `Option`, a
@@ -479,7 +350,7 @@ mod tests {
         assert_eq!(err.to_string(), "k as u8: f: duplicate field `f`");
         let mut job = json!({"g": 1, "h": 2, "x": 0});
         let write = encode_field("k", &field, &5).unwrap();
-        patch_field("k", &mut job, write).unwrap();
+        write.apply("k", &mut job).unwrap();
         assert_eq!(job, json!({"f": 5, "x": 0}));
     }
 
@@ -487,9 +358,15 @@ mod tests {
     fn skipped_values_remove_the_key() {
         let field = __private::skip_if(key::<Option<u8>>("f"), Option::is_none);
         let mut job = json!({"f": 1, "x": 0});
-        patch_field("k", &mut job, encode_field("k", &field, &None).unwrap()).unwrap();
+        encode_field("k", &field, &None)
+            .unwrap()
+            .apply("k", &mut job)
+            .unwrap();
         assert_eq!(job, json!({"x": 0}));
-        patch_field("k", &mut job, encode_field("k", &field, &Some(2)).unwrap()).unwrap();
+        encode_field("k", &field, &Some(2))
+            .unwrap()
+            .apply("k", &mut job)
+            .unwrap();
         assert_eq!(job, json!({"f": 2, "x": 0}));
     }
 
@@ -535,7 +412,7 @@ mod tests {
         );
         let mut v = json!(null);
         let write = encode_field("k", &key::<u8>("f"), &1).unwrap();
-        assert!(patch_field("k", &mut v, write).is_err());
+        assert!(write.apply("k", &mut v).is_err());
         assert_eq!(v, json!(null));
     }
 
@@ -543,20 +420,7 @@ mod tests {
     fn patch_keeps_other_fields() {
         let mut v = json!({"a": {"x": [1, 2]}, "b": 1});
         let write = encode_field("k", &key::<u8>("b"), &2).unwrap();
-        patch_field("k", &mut v, write).unwrap();
+        write.apply("k", &mut v).unwrap();
         assert_eq!(v, json!({"a": {"x": [1, 2]}, "b": 2}));
-    }
-
-    #[test]
-    fn index_values() {
-        assert!(index_ids("i", None).is_empty());
-        let ids = index_ids("i", Some(&json!(["a", 1, "b", "a"])));
-        assert_eq!(ids, ["a", "b"]);
-        assert_eq!(index_value(&ids), json!("a\nb"));
-        assert_eq!(index_ids("i", Some(&index_value(&ids))), ids);
-        assert!(index_lists(Some(&json!("a\nb")), "b"));
-        assert!(index_lists(Some(&json!(["a", "b"])), "b"));
-        assert!(!index_lists(Some(&json!("ab")), "a"));
-        assert!(index_ids("i", Some(&json!({"a": 1}))).is_empty());
     }
 }

@@ -32,6 +32,10 @@ use futures_util::stream;
 use serde_json::Value;
 use tokio::sync::broadcast;
 
+mod known;
+
+use known::{BACKLOG, Known, Numbered, State};
+
 use super::messages::Note;
 use super::{OwnerJobs, RedisJobStore};
 use crate::error::{Error, Op, Result};
@@ -58,131 +62,6 @@ pub(super) struct Hub {
 struct Channel {
     news: broadcast::Sender<News>,
     known: Arc<Known>,
-}
-
-/// How many messages a job's keeper, or states a watcher, may fall behind
-/// before it skips to the latest: a slow one never holds a writer up.
-const BACKLOG: usize = 64;
-
-/// What this process knows of a watched job, numbered: its state now, and
-/// each new one sent to its watchers in order.
-struct Known {
-    now: Mutex<Numbered>,
-    states: broadcast::Sender<Numbered>,
-}
-
-/// A state of a job, with its place in the order this process knew them.
-#[derive(Clone, Debug)]
-struct Numbered {
-    number: u64,
-    state: State,
-}
-
-impl Known {
-    fn new() -> Known {
-        Known {
-            now: Mutex::new(Numbered {
-                number: 0,
-                state: State::Unknown,
-            }),
-            states: broadcast::channel(BACKLOG).0,
-        }
-    }
-
-    /// Lets `change` change the state; if it did (returned `true`), sends
-    /// the new state to the watchers. The state after.
-    fn change(&self, change: impl FnOnce(&mut State) -> bool) -> Numbered {
-        self.change_since(None, change)
-    }
-
-    /// As [`change`](Self::change), but only if the state is still the one
-    /// numbered `since` (if given); else leaves it and doesn't call
-    /// `change`.
-    fn change_since(
-        &self,
-        since: Option<u64>,
-        change: impl FnOnce(&mut State) -> bool,
-    ) -> Numbered {
-        let mut now = self
-            .now
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if since.is_none_or(|since| since == now.number) && change(&mut now.state) {
-            now.number += 1;
-            // sent under the lock: watchers get the states in their order
-            let _no_watcher_left = self.states.send(now.clone());
-        }
-        now.clone()
-    }
-
-    fn now(&self) -> Numbered {
-        self.change(|_| false)
-    }
-
-    /// Applies one write to the state; `false` if it can't, and the job
-    /// must be read again.
-    fn apply(&self, note: &Note) -> bool {
-        let mut applied = true;
-        self.change(|state| {
-            let known = match state {
-                State::Job { revision, .. } => Some(*revision),
-                _ => None,
-            };
-            match note {
-                Note::Deleted => {
-                    *state = State::Deleted;
-                    true
-                }
-                Note::Whole { revision, .. }
-                | Note::Large { revision }
-                | Note::Field { revision, .. }
-                    if known.is_some_and(|known| *revision <= known) =>
-                {
-                    false
-                }
-                Note::Whole { revision, job } => {
-                    *state = State::Job {
-                        revision: *revision,
-                        job: Arc::clone(job),
-                    };
-                    true
-                }
-                Note::Field {
-                    revision,
-                    name,
-                    value,
-                    aliases,
-                } if known.is_some_and(|known| Some(known) == revision.checked_sub(1)) => {
-                    let State::Job { revision: at, job } = state else {
-                        unreachable!("a known revision is a job's")
-                    };
-                    let Value::Object(fields) = Arc::make_mut(job) else {
-                        applied = false;
-                        return false;
-                    };
-                    for alias in aliases {
-                        fields.remove(alias);
-                    }
-                    match value {
-                        Some(value) => {
-                            fields.insert(name.clone(), value.clone());
-                        }
-                        None => {
-                            fields.remove(name);
-                        }
-                    }
-                    *at = *revision;
-                    true
-                }
-                // a gap, or a job too large for its message
-                _ => {
-                    applied = false;
-                    false
-                }
-            }
-        });
-        applied
-    }
 }
 
 impl Hub {
@@ -532,19 +411,6 @@ impl Keeper {
 /// the messages that kept changing it.
 const READS: usize = 3;
 
-/// What the watchers of one job in this process know of it.
-#[derive(Clone, Debug)]
-enum State {
-    /// Not read yet.
-    Unknown,
-    /// The job at a revision.
-    Job { revision: u64, job: Arc<Value> },
-    /// Reading it again failed (it will be tried again).
-    Failed(Arc<Error>),
-    /// It was deleted or expired.
-    Deleted,
-}
-
 /// A failed read, as each of the job's watchers is told of it.
 #[derive(Debug)]
 struct ReadFailed(Arc<Error>);
@@ -657,110 +523,4 @@ impl RedisJobStore {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn job_at(known: &Known) -> Option<(u64, Value)> {
-        match known.now().state {
-            State::Job { revision, job } => Some((revision, (*job).clone())),
-            _ => None,
-        }
-    }
-
-    fn field(revision: u64, name: &str, value: Option<Value>, aliases: &[&str]) -> Note {
-        Note::Field {
-            revision,
-            name: name.to_owned(),
-            value,
-            aliases: aliases.iter().map(|a| (*a).to_owned()).collect(),
-        }
-    }
-
-    /// Messages in revision order are applied; one already seen is
-    /// ignored; a gap, a large job or an unknown state asks for a read.
-    #[test]
-    fn messages_apply_in_revision_order_and_gaps_ask_for_a_read() {
-        let known = Known::new();
-        assert!(
-            !known.apply(&field(1, "p", Some(json!(1)), &[])),
-            "nothing known yet"
-        );
-        assert!(
-            !known.apply(&field(0, "p", Some(json!(1)), &[])),
-            "a revision 0, nothing known"
-        );
-        assert!(known.apply(&Note::Whole {
-            revision: 3,
-            job: Arc::new(json!({ "p": 0, "old": 7 })),
-        }));
-        let mut states = known.states.subscribe();
-        assert!(known.apply(&field(4, "p", Some(json!(5)), &["old"])));
-        assert_eq!(job_at(&known), Some((4, json!({ "p": 5 }))));
-        assert_eq!(states.try_recv().unwrap().number, known.now().number);
-        // already seen: no new state
-        assert!(known.apply(&field(4, "p", Some(json!(6)), &[])));
-        assert!(known.apply(&field(2, "p", Some(json!(6)), &[])));
-        assert!(states.try_recv().is_err());
-        // a removed field
-        assert!(known.apply(&field(5, "p", None, &[])));
-        assert_eq!(job_at(&known), Some((5, json!({}))));
-        // a gap, and a job too large for its message
-        assert!(!known.apply(&field(7, "p", Some(json!(1)), &[])));
-        assert!(!known.apply(&Note::Large { revision: 6 }));
-        assert_eq!(job_at(&known), Some((5, json!({}))));
-        assert!(known.apply(&Note::Deleted));
-        assert!(matches!(known.now().state, State::Deleted));
-    }
-
-    /// A read is taken only if the state is still the one it was made
-    /// against: a message applied in between may be newer than the read.
-    #[test]
-    fn a_read_is_taken_only_against_the_state_it_was_made_after() {
-        let known = Known::new();
-        let since = known.now().number;
-        known.apply(&Note::Whole {
-            revision: 2,
-            job: Arc::new(json!({ "p": 2 })),
-        });
-        let mut called = false;
-        known.change_since(Some(since), |_| {
-            called = true;
-            true
-        });
-        assert!(!called, "the state moved on: the read is left");
-        assert_eq!(job_at(&known), Some((2, json!({ "p": 2 }))));
-        let since = known.now().number;
-        let after = known.change_since(Some(since), |state| {
-            *state = State::Job {
-                revision: 1,
-                job: Arc::new(json!({ "p": 1 })),
-            };
-            true
-        });
-        assert_eq!(after.number, since + 1);
-        // taken even with a lower revision: the job was made again
-        assert_eq!(job_at(&known), Some((1, json!({ "p": 1 }))));
-    }
-
-    #[test]
-    fn messages_parse_as_the_scripts_write_them() {
-        let whole = Note::parse("c", r#"["w","3","file","\"a.mp3\"","p","5"]"#);
-        assert!(
-            matches!(whole, Some(Note::Whole { revision: 3, job }) if *job == json!({ "file": "a.mp3", "p": 5 }))
-        );
-        let one = Note::parse("c", r#"["f","4","p","1","6","old"]"#);
-        assert!(matches!(
-            one,
-            Some(Note::Field { revision: 4, ref name, value: Some(ref v), ref aliases })
-                if name == "p" && *v == json!(6) && aliases == &["old"]
-        ));
-        assert!(matches!(Note::parse("c", r#"["d"]"#), Some(Note::Deleted)));
-        assert!(matches!(
-            Note::parse("c", r#"["r",9]"#),
-            Some(Note::Large { revision: 9 })
-        ));
-        assert!(Note::parse("c", "not a message").is_none());
-        assert!(Note::parse("c", r#"["f","4","p","1","{"]"#).is_none());
-    }
-}
+mod tests;

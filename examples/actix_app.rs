@@ -1,5 +1,6 @@
-//! The transcription demo on actix-web and actix-session, readable top to
-//! bottom as your own app would be: the routes, then `main`. The whole
+//! The transcription demo on actix-web and actix-session: the fixture of
+//! the end-to-end tests, every feature at once. To start an app of your
+//! own, copy `actix_minimal.rs` instead. The routes, then `main`. The whole
 //! session rides in a private cookie, so the handles get the cookie budget.
 //! The pages, the metadata type and the stand-in transcriber are shared
 //! with the axum demo (`src/demo/mod.rs`).

@@ -1,5 +1,7 @@
-//! The transcription demo on axum and tower-sessions, readable top to
-//! bottom as your own app would be: the routes, then `main`. The pages, the
+//! The transcription demo on axum and tower-sessions: the fixture of the
+//! end-to-end and browser tests, every feature at once. To start an app of
+//! your own, copy `axum_minimal.rs` (or `redis_progress.rs`,
+//! `htmx_progress.rs`) instead. The routes, then `main`. The pages, the
 //! metadata type and the stand-in transcriber are shared with the actix-web
 //! demo (`src/demo/mod.rs`).
 //!

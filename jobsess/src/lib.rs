@@ -56,6 +56,19 @@
 //! - with the `watch` feature, live jobs: `watch` and `watch_field`
 //!   streams, served as server-sent events in axum and actix-web.
 //!
+//! # Layers
+//!
+//! Each layer is a folder of `jobsess/src/` and uses only the layers above
+//! it in this table; each folder's `mod.rs` says what it owns.
+//!
+//! | layer | folder | what it owns |
+//! |---|---|---|
+//! | what a job is | `model/` | [`JobMetadata`], [`Field`], [`FieldKeys`], the JSON codec (serde-faithful), versions and migrations; no backend |
+//! | where pairs live | `backend/` | the contracts [`SessionBackend`] and [`AsyncSessionBackend`] (the same 12 methods: 4 required, 8 with fallbacks), the maps, and the wrappers, which forward through [`backend::Forward`] or [`backend::AsyncForward`]: [`backend::Budget`], [`Indexed`], `watch::Notifying`, `Mutex`, `Arc` |
+//! | the typed handles | `handle/` | [`JobSession`] and [`AsyncJobSession`]: build the key, encode or decode, one backend call (the same steps, with or without `.await`); `update`, `watch` |
+//! | server-side stores | `redis/` | the Redis job store: owners and claims, expiry, revisions, listing, change messages; its scripts in `redis/lua/` |
+//! | web integrations | `tower_sessions.rs`, `axum.rs`, `actix/` | tower-sessions and actix-session sessions as backends, the `Jobs<M>` extractors, errors as HTTP responses, server-sent events |
+//!
 //! Guides in the workspace's `README.md`, one section each: *Atomic update*,
 //! *Versioned metadata*, *Live jobs*, *Quick start*, *axum*, *actix-web*,
 //! *Redis job store*, *Concurrency*, and which

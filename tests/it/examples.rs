@@ -82,3 +82,147 @@ async fn htmx_progress_bar_moves_over_server_sent_events() {
     // in write order, ending at 100 (a watcher may skip states, never go back)
     assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
 }
+
+/// The flow both minimal apps serve, over HTTP with the session cookie.
+async fn minimal_flow(base: &str) {
+    let http = client();
+    let url = |path: &str| format!("{base}{path}");
+    let ok = |status: reqwest::StatusCode| assert!(status.is_success(), "{status}");
+    ok(http
+        .post(url("/jobs/job-1?file=report.csv"))
+        .send()
+        .await
+        .unwrap()
+        .status());
+    ok(http
+        .post(url("/jobs/job-1/progress/40"))
+        .send()
+        .await
+        .unwrap()
+        .status());
+    let job: serde_json::Value = http
+        .get(url("/jobs/job-1"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        job,
+        serde_json::json!({ "file": "report.csv", "progress": 40 })
+    );
+    let ids: Vec<String> = http
+        .get(url("/jobs"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ids, ["job-1"]);
+    // another user (no cookie) sees none of it
+    let other: Vec<String> = client()
+        .get(url("/jobs"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(other.is_empty());
+    // a progress that is no u8 is refused by the route (axum 400, actix
+    // 404), a bad id by jobsess (400)
+    assert!(
+        http.post(url("/jobs/job-1/progress/400"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .is_client_error()
+    );
+    assert_eq!(
+        http.post(url("/jobs/%01/progress/4"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    ok(http
+        .delete(url("/jobs/job-1"))
+        .send()
+        .await
+        .unwrap()
+        .status());
+    assert_eq!(
+        http.delete(url("/jobs/job-1"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        http.get(url("/jobs/job-1")).send().await.unwrap().status(),
+        404
+    );
+}
+
+#[tokio::test]
+async fn the_minimal_axum_app() {
+    let demo = Demo::small("axum_minimal", &[]);
+    minimal_flow(&demo.base).await;
+}
+
+#[tokio::test]
+async fn the_minimal_actix_app() {
+    let demo = Demo::small("actix_minimal", &[]);
+    minimal_flow(&demo.base).await;
+}
+
+/// The Redis example: a job started over HTTP streams its progress as
+/// JSON `message` events, from 0 up to 100.
+#[tokio::test]
+async fn redis_progress_streams_the_jobs_progress() {
+    require!(crate::common::redis());
+    let url = crate::common::redis_url();
+    let demo = Demo::small("redis_progress", &[("REDIS_URL", &url), ("STEP_MS", "20")]);
+    let http = client();
+    let started = http
+        .post(format!("{}/jobs/job-1", demo.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(started.status().is_success(), "{}", started.status());
+    let mut events = http
+        .get(format!("{}/jobs/job-1/events", demo.base))
+        .send()
+        .await
+        .unwrap();
+    let (mut text, mut seen) = (String::new(), Vec::<u8>::new());
+    while seen.last() != Some(&100) {
+        let chunk = tokio::time::timeout(Duration::from_secs(5), events.chunk())
+            .await
+            .expect("an event within 5 s")
+            .unwrap()
+            .expect("the stream stays open");
+        text.push_str(std::str::from_utf8(&chunk).unwrap());
+        while let Some(end) = text.find("\n\n") {
+            let event: String = text.drain(..end + 2).collect();
+            if let Some(data) = event.strip_prefix("data: ") {
+                seen.push(data.trim().parse().unwrap());
+            }
+        }
+    }
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+    let job: serde_json::Value = http
+        .get(format!("{}/jobs/job-1", demo.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(job["progress"], 100);
+}

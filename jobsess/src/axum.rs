@@ -134,7 +134,7 @@ mod redis_extract {
 
     use super::{misconfigured, session_of};
     use crate::model::metadata::JobMetadata;
-    use crate::redis::{OWNER_KEY, OwnerId, RedisJobStore, RedisJobs, owner_of};
+    use crate::store::{JobStore, OWNER_KEY, OwnerId, ServerJobs, owner_of};
     use crate::{AsyncJobSession, AsyncSessionBackend};
 
     /// Needs a tower-sessions `SessionManagerLayer` (the session keeps the
@@ -143,18 +143,20 @@ mod redis_extract {
     /// [`OwnerId`] if an auth layer put one in its extensions; else the
     /// token in the session, which concurrent first requests of the session
     /// claim in Redis by the session's id, so they agree on one.
-    impl<M, S> FromRequestParts<S> for RedisJobs<M>
+    impl<M, E, S> FromRequestParts<S> for ServerJobs<M, E>
     where
         M: JobMetadata,
+        E: JobStore,
         S: Send + Sync,
     {
         type Rejection = Response;
 
         async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Response> {
-            let Some(store) = parts.extensions.get::<RedisJobStore>().cloned() else {
-                return Err(misconfigured(
-                    "no RedisJobStore on this request; add `.layer(axum::Extension(store))`",
-                ));
+            let Some(store) = parts.extensions.get::<E>().cloned() else {
+                return Err(misconfigured(&format!(
+                    "no {} on this request; add `.layer(axum::Extension(store))`",
+                    E::NAME
+                )));
             };
             let token = match parts.extensions.get::<OwnerId>() {
                 Some(user) => user.token(),
@@ -175,7 +177,7 @@ mod redis_extract {
                 }
             };
             let owner = store.owner(&token).map_err(IntoResponse::into_response)?;
-            Ok(RedisJobs(AsyncJobSession::new(owner)))
+            Ok(ServerJobs(AsyncJobSession::new(owner)))
         }
     }
 }

@@ -66,7 +66,7 @@
 //! | what a job is | `model/` | [`JobMetadata`], [`Field`], [`FieldKeys`], the JSON codec (serde-faithful), versions and migrations; no backend |
 //! | where pairs live | `backend/` | the contracts [`SessionBackend`] and [`AsyncSessionBackend`] (the same 12 methods: 4 required, 8 with fallbacks), the maps, and the wrappers, which forward through [`backend::Forward`] or [`backend::AsyncForward`]: [`backend::Budget`], [`Indexed`], `watch::Notifying`, `Mutex`, `Arc` |
 //! | the typed handles | `handle/` | [`JobSession`] and [`AsyncJobSession`]: build the key, encode or decode, one backend call (the same steps, with or without `.await`); `update`, `watch` |
-//! | server-side stores | `redis/` | the Redis job store: owners and claims, expiry, revisions, listing, change messages; its scripts in `redis/lua/` |
+//! | server-side stores | `store/`, `redis/` | `store`: the rules every engine shares ([`store::JobStore`], owners and claims, the [`store::ServerJobs`] extractor); `redis`: the Redis engine's storage calls, its scripts in `redis/lua/` (expiry, revisions, listing, change messages) |
 //! | web integrations | `tower_sessions.rs`, `axum.rs`, `actix/` | tower-sessions and actix-session sessions as backends, the `Jobs<M>` extractors, errors as HTTP responses, server-sent events |
 //!
 //! Guides in the workspace's `README.md`, one section each: *Atomic update*,
@@ -121,6 +121,10 @@ pub mod axum;
 #[cfg(feature = "actix-session")]
 #[cfg_attr(docsrs, doc(cfg(feature = "actix-session")))]
 pub mod actix;
+
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub mod store;
 
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]

@@ -24,6 +24,7 @@ mod redis_http;
 mod redis_store;
 mod robustness;
 mod serde_keys;
+mod store_conformance;
 mod tower;
 mod tower_versions;
 mod update;

@@ -206,10 +206,11 @@ mod redis_extract {
     use crate::AsyncJobSession;
     use crate::backend::SessionBackend;
     use crate::model::metadata::JobMetadata;
-    use crate::redis::{OWNER_KEY, OwnerId, RedisJobStore, RedisJobs, owner_of};
+    use crate::store::{JobStore, OWNER_KEY, OwnerId, ServerJobs, owner_of};
     use crate::web;
 
-    /// Settings of the [`RedisJobs`] extractor on actix-web, as app data.
+    /// Settings of the [`ServerJobs`] extractor (`RedisJobs`) on actix-web,
+    /// as app data.
     ///
     /// ```
     /// use jobsess::actix::RedisJobsConfig;
@@ -235,15 +236,16 @@ mod redis_extract {
     /// Needs the store as app data: `App::new().app_data(store.clone())`.
     /// The owner is the request's [`OwnerId`] if an auth middleware put one
     /// in its extensions; else the token in the session.
-    impl<M: JobMetadata> FromRequest for RedisJobs<M> {
+    impl<M: JobMetadata, E: JobStore> FromRequest for ServerJobs<M, E> {
         type Error = actix_web::Error;
         type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
         fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-            let Some(store) = req.app_data::<RedisJobStore>().cloned() else {
-                web::misconfigured(
-                    "no RedisJobStore in the app data; add `.app_data(store)` to the App",
-                );
+            let Some(store) = req.app_data::<E>().cloned() else {
+                web::misconfigured(&format!(
+                    "no {} in the app data; add `.app_data(store)` to the App",
+                    E::NAME
+                ));
                 return Box::pin(async {
                     Err(actix_web::error::ErrorInternalServerError(
                         "internal server error",
@@ -274,7 +276,7 @@ mod redis_extract {
                             token
                         }
                     };
-                    Ok::<_, crate::Error>(RedisJobs(AsyncJobSession::new(store.owner(&token)?)))
+                    Ok::<_, crate::Error>(ServerJobs(AsyncJobSession::new(store.owner(&token)?)))
                 };
                 resolve.await.map_err(actix_web::Error::from)
             })

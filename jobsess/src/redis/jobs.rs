@@ -9,10 +9,10 @@ use fred::types::scripts::Script;
 
 use super::scripts::{INSERT, LIST, MARKER, REMOVE, REMOVE_ALL, SET_FIELD, UPDATE, WATCHED};
 use super::{LISTING_MARGIN_MS, RedisJobStore};
+use crate::AsyncSessionBackend;
 use crate::backend::FieldWrite;
 use crate::error::{Error, Op, Result};
 use crate::model::field::FieldKeys;
-use crate::{AsyncJobSession, AsyncSessionBackend};
 
 /// The jobs of one owner in a [`RedisJobStore`]: an
 /// [`AsyncSessionBackend`] whose every operation is one atomic script.
@@ -376,36 +376,5 @@ impl AsyncSessionBackend for OwnerJobs {
         };
         let found: i64 = self.write(&SET_FIELD, Op::Write, key, keys, args).await?;
         Ok(found == 1)
-    }
-}
-
-/// The jobs of metadata type `M` of the request's user, in the
-/// [`RedisJobStore`]: an extractor for axum (features `axum` and `redis`)
-/// and for actix-web (features `actix` and `redis`).
-///
-/// The user's session keeps only the owner token, so a cookie session
-/// stays small however many jobs there are. The store comes from the app:
-/// `.layer(axum::Extension(store))` in axum, `.app_data(store)` in
-/// actix-web; without it the extractor answers 500 and logs why. Derefs to
-/// [`AsyncJobSession<M, OwnerJobs>`].
-///
-/// ```
-/// use jobsess::{JobMetadata, redis::RedisJobs};
-///
-/// #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
-/// struct ExportJob { file: String, progress: u8 }
-///
-/// async fn progress(jobs: RedisJobs<ExportJob>) -> Result<String, jobsess::Error> {
-///     Ok(format!("{:?}", jobs.load_field("job-1", ExportJob::PROGRESS).await?))
-/// }
-/// # let _ = progress;
-/// ```
-pub struct RedisJobs<M>(pub AsyncJobSession<M, OwnerJobs>);
-
-impl<M> std::ops::Deref for RedisJobs<M> {
-    type Target = AsyncJobSession<M, OwnerJobs>;
-
-    fn deref(&self) -> &Self::Target {
-        &self.0
     }
 }

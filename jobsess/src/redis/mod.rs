@@ -49,7 +49,6 @@ mod connection;
 mod deadline;
 mod jobs;
 mod messages;
-mod owner;
 mod scripts;
 mod watch;
 
@@ -58,21 +57,28 @@ use std::sync::Arc;
 use fred::clients::Pool;
 
 use crate::error::{Error, Op, Result};
-use owner::hex_digest;
+use crate::store::hex_digest;
 use scripts::CLAIM;
 
+pub use crate::store::{OWNER_KEY, OwnerId, owner_token, owner_token_sync};
 pub use connection::connect_pool;
-pub use jobs::{OwnerJobs, RedisJobs};
-#[cfg(any(feature = "axum", feature = "actix"))]
-pub(crate) use owner::owner_of;
-pub use owner::{OwnerId, owner_token, owner_token_sync};
+pub use jobs::OwnerJobs;
 
-/// The session key under which the owner token is kept.
+/// The [`RedisJobStore`]'s extractor for axum and actix-web: the jobs of
+/// the request's owner, typed as `M`. See [`ServerJobs`](crate::store::ServerJobs).
 ///
 /// ```
-/// assert_eq!(jobsess::redis::OWNER_KEY, "__jobsess_owner");
+/// use jobsess::{JobMetadata, redis::RedisJobs};
+///
+/// #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
+/// struct ExportJob { file: String, progress: u8 }
+///
+/// async fn progress(jobs: RedisJobs<ExportJob>) -> Result<String, jobsess::Error> {
+///     Ok(format!("{:?}", jobs.load_field("job-1", ExportJob::PROGRESS).await?))
+/// }
+/// # let _ = progress;
 /// ```
-pub const OWNER_KEY: &str = "__jobsess_owner";
+pub type RedisJobs<M> = crate::store::ServerJobs<M, RedisJobStore>;
 
 /// How close to the server's time (as this process reads it, in ms) an
 /// index entry's expiry must be for the listing to be left to the server's
@@ -192,36 +198,13 @@ impl RedisJobStore {
     /// [`Error::InvalidOwner`] unless the token is 16 to 128 ASCII letters,
     /// digits, `-` or `_`.
     pub fn owner(&self, token: &str) -> Result<OwnerJobs> {
-        if !Self::is_token(token) {
+        if !crate::store::is_token(token) {
             return Err(Error::InvalidOwner);
         }
         Ok(OwnerJobs {
             store: self.clone(),
             set_key: format!("{}:{{{token}}}", self.namespace),
         })
-    }
-
-    fn is_token(token: &str) -> bool {
-        (16..=128).contains(&token.len())
-            && token
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    }
-
-    /// The owner token of the session that `claim` identifies (its id, or a
-    /// digest of its cookie): the first of concurrent requests of a session
-    /// that has no token yet sets `fresh`, and every other one gets the same
-    /// token back, so they agree on one owner. The claim is kept for a day,
-    /// or for the jobs' TTL if that is longer.
-    #[cfg_attr(not(any(feature = "axum", feature = "actix")), allow(dead_code))]
-    async fn claim(&self, claim: &str, fresh: &str) -> Result<String> {
-        let key = format!("{}:claim:{}", self.namespace, hex_digest(claim));
-        let ttl = self.ttl_seconds.max(24 * 3600);
-        let args = vec![fresh.to_owned(), ttl.to_string()];
-        CLAIM
-            .evalsha_with_reload(self.pool.next(), vec![key.clone()], args)
-            .await
-            .map_err(|err| Error::backend(Op::Write, &key, err))
     }
 
     /// A new random owner token: 128 bits from the operating system, as hex.
@@ -235,9 +218,29 @@ impl RedisJobStore {
     /// # Errors
     /// [`Error::Backend`] if the operating system has no randomness to give.
     pub fn new_owner_token() -> Result<String> {
-        let mut bytes = [0u8; 16];
-        getrandom::fill(&mut bytes)
-            .map_err(|err| Error::backend(Op::Write, OWNER_KEY, err.to_string()))?;
-        Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+        crate::store::new_owner_token()
+    }
+}
+
+/// The Redis engine: one hash per job, one script per write.
+impl crate::store::JobStore for RedisJobStore {
+    type Owner = OwnerJobs;
+
+    const NAME: &'static str = "RedisJobStore";
+
+    fn owner(&self, token: &str) -> Result<OwnerJobs> {
+        RedisJobStore::owner(self, token)
+    }
+
+    /// One script: the claim is kept for a day, or for the jobs' TTL if
+    /// that is longer.
+    async fn claim(&self, claim: &str, fresh: &str) -> Result<String> {
+        let key = format!("{}:claim:{}", self.namespace, hex_digest(claim));
+        let ttl = self.ttl_seconds.max(24 * 3600);
+        let args = vec![fresh.to_owned(), ttl.to_string()];
+        CLAIM
+            .evalsha_with_reload(self.pool.next(), vec![key.clone()], args)
+            .await
+            .map_err(|err| Error::backend(Op::Write, &key, err))
     }
 }

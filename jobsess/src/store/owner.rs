@@ -1,11 +1,39 @@
-//! Owners: the token a session keeps under [`OWNER_KEY`], and the app's
-//! own user id ([`OwnerId`]) in its place.
+//! Owners: the token a session keeps under [`OWNER_KEY`], the app's own
+//! user id ([`OwnerId`]) in its place, and how concurrent first requests of
+//! a session agree on one token (a claim in the store).
 
-use super::{OWNER_KEY, RedisJobStore};
-use crate::AsyncSessionBackend;
 use serde_json::Value;
 
-use crate::error::{Error, Result};
+use super::JobStore;
+use crate::AsyncSessionBackend;
+use crate::error::{Error, Op, Result};
+
+/// The session key under which the owner token is kept.
+///
+/// ```
+/// assert_eq!(jobsess::redis::OWNER_KEY, "__jobsess_owner");
+/// ```
+pub const OWNER_KEY: &str = "__jobsess_owner";
+
+/// A new random owner token: 128 bits from the operating system, as hex.
+///
+/// # Errors
+/// [`Error::Backend`] if the operating system has no randomness to give.
+pub(crate) fn new_owner_token() -> Result<String> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)
+        .map_err(|err| Error::backend(Op::Write, OWNER_KEY, err.to_string()))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Whether `token` is an owner token: 16 to 128 letters, digits, `-`, `_`.
+/// Every store keys its owners by it, so nothing else can name an owner.
+pub(crate) fn is_token(token: &str) -> bool {
+    (16..=128).contains(&token.len())
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
 
 /// The owner token kept in an asynchronous session (tower-sessions...)
 /// under [`OWNER_KEY`], made and stored there on first use, or when what is
@@ -30,7 +58,7 @@ pub async fn owner_token<S: AsyncSessionBackend>(session: &S) -> Result<String> 
     if let Some(token) = valid_token(stored) {
         return Ok(token);
     }
-    let token = RedisJobStore::new_owner_token()?;
+    let token = new_owner_token()?;
     session
         .insert(OWNER_KEY, Value::String(token.clone()))
         .await?;
@@ -53,7 +81,7 @@ pub fn owner_token_sync<S: crate::SessionBackend>(session: &mut S) -> Result<Str
     if let Some(token) = valid_token(stored) {
         return Ok(token);
     }
-    let token = RedisJobStore::new_owner_token()?;
+    let token = new_owner_token()?;
     session.insert(OWNER_KEY, Value::String(token.clone()))?;
     Ok(token)
 }
@@ -61,7 +89,7 @@ pub fn owner_token_sync<S: crate::SessionBackend>(session: &mut S) -> Result<Str
 /// An app's own identity of the user (the user id an auth layer found) as
 /// the owner of their jobs, so jobs follow the user across sessions and
 /// devices. Put it in the request's extensions before the extractor runs,
-/// from your auth middleware; [`RedisJobs`](super::RedisJobs) then uses it instead of a
+/// from your auth middleware; [`ServerJobs`](super::ServerJobs) (`RedisJobs`) then uses it instead of a
 /// token in the session.
 ///
 /// ```
@@ -84,7 +112,7 @@ impl OwnerId {
 }
 
 /// SHA-256 of `text`, as hex.
-pub(super) fn hex_digest(text: &str) -> String {
+pub(crate) fn hex_digest(text: &str) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(text.as_bytes())
         .iter()
@@ -98,20 +126,20 @@ pub(super) fn hex_digest(text: &str) -> String {
 /// Redis, so that concurrent first requests agree on one owner; without a
 /// claim, a fresh token is made.
 #[cfg_attr(not(any(feature = "axum", feature = "actix")), allow(dead_code))]
-pub(crate) async fn owner_of(
-    store: &RedisJobStore,
+pub(crate) async fn owner_of<E: JobStore>(
+    store: &E,
     stored: Option<Value>,
     claim: Option<&str>,
 ) -> Result<(String, bool)> {
     if let Some(token) = valid_token(stored) {
         return Ok((token, false));
     }
-    let fresh = RedisJobStore::new_owner_token()?;
+    let fresh = new_owner_token()?;
     let token = match claim {
         Some(claim) => store.claim(claim, &fresh).await?,
         None => fresh,
     };
-    if !RedisJobStore::is_token(&token) {
+    if !is_token(&token) {
         return Err(Error::InvalidOwner);
     }
     Ok((token, true))
@@ -119,7 +147,7 @@ pub(crate) async fn owner_of(
 
 fn valid_token(stored: Option<Value>) -> Option<String> {
     match stored {
-        Some(Value::String(token)) if RedisJobStore::is_token(&token) => Some(token),
+        Some(Value::String(token)) if is_token(&token) => Some(token),
         _ => None,
     }
 }

@@ -1,0 +1,102 @@
+//! The rules of a server-side job store, engine-neutral: what any engine
+//! (the Redis job store today) provides, and what is written once for all
+//! of them.
+//!
+//! An engine implements [`JobStore`]: the jobs of one owner as an
+//! [`AsyncSessionBackend`](crate::AsyncSessionBackend) that can be watched, and the claim of an owner
+//! token by a session. Written once here, for every engine:
+//! - owners: the token a session keeps under [`OWNER_KEY`] (made on first
+//!   use, never replaced by a failed read), the app's own user id
+//!   ([`OwnerId`]) in its place, and the claim that makes concurrent first
+//!   requests of a session agree on one token;
+//! - [`ServerJobs`], the extractor for axum and actix-web, and with it the
+//!   server-sent events helpers, for any engine.
+//!
+//! What an engine keeps to itself, in its own storage calls, is what must
+//! be atomic there: per-job expiry, revisions for `update`, the owner's
+//! index of jobs and its listing, and the change messages `watch` reads.
+//! The conformance suite (`tests/it/store_conformance.rs`) holds every
+//! engine to the same answers.
+//!
+//! It uses the model, backend and handle layers.
+
+mod owner;
+
+use std::ops::Deref;
+
+#[cfg(any(feature = "axum", feature = "actix"))]
+pub(crate) use owner::owner_of;
+pub use owner::{OWNER_KEY, OwnerId, owner_token, owner_token_sync};
+pub(crate) use owner::{hex_digest, is_token, new_owner_token};
+
+use crate::AsyncJobSession;
+use crate::error::Result;
+use crate::watch::WatchBackend;
+
+/// A server-side job store engine: jobs kept outside the session, per
+/// owner, the session keeping only an owner token.
+///
+/// ```
+/// use jobsess::store::JobStore;
+/// fn owners<E: JobStore>(store: &E) -> jobsess::Result<E::Owner> {
+///     store.owner("0123456789abcdef0123456789abcdef")
+/// }
+/// # let _ = owners::<jobsess::redis::RedisJobStore>;
+/// ```
+pub trait JobStore: Clone + Send + Sync + 'static {
+    /// The jobs of one owner: a backend whose every operation is atomic in
+    /// the store, and that can be watched.
+    type Owner: WatchBackend + Clone + 'static;
+
+    /// The store's type, as errors about a missing store name it.
+    const NAME: &'static str;
+
+    /// The jobs of the owner whose token is `token`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOwner`](crate::Error::InvalidOwner) for a token that
+    /// is not one (16 to 128 letters, digits, `-` or `_`).
+    fn owner(&self, token: &str) -> Result<Self::Owner>;
+
+    /// The owner token claimed for the session that `claim` identifies (its
+    /// id, or a digest of its cookie): the first of concurrent requests of
+    /// a session with no token yet sets `fresh`, and every other one gets
+    /// the same token back.
+    ///
+    /// # Errors
+    /// [`Error::Backend`](crate::Error::Backend) if the store fails.
+    fn claim(&self, claim: &str, fresh: &str) -> impl Future<Output = Result<String>> + Send;
+}
+
+/// The jobs of metadata type `M` of the request's user, in the store `E`:
+/// an extractor for axum (feature `axum`) and for actix-web (feature
+/// `actix`). `jobsess::redis::RedisJobs<M>` is this for the Redis store.
+///
+/// The user's session keeps only the owner token, so a cookie session
+/// stays small however many jobs there are. The store comes from the app:
+/// `.layer(axum::Extension(store))` in axum, `.app_data(store)` in
+/// actix-web; without it the extractor answers 500 and logs why. The owner
+/// is the request's [`OwnerId`] if an auth layer put one in its
+/// extensions; else the token in the session. Derefs to
+/// [`AsyncJobSession<M, E::Owner>`](AsyncJobSession).
+///
+/// ```
+/// use jobsess::{JobMetadata, redis::RedisJobs};
+///
+/// #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
+/// struct ExportJob { file: String, progress: u8 }
+///
+/// async fn progress(jobs: RedisJobs<ExportJob>) -> Result<String, jobsess::Error> {
+///     Ok(format!("{:?}", jobs.load_field("job-1", ExportJob::PROGRESS).await?))
+/// }
+/// # let _ = progress;
+/// ```
+pub struct ServerJobs<M, E: JobStore>(pub AsyncJobSession<M, E::Owner>);
+
+impl<M, E: JobStore> Deref for ServerJobs<M, E> {
+    type Target = AsyncJobSession<M, E::Owner>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}

@@ -1,0 +1,225 @@
+//! The conformance suite of server-side job stores: every engine that
+//! implements `jobsess::store::JobStore` gives the same answers to the same
+//! requests, through the typed handle only. Each case starts cold (a fresh
+//! owner, no warm-up); `conformance!` runs every case against one engine.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use jobsess::store::JobStore;
+use jobsess::watch::Change;
+use jobsess::{AsyncJobSession, Error, JobMetadata};
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize, JobMetadata, Debug, PartialEq, Clone, Default)]
+#[job_metadata(prefix = "conf")]
+struct Job {
+    file: String,
+    #[serde(default)]
+    progress: u8,
+    #[serde(default)]
+    counter: u32,
+    #[serde(default)]
+    notes: Vec<String>,
+}
+
+fn job(file: &str) -> Job {
+    Job {
+        file: file.into(),
+        ..Job::default()
+    }
+}
+
+/// A fresh owner's jobs in `store`.
+fn owner<E: JobStore>(store: &E) -> AsyncJobSession<Job, E::Owner> {
+    let token = jobsess::redis::RedisJobStore::new_owner_token().unwrap();
+    AsyncJobSession::new(store.owner(&token).unwrap())
+}
+
+pub(crate) async fn the_notebook_flow<E: JobStore>(store: E) {
+    let jobs = owner(&store);
+    jobs.store("b", &job("b.csv")).await.unwrap();
+    jobs.store("a", &job("a.csv")).await.unwrap();
+    assert_eq!(jobs.load("a").await.unwrap(), Some(job("a.csv")));
+    jobs.store_field("a", Job::PROGRESS, &40).await.unwrap();
+    assert_eq!(jobs.load_field("a", Job::PROGRESS).await.unwrap(), Some(40));
+    assert_eq!(jobs.load_field("zz", Job::PROGRESS).await.unwrap(), None);
+    assert_eq!(jobs.ids().await.unwrap(), ["a", "b"]);
+    assert!(jobs.delete("b").await.unwrap());
+    assert!(!jobs.delete("b").await.unwrap());
+    assert_eq!(jobs.clear().await.unwrap(), 1);
+    assert!(jobs.ids().await.unwrap().is_empty());
+}
+
+pub(crate) async fn owners_are_isolated<E: JobStore>(store: E) {
+    let (alice, bob) = (owner(&store), owner(&store));
+    alice.store("a", &job("alice.csv")).await.unwrap();
+    assert_eq!(bob.load("a").await.unwrap(), None);
+    assert!(bob.ids().await.unwrap().is_empty());
+    assert_eq!(bob.clear().await.unwrap(), 0);
+    let err = bob.store_field("a", Job::PROGRESS, &1).await.unwrap_err();
+    assert!(matches!(err, Error::JobNotFound { .. }), "{err:?}");
+    assert_eq!(alice.load("a").await.unwrap(), Some(job("alice.csv")));
+    let err = store.owner("short").map(drop).unwrap_err();
+    assert!(matches!(err, Error::InvalidOwner), "{err:?}");
+    alice.clear().await.unwrap();
+}
+
+pub(crate) async fn a_field_write_never_recreates_a_job<E: JobStore>(store: E) {
+    let jobs = owner(&store);
+    let err = jobs
+        .store_field("gone", Job::PROGRESS, &1)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::JobNotFound { .. }), "{err:?}");
+    assert!(!jobs.contains("gone").await.unwrap());
+    assert!(jobs.ids().await.unwrap().is_empty());
+}
+
+/// 20 tasks each write their own field of one job at once, and 50 tasks
+/// each add one to a counter with `update`: nothing is lost.
+pub(crate) async fn concurrent_writers_lose_nothing<E: JobStore>(store: E) {
+    let jobs = owner(&store);
+    jobs.store("a", &job("a.csv")).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..50u32 {
+        let jobs = jobs.clone();
+        tasks.push(tokio::spawn(async move {
+            jobs.update("a", |job| job.counter += 1).await.unwrap();
+            if i < 20 {
+                let note = format!("note {i}");
+                jobs.update_field("a", Job::NOTES, |notes| notes.push(note.clone()))
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let stored = jobs.load("a").await.unwrap().unwrap();
+    assert_eq!(stored.counter, 50);
+    assert_eq!(stored.notes.len(), 20);
+    jobs.clear().await.unwrap();
+}
+
+/// Concurrent first requests of one session, each with its own fresh
+/// token, agree on the one claimed first.
+pub(crate) async fn concurrent_claims_agree<E: JobStore>(store: E) {
+    let claim = jobsess::redis::RedisJobStore::new_owner_token().unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let (store, claim) = (store.clone(), claim.clone());
+        tasks.push(tokio::spawn(async move {
+            let fresh = jobsess::redis::RedisJobStore::new_owner_token().unwrap();
+            store.claim(&claim, &fresh).await.unwrap()
+        }));
+    }
+    let mut tokens = Vec::new();
+    for task in tasks {
+        tokens.push(task.await.unwrap());
+    }
+    tokens.dedup();
+    assert_eq!(tokens.len(), 1, "{tokens:?}");
+}
+
+/// A watcher gets the job as it is, each change in write order (it may
+/// skip some, never the last), then `Deleted`.
+pub(crate) async fn a_watcher_follows_the_job<E: JobStore>(store: E) {
+    let jobs = owner(&store);
+    jobs.store("a", &job("a.csv")).await.unwrap();
+    let mut changes = Box::pin(jobs.watch("a").await.unwrap());
+    let mut next = async || -> Change<Job> {
+        tokio::time::timeout(Duration::from_secs(5), changes.next())
+            .await
+            .expect("a change within 5 s")
+            .expect("the stream goes on")
+            .unwrap()
+    };
+    assert_eq!(next().await, Change::Updated(job("a.csv")));
+    for progress in [10u8, 20, 30] {
+        jobs.store_field("a", Job::PROGRESS, &progress)
+            .await
+            .unwrap();
+    }
+    let mut last = 0;
+    while last < 30 {
+        match next().await {
+            Change::Updated(now) => {
+                assert!(now.progress >= last, "{now:?} after {last}");
+                last = now.progress;
+            }
+            Change::Deleted => panic!("deleted before it was"),
+        }
+    }
+    jobs.delete("a").await.unwrap();
+    assert_eq!(next().await, Change::Deleted);
+}
+
+/// Runs every case against the engine `$make` builds (an async block
+/// giving `Option<E>`: `None` when the engine's service is missing).
+macro_rules! conformance {
+    ($engine:ident, $need:expr, $make:expr) => {
+        mod $engine {
+            use super::super::store_conformance as cases;
+
+            async fn store() -> Option<impl jobsess::store::JobStore> {
+                if let Some(why) = $need {
+                    crate::common::skipped(&why);
+                    return None;
+                }
+                Some($make.await)
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn the_notebook_flow() {
+                if let Some(store) = store().await {
+                    cases::the_notebook_flow(store).await;
+                }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn owners_are_isolated() {
+                if let Some(store) = store().await {
+                    cases::owners_are_isolated(store).await;
+                }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn a_field_write_never_recreates_a_job() {
+                if let Some(store) = store().await {
+                    cases::a_field_write_never_recreates_a_job(store).await;
+                }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn concurrent_writers_lose_nothing() {
+                if let Some(store) = store().await {
+                    cases::concurrent_writers_lose_nothing(store).await;
+                }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn concurrent_claims_agree() {
+                if let Some(store) = store().await {
+                    cases::concurrent_claims_agree(store).await;
+                }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn a_watcher_follows_the_job() {
+                if let Some(store) = store().await {
+                    cases::a_watcher_follows_the_job(store).await;
+                }
+            }
+        }
+    };
+}
+
+conformance!(redis, crate::common::redis(), async {
+    jobsess::redis::RedisJobStore::connect(&crate::common::redis_url())
+        .await
+        .unwrap()
+        .with_namespace("jobsess-conformance")
+        .with_ttl(std::time::Duration::from_secs(600))
+});

@@ -266,6 +266,25 @@ pub(crate) fn listening(port: u16) -> bool {
     })
 }
 
+/// Whether the Redis on loopback `port` answers `PING` within 5 s: a
+/// restarted Redis listens before it has loaded its append-only file, and
+/// answers `LOADING` until it has.
+fn loaded(port: u16) -> bool {
+    use std::io::{BufRead, BufReader, Write};
+    (0..100).any(|_| {
+        let pong = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok_and(|mut conn| {
+            let mut line = String::new();
+            conn.write_all(b"PING\r\n").is_ok()
+                && BufReader::new(conn).read_line(&mut line).is_ok()
+                && line.starts_with("+PONG")
+        });
+        if !pong {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        pong
+    })
+}
+
 /// A loopback port nothing listens on now.
 fn free_port() -> Option<u16> {
     Some(
@@ -733,7 +752,7 @@ fn durable_redis(port: u16, dir: &std::path::Path) -> Child {
         ["--appendonly", "yes", "--appendfsync", "always", "--dir"].map(std::ffi::OsStr::new);
     let mut child = redis_server(port, &[&extra[..], &[dir.as_os_str()]].concat())
         .expect("redis-server starts");
-    if listening(port) {
+    if listening(port) && loaded(port) {
         return child;
     }
     let _ = child.kill();

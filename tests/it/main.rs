@@ -1,5 +1,6 @@
-//! The workspace's integration tests, in one test binary (one link of the
-//! web stack instead of one per file). Each module is one topic.
+//! The integration tests of the web integrations, the stores and the whole
+//! apps, in one test binary (one link of the web stack instead of one per
+//! file); the core's are in `tests/core/`. Each module is one topic.
 //!
 //! A test whose outside tool or service is missing (a Redis at `REDIS_URL`,
 //! `redis-server`, Chromium and chromedriver) says by name that it did not
@@ -9,25 +10,17 @@
 #[macro_use]
 mod common;
 
-mod async_maps;
-mod backends;
 mod browser;
 mod e2e;
 mod examples;
 mod fidelity;
-mod index;
 mod matrix;
-mod notebook;
-mod properties;
 mod redis_cluster;
 mod redis_http;
 mod redis_store;
-mod robustness;
-mod serde_keys;
 mod store_conformance;
 mod tower;
 mod tower_versions;
 mod update;
 mod versions;
 mod watch;
-mod workflow;

@@ -15,6 +15,33 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
+/// The progress values of a server-sent event stream, each event read by
+/// `value` (keep-alive comments left out), up to the first 100, each within
+/// 5 s.
+async fn progress_events(
+    events: &mut reqwest::Response,
+    mut value: impl FnMut(&str) -> u8,
+) -> Vec<u8> {
+    let (mut text, mut seen) = (String::new(), Vec::new());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while seen.last() != Some(&100) {
+        assert!(Instant::now() < deadline, "no 100 % in {seen:?}");
+        let chunk = tokio::time::timeout(Duration::from_secs(5), events.chunk())
+            .await
+            .expect("an event within 5 s")
+            .unwrap()
+            .expect("the stream stays open");
+        text.push_str(std::str::from_utf8(&chunk).unwrap());
+        while let Some(end) = text.find("\n\n") {
+            let event: String = text.drain(..end + 2).collect();
+            if !event.starts_with(':') {
+                seen.push(value(&event));
+            }
+        }
+    }
+    seen
+}
+
 /// The htmx example: the job page wires htmx's SSE extension to the job's
 /// event stream, and the stream sends `progress` events whose data is the
 /// HTML fragment of the bar, moving up to 100 %.
@@ -54,31 +81,17 @@ async fn htmx_progress_bar_moves_over_server_sent_events() {
         .await
         .unwrap();
     assert_eq!(events.headers()["content-type"], "text/event-stream");
-    let (mut text, mut seen) = (String::new(), Vec::new());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !seen.contains(&100) {
-        assert!(Instant::now() < deadline, "no 100 % in {text}");
-        let chunk = tokio::time::timeout(Duration::from_secs(5), events.chunk())
-            .await
-            .expect("an event within 5 s")
-            .unwrap()
-            .expect("the stream stays open");
-        text.push_str(std::str::from_utf8(&chunk).unwrap());
-        // each complete event: `event: progress` then its HTML as data
-        while let Some(end) = text.find("\n\n") {
-            let event: String = text.drain(..end + 2).collect();
-            if event.starts_with(':') {
-                continue; // keep-alive
-            }
-            assert!(event.contains("event: progress\n"), "{event:?}");
-            let value = event
-                .split(r#"<progress value=""#)
-                .nth(1)
-                .and_then(|rest| rest.split('"').next())
-                .unwrap_or_else(|| panic!("no bar in {event:?}"));
-            seen.push(value.parse::<u8>().unwrap());
-        }
-    }
+    // each event: `event: progress` then the bar's HTML as data
+    let seen = progress_events(&mut events, |event| {
+        assert!(event.contains("event: progress\n"), "{event:?}");
+        let value = event
+            .split(r#"<progress value=""#)
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or_else(|| panic!("no bar in {event:?}"));
+        value.parse().unwrap()
+    })
+    .await;
     // in write order, ending at 100 (a watcher may skip states, never go back)
     assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
 }
@@ -200,21 +213,14 @@ async fn redis_progress_streams_the_jobs_progress() {
         .send()
         .await
         .unwrap();
-    let (mut text, mut seen) = (String::new(), Vec::<u8>::new());
-    while seen.last() != Some(&100) {
-        let chunk = tokio::time::timeout(Duration::from_secs(5), events.chunk())
-            .await
-            .expect("an event within 5 s")
-            .unwrap()
-            .expect("the stream stays open");
-        text.push_str(std::str::from_utf8(&chunk).unwrap());
-        while let Some(end) = text.find("\n\n") {
-            let event: String = text.drain(..end + 2).collect();
-            if let Some(data) = event.strip_prefix("data: ") {
-                seen.push(data.trim().parse().unwrap());
-            }
-        }
-    }
+    // each event: a `message` whose data is the progress as JSON
+    let seen = progress_events(&mut events, |event| {
+        let data = event
+            .strip_prefix("data: ")
+            .unwrap_or_else(|| panic!("{event:?}"));
+        data.trim().parse().unwrap()
+    })
+    .await;
     assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
     let job: serde_json::Value = http
         .get(format!("{}/jobs/job-1", demo.base))

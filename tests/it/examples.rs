@@ -96,90 +96,44 @@ async fn htmx_progress_bar_moves_over_server_sent_events() {
     assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
 }
 
+/// The status of a request's answer.
+async fn status(request: reqwest::RequestBuilder) -> reqwest::StatusCode {
+    request.send().await.unwrap().status()
+}
+
+/// A request's answer, as JSON.
+async fn json<T: serde::de::DeserializeOwned>(request: reqwest::RequestBuilder) -> T {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 /// The flow both minimal apps serve, over HTTP with the session cookie.
 async fn minimal_flow(base: &str) {
     let http = client();
     let url = |path: &str| format!("{base}{path}");
     let ok = |status: reqwest::StatusCode| assert!(status.is_success(), "{status}");
-    ok(http
-        .post(url("/jobs/job-1?file=report.csv"))
-        .send()
-        .await
-        .unwrap()
-        .status());
-    ok(http
-        .post(url("/jobs/job-1/progress/40"))
-        .send()
-        .await
-        .unwrap()
-        .status());
-    let job: serde_json::Value = http
-        .get(url("/jobs/job-1"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    ok(status(http.post(url("/jobs/job-1?file=report.csv"))).await);
+    ok(status(http.post(url("/jobs/job-1/progress/40"))).await);
+    let job: serde_json::Value = json(http.get(url("/jobs/job-1"))).await;
     assert_eq!(
         job,
         serde_json::json!({ "file": "report.csv", "progress": 40 })
     );
-    let ids: Vec<String> = http
-        .get(url("/jobs"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ids: Vec<String> = json(http.get(url("/jobs"))).await;
     assert_eq!(ids, ["job-1"]);
     // another user (no cookie) sees none of it
-    let other: Vec<String> = client()
-        .get(url("/jobs"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let other: Vec<String> = json(client().get(url("/jobs"))).await;
     assert!(other.is_empty());
     // a progress that is no u8 is refused by the route (axum 400, actix
     // 404), a bad id by jobsess (400)
     assert!(
-        http.post(url("/jobs/job-1/progress/400"))
-            .send()
+        status(http.post(url("/jobs/job-1/progress/400")))
             .await
-            .unwrap()
-            .status()
             .is_client_error()
     );
-    assert_eq!(
-        http.post(url("/jobs/%01/progress/4"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        400
-    );
-    ok(http
-        .delete(url("/jobs/job-1"))
-        .send()
-        .await
-        .unwrap()
-        .status());
-    assert_eq!(
-        http.delete(url("/jobs/job-1"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
-    assert_eq!(
-        http.get(url("/jobs/job-1")).send().await.unwrap().status(),
-        404
-    );
+    assert_eq!(status(http.post(url("/jobs/%01/progress/4"))).await, 400);
+    ok(status(http.delete(url("/jobs/job-1"))).await);
+    assert_eq!(status(http.delete(url("/jobs/job-1"))).await, 404);
+    assert_eq!(status(http.get(url("/jobs/job-1"))).await, 404);
 }
 
 #[tokio::test]

@@ -126,7 +126,7 @@ impl IntoResponse for Error {
     }
 }
 
-#[cfg(feature = "redis")]
+#[cfg(any(feature = "redis", feature = "postgres"))]
 mod redis_extract {
     use axum_core::extract::FromRequestParts;
     use axum_core::response::{IntoResponse, Response};
@@ -142,7 +142,7 @@ mod redis_extract {
     /// `.layer(axum::Extension(store))`. The owner is the request's
     /// [`OwnerId`] if an auth layer put one in its extensions; else the
     /// token in the session, which concurrent first requests of the session
-    /// claim in Redis by the session's id, so they agree on one.
+    /// claim in the store by the session's id, so they agree on one.
     impl<M, E, S> FromRequestParts<S> for ServerJobs<M, E>
     where
         M: JobMetadata,

@@ -122,13 +122,17 @@ pub mod axum;
 #[cfg_attr(docsrs, doc(cfg(feature = "actix-session")))]
 pub mod actix;
 
-#[cfg(feature = "redis")]
-#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+#[cfg(any(feature = "redis", feature = "postgres"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "redis", feature = "postgres"))))]
 pub mod store;
 
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod redis;
+
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub mod postgres;
 
 pub use backend::{AsyncKeyValue, AsyncSessionBackend, Indexed, SessionBackend};
 pub use error::{BoxError, Error, Op, Result};

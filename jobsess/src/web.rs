@@ -28,7 +28,7 @@ pub(crate) const KEEP_ALIVE: std::time::Duration = std::time::Duration::from_sec
 
 /// Logs why an extractor found the app misconfigured; the request answers
 /// 500 with a generic body.
-#[cfg(any(feature = "axum", feature = "redis"))]
+#[cfg(any(feature = "axum", feature = "redis", feature = "postgres"))]
 pub(crate) fn misconfigured(reason: &str) {
     tracing::error!("jobsess: {reason}");
 }

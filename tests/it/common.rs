@@ -57,6 +57,45 @@ pub fn redis() -> Option<String> {
     })
 }
 
+/// The PostgreSQL the tests use: `DATABASE_URL`, or the one on loopback's
+/// default port (trust auth, database `test`).
+pub fn database_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// `Some(why)` when no PostgreSQL answers at [`database_url`].
+pub fn postgres() -> Option<String> {
+    let url = database_url();
+    let address = host_port(&url, 5432);
+    let answers = address
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .is_some_and(|addr| TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_ok());
+    (!answers).then(|| {
+        format!(
+            "no PostgreSQL answers at {address} (set DATABASE_URL, e.g. \
+             postgres://postgres@127.0.0.1:5432/test, to a database the tests may create schemas in)"
+        )
+    })
+}
+
+/// A PostgreSQL job store at [`database_url`] in a schema of its own
+/// (so tests run in parallel), migrated.
+pub async fn postgres_store() -> jobsess::postgres::PostgresJobStore {
+    let schema = format!(
+        "jobsess_test_{}",
+        &jobsess::postgres::PostgresJobStore::new_owner_token().unwrap()[..12]
+    );
+    let store = jobsess::postgres::PostgresJobStore::connect(&database_url())
+        .await
+        .unwrap()
+        .with_schema(&schema);
+    store.migrate().await.unwrap();
+    store
+}
+
 /// The `host:port` of a URL, without its credentials.
 fn host_port(url: &str, default_port: u16) -> String {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);

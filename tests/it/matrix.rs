@@ -275,6 +275,23 @@ async fn matrix_redis() {
     .await;
 }
 
+#[tokio::test]
+async fn matrix_postgres() {
+    require!(crate::common::postgres());
+    let store = crate::common::postgres_store()
+        .await
+        .with_ttl(std::time::Duration::from_secs(600));
+    check("PostgreSQL", |r, o| {
+        let store = store.clone();
+        async move {
+            // a fresh owner per cell: a fresh, empty session
+            let token = jobsess::postgres::PostgresJobStore::new_owner_token().unwrap();
+            async_cell(store.owner(&token).unwrap(), r, o).await
+        }
+    })
+    .await;
+}
+
 #[test]
 fn the_expected_answers_differ_by_release() {
     // a guard on the table itself: the three releases don't all agree, and

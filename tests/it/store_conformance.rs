@@ -223,3 +223,9 @@ conformance!(redis, crate::common::redis(), async {
         .with_namespace("jobsess-conformance")
         .with_ttl(std::time::Duration::from_secs(600))
 });
+
+conformance!(postgres, crate::common::postgres(), async {
+    crate::common::postgres_store()
+        .await
+        .with_ttl(std::time::Duration::from_secs(600))
+});

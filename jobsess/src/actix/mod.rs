@@ -190,11 +190,11 @@ impl<'de: 'j, 'j> serde::de::Visitor<'de> for FieldFinder<'_, 'j> {
 #[cfg(feature = "actix")]
 pub use extract::{Jobs, JobsConfig};
 
-#[cfg(all(feature = "actix", feature = "redis"))]
-pub use redis_extract::RedisJobsConfig;
+#[cfg(all(feature = "actix", any(feature = "redis", feature = "postgres")))]
+pub use server_extract::{RedisJobsConfig, ServerJobsConfig};
 
-#[cfg(all(feature = "actix", feature = "redis"))]
-mod redis_extract {
+#[cfg(all(feature = "actix", any(feature = "redis", feature = "postgres")))]
+mod server_extract {
     use std::future::Future;
     use std::pin::Pin;
 
@@ -209,25 +209,33 @@ mod redis_extract {
     use crate::store::{JobStore, OWNER_KEY, OwnerId, ServerJobs, owner_of};
     use crate::web;
 
-    /// Settings of the [`ServerJobs`] extractor (`RedisJobs`) on actix-web,
-    /// as app data.
+    /// Settings of the [`ServerJobs`] extractor (`RedisJobs`,
+    /// `PostgresJobs`) on actix-web, as app data.
     ///
     /// ```
-    /// use jobsess::actix::RedisJobsConfig;
-    /// assert_eq!(RedisJobsConfig::default().session_cookie, "id");
+    /// use jobsess::actix::ServerJobsConfig;
+    /// assert_eq!(ServerJobsConfig::default().session_cookie, "id");
     /// ```
     #[derive(Debug, Clone)]
-    pub struct RedisJobsConfig {
+    pub struct ServerJobsConfig {
         /// The name of actix-session's cookie (`SessionMiddleware`'s
         /// `cookie_name`, `id` by default). Concurrent first requests of a
-        /// session claim its owner token in Redis by a digest of this
-        /// cookie, so they agree on one owner.
+        /// session claim their owner token in the store by a digest of
+        /// this cookie, so they agree on one owner.
         pub session_cookie: String,
     }
 
-    impl Default for RedisJobsConfig {
+    /// The name [`ServerJobsConfig`] had when Redis was the only store.
+    ///
+    /// ```
+    /// let config = jobsess::actix::RedisJobsConfig::default();
+    /// # let _ = config;
+    /// ```
+    pub type RedisJobsConfig = ServerJobsConfig;
+
+    impl Default for ServerJobsConfig {
         fn default() -> Self {
-            RedisJobsConfig {
+            ServerJobsConfig {
                 session_cookie: "id".to_owned(),
             }
         }
@@ -254,7 +262,7 @@ mod redis_extract {
             };
             let user = req.extensions().get::<OwnerId>().cloned();
             let cookie = req
-                .app_data::<RedisJobsConfig>()
+                .app_data::<ServerJobsConfig>()
                 .map_or_else(|| "id".to_owned(), |c| c.session_cookie.clone());
             let claim = req.cookie(&cookie).map(|c| c.value().to_owned());
             let mut session = req.get_session();

@@ -35,6 +35,18 @@ impl<M, S: Clone> Clone for AsyncJobSession<M, S> {
     }
 }
 
+impl<M, S> AsyncJobSession<M, S> {
+    /// The same handle (its prefix kept) over another backend.
+    #[cfg(feature = "postgres")]
+    pub(crate) fn with_session<T>(&self, session: T) -> AsyncJobSession<M, T> {
+        AsyncJobSession {
+            session,
+            keys: self.keys.clone(),
+            marker: PhantomData,
+        }
+    }
+}
+
 super::handle_accessors!(
     AsyncJobSession,
     AsyncSessionBackend,

@@ -52,15 +52,9 @@ pub async fn connect_pool(url: &str, size: usize) -> Result<Pool> {
     Ok(pool)
 }
 
-/// The `scheme://host:port` of a Redis URL, without its credentials, path
-/// or query: what errors name.
+/// The `scheme://host:port` of a Redis URL, without its credentials.
 fn server_address(url: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("redis", url));
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host = authority
-        .rsplit_once('@')
-        .map_or(authority, |(_, host)| host);
-    format!("{scheme}://{host}")
+    crate::store::server_address(url, "redis")
 }
 
 #[cfg(test)]

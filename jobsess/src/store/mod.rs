@@ -33,6 +33,17 @@ use crate::AsyncJobSession;
 use crate::error::Result;
 use crate::watch::WatchBackend;
 
+/// The `scheme://host:port` of a store's URL (`default_scheme` if it
+/// has none), without its credentials, path or query: what errors name.
+pub(crate) fn server_address(url: &str, default_scheme: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or((default_scheme, url));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    format!("{scheme}://{host}")
+}
+
 /// A server-side job store engine: jobs kept outside the session, per
 /// owner, the session keeping only an owner token.
 ///

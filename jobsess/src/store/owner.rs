@@ -11,7 +11,7 @@ use crate::error::{Error, Op, Result};
 /// The session key under which the owner token is kept.
 ///
 /// ```
-/// assert_eq!(jobsess::redis::OWNER_KEY, "__jobsess_owner");
+/// assert_eq!(jobsess::store::OWNER_KEY, "__jobsess_owner");
 /// ```
 pub const OWNER_KEY: &str = "__jobsess_owner";
 
@@ -43,8 +43,8 @@ pub(crate) fn is_token(token: &str) -> bool {
 /// # tokio_test::block_on(async {
 /// use std::{collections::HashMap, sync::Mutex};
 /// let session = Mutex::new(HashMap::new());
-/// let token = jobsess::redis::owner_token(&session).await?;
-/// assert_eq!(jobsess::redis::owner_token(&session).await?, token);
+/// let token = jobsess::store::owner_token(&session).await?;
+/// assert_eq!(jobsess::store::owner_token(&session).await?, token);
 /// # Ok::<(), jobsess::Error>(())
 /// # }).unwrap();
 /// ```
@@ -69,8 +69,8 @@ pub async fn owner_token<S: AsyncSessionBackend>(session: &S) -> Result<String> 
 ///
 /// ```
 /// let mut session = std::collections::HashMap::new();
-/// let token = jobsess::redis::owner_token_sync(&mut session)?;
-/// assert_eq!(session[jobsess::redis::OWNER_KEY], token.as_str());
+/// let token = jobsess::store::owner_token_sync(&mut session)?;
+/// assert_eq!(session[jobsess::store::OWNER_KEY], token.as_str());
 /// # Ok::<(), jobsess::Error>(())
 /// ```
 ///
@@ -93,7 +93,7 @@ pub fn owner_token_sync<S: crate::SessionBackend>(session: &mut S) -> Result<Str
 /// token in the session.
 ///
 /// ```
-/// use jobsess::redis::OwnerId;
+/// use jobsess::store::OwnerId;
 /// let alice = OwnerId("user-42".into());
 /// assert_eq!(alice.token().len(), 64);
 /// assert_eq!(alice.token(), OwnerId("user-42".into()).token());

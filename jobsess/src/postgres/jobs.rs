@@ -1,0 +1,499 @@
+//! The jobs of one owner: [`OwnerJobs`], the backend whose every
+//! operation is one statement, on the store's pool or, through
+//! [`OwnerJobs::in_transaction`], on the app's own transaction.
+
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::query::Query;
+use sqlx::types::Json;
+use sqlx::{PgConnection, PgPool, Postgres, Row};
+
+use super::PostgresJobStore;
+use crate::backend::FieldWrite;
+use crate::error::{Error, Op, Result};
+use crate::model::field::FieldKeys;
+use crate::model::metadata::JobMetadata;
+use crate::{AsyncJobSession, AsyncSessionBackend};
+
+/// What a write's deadline on the server leaves for the trip of the
+/// statement to it: the database refuses a write this long before the
+/// client gives up on it.
+const TRIP: Duration = Duration::from_millis(50);
+
+/// Where the statements of an [`OwnerJobs`] run: the store's pool
+/// (`PgPool`), or the app's transaction ([`InTransaction`]). Sealed: these
+/// two are all there is.
+pub trait Connection: Send + Sync + sealed::Sealed {
+    /// A connection held for one statement.
+    #[doc(hidden)]
+    type Guard<'a>: DerefMut<Target = PgConnection> + Send
+    where
+        Self: 'a;
+
+    /// Takes a connection for one statement.
+    #[doc(hidden)]
+    fn acquire(&self) -> impl Future<Output = sqlx::Result<Self::Guard<'_>>> + Send;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for sqlx::PgPool {}
+    impl Sealed for super::InTransaction<'_> {}
+}
+
+impl Connection for PgPool {
+    type Guard<'a> = sqlx::pool::PoolConnection<Postgres>;
+
+    fn acquire(&self) -> impl Future<Output = sqlx::Result<Self::Guard<'_>>> + Send {
+        PgPool::acquire(self)
+    }
+}
+
+/// The app's own transaction (or connection), which an [`OwnerJobs`] from
+/// [`OwnerJobs::in_transaction`] runs its statements on: they commit or
+/// roll back with the app's.
+pub struct InTransaction<'c>(tokio::sync::Mutex<&'c mut PgConnection>);
+
+/// The transaction, held for one statement.
+#[doc(hidden)]
+pub struct Held<'a, 'c>(tokio::sync::MutexGuard<'a, &'c mut PgConnection>);
+
+impl Deref for Held<'_, '_> {
+    type Target = PgConnection;
+
+    fn deref(&self) -> &PgConnection {
+        &self.0
+    }
+}
+
+impl DerefMut for Held<'_, '_> {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        &mut self.0
+    }
+}
+
+impl<'c> Connection for InTransaction<'c> {
+    type Guard<'a>
+        = Held<'a, 'c>
+    where
+        Self: 'a;
+
+    async fn acquire(&self) -> sqlx::Result<Held<'_, 'c>> {
+        Ok(Held(self.0.lock().await))
+    }
+}
+
+/// The jobs of one owner in a [`PostgresJobStore`]: an
+/// [`AsyncSessionBackend`] whose every operation is one statement (an
+/// `update` one read and one revision-checked write). It is not a session:
+/// the user's session holds only the owner's token.
+///
+/// `C` is where the statements run: the store's pool, or the app's
+/// transaction ([`in_transaction`](Self::in_transaction)).
+pub struct OwnerJobs<C: Connection = PgPool> {
+    pub(super) store: PostgresJobStore,
+    pub(super) owner: Arc<str>,
+    conn: C,
+}
+
+impl Clone for OwnerJobs {
+    fn clone(&self) -> Self {
+        OwnerJobs {
+            store: self.store.clone(),
+            owner: Arc::clone(&self.owner),
+            conn: self.conn.clone(),
+        }
+    }
+}
+
+impl OwnerJobs {
+    pub(super) fn new(store: PostgresJobStore, owner: &str) -> OwnerJobs {
+        let conn = store.pool.clone();
+        OwnerJobs {
+            store,
+            owner: Arc::from(owner),
+            conn,
+        }
+    }
+
+    /// The same owner's jobs, read and written in the app's transaction
+    /// `conn` (a `&mut sqlx::Transaction<Postgres>` derefs to one): they
+    /// commit or roll back with the app's own rows. Watchers hear of a
+    /// write when it commits.
+    ///
+    /// ```no_run
+    /// use jobsess::{AsyncJobSession, JobMetadata};
+    /// # #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
+    /// # struct ExportJob { file: String, progress: u8 }
+    /// # async fn run(store: jobsess::postgres::PostgresJobStore, token: &str) -> Result<(), Box<dyn std::error::Error>> {
+    /// let owner = store.owner(token)?;
+    /// let mut tx = store.pool().begin().await?;
+    /// sqlx::query("INSERT INTO exports (file) VALUES ($1)").bind("a.csv").execute(&mut *tx).await?;
+    /// AsyncJobSession::<ExportJob, _>::new(owner.in_transaction(&mut tx))
+    ///     .store("job-1", &ExportJob { file: "a.csv".into(), progress: 0 })
+    ///     .await?;
+    /// tx.commit().await?; // the export row and the job, or neither
+    /// # Ok(()) }
+    /// ```
+    pub fn in_transaction<'c>(&self, conn: &'c mut PgConnection) -> OwnerJobs<InTransaction<'c>> {
+        OwnerJobs {
+            store: self.store.clone(),
+            owner: Arc::clone(&self.owner),
+            conn: InTransaction(tokio::sync::Mutex::new(conn)),
+        }
+    }
+}
+
+impl<M: JobMetadata> AsyncJobSession<M, OwnerJobs> {
+    /// This handle (its prefix kept) on the app's transaction `conn`; see
+    /// [`OwnerJobs::in_transaction`].
+    ///
+    /// ```no_run
+    /// use jobsess::{JobMetadata, postgres::PostgresJobs};
+    /// # #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
+    /// # struct ExportJob { file: String, progress: u8 }
+    /// async fn start(jobs: PostgresJobs<ExportJob>, pool: sqlx::PgPool) -> Result<(), Box<dyn std::error::Error>> {
+    ///     let mut tx = pool.begin().await?;
+    ///     jobs.in_transaction(&mut tx).store("job-1", &ExportJob { file: "a.csv".into(), progress: 0 }).await?;
+    ///     tx.commit().await?;
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn in_transaction<'c>(
+        &self,
+        conn: &'c mut PgConnection,
+    ) -> AsyncJobSession<M, OwnerJobs<InTransaction<'c>>> {
+        self.with_session(self.session().in_transaction(conn))
+    }
+}
+
+/// The error of an operation PostgreSQL didn't answer in time.
+pub(super) fn timed_out(timeout: Duration) -> String {
+    format!("PostgreSQL did not answer within {timeout:?}")
+}
+
+/// A session key as the table keeps it: `prefix_id`, split at the first
+/// `_` (a prefix has none).
+fn split(key: &str) -> Option<(&str, &str)> {
+    key.split_once('_')
+}
+
+/// The key of a write, split; a key with no `_` is no job key.
+fn split_for_write(key: &str) -> Result<(&str, &str)> {
+    split(key).ok_or_else(|| {
+        Error::backend(
+            Op::Write,
+            key,
+            "the PostgreSQL job store keeps keys of the form prefix_id only",
+        )
+    })
+}
+
+/// How long an update waits before its try number `attempt` (from 1): a
+/// random time up to 1 ms, doubled with each try up to 64 ms.
+fn backoff(attempt: u32) -> Duration {
+    use std::hash::BuildHasher;
+    let ceiling_us = 1000u64 << attempt.saturating_sub(1).min(6);
+    let random = std::collections::hash_map::RandomState::new().hash_one(attempt);
+    Duration::from_micros(random % ceiling_us)
+}
+
+type Statement<'q> = Query<'q, Postgres, PgArguments>;
+
+impl<C: Connection> OwnerJobs<C> {
+    /// The rows of the statement `build` makes, given the seconds left
+    /// before the client gives up (less [`TRIP`]), on a connection taken
+    /// for it; everything within the store's timeout.
+    async fn fetch<'q>(
+        &self,
+        op: Op,
+        key: &str,
+        build: impl FnOnce(f64) -> Statement<'q> + Send,
+    ) -> Result<Vec<PgRow>> {
+        let started = Instant::now();
+        let timeout = self.store.timeout;
+        let work = async {
+            let mut conn = self.conn.acquire().await?;
+            let left = timeout
+                .saturating_sub(started.elapsed())
+                .saturating_sub(TRIP)
+                .as_secs_f64();
+            build(left).fetch_all(&mut *conn).await
+        };
+        match tokio::time::timeout(timeout, work).await {
+            Ok(Ok(rows)) => Ok(rows),
+            Ok(Err(err)) => Err(Error::backend(op, key, err)),
+            Err(_) => Err(Error::backend(op, key, timed_out(timeout))),
+        }
+    }
+
+    /// The first row, if any, of the statement `build` makes.
+    async fn row<'q>(
+        &self,
+        op: Op,
+        key: &str,
+        build: impl FnOnce(f64) -> Statement<'q> + Send,
+    ) -> Result<Option<PgRow>> {
+        Ok(self.fetch(op, key, build).await?.into_iter().next())
+    }
+
+    /// The job under `key` and its revision.
+    pub(super) async fn read(&self, key: &str) -> Result<Option<(i64, Value)>> {
+        let Some((prefix, id)) = split(key) else {
+            return Ok(None);
+        };
+        let row = self
+            .row(Op::Read, key, |_| {
+                sqlx::query(&self.store.sql.get)
+                    .bind(&*self.owner)
+                    .bind(prefix)
+                    .bind(id)
+            })
+            .await?;
+        row.map(|row| {
+            let Json(data): Json<Value> = row
+                .try_get(0)
+                .map_err(|e| Error::backend(Op::Read, key, e))?;
+            let revision: i64 = row
+                .try_get(1)
+                .map_err(|e| Error::backend(Op::Read, key, e))?;
+            Ok((revision, data))
+        })
+        .transpose()
+    }
+
+    /// Replaces (or creates) the job under `key`; with `version`, unless the
+    /// live job there is newer. Whether a live job was there.
+    async fn write_job(&self, key: &str, value: Value, version: Option<u32>) -> Result<bool> {
+        let (prefix, id) = split_for_write(key)?;
+        let sql = &self.store.sql;
+        let row = self
+            .row(Op::Write, key, |left| {
+                sqlx::query(&sql.insert)
+                    .bind(&*self.owner)
+                    .bind(prefix)
+                    .bind(id)
+                    .bind(Json(value))
+                    .bind(self.store.ttl_seconds)
+                    .bind(left)
+                    .bind(&sql.channel)
+                    .bind(version.map(i64::from))
+            })
+            .await?
+            .ok_or_else(|| Error::backend(Op::Write, key, "the write gave no reply"))?;
+        let failed = |e: sqlx::Error| Error::backend(Op::Write, key, e);
+        let live: Option<bool> = row.try_get("live").map_err(failed)?;
+        let revision: Option<i64> = row.try_get("revision").map_err(failed)?;
+        if revision.is_some() {
+            return Ok(live == Some(true));
+        }
+        let found: Option<Json<Value>> = row.try_get("found").map_err(failed)?;
+        match (version, found.and_then(|Json(v)| v.as_u64())) {
+            (Some(known), Some(found)) if found > u64::from(known) => Err(Error::NewerVersion {
+                key: key.to_owned(),
+                found: u32::try_from(found).unwrap_or(u32::MAX),
+                known,
+            }),
+            _ => Err(Error::backend(
+                Op::Write,
+                key,
+                "the database refused a write past its deadline",
+            )),
+        }
+    }
+
+    /// Removes the jobs the three filters select (see `sql/remove.sql`);
+    /// how many live ones there were.
+    async fn remove_where(
+        &self,
+        op_key: &str,
+        prefix: Option<&str>,
+        id: Option<&str>,
+        start: Option<&str>,
+    ) -> Result<i64> {
+        let sql = &self.store.sql;
+        let row = self
+            .row(Op::Remove, op_key, |left| {
+                sqlx::query(&sql.remove)
+                    .bind(&*self.owner)
+                    .bind(prefix)
+                    .bind(id)
+                    .bind(start)
+                    .bind(left)
+                    .bind(&sql.channel)
+            })
+            .await?;
+        match row {
+            Some(row) => row
+                .try_get::<i64, _>("removed")
+                .map_err(|e| Error::backend(Op::Remove, op_key, e)),
+            None => Ok(0),
+        }
+    }
+
+    /// Why a field write wrote nothing: no live job (`false`), or a job
+    /// that is no object (the error that names it).
+    async fn why_not_written(&self, key: &str, job_type: &'static str) -> Result<bool> {
+        match self.read(key).await? {
+            Some((_, job)) if !job.is_object() => {
+                Err(crate::error::not_an_object_named(key, job_type, &job))
+            }
+            _ => Ok(false),
+        }
+    }
+}
+
+impl<C: Connection> AsyncSessionBackend for OwnerJobs<C> {
+    /// One `SELECT` of the row.
+    async fn get(&self, key: &str) -> Result<Option<Value>> {
+        Ok(self.read(key).await?.map(|(_, job)| job))
+    }
+
+    async fn insert(&self, key: &str, value: Value) -> Result<bool> {
+        self.write_job(key, value, None).await
+    }
+
+    /// The version check is in the write's statement: one round trip.
+    async fn insert_versioned(&self, key: &str, value: Value, version: u32) -> Result<bool> {
+        self.write_job(key, value, Some(version)).await
+    }
+
+    /// Optimistic: read the job and its revision, run `f`, and write only
+    /// if the revision is unchanged. When another writer got in between,
+    /// wait a little and start again, up to
+    /// [`PostgresJobStore::with_update_attempts`] times.
+    async fn update<F>(&self, key: &str, mut f: F) -> Result<bool>
+    where
+        F: FnMut(&Value) -> Result<Option<Value>> + Send,
+    {
+        let attempts = self.store.update_attempts;
+        let sql = &self.store.sql;
+        for attempt in 0..attempts {
+            if attempt > 0 {
+                tokio::time::sleep(backoff(attempt)).await;
+            }
+            let Some((revision, job)) = self.read(key).await? else {
+                return Ok(false);
+            };
+            let Some(new) = f(&job)? else {
+                return Ok(true);
+            };
+            let (prefix, id) = split_for_write(key)?;
+            let written = self
+                .row(Op::Write, key, |left| {
+                    sqlx::query(&sql.update)
+                        .bind(&*self.owner)
+                        .bind(prefix)
+                        .bind(id)
+                        .bind(Json(new))
+                        .bind(self.store.ttl_seconds)
+                        .bind(left)
+                        .bind(&sql.channel)
+                        .bind(revision)
+                })
+                .await?;
+            if written.is_some() {
+                return Ok(true);
+            }
+        }
+        Err(Error::Conflict {
+            key: key.to_owned(),
+            attempts,
+        })
+    }
+
+    async fn remove(&self, key: &str) -> Result<bool> {
+        let Some((prefix, id)) = split(key) else {
+            return Ok(false);
+        };
+        Ok(self.remove_where(key, Some(prefix), Some(id), None).await? > 0)
+    }
+
+    /// One `SELECT`; a listing of one prefix (`prefix_`, as the handle
+    /// asks) is served by the primary key.
+    async fn keys_with_prefix(&self, start: &str) -> Result<Vec<String>> {
+        let prefix = start
+            .strip_suffix('_')
+            .filter(|prefix| !prefix.contains('_'));
+        let start_filter = if prefix.is_some() { None } else { Some(start) };
+        let sql = &self.store.sql;
+        let rows = self
+            .fetch(Op::List, start, |_| {
+                sqlx::query(&sql.ids)
+                    .bind(&*self.owner)
+                    .bind(prefix)
+                    .bind(start_filter)
+            })
+            .await?;
+        rows.iter()
+            .map(|row| {
+                row.try_get(0)
+                    .map_err(|e| Error::backend(Op::List, start, e))
+            })
+            .collect()
+    }
+
+    /// One `DELETE`.
+    async fn remove_with_prefix(&self, start: &str) -> Result<usize> {
+        let prefix = start
+            .strip_suffix('_')
+            .filter(|prefix| !prefix.contains('_'));
+        let start_filter = if prefix.is_some() { None } else { Some(start) };
+        let removed = self.remove_where(start, prefix, None, start_filter).await?;
+        Ok(usize::try_from(removed).unwrap_or(0))
+    }
+
+    /// One `SELECT` of the field's members (with its aliases and the
+    /// version member), not the whole row.
+    async fn get_field(&self, key: &str, keys: FieldKeys<'_>) -> Result<Option<Value>> {
+        let Some((prefix, id)) = split(key) else {
+            return Ok(None);
+        };
+        let members: Vec<&str> = keys.members().collect();
+        let row = self
+            .row(Op::Read, key, |_| {
+                sqlx::query(&self.store.sql.get_field)
+                    .bind(&*self.owner)
+                    .bind(prefix)
+                    .bind(id)
+                    .bind(members)
+            })
+            .await?;
+        row.map(|row| {
+            row.try_get::<Json<Value>, _>(0)
+                .map(|Json(picked)| picked)
+                .map_err(|e| Error::backend(Op::Read, key, e))
+        })
+        .transpose()
+    }
+
+    /// One `UPDATE ... SET data = data || jsonb_build_object(...)` of a live
+    /// job; it never creates one.
+    async fn set_field(&self, key: &str, write: FieldWrite<'_>) -> Result<bool> {
+        let (prefix, id) = split_for_write(key)?;
+        let sql = &self.store.sql;
+        let job_type = write.job_type;
+        let written = self
+            .row(Op::Write, key, |left| {
+                sqlx::query(&sql.set_field)
+                    .bind(&*self.owner)
+                    .bind(prefix)
+                    .bind(id)
+                    .bind(write.name)
+                    .bind(write.value.map(Json))
+                    .bind(write.aliases)
+                    .bind(self.store.ttl_seconds)
+                    .bind(left)
+                    .bind(&sql.channel)
+            })
+            .await?;
+        match written {
+            Some(_) => Ok(true),
+            None => self.why_not_written(key, job_type).await,
+        }
+    }
+}

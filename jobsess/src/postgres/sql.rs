@@ -1,0 +1,132 @@
+//! The store's SQL, one file per statement in `sql/`, each with a header
+//! naming its parameters and its reply. The configured names (schema,
+//! table) are quoted and put in once, when the store is configured; every
+//! value of a request is a bind parameter.
+
+/// A statement's text, its placeholders still in.
+macro_rules! sql_file {
+    ($name:literal) => {
+        include_str!(concat!("sql/", $name, ".sql"))
+    };
+}
+
+/// Every statement of one store, its names put in.
+#[derive(Debug)]
+pub(super) struct Statements {
+    pub(super) migrate: String,
+    pub(super) get: String,
+    pub(super) get_field: String,
+    pub(super) insert: String,
+    pub(super) set_field: String,
+    pub(super) update: String,
+    pub(super) remove: String,
+    pub(super) ids: String,
+    pub(super) mark: String,
+    pub(super) claim: String,
+    pub(super) sweep: String,
+    /// The NOTIFY channel of the store's watched jobs.
+    pub(super) channel: String,
+    /// `schema.table`, as errors name the table.
+    pub(super) table: String,
+}
+
+/// An identifier, quoted for PostgreSQL: any text is one (a NUL, which
+/// PostgreSQL can't hold, is dropped).
+pub(super) fn quote(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('\0', "").replace('"', "\"\""))
+}
+
+/// The advisory lock `migrate` takes: one number for every jobsess store,
+/// so concurrent migrations take turns.
+const MIGRATE_LOCK: i64 = 7_363_572_611;
+
+impl Statements {
+    pub(super) fn new(schema: &str, table: &str) -> Statements {
+        let revisions = format!("{}.{}", quote(schema), quote(&format!("{table}_revision")));
+        let names = [
+            ("{schema}", quote(schema)),
+            ("{jobs}", format!("{}.{}", quote(schema), quote(table))),
+            // nextval takes the sequence's name as a text literal
+            (
+                "nextval('{revisions}')",
+                format!("nextval('{}')", revisions.replace('\'', "''")),
+            ),
+            ("{revisions}", revisions),
+            (
+                "{claims}",
+                format!("{}.{}", quote(schema), quote(&format!("{table}_claims"))),
+            ),
+            ("{expiry_index}", quote(&format!("{table}_expires_at"))),
+            (
+                "{claims_expiry_index}",
+                quote(&format!("{table}_claims_expires_at")),
+            ),
+            ("{lock}", MIGRATE_LOCK.to_string()),
+        ];
+        let fill = |text: &str| {
+            names.iter().fold(text.to_owned(), |text, (name, value)| {
+                text.replace(name, value)
+            })
+        };
+        let table_name = format!("{schema}.{table}");
+        Statements {
+            migrate: fill(sql_file!("migrate")),
+            get: fill(sql_file!("get")),
+            get_field: fill(sql_file!("get_field")),
+            insert: fill(sql_file!("insert")),
+            set_field: fill(sql_file!("set_field")),
+            update: fill(sql_file!("update")),
+            remove: fill(sql_file!("remove")),
+            ids: fill(sql_file!("ids")),
+            mark: fill(sql_file!("mark")),
+            claim: fill(sql_file!("claim")),
+            sweep: fill(sql_file!("sweep")),
+            channel: format!("jobsess_{}", &crate::store::hex_digest(&table_name)[..16]),
+            table: table_name,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_quoted_and_every_placeholder_is_filled() {
+        let sql = Statements::new("my \"schema\"", "jobs");
+        assert!(
+            sql.insert
+                .contains("nextval('\"my \"\"schema\"\"\".\"jobs_revision\"')")
+        );
+        assert!(
+            sql.get.contains("\"my \"\"schema\"\"\".\"jobs\""),
+            "{}",
+            sql.get
+        );
+        for text in [
+            &sql.migrate,
+            &sql.get,
+            &sql.get_field,
+            &sql.insert,
+            &sql.set_field,
+            &sql.update,
+            &sql.remove,
+            &sql.ids,
+            &sql.mark,
+            &sql.claim,
+            &sql.sweep,
+        ] {
+            for name in [
+                "{schema}",
+                "{jobs}",
+                "{revisions}",
+                "{claims}",
+                "{lock}",
+                "_index}",
+            ] {
+                assert!(!text.contains(name), "{name} in {text}");
+            }
+        }
+        assert!(sql.channel.len() < 64);
+    }
+}

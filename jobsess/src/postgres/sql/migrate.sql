@@ -1,0 +1,40 @@
+-- Creates the store's schema, its jobs table and its claims table, and
+-- their indexes, if they are not there yet: safe to run on every start, by
+-- several instances at once (an advisory lock makes them take turns).
+--
+-- {schema}, {jobs}, {revisions}, {claims}, {expiry_index},
+-- {claims_expiry_index} and {lock} are the configured names, quoted, put in once when the store is
+-- built; nothing here comes from a request.
+BEGIN;
+SELECT pg_advisory_xact_lock({lock});
+CREATE SCHEMA IF NOT EXISTS {schema};
+-- One row per job: its owner's token, its prefix and id (the session key
+-- `prefix_id` the handle makes; the primary key serves a listing of one
+-- owner's jobs of one prefix), one JSON member per field (the version member
+-- included), a revision (new on each write), when it expires
+-- (NULL: never), and until when some process watches it (writes NOTIFY
+-- only before that time).
+-- Revisions come from one sequence, so a job removed and made again
+-- never goes back to a revision its watchers saw.
+CREATE SEQUENCE IF NOT EXISTS {revisions};
+CREATE TABLE IF NOT EXISTS {jobs} (
+    owner text NOT NULL,
+    prefix text NOT NULL,
+    id text NOT NULL,
+    data jsonb NOT NULL,
+    revision bigint NOT NULL,
+    expires_at timestamptz,
+    watched_until timestamptz,
+    PRIMARY KEY (owner, prefix, id)
+);
+-- the sweep deletes expired rows through it
+CREATE INDEX IF NOT EXISTS {expiry_index} ON {jobs} (expires_at)
+    WHERE expires_at IS NOT NULL;
+-- Concurrent first requests of a session agree on one owner token here.
+CREATE TABLE IF NOT EXISTS {claims} (
+    claim text PRIMARY KEY,
+    token text NOT NULL,
+    expires_at timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS {claims_expiry_index} ON {claims} (expires_at);
+COMMIT;

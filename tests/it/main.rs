@@ -15,6 +15,7 @@ mod e2e;
 mod examples;
 mod fidelity;
 mod matrix;
+mod postgres_store;
 mod redis_cluster;
 mod redis_http;
 mod redis_store;

@@ -23,7 +23,11 @@ WITH old AS (
                OR j.expires_at <= statement_timestamp()
                OR jsonb_typeof(j.data -> 'jobsess:version') IS DISTINCT FROM 'number'
                OR (j.data ->> 'jobsess:version')::numeric <= $8::bigint)
-    RETURNING j.revision, j.watched_until
+    RETURNING CASE WHEN clock_timestamp() < statement_timestamp() + make_interval(secs => $6::float8)
+                   THEN j.revision
+                   -- a write that waited (on a lock) past its deadline: its
+                   -- client gave up on it, so it is undone, with this error
+                   ELSE ('jobsess: past the deadline of the write, at ' || clock_timestamp())::bigint END AS revision, j.watched_until
 )
 SELECT (SELECT live FROM old) AS live,
        (SELECT version FROM old) AS found,

@@ -12,7 +12,12 @@ WITH gone AS (
       AND ($3::text IS NULL OR id = $3)
       AND ($4::text IS NULL OR starts_with(prefix || '_' || id, $4))
       AND clock_timestamp() < statement_timestamp() + make_interval(secs => $5::float8)
-    RETURNING prefix, id, revision, watched_until,
+    RETURNING prefix, id, CASE WHEN clock_timestamp() < statement_timestamp() + make_interval(secs => $5::float8)
+                   THEN revision
+                   -- a write that waited (on a lock) past its deadline: its
+                   -- client gave up on it, so it is undone, with this error
+                   ELSE ('jobsess: past the deadline of the write, at ' || clock_timestamp())::bigint END AS revision,
+              watched_until,
               (expires_at IS NULL OR expires_at > statement_timestamp()) AS live
 )
 SELECT count(*) FILTER (WHERE live) AS removed,

@@ -15,7 +15,11 @@ WITH written AS (
     WHERE owner = $1 AND prefix = $2 AND id = $3 AND revision = $8
       AND (expires_at IS NULL OR expires_at > statement_timestamp())
       AND clock_timestamp() < statement_timestamp() + make_interval(secs => $6::float8)
-    RETURNING revision, watched_until
+    RETURNING CASE WHEN clock_timestamp() < statement_timestamp() + make_interval(secs => $6::float8)
+                   THEN revision
+                   -- a write that waited (on a lock) past its deadline: its
+                   -- client gave up on it, so it is undone, with this error
+                   ELSE ('jobsess: past the deadline of the write, at ' || clock_timestamp())::bigint END AS revision, watched_until
 )
 SELECT revision,
        (CASE WHEN watched_until > statement_timestamp() THEN

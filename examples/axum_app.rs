@@ -8,13 +8,17 @@
 //! ```sh
 //! cargo run --example axum_app                        # sessions and jobs in memory, port 3000
 //! cargo run --example axum_app -- --port 3001 --redis-url redis://127.0.0.1:6379
+//! cargo run --example axum_app -- --port 3002 --database-url postgres://postgres@127.0.0.1:5432/test
 //! cargo run --example axum_app -- --help
 //! ```
 //!
 //! With `--redis-url` (or `REDIS_URL`), sessions live in Redis and job
 //! metadata in the Redis job store: the running job writes its progress
 //! there one field at a time, so a second instance on another port shows
-//! the same job's progress live.
+//! the same job's progress live. With `--database-url` (or
+//! `DATABASE_URL`) the same holds over PostgreSQL alone: sessions in
+//! tower-sessions-sqlx-store's Postgres store, job metadata in the
+//! PostgreSQL job store, live progress over LISTEN/NOTIFY.
 
 use std::ops::Deref;
 
@@ -27,11 +31,14 @@ use axum::{Json, Router};
 use axum::Extension;
 use axum::extract::FromRequestParts;
 use jobsess::axum::Jobs;
+use jobsess::postgres::{PostgresJobStore, PostgresJobs};
 use jobsess::redis::{OwnerJobs, RedisJobStore, RedisJobs};
+use jobsess::store::{JobStore, ServerJobs};
 use jobsess::tower_sessions::AnySession;
 use jobsess::{AsyncJobSession, AsyncSessionBackend};
 use tower_sessions::{MemoryStore, SessionManagerLayer, SessionStore};
 use tower_sessions_redis_store::RedisStore;
+use tower_sessions_sqlx_store::PostgresStore;
 
 use jobsess_workspace::demo::{
     Runner, StartForm, Status, TranscriptionJob, current_progress, error_page, home_page,
@@ -67,7 +74,7 @@ impl IntoResponse for PageError {
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// What the handlers need of a jobs extractor: the session-held `Jobs<M>`,
-/// or `RedisJobs<M>` of the Redis job store.
+/// or `RedisJobs<M>`/`PostgresJobs<M>` of a server-side job store.
 trait JobsOf:
     FromRequestParts<Runner, Rejection = Response>
     + Deref<Target = AsyncJobSession<TranscriptionJob, Self::Backend>>
@@ -93,6 +100,12 @@ impl JobsOf for Jobs<TranscriptionJob> {
 
 impl JobsOf for RedisJobs<TranscriptionJob> {
     type Backend = OwnerJobs;
+    const WRITES_PROGRESS: bool = true;
+    const LIVE: bool = true;
+}
+
+impl JobsOf for PostgresJobs<TranscriptionJob> {
+    type Backend = jobsess::postgres::OwnerJobs;
     const WRITES_PROGRESS: bool = true;
     const LIVE: bool = true;
 }
@@ -136,14 +149,42 @@ async fn redis_app(url: &str, runner: Runner) -> std::result::Result<Router, Box
     Ok(router::<RedisJobs<TranscriptionJob>, _>(
         RedisStore::new(pool),
         runner,
-        Router::new().route("/jobs/{id}/events", get(events)),
+        Router::new().route("/jobs/{id}/events", get(events::<RedisJobStore>)),
+    )
+    .layer(Extension(jobs)))
+}
+
+/// The app with sessions and job metadata in the PostgreSQL at `url`, on
+/// one pool: instances on one database share both, and a job's progress
+/// shows live on every instance (LISTEN/NOTIFY).
+///
+/// # Errors
+/// A bad URL, a database that doesn't answer, or a failed migration.
+async fn postgres_app(url: &str, runner: Runner) -> std::result::Result<Router, BoxError> {
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(8)
+        .acquire_timeout(std::time::Duration::from_secs(2))
+        .connect(url)
+        .await?;
+    let sessions = PostgresStore::new(pool.clone());
+    sessions.migrate().await?;
+    let jobs = PostgresJobStore::new(pool).with_ttl(std::time::Duration::from_secs(24 * 3600));
+    jobs.migrate().await?;
+    let _sweeper = jobs.spawn_sweeper(std::time::Duration::from_secs(300));
+    Ok(router::<PostgresJobs<TranscriptionJob>, _>(
+        sessions,
+        runner,
+        Router::new().route("/jobs/{id}/events", get(events::<PostgresJobStore>)),
     )
     .layer(Extension(jobs)))
 }
 
 /// The job's progress as server-sent events, one number per change, from
 /// whichever instance the job runs on.
-async fn events(jobs: RedisJobs<TranscriptionJob>, Path(id): Path<String>) -> Result<Response> {
+async fn events<E: JobStore>(
+    jobs: ServerJobs<TranscriptionJob, E>,
+    Path(id): Path<String>,
+) -> Result<Response> {
     let progress = jobs.watch_field(&id, TranscriptionJob::PROGRESS).await?;
     Ok(jobsess::axum::sse(progress).into_response())
 }
@@ -288,8 +329,12 @@ struct Args {
     #[arg(long, env = "PORT", default_value_t = 3000)]
     port: u16,
     /// Keep sessions in this Redis and job metadata in its job store.
-    #[arg(long, env = "REDIS_URL")]
+    #[arg(long, env = "REDIS_URL", conflicts_with = "database_url")]
     redis_url: Option<String>,
+    /// Keep sessions and job metadata in this PostgreSQL (tables in the
+    /// schemas `tower_sessions` and `jobsess`, made at start).
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: Option<String>,
     /// Milliseconds each 10 % of a job takes.
     #[arg(long, default_value_t = 500)]
     step_ms: u64,
@@ -310,16 +355,33 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
+/// A database URL without its password.
+fn shown(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+            format!("{scheme}://{host}")
+        }
+        None => url.to_owned(),
+    }
+}
+
 async fn run(args: Args) -> std::result::Result<(), BoxError> {
     let runner = Runner::new(std::time::Duration::from_millis(args.step_ms));
-    let (app, kept) = match &args.redis_url {
-        Some(url) => (
+    let (app, kept) = match (&args.redis_url, &args.database_url) {
+        (None, Some(url)) => (
+            postgres_app(url, runner)
+                .await
+                .map_err(|err| format!("can't use the PostgreSQL at {}: {err}", shown(url)))?,
+            format!("sessions and job metadata in PostgreSQL at {}", shown(url)),
+        ),
+        (Some(url), _) => (
             redis_app(url, runner)
                 .await
                 .map_err(|err| format!("can't use the Redis at {url}: {err}"))?,
             format!("sessions in Redis at {url}, job metadata in the Redis job store"),
         ),
-        None => (
+        (None, None) => (
             memory_app(runner),
             "sessions and job metadata in memory".to_owned(),
         ),

@@ -496,6 +496,53 @@ async fn axum_scale_out_through_redis() {
     );
 }
 
+/// A job started on instance A shows its progress live on instance B,
+/// over PostgreSQL alone: sessions in tower-sessions-sqlx-store, the job in
+/// the PostgreSQL job store, its progress on B's event stream through
+/// LISTEN/NOTIFY (B runs nothing).
+#[tokio::test]
+async fn axum_live_progress_across_instances_through_postgres() {
+    require!(crate::common::postgres());
+    let url = crate::common::database_url();
+    let demo_a = Demo::start("axum_app", 100, &["--database-url", &url]);
+    let demo_b = Demo::axum(&["--database-url", &url]);
+    let (a, b) = (demo_a.base.clone(), demo_b.base.clone());
+    let user = browser(); // one cookie jar: both instances are 127.0.0.1
+    let id = start(&user, &a, "shared.mp3").await;
+    let mut events = user
+        .get(format!("{b}/jobs/{id}/events"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status(), StatusCode::OK);
+    assert_eq!(events.headers()["content-type"], "text/event-stream");
+    let seen = crate::examples::progress_events(&mut events, |event| {
+        let data = event
+            .lines()
+            .find_map(|line| line.strip_prefix("data: "))
+            .unwrap_or_else(|| panic!("{event:?}"));
+        data.trim().parse().unwrap()
+    })
+    .await;
+    assert!(seen.len() >= 3, "B streamed {seen:?}");
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "B streamed {seen:?}");
+    let (code, body) = get(&user, format!("{b}/jobs/{id}/results")).await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(body.contains("shared.mp3"), "{body}");
+    // another user on B sees nothing of it
+    assert_eq!(
+        get(&browser(), format!("{b}/jobs/{id}/status")).await.0,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn axum_full_flow_on_postgres() {
+    require!(crate::common::postgres());
+    let url = crate::common::database_url();
+    full_flow(&Demo::axum(&["--database-url", &url]).base).await;
+}
+
 #[tokio::test]
 async fn axum_full_flow_on_redis() {
     require!(crate::common::redis());

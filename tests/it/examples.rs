@@ -18,7 +18,7 @@ fn client() -> reqwest::Client {
 /// The progress values of a server-sent event stream, each event read by
 /// `value` (keep-alive comments left out), up to the first 100, each within
 /// 5 s.
-async fn progress_events(
+pub(crate) async fn progress_events(
     events: &mut reqwest::Response,
     mut value: impl FnMut(&str) -> u8,
 ) -> Vec<u8> {

@@ -708,3 +708,101 @@ async fn a_write_that_timed_out_on_the_client_never_lands_later() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(jobs.load("a").await.unwrap(), Some(export("a.csv")));
 }
+
+/// One step of the property test below.
+#[derive(Debug, Clone)]
+enum Step {
+    Store(usize, u8),
+    StoreField(usize, u8),
+    Note(usize, Option<String>),
+    Update(usize),
+    Delete(usize),
+    Clear,
+}
+
+fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+    use proptest::prelude::*;
+    prop_oneof![
+        (0..4usize, any::<u8>()).prop_map(|(i, p)| Step::Store(i, p)),
+        (0..4usize, any::<u8>()).prop_map(|(i, p)| Step::StoreField(i, p)),
+        (0..4usize, proptest::option::of("[a-z'\"%_\\\\ ]{0,8}"))
+            .prop_map(|(i, n)| Step::Note(i, n)),
+        (0..4usize).prop_map(Step::Update),
+        (0..4usize).prop_map(Step::Delete),
+        Just(Step::Clear),
+    ]
+}
+
+/// Runs `step` on `jobs`, its answer as text (errors by kind).
+async fn run_step<B: jobsess::AsyncSessionBackend>(
+    jobs: &AsyncJobSession<Export, B>,
+    step: &Step,
+) -> String {
+    let ids = ["a", "b", "c_d", "e%"];
+    let shown = |result: Result<String, Error>| match result {
+        Ok(text) => text,
+        Err(Error::JobNotFound { .. }) => "not found".to_owned(),
+        Err(err) => format!("error {err}"),
+    };
+    match step {
+        Step::Store(i, p) => shown(
+            jobs.store(
+                ids[*i],
+                &Export {
+                    progress: *p,
+                    ..export(ids[*i])
+                },
+            )
+            .await
+            .map(|()| "stored".into()),
+        ),
+        Step::StoreField(i, p) => shown(
+            jobs.store_field(ids[*i], Export::PROGRESS, p)
+                .await
+                .map(|()| "set".into()),
+        ),
+        Step::Note(i, n) => shown(
+            jobs.store_field(ids[*i], Export::NOTE, n)
+                .await
+                .map(|()| "noted".into()),
+        ),
+        Step::Update(i) => shown(
+            jobs.update(ids[*i], |job| job.progress = job.progress.wrapping_add(1))
+                .await
+                .map(|job| format!("{job:?}")),
+        ),
+        Step::Delete(i) => shown(jobs.delete(ids[*i]).await.map(|d| d.to_string())),
+        Step::Clear => shown(jobs.clear().await.map(|n| n.to_string())),
+    }
+}
+
+/// The PostgreSQL store answers every sequence of operations as an
+/// in-memory session does, and ends with the same jobs.
+#[test]
+fn the_postgres_store_answers_as_an_in_memory_session_does() {
+    use proptest::prelude::*;
+    require!(crate::common::postgres());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let store = runtime.block_on(crate::common::postgres_store());
+    let config = ProptestConfig {
+        cases: 24,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    proptest!(config, |(steps in proptest::collection::vec(step(), 1..24))| {
+        runtime.block_on(async {
+            let pg = AsyncJobSession::<Export, _>::new(store.owner(&token()).unwrap());
+            let memory = AsyncJobSession::<Export, _>::new(std::sync::Mutex::new(
+                std::collections::HashMap::<String, Value>::new(),
+            ));
+            for step in &steps {
+                let (on_pg, in_memory) = (run_step(&pg, step).await, run_step(&memory, step).await);
+                assert_eq!(on_pg, in_memory, "{step:?} in {steps:?}");
+            }
+            assert_eq!(pg.ids().await.unwrap(), memory.ids().await.unwrap());
+            for id in memory.ids().await.unwrap() {
+                assert_eq!(pg.load(&id).await.unwrap(), memory.load(&id).await.unwrap());
+            }
+        });
+    });
+}

@@ -1,15 +1,16 @@
-//! The Redis job store behind axum over real HTTP: concurrent requests of
-//! one user, across two app instances, lose no job and no field.
+//! The server-side job stores (Redis, PostgreSQL) behind axum and
+//! actix-web over real HTTP with real cookies: concurrent requests of one
+//! user, across two app instances, lose no job and no field. Each case is
+//! generic over the engine; `engines!` runs it on each.
 
 use std::time::Duration;
 
 use axum::extract::Path;
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use fred::prelude::*;
 use jobsess::JobMetadata;
 use jobsess::redis::RedisJobStore;
-use jobsess::redis::RedisJobs;
+use jobsess::store::{JobStore, ServerJobs};
 use serde::{Deserialize, Serialize};
 use tower_sessions::{MemoryStore, SessionManagerLayer};
 
@@ -21,7 +22,10 @@ struct Job {
     progress: u8,
 }
 
-async fn start(jobs: RedisJobs<Job>, Path(id): Path<String>) -> Result<(), jobsess::Error> {
+async fn start<E: JobStore>(
+    jobs: ServerJobs<Job, E>,
+    Path(id): Path<String>,
+) -> Result<(), jobsess::Error> {
     jobs.store(
         &id,
         &Job {
@@ -32,14 +36,16 @@ async fn start(jobs: RedisJobs<Job>, Path(id): Path<String>) -> Result<(), jobse
     .await
 }
 
-async fn progress(
-    jobs: RedisJobs<Job>,
+async fn progress<E: JobStore>(
+    jobs: ServerJobs<Job, E>,
     Path((id, p)): Path<(String, u8)>,
 ) -> Result<(), jobsess::Error> {
     jobs.store_field(&id, Job::PROGRESS, &p).await
 }
 
-async fn list(jobs: RedisJobs<Job>) -> Result<Json<Vec<(String, u8)>>, jobsess::Error> {
+async fn list<E: JobStore>(
+    jobs: ServerJobs<Job, E>,
+) -> Result<Json<Vec<(String, u8)>>, jobsess::Error> {
     let mut out = Vec::new();
     for (id, job) in jobs.entries().await? {
         out.push((id, job?.progress));
@@ -47,7 +53,7 @@ async fn list(jobs: RedisJobs<Job>) -> Result<Json<Vec<(String, u8)>>, jobsess::
     Ok(Json(out))
 }
 
-async fn clear(jobs: RedisJobs<Job>) -> Result<Json<usize>, jobsess::Error> {
+async fn clear<E: JobStore>(jobs: ServerJobs<Job, E>) -> Result<Json<usize>, jobsess::Error> {
     Ok(Json(jobs.clear().await?))
 }
 
@@ -59,25 +65,30 @@ async fn login(session: tower_sessions::Session) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-/// The job store of these tests, on the Redis at `REDIS_URL`.
-async fn job_store() -> RedisJobStore {
-    let url = crate::common::redis_url();
-    let pool = Pool::new(Config::from_url(&url).unwrap(), None, None, None, 4).unwrap();
-    pool.init().await.unwrap();
-    RedisJobStore::new(pool)
+/// The Redis job store of these tests, on the Redis at `REDIS_URL`.
+pub(crate) async fn redis_store() -> RedisJobStore {
+    RedisJobStore::connect(&crate::common::redis_url())
+        .await
+        .unwrap()
         .with_namespace("jobsess-http-test")
         .with_ttl(Duration::from_secs(600))
 }
 
+/// The PostgreSQL job store of these tests, in a schema of its own.
+pub(crate) async fn postgres_store() -> jobsess::postgres::PostgresJobStore {
+    crate::common::postgres_store()
+        .await
+        .with_ttl(Duration::from_secs(600))
+}
+
 /// An app instance: sessions in `sessions` (shared by the instances, as a
-/// shared session store would be), jobs in the Redis at `REDIS_URL`.
-async fn instance(sessions: MemoryStore) -> String {
-    let store = job_store().await;
+/// shared session store would be), jobs in `store`.
+async fn instance<E: JobStore>(sessions: MemoryStore, store: E) -> String {
     let app = Router::new()
-        .route("/jobs", get(list))
-        .route("/jobs/clear", post(clear))
-        .route("/jobs/{id}", post(start))
-        .route("/jobs/{id}/progress/{p}", post(progress))
+        .route("/jobs", get(list::<E>))
+        .route("/jobs/clear", post(clear::<E>))
+        .route("/jobs/{id}", post(start::<E>))
+        .route("/jobs/{id}/progress/{p}", post(progress::<E>))
         .route("/login", post(login))
         .layer(Extension(store))
         .layer(SessionManagerLayer::new(sessions).with_secure(false));
@@ -105,12 +116,10 @@ async fn jobs_of(user: &reqwest::Client, base: &str) -> Vec<(String, u8)> {
         .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_requests_on_two_instances_lose_nothing() {
-    require!(crate::common::redis());
+pub(crate) async fn concurrent_requests_on_two_instances_lose_nothing<E: JobStore>(store: E) {
     let sessions = MemoryStore::default();
-    let a = instance(sessions.clone()).await;
-    let b = instance(sessions).await;
+    let a = instance(sessions.clone(), store.clone()).await;
+    let b = instance(sessions, store).await;
     let user = browser();
     assert!(jobs_of(&user, &a).await.is_empty()); // the session and its owner token
 
@@ -161,11 +170,9 @@ async fn concurrent_requests_on_two_instances_lose_nothing() {
     assert!(jobs_of(&user, &b).await.is_empty());
 }
 
-#[tokio::test]
-async fn a_missing_store_extension_is_a_plain_500() {
-    require!(crate::common::redis());
+pub(crate) async fn a_missing_store_extension_is_a_plain_500<E: JobStore>(_store: E) {
     let app = Router::new()
-        .route("/jobs", get(list))
+        .route("/jobs", get(list::<E>))
         .layer(SessionManagerLayer::new(MemoryStore::default()).with_secure(false));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -238,12 +245,12 @@ async fn concurrent_first_starts(users: &[reqwest::Client], per_user: usize, a: 
 /// No warm-up: logged-in users whose session has no owner token yet fire
 /// their first job starts all at once, across two instances. They must
 /// agree on one owner per session, so no acknowledged job is unreachable.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn first_concurrent_requests_of_a_session_agree_on_one_owner() {
-    require!(crate::common::redis());
+pub(crate) async fn first_concurrent_requests_of_a_session_agree_on_one_owner<E: JobStore>(
+    store: E,
+) {
     let sessions = MemoryStore::default();
-    let a = instance(sessions.clone()).await;
-    let b = instance(sessions).await;
+    let a = instance(sessions.clone(), store.clone()).await;
+    let b = instance(sessions, store).await;
     // 50 users × 4
     let users: Vec<reqwest::Client> = (0..50).map(|_| browser()).collect();
     for user in &users {
@@ -259,9 +266,7 @@ async fn first_concurrent_requests_of_a_session_agree_on_one_owner() {
 
 /// With the app's own user identity (`OwnerId`, put in the request by an
 /// auth layer), a user's jobs follow them to another session or device.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_app_user_id_owns_jobs_across_sessions() {
-    require!(crate::common::redis());
+pub(crate) async fn an_app_user_id_owns_jobs_across_sessions<E: JobStore>(store: E) {
     use axum::extract::Request;
     use axum::middleware::{Next, from_fn};
     use jobsess::redis::OwnerId;
@@ -279,11 +284,10 @@ async fn an_app_user_id_owns_jobs_across_sessions() {
         next.run(req).await
     }
 
-    let store = job_store().await;
     let app = Router::new()
-        .route("/jobs", get(list))
-        .route("/jobs/clear", post(clear))
-        .route("/jobs/{id}", post(start))
+        .route("/jobs", get(list::<E>))
+        .route("/jobs/clear", post(clear::<E>))
+        .route("/jobs/{id}", post(start::<E>))
         .layer(from_fn(auth))
         .layer(Extension(store))
         .layer(SessionManagerLayer::new(MemoryStore::default()).with_secure(false));
@@ -323,14 +327,12 @@ async fn an_app_user_id_owns_jobs_across_sessions() {
         .unwrap();
 }
 
-mod actix {
+pub(crate) mod actix {
     use actix_session::SessionMiddleware;
     use actix_session::storage::CookieSessionStore;
     use actix_web::cookie::Key;
     use actix_web::{App, HttpResponse, HttpServer, web};
-    use fred::prelude::*;
-    use jobsess::redis::RedisJobStore;
-    use jobsess::redis::RedisJobs;
+    use jobsess::store::{JobStore, ServerJobs};
 
     use super::{Job, browser, jobs_of};
 
@@ -355,8 +357,8 @@ mod actix {
         Ok(HttpResponse::Ok().finish())
     }
 
-    async fn start(
-        jobs: RedisJobs<Job>,
+    async fn start<E: JobStore>(
+        jobs: ServerJobs<Job, E>,
         id: web::Path<String>,
     ) -> Result<HttpResponse, jobsess::Error> {
         // a 2 KB file name per job: far more, in all, than a 4 KB cookie holds
@@ -365,15 +367,15 @@ mod actix {
         Ok(HttpResponse::Ok().finish())
     }
 
-    async fn progress(
-        jobs: RedisJobs<Job>,
+    async fn progress<E: JobStore>(
+        jobs: ServerJobs<Job, E>,
         path: web::Path<(String, u8)>,
     ) -> Result<HttpResponse, jobsess::Error> {
         jobs.store_field(&path.0, Job::PROGRESS, &path.1).await?;
         Ok(HttpResponse::Ok().finish())
     }
 
-    async fn list(jobs: RedisJobs<Job>) -> Result<HttpResponse, jobsess::Error> {
+    async fn list<E: JobStore>(jobs: ServerJobs<Job, E>) -> Result<HttpResponse, jobsess::Error> {
         let mut out = Vec::new();
         for (id, job) in jobs.entries().await? {
             out.push((id, job?.progress));
@@ -383,15 +385,7 @@ mod actix {
 
     /// Cookie sessions hold only the owner token, so neither concurrency nor
     /// the number of jobs is limited by the cookie.
-    #[actix_web::test]
-    async fn cookie_sessions_with_the_redis_store() {
-        require!(crate::common::redis());
-        let url = crate::common::redis_url();
-        let pool = Pool::new(Config::from_url(&url).unwrap(), None, None, None, 2).unwrap();
-        pool.init().await.unwrap();
-        let store = RedisJobStore::new(pool)
-            .with_namespace("jobsess-http-test")
-            .with_ttl(std::time::Duration::from_secs(600));
+    pub(crate) async fn cookie_sessions_with_a_server_store<E: JobStore>(store: E) {
         let key = Key::generate();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -403,9 +397,9 @@ mod actix {
                         .build(),
                 )
                 .app_data(store.clone())
-                .route("/jobs", web::get().to(list))
-                .route("/jobs/{id}", web::post().to(start))
-                .route("/jobs/{id}/progress/{p}", web::post().to(progress))
+                .route("/jobs", web::get().to(list::<E>))
+                .route("/jobs/{id}", web::post().to(start::<E>))
+                .route("/jobs/{id}/progress/{p}", web::post().to(progress::<E>))
                 .route("/login", web::post().to(login))
         })
         .workers(2)
@@ -441,3 +435,60 @@ mod actix {
         assert!(jobs_of(&browser(), &base).await.is_empty());
     }
 }
+
+/// Runs every case against the engine `$make` builds (an async block),
+/// when `$need` (`Option<why>`) says its service is there.
+macro_rules! engines {
+    ($engine:ident, $need:expr, $make:expr) => {
+        mod $engine {
+            use super::super::server_http as cases;
+
+            async fn store() -> Option<impl jobsess::store::JobStore> {
+                if let Some(why) = $need {
+                    crate::common::skipped(&why);
+                    return None;
+                }
+                Some($make.await)
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn concurrent_requests_on_two_instances_lose_nothing() {
+                if let Some(store) = store().await {
+                    cases::concurrent_requests_on_two_instances_lose_nothing(store).await;
+                }
+            }
+
+            #[tokio::test]
+            async fn a_missing_store_extension_is_a_plain_500() {
+                if let Some(store) = store().await {
+                    cases::a_missing_store_extension_is_a_plain_500(store).await;
+                }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn first_concurrent_requests_of_a_session_agree_on_one_owner() {
+                if let Some(store) = store().await {
+                    cases::first_concurrent_requests_of_a_session_agree_on_one_owner(store).await;
+                }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn an_app_user_id_owns_jobs_across_sessions() {
+                if let Some(store) = store().await {
+                    cases::an_app_user_id_owns_jobs_across_sessions(store).await;
+                }
+            }
+
+            /// Cookie sessions on actix-web hold only the owner token.
+            #[actix_web::test]
+            async fn actix_cookie_sessions() {
+                if let Some(store) = store().await {
+                    cases::actix::cookie_sessions_with_a_server_store(store).await;
+                }
+            }
+        }
+    };
+}
+
+engines!(redis, crate::common::redis(), super::redis_store());
+engines!(postgres, crate::common::postgres(), super::postgres_store());

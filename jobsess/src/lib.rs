@@ -66,12 +66,12 @@
 //! | what a job is | `model/` | [`JobMetadata`], [`Field`], [`FieldKeys`], the JSON codec (serde-faithful), versions and migrations; no backend |
 //! | where pairs live | `backend/` | the contracts [`SessionBackend`] and [`AsyncSessionBackend`] (the same 12 methods: 4 required, 8 with fallbacks), the maps, and the wrappers, which forward through [`backend::Forward`] or [`backend::AsyncForward`]: [`backend::Budget`], [`Indexed`], `watch::Notifying`, `Mutex`, `Arc` |
 //! | the typed handles | `handle/` | [`JobSession`] and [`AsyncJobSession`]: build the key, encode or decode, one backend call (the same steps, with or without `.await`); `update`, `watch` |
-//! | server-side stores | `store/`, `redis/` | `store`: the rules every engine shares ([`store::JobStore`], owners and claims, the [`store::ServerJobs`] extractor); `redis`: the Redis engine's storage calls, its scripts in `redis/lua/` (expiry, revisions, listing, change messages) |
+//! | server-side stores | `store/`, `redis/`, `postgres/` | `store`: the rules every engine shares ([`store::JobStore`], owners and claims, the [`store::ServerJobs`] extractor); `redis`: the Redis engine's storage calls, its scripts in `redis/lua/` (expiry, revisions, listing, change messages); `postgres`: the PostgreSQL engine's statements in `postgres/sql/`, its LISTEN/NOTIFY watchers, the app's transaction |
 //! | web integrations | `tower_sessions.rs`, `axum.rs`, `actix/` | tower-sessions and actix-session sessions as backends, the `Jobs<M>` extractors, errors as HTTP responses, server-sent events |
 //!
 //! Guides in the workspace's `README.md`, one section each: *Atomic update*,
 //! *Versioned metadata*, *Live jobs*, *Quick start*, *axum*, *actix-web*,
-//! *Redis job store*, *Concurrency*, and which
+//! *Redis job store*, *PostgreSQL job store*, *Concurrency*, and which
 //! feature goes with which tower-sessions version (below, and
 //! in the README's *Feature flags*).
 //!
@@ -88,9 +88,10 @@
 //! | `actix-session` | actix-session's `Session` as a sync backend, with a cookie-size [`Measure`](backend::Measure) |
 //! | `actix` | the `actix::Jobs<M>` extractor and `ResponseError` for [`Error`]; implies `actix-session` |
 //! | `redis` | the server-side Redis job store: one hash per job, one atomic script per operation; the session keeps an owner token only; implies `watch` |
+//! | `postgres` | the server-side PostgreSQL job store on the app's sqlx 0.8 pool: one row per job, one statement per operation, live jobs over LISTEN/NOTIFY, the app's own transaction; implies `watch` |
 //! | `watch` | live jobs: `watch` and `watch_field` streams, the `Notifying` decorator for in-process backends; with `axum` or `actix`, a server-sent events response from a stream |
 //!
-//! With `axum` or `actix` and `redis`, `redis::RedisJobs<M>` is an extractor for that framework.
+//! With `axum` or `actix` and `redis`, `redis::RedisJobs<M>` is an extractor for that framework; with `postgres`, `postgres::PostgresJobs<M>`.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -2,7 +2,6 @@
 //! operation is one statement, on the store's pool or, through
 //! [`OwnerJobs::in_transaction`], on the app's own transaction.
 
-use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -28,16 +27,20 @@ const TRIP: Duration = Duration::from_millis(50);
 /// (`PgPool`), or the app's transaction ([`InTransaction`]). Sealed: these
 /// two are all there is.
 pub trait Connection: Send + Sync + sealed::Sealed {
-    /// A connection held for one statement.
+    /// Runs the statement `build` makes, on a connection taken for it,
+    /// given the seconds left until `deadline` (less the trip to the
+    /// database) once it has the connection.
     #[doc(hidden)]
-    type Guard<'a>: DerefMut<Target = PgConnection> + Send
-    where
-        Self: 'a;
-
-    /// Takes a connection for one statement.
-    #[doc(hidden)]
-    fn acquire(&self) -> impl Future<Output = sqlx::Result<Self::Guard<'_>>> + Send;
+    fn fetch_all<'a>(&'a self, deadline: Instant, build: Build<'a>) -> Fetched<'a>;
 }
+
+/// What makes a statement, given the seconds a write has left.
+#[doc(hidden)]
+pub type Build<'a> = Box<dyn FnOnce(f64) -> Statement<'a> + Send + 'a>;
+
+/// The rows of a statement, on their way.
+#[doc(hidden)]
+pub type Fetched<'a> = futures_util::future::BoxFuture<'a, sqlx::Result<Vec<PgRow>>>;
 
 mod sealed {
     pub trait Sealed {}
@@ -45,11 +48,20 @@ mod sealed {
     impl Sealed for super::InTransaction<'_> {}
 }
 
-impl Connection for PgPool {
-    type Guard<'a> = sqlx::pool::PoolConnection<Postgres>;
+/// The seconds a write has left until `deadline`, less [`TRIP`].
+fn left(deadline: Instant) -> f64 {
+    deadline
+        .saturating_duration_since(Instant::now())
+        .saturating_sub(TRIP)
+        .as_secs_f64()
+}
 
-    fn acquire(&self) -> impl Future<Output = sqlx::Result<Self::Guard<'_>>> + Send {
-        PgPool::acquire(self)
+impl Connection for PgPool {
+    fn fetch_all<'a>(&'a self, deadline: Instant, build: Build<'a>) -> Fetched<'a> {
+        Box::pin(async move {
+            let mut conn = self.acquire().await?;
+            build(left(deadline)).fetch_all(&mut *conn).await
+        })
     }
 }
 
@@ -58,32 +70,12 @@ impl Connection for PgPool {
 /// roll back with the app's.
 pub struct InTransaction<'c>(tokio::sync::Mutex<&'c mut PgConnection>);
 
-/// The transaction, held for one statement.
-#[doc(hidden)]
-pub struct Held<'a, 'c>(tokio::sync::MutexGuard<'a, &'c mut PgConnection>);
-
-impl Deref for Held<'_, '_> {
-    type Target = PgConnection;
-
-    fn deref(&self) -> &PgConnection {
-        &self.0
-    }
-}
-
-impl DerefMut for Held<'_, '_> {
-    fn deref_mut(&mut self) -> &mut PgConnection {
-        &mut self.0
-    }
-}
-
-impl<'c> Connection for InTransaction<'c> {
-    type Guard<'a>
-        = Held<'a, 'c>
-    where
-        Self: 'a;
-
-    async fn acquire(&self) -> sqlx::Result<Held<'_, 'c>> {
-        Ok(Held(self.0.lock().await))
+impl Connection for InTransaction<'_> {
+    fn fetch_all<'a>(&'a self, deadline: Instant, build: Build<'a>) -> Fetched<'a> {
+        Box::pin(async move {
+            let mut conn = self.0.lock().await;
+            build(left(deadline)).fetch_all(&mut **conn).await
+        })
     }
 }
 
@@ -202,28 +194,24 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_micros(random % ceiling_us)
 }
 
-type Statement<'q> = Query<'q, Postgres, PgArguments>;
+/// A statement with its parameters bound.
+#[doc(hidden)]
+pub type Statement<'q> = Query<'q, Postgres, PgArguments>;
 
 impl<C: Connection> OwnerJobs<C> {
     /// The rows of the statement `build` makes, given the seconds left
     /// before the client gives up (less [`TRIP`]), on a connection taken
     /// for it; everything within the store's timeout.
-    async fn fetch<'q>(
-        &self,
+    async fn fetch<'a>(
+        &'a self,
         op: Op,
         key: &str,
-        build: impl FnOnce(f64) -> Statement<'q> + Send,
+        build: impl FnOnce(f64) -> Statement<'a> + Send + 'a,
     ) -> Result<Vec<PgRow>> {
-        let started = Instant::now();
         let timeout = self.store.timeout;
-        let work = async {
-            let mut conn = self.conn.acquire().await?;
-            let left = timeout
-                .saturating_sub(started.elapsed())
-                .saturating_sub(TRIP)
-                .as_secs_f64();
-            build(left).fetch_all(&mut *conn).await
-        };
+        let work = self
+            .conn
+            .fetch_all(Instant::now() + timeout, Box::new(build));
         match tokio::time::timeout(timeout, work).await {
             Ok(Ok(rows)) => Ok(rows),
             Ok(Err(err)) => Err(Error::backend(op, key, err)),
@@ -232,11 +220,11 @@ impl<C: Connection> OwnerJobs<C> {
     }
 
     /// The first row, if any, of the statement `build` makes.
-    async fn row<'q>(
-        &self,
+    async fn row<'a>(
+        &'a self,
         op: Op,
         key: &str,
-        build: impl FnOnce(f64) -> Statement<'q> + Send,
+        build: impl FnOnce(f64) -> Statement<'a> + Send + 'a,
     ) -> Result<Option<PgRow>> {
         Ok(self.fetch(op, key, build).await?.into_iter().next())
     }

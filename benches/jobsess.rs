@@ -10,6 +10,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+
+mod common;
+use common::pairs::{Pair, paired};
 use jobsess::{AsyncJobSession, JobMetadata, JobSession, UntypedJob};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -545,97 +548,6 @@ fn redis_update_contention(url: &str) {
 /// The Redis job store against the same work done with raw fred commands,
 /// one round trip each, on the Redis at `REDIS_URL` (skipped without it).
 /// The raw floor keeps a job as a hash of its fields' JSON, as the store does.
-/// One Redis operation done by hand and by jobsess: `baseline` and
-/// `jobsess` each run it once.
-struct Pair<'a> {
-    name: &'static str,
-    baseline: Call<'a>,
-    jobsess: Call<'a>,
-    /// What the second side is: `jobsess`, or `script_floor` for a pair
-    /// whose second side is the least Lua script that does an operation's
-    /// work atomically, run by hand.
-    label: &'static str,
-}
-
-/// One call of one side of a [`Pair`].
-type Call<'a> = Box<dyn Fn() -> futures_util::future::LocalBoxFuture<'a, ()> + 'a>;
-
-impl<'a> Pair<'a> {
-    fn new<B, BF, J, JF>(name: &'static str, baseline: B, jobsess: J) -> Self
-    where
-        B: Fn() -> BF + 'a,
-        BF: Future<Output = ()> + 'a,
-        J: Fn() -> JF + 'a,
-        JF: Future<Output = ()> + 'a,
-    {
-        Pair {
-            name,
-            baseline: Box::new(move || Box::pin(baseline())),
-            jobsess: Box::new(move || Box::pin(jobsess())),
-            label: "jobsess",
-        }
-    }
-
-    /// A pair whose second side is a hand-written script, not jobsess.
-    fn floor(mut self) -> Self {
-        self.label = "script_floor";
-        self
-    }
-}
-
-/// Runs each pair's two sides in alternating rounds (baseline first in
-/// one round, jobsess first in the next), `PAIRED_CALLS` calls a side per
-/// round, so that the machine's drift, which moves a criterion group's
-/// two halves apart when they run seconds after each other, hits both
-/// sides alike. Prints, per pair, the median time per call of each side
-/// and the median, lowest and highest of the rounds' ratios.
-fn paired<'a>(rt: &tokio::runtime::Runtime, pairs: &[&Pair<'a>]) {
-    const ROUNDS: usize = 31;
-    const PAIRED_CALLS: u32 = 100;
-    let time = |op: &Call<'a>| {
-        let started = Instant::now();
-        rt.block_on(async {
-            for _ in 0..PAIRED_CALLS {
-                op().await;
-            }
-        });
-        started.elapsed() / PAIRED_CALLS
-    };
-    let median = |mut values: Vec<f64>| {
-        values.sort_by(f64::total_cmp);
-        values[values.len() / 2]
-    };
-    for pair in pairs {
-        // warm-up
-        time(&pair.baseline);
-        time(&pair.jobsess);
-        let (mut baseline, mut jobsess, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-        for round in 0..ROUNDS {
-            let (b, j) = if round % 2 == 0 {
-                let b = time(&pair.baseline);
-                (b, time(&pair.jobsess))
-            } else {
-                let j = time(&pair.jobsess);
-                (time(&pair.baseline), j)
-            };
-            baseline.push(b.as_secs_f64() * 1e6);
-            jobsess.push(j.as_secs_f64() * 1e6);
-            ratios.push(j.as_secs_f64() / b.as_secs_f64());
-        }
-        let (low, high) = ratios
-            .iter()
-            .fold((f64::MAX, f64::MIN), |(l, h), r| (l.min(*r), h.max(*r)));
-        println!(
-            "{}/paired: baseline {:.1} µs, {} {:.1} µs, ratio {:.3}x (rounds {low:.3}x to {high:.3}x)",
-            pair.name,
-            median(baseline),
-            pair.label,
-            median(jobsess),
-            median(ratios),
-        );
-    }
-}
-
 /// The least Lua scripts that do the Redis job store's writes atomically,
 /// with none of its other work (no revision, no watchers, no deadline):
 /// a field write only if the job exists (`EXISTS`, `HSET`), a whole write

@@ -15,8 +15,7 @@
 //! With `--redis-url` (or `REDIS_URL`), sessions live in Redis and job
 //! metadata in the Redis job store: the running job writes its progress
 //! there one field at a time, so a second instance on another port shows
-//! the same job's progress live. With `--database-url` (or
-//! `DATABASE_URL`) the same holds over PostgreSQL alone: sessions in
+//! the same job's progress live. With `--database-url` the same holds over PostgreSQL alone: sessions in
 //! tower-sessions-sqlx-store's Postgres store, job metadata in the
 //! PostgreSQL job store, live progress over LISTEN/NOTIFY.
 
@@ -329,11 +328,12 @@ struct Args {
     #[arg(long, env = "PORT", default_value_t = 3000)]
     port: u16,
     /// Keep sessions in this Redis and job metadata in its job store.
-    #[arg(long, env = "REDIS_URL", conflicts_with = "database_url")]
+    #[arg(long, env = "REDIS_URL")]
     redis_url: Option<String>,
     /// Keep sessions and job metadata in this PostgreSQL (tables in the
-    /// schemas `tower_sessions` and `jobsess`, made at start).
-    #[arg(long, env = "DATABASE_URL")]
+    /// schemas `tower_sessions` and `jobsess`, made at start); it wins over
+    /// a Redis URL.
+    #[arg(long)]
     database_url: Option<String>,
     /// Milliseconds each 10 % of a job takes.
     #[arg(long, default_value_t = 500)]
@@ -369,13 +369,13 @@ fn shown(url: &str) -> String {
 async fn run(args: Args) -> std::result::Result<(), BoxError> {
     let runner = Runner::new(std::time::Duration::from_millis(args.step_ms));
     let (app, kept) = match (&args.redis_url, &args.database_url) {
-        (None, Some(url)) => (
+        (_, Some(url)) => (
             postgres_app(url, runner)
                 .await
                 .map_err(|err| format!("can't use the PostgreSQL at {}: {err}", shown(url)))?,
             format!("sessions and job metadata in PostgreSQL at {}", shown(url)),
         ),
-        (Some(url), _) => (
+        (Some(url), None) => (
             redis_app(url, runner)
                 .await
                 .map_err(|err| format!("can't use the Redis at {url}: {err}"))?,

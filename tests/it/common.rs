@@ -199,6 +199,7 @@ impl Demo {
             .args(args)
             .env_remove("PORT")
             .env_remove("REDIS_URL")
+            .env_remove("DATABASE_URL")
             .envs(envs.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

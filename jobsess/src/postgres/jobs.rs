@@ -28,15 +28,15 @@ const TRIP: Duration = Duration::from_millis(50);
 /// two are all there is.
 pub trait Connection: Send + Sync + sealed::Sealed {
     /// Runs the statement `build` makes, on a connection taken for it,
-    /// given the seconds left until `deadline` (less the trip to the
+    /// given the time left until `deadline` (less the trip to the
     /// database) once it has the connection.
     #[doc(hidden)]
     fn fetch_all<'a>(&'a self, deadline: Instant, build: Build<'a>) -> Fetched<'a>;
 }
 
-/// What makes a statement, given the seconds a write has left.
+/// What makes a statement, given the time a write has left.
 #[doc(hidden)]
-pub type Build<'a> = Box<dyn FnOnce(f64) -> Statement<'a> + Send + 'a>;
+pub type Build<'a> = Box<dyn FnOnce(Duration) -> Statement<'a> + Send + 'a>;
 
 /// The rows of a statement, on their way.
 #[doc(hidden)]
@@ -48,12 +48,13 @@ mod sealed {
     impl Sealed for super::InTransaction<'_> {}
 }
 
-/// The seconds a write has left until `deadline`, less [`TRIP`].
-fn left(deadline: Instant) -> f64 {
-    deadline
+/// The time a write has left until `deadline`, less [`TRIP`], in whole
+/// microseconds (an `interval`'s precision).
+fn left(deadline: Instant) -> Duration {
+    let left = deadline
         .saturating_duration_since(Instant::now())
-        .saturating_sub(TRIP)
-        .as_secs_f64()
+        .saturating_sub(TRIP);
+    Duration::from_micros(u64::try_from(left.as_micros()).unwrap_or(u64::MAX))
 }
 
 impl Connection for PgPool {
@@ -185,6 +186,14 @@ fn split_for_write(key: &str) -> Result<(&str, &str)> {
     })
 }
 
+/// The prefix of a listing of one prefix's jobs (`prefix_`, as the handle
+/// asks), which the primary key serves; `None` for any other start.
+fn one_prefix(start: &str) -> Option<&str> {
+    start
+        .strip_suffix('_')
+        .filter(|prefix| !prefix.contains('_'))
+}
+
 /// How long an update waits before its try number `attempt` (from 1): a
 /// random time up to 1 ms, doubled with each try up to 64 ms.
 fn backoff(attempt: u32) -> Duration {
@@ -206,7 +215,7 @@ impl<C: Connection> OwnerJobs<C> {
         &'a self,
         op: Op,
         key: &str,
-        build: impl FnOnce(f64) -> Statement<'a> + Send + 'a,
+        build: impl FnOnce(Duration) -> Statement<'a> + Send + 'a,
     ) -> Result<Vec<PgRow>> {
         let timeout = self.store.timeout;
         let work = self
@@ -224,7 +233,7 @@ impl<C: Connection> OwnerJobs<C> {
         &'a self,
         op: Op,
         key: &str,
-        build: impl FnOnce(f64) -> Statement<'a> + Send + 'a,
+        build: impl FnOnce(Duration) -> Statement<'a> + Send + 'a,
     ) -> Result<Option<PgRow>> {
         Ok(self.fetch(op, key, build).await?.into_iter().next())
     }
@@ -271,51 +280,46 @@ impl<C: Connection> OwnerJobs<C> {
                     .bind(&sql.channel)
                     .bind(version.map(i64::from))
             })
-            .await?
-            .ok_or_else(|| Error::backend(Op::Write, key, "the write gave no reply"))?;
-        let failed = |e: sqlx::Error| Error::backend(Op::Write, key, e);
-        let live: Option<bool> = row.try_get("live").map_err(failed)?;
-        let revision: Option<i64> = row.try_get("revision").map_err(failed)?;
-        if revision.is_some() {
+            .await?;
+        if let Some(row) = row {
+            let live: Option<bool> = row
+                .try_get("live")
+                .map_err(|e| Error::backend(Op::Write, key, e))?;
             return Ok(live == Some(true));
         }
-        let found: Option<Json<Value>> = row.try_get("found").map_err(failed)?;
-        match (version, found.and_then(|Json(v)| v.as_u64())) {
+        // refused: the live job there is of a newer version; read which
+        let found = self
+            .row(Op::Write, key, |_| {
+                sqlx::query(&sql.version)
+                    .bind(&*self.owner)
+                    .bind(prefix)
+                    .bind(id)
+            })
+            .await?
+            .and_then(|row| row.try_get::<Option<Json<Value>>, _>(0).ok().flatten())
+            .and_then(|Json(found)| found.as_u64());
+        match (version, found) {
             (Some(known), Some(found)) if found > u64::from(known) => Err(Error::NewerVersion {
                 key: key.to_owned(),
                 found: u32::try_from(found).unwrap_or(u32::MAX),
                 known,
             }),
-            _ => Err(Error::backend(
-                Op::Write,
-                key,
-                "the database refused a write past its deadline",
-            )),
+            // a newer job that was removed or replaced since: try again
+            _ => Err(Error::Conflict {
+                key: key.to_owned(),
+                attempts: 1,
+            }),
         }
     }
 
-    /// Removes the jobs the three filters select (see `sql/remove.sql`);
-    /// how many live ones there were.
-    async fn remove_where(
-        &self,
+    /// Removes the jobs one statement of `sql/remove*.sql` selects; how
+    /// many live ones there were.
+    async fn remove_rows<'a>(
+        &'a self,
         op_key: &str,
-        prefix: Option<&str>,
-        id: Option<&str>,
-        start: Option<&str>,
+        build: impl FnOnce(Duration) -> Statement<'a> + Send + 'a,
     ) -> Result<i64> {
-        let sql = &self.store.sql;
-        let row = self
-            .row(Op::Remove, op_key, |left| {
-                sqlx::query(&sql.remove)
-                    .bind(&*self.owner)
-                    .bind(prefix)
-                    .bind(id)
-                    .bind(start)
-                    .bind(left)
-                    .bind(&sql.channel)
-            })
-            .await?;
-        match row {
+        match self.row(Op::Remove, op_key, build).await? {
             Some(row) => row
                 .try_get::<i64, _>("removed")
                 .map_err(|e| Error::backend(Op::Remove, op_key, e)),
@@ -398,23 +402,28 @@ impl<C: Connection> AsyncSessionBackend for OwnerJobs<C> {
         let Some((prefix, id)) = split(key) else {
             return Ok(false);
         };
-        Ok(self.remove_where(key, Some(prefix), Some(id), None).await? > 0)
+        let sql = &self.store.sql;
+        let removed = self
+            .remove_rows(key, |left| {
+                sqlx::query(&sql.remove)
+                    .bind(&*self.owner)
+                    .bind(prefix)
+                    .bind(id)
+                    .bind(left)
+                    .bind(&sql.channel)
+            })
+            .await?;
+        Ok(removed > 0)
     }
 
     /// One `SELECT`; a listing of one prefix (`prefix_`, as the handle
     /// asks) is served by the primary key.
     async fn keys_with_prefix(&self, start: &str) -> Result<Vec<String>> {
-        let prefix = start
-            .strip_suffix('_')
-            .filter(|prefix| !prefix.contains('_'));
-        let start_filter = if prefix.is_some() { None } else { Some(start) };
         let sql = &self.store.sql;
         let rows = self
-            .fetch(Op::List, start, |_| {
-                sqlx::query(&sql.ids)
-                    .bind(&*self.owner)
-                    .bind(prefix)
-                    .bind(start_filter)
+            .fetch(Op::List, start, |_| match one_prefix(start) {
+                Some(prefix) => sqlx::query(&sql.ids).bind(&*self.owner).bind(prefix),
+                None => sqlx::query(&sql.ids_start).bind(&*self.owner).bind(start),
             })
             .await?;
         rows.iter()
@@ -427,36 +436,70 @@ impl<C: Connection> AsyncSessionBackend for OwnerJobs<C> {
 
     /// One `DELETE`.
     async fn remove_with_prefix(&self, start: &str) -> Result<usize> {
-        let prefix = start
-            .strip_suffix('_')
-            .filter(|prefix| !prefix.contains('_'));
-        let start_filter = if prefix.is_some() { None } else { Some(start) };
-        let removed = self.remove_where(start, prefix, None, start_filter).await?;
+        let sql = &self.store.sql;
+        let removed = self
+            .remove_rows(start, |left| match one_prefix(start) {
+                Some(prefix) => sqlx::query(&sql.remove_prefix)
+                    .bind(&*self.owner)
+                    .bind(prefix)
+                    .bind(left)
+                    .bind(&sql.channel),
+                None => sqlx::query(&sql.remove_start)
+                    .bind(&*self.owner)
+                    .bind(start)
+                    .bind(left)
+                    .bind(&sql.channel),
+            })
+            .await?;
         Ok(usize::try_from(removed).unwrap_or(0))
     }
 
-    /// One `SELECT` of the field's members (with its aliases and the
-    /// version member), not the whole row.
+    /// One `SELECT` of the field's member and the version member (with
+    /// its aliases, if it has any), not the whole row.
     async fn get_field(&self, key: &str, keys: FieldKeys<'_>) -> Result<Option<Value>> {
         let Some((prefix, id)) = split(key) else {
             return Ok(None);
         };
-        let members: Vec<&str> = keys.members().collect();
+        let sql = &self.store.sql;
+        let failed = |e: sqlx::Error| Error::backend(Op::Read, key, e);
+        if !keys.aliases().is_empty() {
+            let members: Vec<&str> = keys.members().collect();
+            let row = self
+                .row(Op::Read, key, |_| {
+                    sqlx::query(&sql.get_members)
+                        .bind(&*self.owner)
+                        .bind(prefix)
+                        .bind(id)
+                        .bind(members)
+                })
+                .await?;
+            return row
+                .map(|row| row.try_get::<Json<Value>, _>(0).map(|Json(picked)| picked))
+                .transpose()
+                .map_err(failed);
+        }
         let row = self
             .row(Op::Read, key, |_| {
-                sqlx::query(&self.store.sql.get_field)
+                sqlx::query(&sql.get_field)
                     .bind(&*self.owner)
                     .bind(prefix)
                     .bind(id)
-                    .bind(members)
+                    .bind(keys.name())
             })
             .await?;
-        row.map(|row| {
-            row.try_get::<Json<Value>, _>(0)
-                .map(|Json(picked)| picked)
-                .map_err(|e| Error::backend(Op::Read, key, e))
-        })
-        .transpose()
+        let Some(row) = row else { return Ok(None) };
+        let column = |i| row.try_get::<Option<Json<Value>>, _>(i).map_err(failed);
+        if let Some(Json(whole)) = column(2)? {
+            return Ok(Some(whole));
+        }
+        let mut picked = serde_json::Map::new();
+        if let Some(Json(value)) = column(0)? {
+            picked.insert(keys.name().to_owned(), value);
+        }
+        if let Some(Json(version)) = column(1)? {
+            picked.insert(crate::VERSION_KEY.to_owned(), version);
+        }
+        Ok(Some(Value::Object(picked)))
     }
 
     /// One `UPDATE ... SET data = data || jsonb_build_object(...)` of a live

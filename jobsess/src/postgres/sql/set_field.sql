@@ -1,11 +1,14 @@
 -- Writes one field of a live job (or removes it), removes the field's
--- aliases, renews the expiry, raises the revision; never creates a job.
--- `||` and `-`, not jsonb_set, which gives NULL for a NULL value.
+-- aliases, renews the expiry, gives it a new revision; never creates a
+-- job. `||` and `-`, not jsonb_set, which gives NULL for a NULL value.
 -- $1 owner, $2 prefix, $3 id, $4 the field, $5 its JSON (jsonb; NULL: remove
 -- the field), $6 the aliases (text[]), $7 TTL in seconds (0: none),
--- $8 seconds left before the client gives up, $9 the NOTIFY channel.
+-- $8 the time left before the client gives up (interval), $9 the NOTIFY
+-- channel.
 -- Reply: no row (nothing written: no live job, or no object), or
 -- (revision, notified).
+-- The RETURNING check undoes a write that ran past its deadline (it waited
+-- on a lock, say): its client gave up on it, so the statement fails.
 WITH written AS (
     UPDATE {jobs}
     SET data = CASE WHEN $5::jsonb IS NULL THEN (data - $6::text[]) - $4::text
@@ -17,12 +20,10 @@ WITH written AS (
     WHERE owner = $1 AND prefix = $2 AND id = $3
       AND (expires_at IS NULL OR expires_at > statement_timestamp())
       AND jsonb_typeof(data) = 'object'
-      AND clock_timestamp() < statement_timestamp() + make_interval(secs => $8::float8)
-    RETURNING CASE WHEN clock_timestamp() < statement_timestamp() + make_interval(secs => $8::float8)
-                   THEN revision
-                   -- a write that waited (on a lock) past its deadline: its
-                   -- client gave up on it, so it is undone, with this error
-                   ELSE ('jobsess: past the deadline of the write, at ' || clock_timestamp())::bigint END AS revision, watched_until
+    RETURNING CASE WHEN clock_timestamp() - statement_timestamp() < $8::interval THEN revision
+                   ELSE ('jobsess: past the deadline of the write, at ' || clock_timestamp())::bigint
+              END AS revision,
+              watched_until
 )
 SELECT revision,
        (CASE WHEN watched_until > statement_timestamp() THEN

@@ -1,10 +1,12 @@
 -- Replaces a live job if its revision is still the one read: the write
 -- step of an optimistic update.
 -- $1 owner, $2 prefix, $3 id, $4 data (jsonb), $5 TTL in seconds (0: none),
--- $6 seconds left before the client gives up, $7 the NOTIFY channel,
--- $8 the revision read.
+-- $6 the time left before the client gives up (interval), $7 the NOTIFY
+-- channel, $8 the revision read.
 -- Reply: no row (another write came first, or the job is gone), or
 -- (revision, notified).
+-- The RETURNING check undoes a write that ran past its deadline (it waited
+-- on a lock, say): its client gave up on it, so the statement fails.
 WITH written AS (
     UPDATE {jobs}
     SET data = $4::jsonb,
@@ -14,12 +16,10 @@ WITH written AS (
                           ELSE expires_at END
     WHERE owner = $1 AND prefix = $2 AND id = $3 AND revision = $8
       AND (expires_at IS NULL OR expires_at > statement_timestamp())
-      AND clock_timestamp() < statement_timestamp() + make_interval(secs => $6::float8)
-    RETURNING CASE WHEN clock_timestamp() < statement_timestamp() + make_interval(secs => $6::float8)
-                   THEN revision
-                   -- a write that waited (on a lock) past its deadline: its
-                   -- client gave up on it, so it is undone, with this error
-                   ELSE ('jobsess: past the deadline of the write, at ' || clock_timestamp())::bigint END AS revision, watched_until
+    RETURNING CASE WHEN clock_timestamp() - statement_timestamp() < $6::interval THEN revision
+                   ELSE ('jobsess: past the deadline of the write, at ' || clock_timestamp())::bigint
+              END AS revision,
+              watched_until
 )
 SELECT revision,
        (CASE WHEN watched_until > statement_timestamp() THEN

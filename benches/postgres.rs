@@ -1,0 +1,602 @@
+//! The PostgreSQL job store against the least hand-written sqlx statement
+//! that does the same work, on the same pool, and against what a user
+//! would use instead (tower-sessions-sqlx-store, the job in the session
+//! record); then an axum route through each over real sockets.
+//!
+//! `DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo bench --bench postgres`
+//! runs criterion groups; with `JOBSESS_BENCH_PAIRED=1` the pairs run in
+//! alternating rounds instead (`benches/common/pairs.rs`), and
+//! `JOBSESS_BENCH_HTTP=1` runs the HTTP comparison. BENCHMARKS.md has the
+//! results.
+//!
+//! What the floors do, each in one statement with bind parameters: the
+//! same row, the same live filter on `expires_at`, the same renewal of the
+//! expiry and raise of the revision on a write. What they leave out is
+//! what jobsess adds: the watch mark's check and NOTIFY, the write's
+//! deadline, the version check of a whole write.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use jobsess::postgres::PostgresJobStore;
+use jobsess::{AsyncJobSession, JobMetadata};
+use serde::{Deserialize, Serialize};
+use sqlx::types::Json;
+use sqlx::{PgPool, Row};
+
+mod common;
+use common::pairs::{Pair, paired};
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+struct FileInfo {
+    name: String,
+    path: String,
+    size: u64,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+struct PluginInfo {
+    id: String,
+    title: String,
+    version: String,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+struct UserPreferences {
+    language: String,
+    format: String,
+}
+
+/// The notebook's job-123.
+#[derive(Serialize, Deserialize, JobMetadata, Clone, Debug, PartialEq)]
+#[job_metadata(prefix = "transcription")]
+struct TranscriptionJob {
+    file_info: FileInfo,
+    plugin_info: PluginInfo,
+    user_preferences: UserPreferences,
+}
+
+fn job_123() -> TranscriptionJob {
+    TranscriptionJob {
+        file_info: FileInfo {
+            name: "interview.mp3".into(),
+            path: "/media/audio/interview.mp3".into(),
+            size: 1_024_000,
+        },
+        plugin_info: PluginInfo {
+            id: "whisper_large".into(),
+            title: "Whisper Large".into(),
+            version: "3.0".into(),
+        },
+        user_preferences: UserPreferences {
+            language: "en".into(),
+            format: "srt".into(),
+        },
+    }
+}
+
+const ID: &str = "job-123";
+const TTL: f64 = 24.0 * 3600.0;
+const SCHEMA: &str = "jobsess_bench";
+
+/// The floors: the least statements that do each operation's work on the
+/// store's own table, by hand (the raw owner's rows).
+mod floor {
+    pub const LOAD: &str = "SELECT data FROM jobsess_bench.jobs \
+        WHERE owner = $1 AND prefix = $2 AND id = $3 \
+        AND (expires_at IS NULL OR expires_at > statement_timestamp())";
+    pub const LOAD_FIELD: &str = "SELECT data -> $4 FROM jobsess_bench.jobs \
+        WHERE owner = $1 AND prefix = $2 AND id = $3 \
+        AND (expires_at IS NULL OR expires_at > statement_timestamp())";
+    pub const STORE_FIELD: &str = "UPDATE jobsess_bench.jobs \
+        SET data = data || jsonb_build_object($4::text, $5::jsonb), \
+            revision = nextval('jobsess_bench.jobs_revision'), \
+            expires_at = statement_timestamp() + make_interval(secs => $6::float8) \
+        WHERE owner = $1 AND prefix = $2 AND id = $3 \
+        AND (expires_at IS NULL OR expires_at > statement_timestamp())";
+    pub const STORE: &str = "INSERT INTO jobsess_bench.jobs AS j \
+        (owner, prefix, id, data, revision, expires_at) \
+        VALUES ($1, $2, $3, $4, nextval('jobsess_bench.jobs_revision'), \
+                statement_timestamp() + make_interval(secs => $5::float8)) \
+        ON CONFLICT (owner, prefix, id) DO UPDATE \
+        SET data = EXCLUDED.data, revision = EXCLUDED.revision, expires_at = EXCLUDED.expires_at";
+    pub const DELETE: &str = "DELETE FROM jobsess_bench.jobs \
+        WHERE owner = $1 AND prefix = $2 AND id = $3";
+    pub const IDS: &str = "SELECT id FROM jobsess_bench.jobs \
+        WHERE owner = $1 AND prefix = $2 \
+        AND (expires_at IS NULL OR expires_at > statement_timestamp()) ORDER BY id";
+    pub const READ_REVISION: &str = "SELECT data, revision FROM jobsess_bench.jobs \
+        WHERE owner = $1 AND prefix = $2 AND id = $3 \
+        AND (expires_at IS NULL OR expires_at > statement_timestamp())";
+    pub const WRITE_IF_REVISION: &str = "UPDATE jobsess_bench.jobs \
+        SET data = $4, revision = nextval('jobsess_bench.jobs_revision'), \
+            expires_at = statement_timestamp() + make_interval(secs => $5::float8) \
+        WHERE owner = $1 AND prefix = $2 AND id = $3 AND revision = $6";
+}
+
+/// Everything a bench needs: the pool, the store on it, a jobsess owner
+/// and a raw owner (the floors' rows), each with job-123 and 9 more jobs.
+struct Setup {
+    pool: PgPool,
+    store: PostgresJobStore,
+    jobs: AsyncJobSession<TranscriptionJob, jobsess::postgres::OwnerJobs>,
+    raw_owner: String,
+}
+
+fn setup(rt: &tokio::runtime::Runtime, url: &str) -> Setup {
+    rt.block_on(async {
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(8)
+            .connect(url)
+            .await
+            .expect("PostgreSQL answers");
+        let store = PostgresJobStore::new(pool.clone())
+            .with_schema(SCHEMA)
+            .with_ttl(Duration::from_secs_f64(TTL));
+        store.migrate().await.expect("migrates");
+        sqlx::query("TRUNCATE jobsess_bench.jobs")
+            .execute(&pool)
+            .await
+            .expect("TRUNCATE");
+        let token = PostgresJobStore::new_owner_token().expect("a token");
+        let jobs = AsyncJobSession::new(store.owner(&token).expect("an owner"));
+        let raw_owner = PostgresJobStore::new_owner_token().expect("a token");
+        let job = job_123();
+        for i in 0..10 {
+            let id = if i == 0 {
+                ID.to_owned()
+            } else {
+                format!("job-{i}")
+            };
+            jobs.store(&id, &job).await.expect("stores");
+            sqlx::query(floor::STORE)
+                .bind(&raw_owner)
+                .bind("transcription")
+                .bind(&id)
+                .bind(Json(&job))
+                .bind(TTL)
+                .execute(&pool)
+                .await
+                .expect("INSERT");
+        }
+        Setup {
+            pool,
+            store,
+            jobs,
+            raw_owner,
+        }
+    })
+}
+
+fn postgres_operations(c: &mut Criterion) {
+    let Ok(url) = std::env::var("DATABASE_URL") else {
+        eprintln!("postgres_* groups skipped: set DATABASE_URL");
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let Setup {
+        pool,
+        store: _store,
+        jobs,
+        raw_owner,
+    } = setup(&rt, &url);
+    let (pool, jobs, raw_owner) = (&pool, &jobs, raw_owner.as_str());
+    let prefix = TranscriptionJob::key_prefix();
+    assert_eq!(prefix, "transcription", "the floors' rows use this prefix");
+    let job = &job_123();
+    let prefs = &job.user_preferences;
+
+    let pairs = [
+        Pair::new(
+            "postgres_load",
+            move || async move {
+                let row = sqlx::query(floor::LOAD)
+                    .bind(raw_owner)
+                    .bind(prefix)
+                    .bind(black_box(ID))
+                    .fetch_optional(pool)
+                    .await
+                    .expect("SELECT")
+                    .expect("a row");
+                let Json(job): Json<TranscriptionJob> = row.get(0);
+                black_box(job);
+            },
+            move || async move {
+                black_box(
+                    jobs.load(black_box(ID))
+                        .await
+                        .expect("loads")
+                        .expect("a job"),
+                );
+            },
+        ),
+        Pair::new(
+            "postgres_load_field",
+            move || async move {
+                let row = sqlx::query(floor::LOAD_FIELD)
+                    .bind(raw_owner)
+                    .bind(prefix)
+                    .bind(black_box(ID))
+                    .bind("plugin_info")
+                    .fetch_optional(pool)
+                    .await
+                    .expect("SELECT")
+                    .expect("a row");
+                let Json(plugin): Json<PluginInfo> = row.get(0);
+                black_box(plugin);
+            },
+            move || async move {
+                black_box(
+                    jobs.load_field(black_box(ID), TranscriptionJob::PLUGIN_INFO)
+                        .await
+                        .expect("loads"),
+                );
+            },
+        ),
+        Pair::new(
+            "postgres_store_field",
+            move || async move {
+                let done = sqlx::query(floor::STORE_FIELD)
+                    .bind(raw_owner)
+                    .bind(prefix)
+                    .bind(black_box(ID))
+                    .bind("user_preferences")
+                    .bind(Json(prefs))
+                    .bind(TTL)
+                    .execute(pool)
+                    .await
+                    .expect("UPDATE");
+                assert_eq!(done.rows_affected(), 1);
+            },
+            move || async move {
+                jobs.store_field(black_box(ID), TranscriptionJob::USER_PREFERENCES, prefs)
+                    .await
+                    .expect("stores");
+            },
+        ),
+        Pair::new(
+            "postgres_store",
+            move || async move {
+                sqlx::query(floor::STORE)
+                    .bind(raw_owner)
+                    .bind(prefix)
+                    .bind(black_box(ID))
+                    .bind(Json(job))
+                    .bind(TTL)
+                    .execute(pool)
+                    .await
+                    .expect("INSERT");
+            },
+            move || async move {
+                jobs.store(black_box(ID), job).await.expect("stores");
+            },
+        ),
+        Pair::new(
+            "postgres_delete",
+            move || async move {
+                sqlx::query(floor::DELETE)
+                    .bind(raw_owner)
+                    .bind(prefix)
+                    .bind(black_box("gone"))
+                    .execute(pool)
+                    .await
+                    .expect("DELETE");
+            },
+            move || async move {
+                black_box(jobs.delete(black_box("gone")).await.expect("deletes"));
+            },
+        ),
+        Pair::new(
+            "postgres_ids",
+            move || async move {
+                let ids: Vec<String> = sqlx::query_scalar(floor::IDS)
+                    .bind(raw_owner)
+                    .bind(prefix)
+                    .fetch_all(pool)
+                    .await
+                    .expect("SELECT");
+                assert_eq!(ids.len(), 10);
+            },
+            move || async move {
+                assert_eq!(jobs.ids().await.expect("lists").len(), 10);
+            },
+        ),
+        Pair::new(
+            "postgres_update_field",
+            move || async move {
+                // read the job and its revision, change one field, write if
+                // the revision is unchanged
+                let row = sqlx::query(floor::READ_REVISION)
+                    .bind(raw_owner)
+                    .bind(prefix)
+                    .bind(black_box(ID))
+                    .fetch_one(pool)
+                    .await
+                    .expect("SELECT");
+                let Json(mut job): Json<TranscriptionJob> = row.get(0);
+                let revision: i64 = row.get(1);
+                job.user_preferences.format = "vtt".into();
+                let done = sqlx::query(floor::WRITE_IF_REVISION)
+                    .bind(raw_owner)
+                    .bind(prefix)
+                    .bind(black_box(ID))
+                    .bind(Json(&job))
+                    .bind(TTL)
+                    .bind(revision)
+                    .execute(pool)
+                    .await
+                    .expect("UPDATE");
+                assert_eq!(done.rows_affected(), 1);
+            },
+            move || async move {
+                jobs.update_field(black_box(ID), TranscriptionJob::USER_PREFERENCES, |p| {
+                    p.format = "vtt".into();
+                })
+                .await
+                .expect("updates");
+            },
+        ),
+    ];
+    if let Ok(only) = std::env::var("JOBSESS_BENCH_PAIRED") {
+        let chosen: Vec<&Pair<'_>> = pairs
+            .iter()
+            .filter(|pair| only == "1" || pair.name.contains(&only))
+            .collect();
+        paired(&rt, &chosen);
+    } else {
+        for pair in &pairs {
+            let mut group = c.benchmark_group(pair.name);
+            group.bench_function("baseline", |b| {
+                b.to_async(&rt).iter(|| (pair.baseline)());
+            });
+            group.bench_function(pair.label, |b| {
+                b.to_async(&rt).iter(|| (pair.jobsess)());
+            });
+            group.finish();
+        }
+    }
+    instead_of(c, &rt, pool, jobs);
+    if std::env::var_os("JOBSESS_BENCH_HTTP").is_some() {
+        http(&rt, pool, &url);
+    }
+}
+
+/// A one-field update of a job among 10, as a user would do it instead:
+/// the 10 jobs in a tower-sessions session record in PostgreSQL
+/// (tower-sessions-sqlx-store), loaded, changed and saved whole, against
+/// jobsess's one-field write in the PostgreSQL job store.
+fn instead_of(
+    c: &mut Criterion,
+    rt: &tokio::runtime::Runtime,
+    pool: &PgPool,
+    jobs: &AsyncJobSession<TranscriptionJob, jobsess::postgres::OwnerJobs>,
+) {
+    use tower_sessions::{Session, SessionStore};
+    use tower_sessions_sqlx_store::PostgresStore;
+    let sessions = Arc::new(PostgresStore::new(pool.clone()));
+    let id = rt.block_on(async {
+        sessions.migrate().await.expect("migrates");
+        let session = Session::new(None, sessions.clone(), None);
+        for i in 0..10 {
+            session
+                .insert(&format!("transcription_job-{i}"), job_123())
+                .await
+                .expect("inserts");
+        }
+        session.save().await.expect("saves");
+        session.id().expect("an id")
+    });
+    let prefs = job_123().user_preferences;
+    let mut group = c.benchmark_group("postgres_field_update_instead");
+    group.bench_function("tower_sessions_sqlx_store", |b| {
+        b.to_async(rt).iter(|| {
+            let (sessions, prefs) = (sessions.clone(), prefs.clone());
+            async move {
+                // one request: load the record, change one job, save it whole
+                let session = Session::new(Some(id), sessions, None);
+                let key = "transcription_job-3";
+                let mut job: TranscriptionJob =
+                    session.get(key).await.expect("loads").expect("a job");
+                job.user_preferences = prefs;
+                session.insert(key, job).await.expect("inserts");
+                session.save().await.expect("saves");
+            }
+        });
+    });
+    group.bench_function("jobsess", |b| {
+        b.to_async(rt).iter(|| async {
+            jobs.store_field("job-3", TranscriptionJob::USER_PREFERENCES, &prefs)
+                .await
+                .expect("stores");
+        });
+    });
+    group.finish();
+    rt.block_on(async {
+        let _ = SessionStore::delete(&*sessions, &id).await;
+    });
+}
+
+/// An axum route that reads one field and writes another through jobsess,
+/// against the same route with raw sqlx statements (the floors), each
+/// served on 127.0.0.1 and driven by 16 concurrent keep-alive clients for
+/// alternating 2 s rounds; prints each side's requests per second and p99
+/// per round and the median ratio.
+fn http(rt: &tokio::runtime::Runtime, pool: &PgPool, url: &str) {
+    use axum::extract::{Path, State};
+    use axum::routing::post;
+
+    #[derive(Clone)]
+    struct Raw {
+        pool: PgPool,
+        owner: String,
+    }
+
+    async fn by_hand(
+        State(raw): State<Raw>,
+        Path(id): Path<String>,
+    ) -> Result<String, (axum::http::StatusCode, String)> {
+        let failed = |e: sqlx::Error| (axum::http::StatusCode::SERVICE_UNAVAILABLE, e.to_string());
+        let row = sqlx::query(floor::LOAD_FIELD)
+            .bind(&raw.owner)
+            .bind("transcription")
+            .bind(&id)
+            .bind("plugin_info")
+            .fetch_optional(&raw.pool)
+            .await
+            .map_err(failed)?
+            .ok_or((axum::http::StatusCode::NOT_FOUND, String::new()))?;
+        let Json(plugin): Json<PluginInfo> = row.get(0);
+        let prefs = UserPreferences {
+            language: "en".into(),
+            format: plugin.version.clone(),
+        };
+        sqlx::query(floor::STORE_FIELD)
+            .bind(&raw.owner)
+            .bind("transcription")
+            .bind(&id)
+            .bind("user_preferences")
+            .bind(Json(&prefs))
+            .bind(TTL)
+            .execute(&raw.pool)
+            .await
+            .map_err(failed)?;
+        Ok(plugin.title)
+    }
+
+    async fn through_jobsess(
+        State(jobs): State<AsyncJobSession<TranscriptionJob, jobsess::postgres::OwnerJobs>>,
+        Path(id): Path<String>,
+    ) -> Result<String, jobsess::Error> {
+        let plugin = jobs
+            .load_field(&id, TranscriptionJob::PLUGIN_INFO)
+            .await?
+            .ok_or(jobsess::Error::JobNotFound { key: id.clone() })?;
+        let prefs = UserPreferences {
+            language: "en".into(),
+            format: plugin.version.clone(),
+        };
+        jobs.store_field(&id, TranscriptionJob::USER_PREFERENCES, &prefs)
+            .await?;
+        Ok(plugin.title)
+    }
+
+    let _ = url;
+    let (raw_base, jobs_base) = rt.block_on(async {
+        let setup = setup_http(pool).await;
+        let raw_app = axum::Router::new()
+            .route("/jobs/{id}", post(by_hand))
+            .with_state(Raw {
+                pool: pool.clone(),
+                owner: setup.1,
+            });
+        let jobs_app = axum::Router::new()
+            .route("/jobs/{id}", post(through_jobsess))
+            .with_state(setup.0);
+        (serve(raw_app).await, serve(jobs_app).await)
+    });
+    let mut ratios = Vec::new();
+    for round in 0..6 {
+        let order = if round % 2 == 0 {
+            [("raw", &raw_base), ("jobsess", &jobs_base)]
+        } else {
+            [("jobsess", &jobs_base), ("raw", &raw_base)]
+        };
+        let mut rps = [0.0f64; 2];
+        for (name, base) in order {
+            let (per_second, p99) = rt.block_on(drive(base, 16, Duration::from_secs(2)));
+            println!(
+                "postgres_http round {round}: {name} {per_second:.0} req/s, p99 {:.2} ms",
+                p99.as_secs_f64() * 1e3
+            );
+            rps[usize::from(name == "jobsess")] = per_second;
+        }
+        ratios.push(rps[1] / rps[0]);
+    }
+    println!(
+        "postgres_http: jobsess/raw throughput {:.3}x (median of 6 rounds; rounds {:.3}x to {:.3}x)",
+        common::pairs::median(ratios.clone()),
+        ratios.iter().copied().fold(f64::MAX, f64::min),
+        ratios.iter().copied().fold(f64::MIN, f64::max),
+    );
+}
+
+/// The jobsess handle and the raw owner of the HTTP bench, each with 16
+/// jobs, one per client.
+async fn setup_http(
+    pool: &PgPool,
+) -> (
+    AsyncJobSession<TranscriptionJob, jobsess::postgres::OwnerJobs>,
+    String,
+) {
+    let store = PostgresJobStore::new(pool.clone())
+        .with_schema(SCHEMA)
+        .with_ttl(Duration::from_secs_f64(TTL));
+    let jobs = AsyncJobSession::new(
+        store
+            .owner(&PostgresJobStore::new_owner_token().expect("a token"))
+            .expect("an owner"),
+    );
+    let raw_owner = PostgresJobStore::new_owner_token().expect("a token");
+    for i in 0..16 {
+        let id = format!("http-{i}");
+        jobs.store(&id, &job_123()).await.expect("stores");
+        sqlx::query(floor::STORE)
+            .bind(&raw_owner)
+            .bind("transcription")
+            .bind(&id)
+            .bind(Json(job_123()))
+            .bind(TTL)
+            .execute(pool)
+            .await
+            .expect("INSERT");
+    }
+    (jobs, raw_owner)
+}
+
+async fn serve(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let base = format!("http://{}", listener.local_addr().expect("an address"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base
+}
+
+/// `clients` keep-alive clients, each posting to its own job for `length`;
+/// requests per second and the p99 latency.
+async fn drive(base: &str, clients: usize, length: Duration) -> (f64, Duration) {
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..clients {
+        let (client, url) = (client.clone(), format!("{base}/jobs/http-{i}"));
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            while started.elapsed() < length {
+                let sent = Instant::now();
+                let response = client.post(&url).send().await.expect("answers");
+                assert!(response.status().is_success(), "{}", response.status());
+                let _ = response.bytes().await;
+                latencies.push(sent.elapsed());
+            }
+            latencies
+        }));
+    }
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.expect("a client"));
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort();
+    let p99 = latencies[latencies.len() * 99 / 100];
+    (latencies.len() as f64 / elapsed, p99)
+}
+
+criterion_group!(benches, postgres_operations);
+criterion_main!(benches);

@@ -192,6 +192,16 @@ fn postgres_operations(c: &mut Criterion) {
     let job = &job_123();
     let prefs = &job.user_preferences;
 
+    // the store's own field-write statement, run by hand: what its SQL
+    // costs beside the floor's, without jobsess's Rust around it
+    let set_field_sql = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/jobsess/src/postgres/sql/set_field.sql"
+    ))
+    .expect("the statement's file")
+    .replace("{jobs}", "\"jobsess_bench\".\"jobs\"")
+    .replace("{revisions}", "\"jobsess_bench\".\"jobs_revision\"");
+    let set_field_sql = set_field_sql.as_str();
     let pairs = [
         Pair::new(
             "postgres_load",
@@ -343,6 +353,41 @@ fn postgres_operations(c: &mut Criterion) {
             },
         ),
     ];
+    let pairs: Vec<Pair<'_>> = pairs
+        .into_iter()
+        .chain([Pair::new(
+            "postgres_store_field_statement",
+            move || async move {
+                sqlx::query(floor::STORE_FIELD)
+                    .bind(raw_owner)
+                    .bind(prefix)
+                    .bind(black_box(ID))
+                    .bind("user_preferences")
+                    .bind(Json(prefs))
+                    .bind(TTL)
+                    .execute(pool)
+                    .await
+                    .expect("UPDATE");
+            },
+            move || async move {
+                let rows = sqlx::query(set_field_sql)
+                    .bind(raw_owner)
+                    .bind(prefix)
+                    .bind(black_box(ID))
+                    .bind("user_preferences")
+                    .bind(Json(prefs))
+                    .bind(Vec::<String>::new())
+                    .bind(TTL)
+                    .bind(Duration::from_secs(2))
+                    .bind("jobsess_bench")
+                    .fetch_all(pool)
+                    .await
+                    .expect("UPDATE");
+                assert_eq!(rows.len(), 1);
+            },
+        )
+        .floor()])
+        .collect();
     if let Ok(only) = std::env::var("JOBSESS_BENCH_PAIRED") {
         let chosen: Vec<&Pair<'_>> = pairs
             .iter()

@@ -218,10 +218,9 @@ impl<C: Connection> OwnerJobs<C> {
         build: impl FnOnce(Duration) -> Statement<'a> + Send + 'a,
     ) -> Result<Vec<PgRow>> {
         let timeout = self.store.timeout;
-        let work = self
-            .conn
-            .fetch_all(Instant::now() + timeout, Box::new(build));
-        match tokio::time::timeout(timeout, work).await {
+        let deadline = Instant::now() + timeout;
+        let work = self.conn.fetch_all(deadline, Box::new(build));
+        match self.store.deadlines.run(deadline, work).await {
             Ok(Ok(rows)) => Ok(rows),
             Ok(Err(err)) => Err(Error::backend(op, key, err)),
             Err(_) => Err(Error::backend(op, key, timed_out(timeout))),
@@ -312,19 +311,24 @@ impl<C: Connection> OwnerJobs<C> {
         }
     }
 
-    /// Removes the jobs one statement of `sql/remove*.sql` selects; how
-    /// many live ones there were.
+    /// Removes the jobs one statement of `sql/remove*.sql` selects (a row
+    /// back for each); how many live ones there were.
     async fn remove_rows<'a>(
         &'a self,
         op_key: &str,
         build: impl FnOnce(Duration) -> Statement<'a> + Send + 'a,
-    ) -> Result<i64> {
-        match self.row(Op::Remove, op_key, build).await? {
-            Some(row) => row
-                .try_get::<i64, _>("removed")
-                .map_err(|e| Error::backend(Op::Remove, op_key, e)),
-            None => Ok(0),
+    ) -> Result<usize> {
+        let rows = self.fetch(Op::Remove, op_key, build).await?;
+        let mut live = 0;
+        for row in rows {
+            if row
+                .try_get::<bool, _>("live")
+                .map_err(|e| Error::backend(Op::Remove, op_key, e))?
+            {
+                live += 1;
+            }
         }
+        Ok(live)
     }
 
     /// Why a field write wrote nothing: no live job (`false`), or a job
@@ -451,7 +455,7 @@ impl<C: Connection> AsyncSessionBackend for OwnerJobs<C> {
                     .bind(&sql.channel),
             })
             .await?;
-        Ok(usize::try_from(removed).unwrap_or(0))
+        Ok(removed)
     }
 
     /// One `SELECT` of the field's member and the version member (with

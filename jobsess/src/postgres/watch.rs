@@ -301,7 +301,8 @@ async fn mark(jobs: &OwnerJobs, key: &str) -> Result<bool> {
         .bind(id)
         .bind(WATCHED_FOR.as_secs_f64())
         .fetch_optional(&jobs.store.pool);
-    match tokio::time::timeout(jobs.store.timeout, marked).await {
+    let deadline = std::time::Instant::now() + jobs.store.timeout;
+    match jobs.store.deadlines.run(deadline, marked).await {
         Ok(Ok(row)) => Ok(row.is_some()),
         Ok(Err(err)) => Err(Error::backend(Op::Write, key, err)),
         Err(_) => Err(Error::backend(

@@ -4,33 +4,30 @@
 -- $6 the time left before the client gives up (interval), $7 the NOTIFY
 -- channel, $8 the metadata's version (NULL: unversioned).
 -- Reply: no row (refused: a newer version is there), or (live: whether a
--- live job was there, revision, notified).
+-- live job was there, revision, notified). NOTIFY and the deadline check
+-- are in RETURNING: the write and its message are one statement.
 -- The RETURNING check undoes a write that ran past its deadline (it waited
 -- on a lock, say): its client gave up on it, so the statement fails.
 WITH old AS (
     SELECT (expires_at IS NULL OR expires_at > statement_timestamp()) AS live
     FROM {jobs}
     WHERE owner = $1 AND prefix = $2 AND id = $3
-), written AS (
-    INSERT INTO {jobs} AS j (owner, prefix, id, data, revision, expires_at)
-    VALUES ($1, $2, $3, $4::jsonb, nextval('{revisions}'),
-            CASE WHEN $5::float8 > 0
-                 THEN statement_timestamp() + make_interval(secs => $5::float8) END)
-    ON CONFLICT (owner, prefix, id) DO UPDATE
-        SET data = EXCLUDED.data, revision = EXCLUDED.revision, expires_at = EXCLUDED.expires_at
-        WHERE $8::bigint IS NULL
-           OR j.expires_at <= statement_timestamp()
-           OR jsonb_typeof(j.data -> 'jobsess:version') IS DISTINCT FROM 'number'
-           OR (j.data ->> 'jobsess:version')::numeric <= $8::bigint
-    RETURNING CASE WHEN clock_timestamp() - statement_timestamp() < $6::interval THEN j.revision
-                   ELSE ('jobsess: past the deadline of the write, at ' || clock_timestamp())::bigint
-              END AS revision,
-              j.watched_until
 )
-SELECT (SELECT live FROM old) AS live,
-       revision,
-       (CASE WHEN watched_until > statement_timestamp() THEN
-            pg_notify($7, encode(sha256(convert_to($1 || '/' || $2 || '_' || $3, 'UTF8')), 'hex')
-                          || ' ' || revision || ' *')
-        END) IS NOT NULL AS notified
-FROM written
+INSERT INTO {jobs} AS j (owner, prefix, id, data, revision, expires_at)
+VALUES ($1, $2, $3, $4::jsonb, nextval('{revisions}'),
+        CASE WHEN $5::float8 > 0
+             THEN statement_timestamp() + make_interval(secs => $5::float8) END)
+ON CONFLICT (owner, prefix, id) DO UPDATE
+    SET data = EXCLUDED.data, revision = EXCLUDED.revision, expires_at = EXCLUDED.expires_at
+    WHERE $8::bigint IS NULL
+       OR j.expires_at <= statement_timestamp()
+       OR jsonb_typeof(j.data -> 'jobsess:version') IS DISTINCT FROM 'number'
+       OR (j.data ->> 'jobsess:version')::numeric <= $8::bigint
+RETURNING (SELECT live FROM old) AS live,
+          CASE WHEN clock_timestamp() - statement_timestamp() < $6::interval THEN j.revision
+               ELSE ('jobsess: past the deadline of the write, at ' || clock_timestamp())::bigint
+          END AS revision,
+          (CASE WHEN j.watched_until > statement_timestamp() THEN
+               pg_notify($7, encode(sha256(convert_to($1 || '/' || $2 || '_' || $3, 'UTF8')), 'hex')
+                             || ' ' || j.revision || ' *')
+           END) IS NOT NULL AS notified

@@ -164,6 +164,32 @@ async fn an_expired_job_is_gone_for_every_operation_and_the_sweep_deletes_its_ro
     assert_eq!(jobs.load("old").await.unwrap(), Some(export("c.csv")));
 }
 
+/// A whole write answers whether it replaced a live job: not a new one,
+/// nor one that expired and was not swept yet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_write_says_whether_it_replaced_a_live_job() {
+    use jobsess::AsyncSessionBackend;
+    require!(crate::common::postgres());
+    let store = crate::common::postgres_store()
+        .await
+        .with_ttl(Duration::from_secs(1));
+    let owner = store.owner(&token()).unwrap();
+    assert!(
+        !owner.insert("x_a", json!({ "n": 1 })).await.unwrap(),
+        "new"
+    );
+    assert!(
+        owner.insert("x_a", json!({ "n": 2 })).await.unwrap(),
+        "live"
+    );
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert!(
+        !owner.insert("x_a", json!({ "n": 3 })).await.unwrap(),
+        "expired"
+    );
+    assert_eq!(owner.get("x_a").await.unwrap(), Some(json!({ "n": 3 })));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sweeper_task_deletes_expired_rows_in_batches() {
     require!(crate::common::postgres());

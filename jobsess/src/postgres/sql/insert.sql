@@ -8,22 +8,20 @@
 -- are in RETURNING: the write and its message are one statement.
 -- The RETURNING check undoes a write that ran past its deadline (it waited
 -- on a lock, say): its client gave up on it, so the statement fails.
-WITH old AS (
-    SELECT (expires_at IS NULL OR expires_at > statement_timestamp()) AS live
-    FROM {jobs}
-    WHERE owner = $1 AND prefix = $2 AND id = $3
-)
-INSERT INTO {jobs} AS j (owner, prefix, id, data, revision, expires_at)
+INSERT INTO {jobs} AS j (owner, prefix, id, data, revision, expires_at, replaced_live)
 VALUES ($1, $2, $3, $4::jsonb, nextval('{revisions}'),
         CASE WHEN $5::float8 > 0
-             THEN statement_timestamp() + make_interval(secs => $5::float8) END)
+             THEN statement_timestamp() + make_interval(secs => $5::float8) END,
+        false)
 ON CONFLICT (owner, prefix, id) DO UPDATE
-    SET data = EXCLUDED.data, revision = EXCLUDED.revision, expires_at = EXCLUDED.expires_at
+    SET data = EXCLUDED.data, revision = EXCLUDED.revision, expires_at = EXCLUDED.expires_at,
+        -- what the write replaced, for its reply: no second read of the row
+        replaced_live = (j.expires_at IS NULL OR j.expires_at > statement_timestamp())
     WHERE $8::bigint IS NULL
        OR j.expires_at <= statement_timestamp()
        OR jsonb_typeof(j.data -> 'jobsess:version') IS DISTINCT FROM 'number'
        OR (j.data ->> 'jobsess:version')::numeric <= $8::bigint
-RETURNING (SELECT live FROM old) AS live,
+RETURNING j.replaced_live AS live,
           CASE WHEN clock_timestamp() - statement_timestamp() < $6::interval THEN j.revision
                ELSE ('jobsess: past the deadline of the write, at ' || clock_timestamp())::bigint
           END AS revision,

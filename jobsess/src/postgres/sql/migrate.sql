@@ -12,8 +12,9 @@ CREATE SCHEMA IF NOT EXISTS {schema};
 -- `prefix_id` the handle makes; the primary key serves a listing of one
 -- owner's jobs of one prefix), one JSON member per field (the version member
 -- included), a revision (new on each write), when it expires
--- (NULL: never), and until when some process watches it (writes NOTIFY
--- only before that time).
+-- (NULL: never), until when some process watches it (writes NOTIFY only
+-- before that time), and whether the last whole write replaced a live job
+-- (what that write answers).
 -- Revisions come from one sequence, so a job removed and made again
 -- never goes back to a revision its watchers saw.
 CREATE SEQUENCE IF NOT EXISTS {revisions};
@@ -25,6 +26,7 @@ CREATE TABLE IF NOT EXISTS {jobs} (
     revision bigint NOT NULL,
     expires_at timestamptz,
     watched_until timestamptz,
+    replaced_live boolean NOT NULL DEFAULT false,
     PRIMARY KEY (owner, prefix, id)
 );
 -- the sweep deletes expired rows through it

@@ -402,6 +402,35 @@ fn actix_operations(c: &mut Criterion) {
         b.iter(|| black_box(jobs.load_field(black_box(ID), TranscriptionJob::PLUGIN_INFO)));
     });
     group.finish();
+
+    // A field write to a signed cookie session of 10 jobs, with a cookie
+    // budget (the cookie measured before each write) and without one. The
+    // notebook's job takes about 500 B of signed cookie, so 10 of them
+    // pass `COOKIE_BUDGET`: the budget here is larger, and what is timed is
+    // the measuring, which costs the same whatever the limit.
+    use jobsess::actix::{CookieSecurity, CookieSession};
+    use jobsess::backend::Budget;
+    let mut group = c.benchmark_group("actix_cookie_budget_write_10_jobs");
+    let ten = session();
+    for i in 0..10 {
+        ten.insert(format!("job_job-{i}"), &job).expect("inserts");
+    }
+    for (name, bytes) in [("baseline", usize::MAX), ("budget", 1 << 20)] {
+        let cookie = CookieSession::new(ten.clone(), CookieSecurity::Signed);
+        let mut jobs = JobSession::<TranscriptionJob, _>::new(Budget::new(cookie, bytes));
+        let prefs = job.user_preferences.clone();
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                jobs.store_field(
+                    black_box("job-3"),
+                    TranscriptionJob::USER_PREFERENCES,
+                    &prefs,
+                )
+                .expect("stores");
+            });
+        });
+    }
+    group.finish();
 }
 
 /// `update` beside the `load` and `store` it replaces, on a map and on
@@ -908,8 +937,98 @@ fn ordered_maps(c: &mut Criterion) {
     ordered_listing::<Map<String, Value>>(c, "json_map");
 }
 
+/// The same write over a whole request: an actix-web app with a signed
+/// cookie session of 10 jobs (each request carries the cookie in, and a
+/// new one goes out), a field write through `Jobs<M>` with the cookie
+/// budget (`JobsConfig::cookie`) and without one (`JobsConfig::default`).
+fn actix_cookie_budget_request(c: &mut Criterion) {
+    use actix_session::SessionMiddleware;
+    use actix_session::config::CookieContentSecurity;
+    use actix_session::storage::CookieSessionStore;
+    use actix_web::{App, HttpResponse, test, web};
+    use jobsess::actix::{CookieSecurity, Jobs, JobsConfig};
+
+    #[derive(Serialize, Deserialize, JobMetadata)]
+    struct Small {
+        file: String,
+        progress: u8,
+    }
+
+    async fn seed(mut jobs: Jobs<Small>) -> Result<HttpResponse, jobsess::Error> {
+        for i in 0..10 {
+            let file = format!("/media/audio/recording-{i}.mp3");
+            jobs.store(&format!("job-{i}"), &Small { file, progress: 0 })?;
+        }
+        Ok(HttpResponse::Ok().finish())
+    }
+
+    async fn write(mut jobs: Jobs<Small>) -> Result<HttpResponse, jobsess::Error> {
+        jobs.store_field("job-3", Small::PROGRESS, &42)?;
+        Ok(HttpResponse::Ok().finish())
+    }
+
+    let mut group = c.benchmark_group("actix_cookie_budget_request_10_jobs");
+    let key = actix_web::cookie::Key::generate();
+    for (name, config) in [
+        (
+            "baseline",
+            JobsConfig {
+                budget: None,
+                security: CookieSecurity::Signed,
+            },
+        ),
+        ("budget", JobsConfig::cookie(CookieSecurity::Signed)),
+    ] {
+        let key = key.clone();
+        group.bench_function(name, move |b| {
+            b.iter_custom(|iters| {
+                let key = key.clone();
+                actix_web::rt::System::new().block_on(async move {
+                    let app = test::init_service(
+                        App::new()
+                            .wrap(
+                                SessionMiddleware::builder(CookieSessionStore::default(), key)
+                                    .cookie_content_security(CookieContentSecurity::Signed)
+                                    .cookie_secure(false)
+                                    .build(),
+                            )
+                            .app_data(config)
+                            .route("/seed", web::post().to(seed))
+                            .route("/write", web::post().to(write)),
+                    )
+                    .await;
+                    let seeded = test::call_service(
+                        &app,
+                        test::TestRequest::post().uri("/seed").to_request(),
+                    )
+                    .await;
+                    let cookie = seeded
+                        .response()
+                        .cookies()
+                        .next()
+                        .expect("a session cookie")
+                        .into_owned();
+                    let started = Instant::now();
+                    for _ in 0..iters {
+                        let request = test::TestRequest::post()
+                            .uri("/write")
+                            .cookie(cookie.clone())
+                            .to_request();
+                        let response = test::call_service(&app, request).await;
+                        assert!(response.status().is_success(), "{}", response.status());
+                        black_box(response);
+                    }
+                    started.elapsed()
+                })
+            });
+        });
+    }
+    group.finish();
+}
+
 criterion_group!(
     benches,
+    actix_cookie_budget_request,
     map_store_load,
     map_load_field,
     map_store_field,

@@ -250,6 +250,31 @@ fn tower_operations(c: &mut Criterion) {
             black_box(back)
         });
     });
+    // the same, by hand, keeping a list of ids under one key as a store
+    // that can't list its keys needs (what jobsess does for `ids()`): read
+    // the list, add the id if it is missing, then the job
+    let session = new_session();
+    group.bench_function("floor_with_id_list", |b| {
+        b.to_async(&rt).iter(|| async {
+            let id = black_box(ID);
+            session
+                .insert(&format!("job_{id}"), &job)
+                .await
+                .expect("inserts");
+            let mut ids: Vec<String> = session
+                .get("__index.job")
+                .await
+                .expect("gets")
+                .unwrap_or_default();
+            if !ids.iter().any(|listed| listed == id) {
+                ids.push(id.to_owned());
+                session.insert("__index.job", &ids).await.expect("inserts");
+            }
+            let back: Option<TranscriptionJob> =
+                session.get(&format!("job_{id}")).await.expect("gets");
+            black_box(back)
+        });
+    });
     let jobs = AsyncJobSession::<TranscriptionJob, _>::new(new_session());
     group.bench_function("jobsess", |b| {
         b.to_async(&rt).iter(|| async {

@@ -377,6 +377,43 @@ async fn concurrent_migrations_take_turns_and_a_second_one_changes_nothing() {
     assert_eq!(jobs.load("a").await.unwrap(), Some(export("a.csv")));
 }
 
+/// A table made by an earlier version (without the `replaced_live`
+/// column), holding a job: `migrate` brings it up to date, and the job
+/// is still there and can be written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_updates_a_table_an_earlier_version_made() {
+    require!(crate::common::postgres());
+    let schema = format!("jobsess_test_{}", &token()[..12]);
+    let store = PostgresJobStore::connect(&crate::common::database_url())
+        .await
+        .unwrap()
+        .with_schema(&schema);
+    let owner = token();
+    sqlx::raw_sql(&format!(
+        "CREATE SCHEMA \"{schema}\";
+         CREATE SEQUENCE \"{schema}\".jobs_revision;
+         CREATE TABLE \"{schema}\".jobs (owner text NOT NULL, prefix text NOT NULL, id text NOT NULL,
+             data jsonb NOT NULL, revision bigint NOT NULL, expires_at timestamptz,
+             watched_until timestamptz, PRIMARY KEY (owner, prefix, id));
+         INSERT INTO \"{schema}\".jobs VALUES ('{owner}', 'export', 'old', '{{\"file\": \"a.csv\"}}', 1, NULL, NULL);"
+    ))
+    .execute(store.pool())
+    .await
+    .unwrap();
+    store.migrate().await.unwrap();
+    let jobs = AsyncJobSession::<Export, _>::new(store.owner(&owner).unwrap());
+    assert_eq!(jobs.load("old").await.unwrap(), Some(export("a.csv")));
+    jobs.store("old", &export("b.csv")).await.unwrap();
+    jobs.store_field("old", Export::PROGRESS, &3).await.unwrap();
+    assert_eq!(
+        jobs.load("old").await.unwrap(),
+        Some(Export {
+            progress: 3,
+            ..export("b.csv")
+        })
+    );
+}
+
 /// Only a watched job's writes NOTIFY, and a notification carries the
 /// job's digest and revision, never its owner's token or its values.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

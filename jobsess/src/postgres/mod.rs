@@ -280,8 +280,9 @@ impl PostgresJobStore {
     }
 
     /// Creates the store's schema, tables, sequence and indexes if they are
-    /// not there: run it once at start-up (several instances at once take
-    /// turns). It never changes a table that is there.
+    /// not there, and adds the columns a table of an earlier version
+    /// lacks: run it at every start-up (several instances at once take
+    /// turns). It never drops or rewrites anything.
     ///
     /// ```no_run
     /// # async fn run(store: jobsess::postgres::PostgresJobStore) -> Result<(), jobsess::Error> {

@@ -1,6 +1,8 @@
 -- Creates the store's schema, its jobs table and its claims table, and
--- their indexes, if they are not there yet: safe to run on every start, by
--- several instances at once (an advisory lock makes them take turns).
+-- their indexes, if they are not there yet, and adds the columns an
+-- earlier version's table lacks: safe to run on every start, by several
+-- instances at once (an advisory lock makes them take turns). It never
+-- drops or rewrites anything.
 --
 -- {schema}, {jobs}, {revisions}, {claims}, {expiry_index},
 -- {claims_expiry_index} and {lock} are the configured names, quoted, put in once when the store is
@@ -29,6 +31,8 @@ CREATE TABLE IF NOT EXISTS {jobs} (
     replaced_live boolean NOT NULL DEFAULT false,
     PRIMARY KEY (owner, prefix, id)
 );
+-- what a table made by an earlier version of this file lacks
+ALTER TABLE {jobs} ADD COLUMN IF NOT EXISTS replaced_live boolean NOT NULL DEFAULT false;
 -- the sweep deletes expired rows through it
 CREATE INDEX IF NOT EXISTS {expiry_index} ON {jobs} (expires_at)
     WHERE expires_at IS NOT NULL;

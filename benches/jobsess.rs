@@ -612,7 +612,25 @@ struct ScriptFloors {
     store: fred::types::scripts::Script,
     store_field: fred::types::scripts::Script,
     delete: fred::types::scripts::Script,
+    /// The least scripts that do a write's whole work as the store is
+    /// configured in these benches (no TTL, a pool without a command
+    /// timeout, so an empty deadline): the deadline check, the revision,
+    /// the index entry. They leave out only the watch mark's check and
+    /// message, the version check and the alias removal.
+    full: FullFloors,
 }
+
+/// See [`ScriptFloors::full`]. ARGV[1] is the deadline (ms, or empty).
+struct FullFloors {
+    store: fred::types::scripts::Script,
+    store_field: fred::types::scripts::Script,
+    delete: fred::types::scripts::Script,
+}
+
+/// The deadline check of [`FullFloors`]: refuse a write past ARGV[1].
+const FULL_DEADLINE: &str = "if ARGV[1] ~= '' then local t = redis.call('TIME') \
+     if t[1] * 1000 + math.floor(t[2] / 1000) > tonumber(ARGV[1]) then \
+     return redis.error_reply('LATE') end end ";
 
 impl Default for ScriptFloors {
     fn default() -> Self {
@@ -630,15 +648,63 @@ impl Default for ScriptFloors {
             delete: Script::from_lua(
                 "redis.call('ZREM', KEYS[2], ARGV[1]) return redis.call('DEL', KEYS[1])",
             ),
+            full: FullFloors {
+                // ARGV[2] the index member, ARGV[3..] the fields
+                store: Script::from_lua(format!(
+                    "{FULL_DEADLINE}\
+                     local rev = (tonumber(redis.call('HGET', KEYS[1], 'rev')) or 0) + 1 \
+                     redis.call('DEL', KEYS[1]) \
+                     redis.call('HSET', KEYS[1], 'rev', rev, unpack(ARGV, 3)) \
+                     redis.call('ZADD', KEYS[2], '+inf', ARGV[2]) return 1"
+                )),
+                // ARGV[2] the field, ARGV[3] its JSON
+                store_field: Script::from_lua(format!(
+                    "{FULL_DEADLINE}\
+                     local rev = redis.call('HGET', KEYS[1], 'rev') \
+                     if not rev and redis.call('EXISTS', KEYS[1]) == 0 then return 0 end \
+                     redis.call('HSET', KEYS[1], ARGV[2], ARGV[3], 'rev', (tonumber(rev) or 0) + 1) \
+                     return 1"
+                )),
+                // ARGV[2] the index member
+                delete: Script::from_lua(format!(
+                    "{FULL_DEADLINE}\
+                     redis.call('ZREM', KEYS[2], ARGV[2]) return redis.call('DEL', KEYS[1])"
+                )),
+            },
         }
     }
 }
 
 impl ScriptFloors {
     async fn load(&self, pool: &fred::prelude::Pool) {
-        for script in [&self.store, &self.store_field, &self.delete] {
+        for script in [
+            &self.store,
+            &self.store_field,
+            &self.delete,
+            &self.full.store,
+            &self.full.store_field,
+            &self.full.delete,
+        ] {
             script.load(pool.next()).await.expect("SCRIPT LOAD");
         }
+    }
+
+    /// The field write of the benches, by the full floor's script.
+    async fn store_field_full(
+        &self,
+        pool: &fred::prelude::Pool,
+        hash: String,
+        prefs: &UserPreferences,
+    ) {
+        let json = serde_json::to_string(prefs).expect("encodes");
+        let args = vec![String::new(), "user_preferences".to_owned(), json];
+        let found: i64 = self
+            .full
+            .store_field
+            .evalsha(pool.next(), hash, args)
+            .await
+            .expect("EVALSHA");
+        assert_eq!(found, 1, "the job exists");
     }
 
     /// The field write of the benches, by the floor's script.
@@ -874,6 +940,63 @@ fn redis_operations(c: &mut Criterion) {
                 .expect("EVALSHA");
         })
         .floor(),
+        // jobsess against the least scripts that do each write's whole work
+        Pair::new(
+            "redis_store_full_floor",
+            move || async move {
+                let Value::Object(map) = serde_json::to_value(job).expect("encodes") else {
+                    unreachable!()
+                };
+                let mut args = vec![String::new(), format!("job_{ID}")];
+                for (k, v) in map {
+                    args.push(k);
+                    args.push(v.to_string());
+                }
+                let keys = vec![raw_key(black_box(ID)), set.clone()];
+                let _: i64 = floors
+                    .full
+                    .store
+                    .evalsha(raw.next(), keys, args)
+                    .await
+                    .expect("EVALSHA");
+            },
+            move || async move { jobs.store(black_box(ID), job).await.expect("stores") },
+        ),
+        Pair::new(
+            "redis_store_field_full_floor",
+            move || async move {
+                floors
+                    .store_field_full(raw, raw_key(black_box(ID)), prefs)
+                    .await;
+            },
+            move || async move {
+                jobs.store_field(black_box(ID), TranscriptionJob::USER_PREFERENCES, prefs)
+                    .await
+                    .expect("stores");
+            },
+        ),
+        Pair::new(
+            "redis_delete_full_floor",
+            move || async move {
+                floors
+                    .store_field_full(raw, raw_key(black_box(ID)), prefs)
+                    .await;
+                let keys = vec![raw_key(black_box("gone")), set.clone()];
+                let args = vec![String::new(), "job_gone".to_owned()];
+                let _: i64 = floors
+                    .full
+                    .delete
+                    .evalsha(raw.next(), keys, args)
+                    .await
+                    .expect("EVALSHA");
+            },
+            move || async move {
+                jobs.store_field(black_box(ID), TranscriptionJob::USER_PREFERENCES, prefs)
+                    .await
+                    .expect("stores");
+                black_box(jobs.delete(black_box("gone")).await.expect("deletes"));
+            },
+        ),
     ];
     if let Ok(only) = std::env::var("JOBSESS_BENCH_PAIRED") {
         // `1` runs every pair, anything else the pairs whose name has it

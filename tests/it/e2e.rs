@@ -722,7 +722,15 @@ async fn the_cookie_estimate_is_within_one_percent_of_the_cookie_sent() {
                     );
                     offs.push(off);
                 } else {
-                    assert!(off <= 0.03, "{security:?}: {estimate} B for {sent} B");
+                    // small private cookies: the same four standard
+                    // deviations of the `/` count (2.8 % at 512 B)
+                    #[allow(clippy::cast_precision_loss)]
+                    let random = 8.0 * (sent as f64 / 64.0).sqrt() / sent as f64;
+                    let bound = match security {
+                        CookieSecurity::Signed => 0.03,
+                        CookieSecurity::Private => random.max(0.03),
+                    };
+                    assert!(off <= bound, "{security:?}: {estimate} B for {sent} B");
                 }
             }
         }

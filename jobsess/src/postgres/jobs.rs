@@ -194,15 +194,6 @@ fn one_prefix(start: &str) -> Option<&str> {
         .filter(|prefix| !prefix.contains('_'))
 }
 
-/// How long an update waits before its try number `attempt` (from 1): a
-/// random time up to 1 ms, doubled with each try up to 64 ms.
-fn backoff(attempt: u32) -> Duration {
-    use std::hash::BuildHasher;
-    let ceiling_us = 1000u64 << attempt.saturating_sub(1).min(6);
-    let random = std::collections::hash_map::RandomState::new().hash_one(attempt);
-    Duration::from_micros(random % ceiling_us)
-}
-
 /// A statement with its parameters bound.
 #[doc(hidden)]
 pub type Statement<'q> = Query<'q, Postgres, PgArguments>;
@@ -370,7 +361,7 @@ impl<C: Connection> AsyncSessionBackend for OwnerJobs<C> {
         let sql = &self.store.sql;
         for attempt in 0..attempts {
             if attempt > 0 {
-                tokio::time::sleep(backoff(attempt)).await;
+                tokio::time::sleep(crate::store::backoff(attempt)).await;
             }
             let Some((revision, job)) = self.read(key).await? else {
                 return Ok(false);

@@ -313,22 +313,6 @@ async fn mark(jobs: &OwnerJobs, key: &str) -> Result<bool> {
     }
 }
 
-/// A failed read, as each of the job's watchers is told of it.
-#[derive(Debug)]
-struct ReadFailed(Arc<Error>);
-
-impl std::fmt::Display for ReadFailed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl std::error::Error for ReadFailed {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        std::error::Error::source(&*self.0)
-    }
-}
-
 /// One watcher: the job's states as this process knows them.
 struct Follower {
     key: String,
@@ -359,7 +343,11 @@ impl Follower {
                     return Some(Ok(None));
                 }
                 Snapshot::Failed(err) => {
-                    return Some(Err(Error::backend(Op::Read, &self.key, ReadFailed(err))));
+                    return Some(Err(Error::backend(
+                        Op::Read,
+                        &self.key,
+                        crate::store::ReadFailed(err),
+                    )));
                 }
             }
         }

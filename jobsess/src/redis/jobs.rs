@@ -81,16 +81,6 @@ fn json_text(key: &str, value: &Value) -> Result<String> {
     serde_json::to_string(value).map_err(|err| Error::backend(Op::Write, key, err))
 }
 
-/// How long an update waits before its try number `attempt` (from 1): a
-/// random time up to 1 ms, doubled with each try up to 64 ms, so writers
-/// that collided don't collide again in step.
-fn backoff(attempt: u32) -> std::time::Duration {
-    use std::hash::BuildHasher;
-    let ceiling_us = 1000u64 << attempt.saturating_sub(1).min(6);
-    let random = std::collections::hash_map::RandomState::new().hash_one(attempt);
-    std::time::Duration::from_micros(random % ceiling_us)
-}
-
 impl OwnerJobs {
     /// The job under `key` and its revision (the marker's value; empty for
     /// a job an earlier release wrote without one).
@@ -270,7 +260,7 @@ impl AsyncSessionBackend for OwnerJobs {
         let attempts = self.store.update_attempts;
         for attempt in 0..attempts {
             if attempt > 0 {
-                tokio::time::sleep(backoff(attempt)).await;
+                tokio::time::sleep(crate::store::backoff(attempt)).await;
             }
             let Some((revision, job)) = self.read(key).await? else {
                 return Ok(false);

@@ -44,6 +44,32 @@ pub(crate) fn server_address(url: &str, default_scheme: &str) -> String {
     format!("{scheme}://{host}")
 }
 
+/// How long an optimistic update waits before its try number `attempt`
+/// (from 1): a random time up to 1 ms, doubled with each try up to 64 ms,
+/// so writers that collided don't collide again in step.
+pub(crate) fn backoff(attempt: u32) -> std::time::Duration {
+    use std::hash::BuildHasher;
+    let ceiling_us = 1000u64 << attempt.saturating_sub(1).min(6);
+    let random = std::collections::hash_map::RandomState::new().hash_one(attempt);
+    std::time::Duration::from_micros(random % ceiling_us)
+}
+
+/// A failed read of a watched job, as each of its watchers is told of it.
+#[derive(Debug)]
+pub(crate) struct ReadFailed(pub(crate) std::sync::Arc<crate::Error>);
+
+impl std::fmt::Display for ReadFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for ReadFailed {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&*self.0)
+    }
+}
+
 /// A server-side job store engine: jobs kept outside the session, per
 /// owner, the session keeping only an owner token.
 ///

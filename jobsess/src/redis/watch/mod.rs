@@ -411,22 +411,6 @@ impl Keeper {
 /// the messages that kept changing it.
 const READS: usize = 3;
 
-/// A failed read, as each of the job's watchers is told of it.
-#[derive(Debug)]
-struct ReadFailed(Arc<Error>);
-
-impl std::fmt::Display for ReadFailed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl std::error::Error for ReadFailed {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        std::error::Error::source(&*self.0)
-    }
-}
-
 type Item = Result<Option<Arc<Value>>>;
 
 /// One watcher: the job's states as this process knows them ([`Known`]).
@@ -465,7 +449,11 @@ impl Watcher {
                     }
                 }
                 State::Failed(err) => {
-                    return Some(Err(Error::backend(Op::Read, &self.key, ReadFailed(err))));
+                    return Some(Err(Error::backend(
+                        Op::Read,
+                        &self.key,
+                        crate::store::ReadFailed(err),
+                    )));
                 }
                 State::Deleted => {
                     self.done = true;

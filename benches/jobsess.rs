@@ -625,6 +625,9 @@ struct FullFloors {
     store: fred::types::scripts::Script,
     store_field: fred::types::scripts::Script,
     delete: fred::types::scripts::Script,
+    /// The write of a field update: the field, only if the job is still at
+    /// the revision read (ARGV[2]); 0 if it changed, so the caller reads again.
+    update_field: fred::types::scripts::Script,
 }
 
 /// The deadline check of [`FullFloors`]: refuse a write past ARGV[1].
@@ -670,6 +673,13 @@ impl Default for ScriptFloors {
                     "{FULL_DEADLINE}\
                      redis.call('ZREM', KEYS[2], ARGV[2]) return redis.call('DEL', KEYS[1])"
                 )),
+                // ARGV[2] the revision read, ARGV[3] the field, ARGV[4] its JSON
+                update_field: Script::from_lua(format!(
+                    "{FULL_DEADLINE}\
+                     if redis.call('HGET', KEYS[1], 'rev') ~= ARGV[2] then return 0 end \
+                     redis.call('HSET', KEYS[1], ARGV[3], ARGV[4], 'rev', tonumber(ARGV[2]) + 1) \
+                     return 1"
+                )),
             },
         }
     }
@@ -684,6 +694,7 @@ impl ScriptFloors {
             &self.full.store,
             &self.full.store_field,
             &self.full.delete,
+            &self.full.update_field,
         ] {
             script.load(pool.next()).await.expect("SCRIPT LOAD");
         }
@@ -705,6 +716,41 @@ impl ScriptFloors {
             .await
             .expect("EVALSHA");
         assert_eq!(found, 1, "the job exists");
+    }
+
+    /// A field update by hand with the least work that keeps its guarantee
+    /// (no write lost to a concurrent one): `HMGET` of the revision and the
+    /// field, decode, change, encode, and the revision-checked write;
+    /// again from the read if the job changed in between.
+    async fn update_field_full(
+        &self,
+        pool: &fred::prelude::Pool,
+        hash: String,
+        f: impl Fn(&mut UserPreferences),
+    ) {
+        use fred::prelude::HashesInterface;
+        loop {
+            let (rev, json): (Option<String>, Option<String>) = pool
+                .hmget(&hash, vec!["rev", "user_preferences"])
+                .await
+                .expect("HMGET");
+            let (Some(rev), Some(json)) = (rev, json) else {
+                panic!("the job exists")
+            };
+            let mut prefs: UserPreferences = serde_json::from_str(&json).expect("decodes");
+            f(&mut prefs);
+            let json = serde_json::to_string(&prefs).expect("encodes");
+            let args = vec![String::new(), rev, "user_preferences".to_owned(), json];
+            let written: i64 = self
+                .full
+                .update_field
+                .evalsha(pool.next(), hash.clone(), args)
+                .await
+                .expect("EVALSHA");
+            if written == 1 {
+                return;
+            }
+        }
     }
 
     /// The field write of the benches, by the floor's script.
@@ -765,6 +811,8 @@ fn redis_operations(c: &mut Criterion) {
     let big_jobs = AsyncJobSession::<UntypedJob, _>::new(store.owner(&token).expect("an owner"));
     rt.block_on(async {
         jobs.store(ID, &job).await.expect("stores");
+        let mut fields = fields;
+        fields.push(("rev".into(), "1".into()));
         let _: () = raw.hset(raw_key(ID), fields).await.expect("HSET");
         for i in 0..10 {
             let id = format!("job-{i}");
@@ -997,6 +1045,23 @@ fn redis_operations(c: &mut Criterion) {
                 black_box(jobs.delete(black_box("gone")).await.expect("deletes"));
             },
         ),
+        Pair::new(
+            "redis_update_field_full_floor",
+            move || async move {
+                floors
+                    .update_field_full(raw, raw_key(black_box(ID)), |p| {
+                        p.format = black_box("srt").into();
+                    })
+                    .await;
+            },
+            move || async move {
+                jobs.update_field(black_box(ID), TranscriptionJob::USER_PREFERENCES, |p| {
+                    p.format = black_box("srt").into();
+                })
+                .await
+                .expect("updates");
+            },
+        ),
     ];
     if let Ok(only) = std::env::var("JOBSESS_BENCH_PAIRED") {
         // `1` runs every pair, anything else the pairs whose name has it
@@ -1019,6 +1084,9 @@ fn redis_operations(c: &mut Criterion) {
         update_against_load_store(c, &rt, "redis_update", jobs);
         redis_update_contention(&url);
     }
+    if std::env::var_os("JOBSESS_BENCH_HTTP").is_some() {
+        redis_http(&rt, raw, &store, floors);
+    }
 
     rt.block_on(async {
         jobs.clear().await.expect("clears");
@@ -1027,6 +1095,314 @@ fn redis_operations(c: &mut Criterion) {
             .await
             .expect("DEL");
     });
+}
+
+/// An axum route that reads one field and writes another through the
+/// Redis job store, against the same route with raw fred calls (`HGET`,
+/// then the least field-write script of [`FullFloors`]) on the same pool,
+/// driven over real sockets by [`common::http::compare`]
+/// (`JOBSESS_BENCH_HTTP=1`).
+fn redis_http(
+    rt: &tokio::runtime::Runtime,
+    pool: &fred::prelude::Pool,
+    store: &jobsess::redis::RedisJobStore,
+    floors: &ScriptFloors,
+) {
+    use axum::extract::{Path, State};
+    use axum::http::StatusCode;
+    use axum::routing::post;
+    use common::http::{CLIENTS, compare, serve};
+    use fred::prelude::{HashesInterface, KeysInterface};
+    use jobsess::redis::{OwnerJobs, RedisJobStore};
+
+    #[derive(Clone)]
+    struct Raw {
+        pool: fred::prelude::Pool,
+        store_field: fred::types::scripts::Script,
+        owner: String,
+    }
+
+    async fn by_hand(
+        State(raw): State<Raw>,
+        Path(id): Path<String>,
+    ) -> Result<String, (StatusCode, String)> {
+        let failed = |e: fred::error::Error| (StatusCode::SERVICE_UNAVAILABLE, e.to_string());
+        let hash = format!("jobsess-bench-http:{{{}}}:job_{id}", raw.owner);
+        let json: Option<String> = raw.pool.hget(&hash, "plugin_info").await.map_err(failed)?;
+        let json = json.ok_or((StatusCode::NOT_FOUND, String::new()))?;
+        let plugin: PluginInfo = serde_json::from_str(&json)
+            .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        let prefs = UserPreferences {
+            language: "en".into(),
+            format: plugin.version.clone(),
+        };
+        let json = serde_json::to_string(&prefs)
+            .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        let args = vec![String::new(), "user_preferences".to_owned(), json];
+        let found: i64 = raw
+            .store_field
+            .evalsha(raw.pool.next(), hash, args)
+            .await
+            .map_err(failed)?;
+        if found == 0 {
+            return Err((StatusCode::NOT_FOUND, String::new()));
+        }
+        Ok(plugin.title)
+    }
+
+    async fn through_jobsess(
+        State(jobs): State<AsyncJobSession<TranscriptionJob, OwnerJobs>>,
+        Path(id): Path<String>,
+    ) -> Result<String, jobsess::Error> {
+        let plugin = jobs
+            .load_field(&id, TranscriptionJob::PLUGIN_INFO)
+            .await?
+            .ok_or(jobsess::Error::JobNotFound { key: id.clone() })?;
+        let prefs = UserPreferences {
+            language: "en".into(),
+            format: plugin.version.clone(),
+        };
+        jobs.store_field(&id, TranscriptionJob::USER_PREFERENCES, &prefs)
+            .await?;
+        Ok(plugin.title)
+    }
+
+    let token = RedisJobStore::new_owner_token().expect("a token");
+    let jobs = AsyncJobSession::<TranscriptionJob, _>::new(store.owner(&token).expect("an owner"));
+    let raw = Raw {
+        pool: pool.clone(),
+        store_field: floors.full.store_field.clone(),
+        owner: token.clone(),
+    };
+    let hashes: Vec<String> = (0..CLIENTS)
+        .map(|i| format!("jobsess-bench-http:{{{token}}}:job_http-{i}"))
+        .collect();
+    let (raw_base, jobs_base) = rt.block_on(async {
+        let Value::Object(map) = serde_json::to_value(job_123()).expect("encodes") else {
+            unreachable!()
+        };
+        let mut fields: Vec<(String, String)> =
+            map.into_iter().map(|(k, v)| (k, v.to_string())).collect();
+        fields.push(("rev".into(), "1".into()));
+        for (i, hash) in hashes.iter().enumerate() {
+            jobs.store(&format!("http-{i}"), &job_123())
+                .await
+                .expect("stores");
+            let _: () = pool.hset(hash, fields.clone()).await.expect("HSET");
+        }
+        let raw_app = axum::Router::new()
+            .route("/jobs/{id}", post(by_hand))
+            .with_state(raw);
+        let jobs_app = axum::Router::new()
+            .route("/jobs/{id}", post(through_jobsess))
+            .with_state(jobs.clone());
+        (serve(raw_app).await, serve(jobs_app).await)
+    });
+    compare(rt, "redis_http", &raw_base, &jobs_base);
+    rt.block_on(async {
+        jobs.clear().await.expect("clears");
+        let _: i64 = pool.del(hashes).await.expect("DEL");
+    });
+}
+
+/// A one-field update of a job among 10, as a user would do it instead,
+/// against jobsess, with sessions in Redis on both sides (REDIS_URL):
+///
+/// - tower-sessions with its Redis store (tower-sessions-redis-store):
+///   load the session record, change the job, save the record whole;
+///   jobsess: load the same store's session (which holds only the owner
+///   token), then one field write in the Redis job store.
+/// - actix-session with its Redis store, a whole request through the
+///   middleware (the session cookie in, the session loaded, the job
+///   changed, the state written whole); jobsess: the same app and
+///   session middleware, the `RedisJobs` extractor and one field write.
+fn instead_on_redis(c: &mut Criterion) {
+    use fred::prelude::{ClientLike, Config, Pool};
+    use jobsess::redis::RedisJobStore;
+    use tower_sessions::SessionStore;
+    use tower_sessions_redis_store::RedisStore;
+
+    let Ok(url) = std::env::var("REDIS_URL") else {
+        eprintln!("redis_field_update_instead_* groups skipped: set REDIS_URL");
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let pool = rt.block_on(async {
+        let pool =
+            Pool::new(Config::from_url(&url).expect("a URL"), None, None, None, 1).expect("a pool");
+        pool.init().await.expect("Redis answers");
+        pool
+    });
+    let store = RedisJobStore::new(pool.clone()).with_namespace("jobsess-bench-instead");
+    let prefs = job_123().user_preferences;
+
+    // tower-sessions
+    let sessions = Arc::new(RedisStore::new(pool.clone()));
+    let token = RedisJobStore::new_owner_token().expect("a token");
+    let jobs = AsyncJobSession::<TranscriptionJob, _>::new(store.owner(&token).expect("an owner"));
+    let (whole_id, token_id) = rt.block_on(async {
+        let whole = Session::new(None, sessions.clone(), None);
+        for i in 0..10 {
+            whole
+                .insert(&format!("transcription_job-{i}"), job_123())
+                .await
+                .expect("inserts");
+            jobs.store(&format!("job-{i}"), &job_123())
+                .await
+                .expect("stores");
+        }
+        whole.save().await.expect("saves");
+        let owner = Session::new(None, sessions.clone(), None);
+        owner.insert("owner", &token).await.expect("inserts");
+        owner.save().await.expect("saves");
+        (whole.id().expect("an id"), owner.id().expect("an id"))
+    });
+    let mut group = c.benchmark_group("redis_field_update_instead_tower_sessions");
+    group.bench_function("tower_sessions_redis_store", |b| {
+        b.to_async(&rt).iter(|| {
+            let (sessions, prefs) = (sessions.clone(), prefs.clone());
+            async move {
+                // one request: load the record, change one job, save it whole
+                let session = Session::new(Some(whole_id), sessions, None);
+                let key = "transcription_job-3";
+                let mut job: TranscriptionJob =
+                    session.get(key).await.expect("loads").expect("a job");
+                job.user_preferences = prefs;
+                session.insert(key, job).await.expect("inserts");
+                session.save().await.expect("saves");
+            }
+        });
+    });
+    group.bench_function("jobsess", |b| {
+        b.to_async(&rt).iter(|| {
+            let (sessions, jobs, prefs, token) = (sessions.clone(), &jobs, &prefs, &token);
+            async move {
+                // one request: the session's owner token, then the field
+                let session = Session::new(Some(token_id), sessions, None);
+                let owner: String = session.get("owner").await.expect("loads").expect("a token");
+                assert_eq!(owner.len(), token.len());
+                jobs.store_field("job-3", TranscriptionJob::USER_PREFERENCES, prefs)
+                    .await
+                    .expect("stores");
+            }
+        });
+    });
+    group.finish();
+    rt.block_on(async {
+        let _ = SessionStore::delete(&*sessions, &whole_id).await;
+        let _ = SessionStore::delete(&*sessions, &token_id).await;
+        jobs.clear().await.expect("clears");
+    });
+    drop(rt);
+
+    instead_on_actix_redis(c, &url);
+}
+
+/// The actix-session half of [`instead_on_redis`].
+fn instead_on_actix_redis(c: &mut Criterion, url: &str) {
+    use actix_session::{Session as ActixSession, SessionMiddleware, storage::RedisSessionStore};
+    use actix_web::{App, HttpResponse, test, web};
+    use fred::prelude::{ClientLike, Config, Pool};
+    use jobsess::redis::{RedisJobStore, RedisJobs};
+
+    async fn seed_whole(session: ActixSession) -> Result<HttpResponse, actix_web::Error> {
+        for i in 0..10 {
+            session.insert(format!("transcription_job-{i}"), job_123())?;
+        }
+        Ok(HttpResponse::Ok().finish())
+    }
+
+    async fn write_whole(session: ActixSession) -> Result<HttpResponse, actix_web::Error> {
+        let key = "transcription_job-3";
+        let mut job: TranscriptionJob = session
+            .get(key)?
+            .ok_or_else(|| actix_web::error::ErrorNotFound(key))?;
+        job.user_preferences = job_123().user_preferences;
+        session.insert(key, job)?;
+        Ok(HttpResponse::Ok().finish())
+    }
+
+    async fn seed_jobs(jobs: RedisJobs<TranscriptionJob>) -> Result<HttpResponse, jobsess::Error> {
+        for i in 0..10 {
+            jobs.store(&format!("job-{i}"), &job_123()).await?;
+        }
+        Ok(HttpResponse::Ok().finish())
+    }
+
+    async fn write_jobs(jobs: RedisJobs<TranscriptionJob>) -> Result<HttpResponse, jobsess::Error> {
+        jobs.store_field(
+            "job-3",
+            TranscriptionJob::USER_PREFERENCES,
+            &job_123().user_preferences,
+        )
+        .await?;
+        Ok(HttpResponse::Ok().finish())
+    }
+
+    let mut group = c.benchmark_group("redis_field_update_instead_actix_session");
+    let key = actix_web::cookie::Key::generate();
+    for name in ["actix_session_redis_store", "jobsess"] {
+        let (key, url) = (key.clone(), url.to_owned());
+        group.bench_function(name, move |b| {
+            b.iter_custom(|iters| {
+                let (key, url) = (key.clone(), url.clone());
+                actix_web::rt::System::new().block_on(async move {
+                    // the job store's pool runs on this runtime
+                    let pool =
+                        Pool::new(Config::from_url(&url).expect("a URL"), None, None, None, 1)
+                            .expect("a pool");
+                    pool.init().await.expect("Redis answers");
+                    let store = RedisJobStore::new(pool).with_namespace("jobsess-bench-instead");
+                    let sessions = RedisSessionStore::new(url).await.expect("Redis answers");
+                    let app = test::init_service(
+                        App::new()
+                            .wrap(
+                                SessionMiddleware::builder(sessions, key)
+                                    .cookie_secure(false)
+                                    .build(),
+                            )
+                            .app_data(store)
+                            .route("/whole/seed", web::post().to(seed_whole))
+                            .route("/whole/write", web::post().to(write_whole))
+                            .route("/jobs/seed", web::post().to(seed_jobs))
+                            .route("/jobs/write", web::post().to(write_jobs)),
+                    )
+                    .await;
+                    let side = if name == "jobsess" { "jobs" } else { "whole" };
+                    let seeded = test::call_service(
+                        &app,
+                        test::TestRequest::post()
+                            .uri(&format!("/{side}/seed"))
+                            .to_request(),
+                    )
+                    .await;
+                    assert!(seeded.status().is_success(), "{}", seeded.status());
+                    let cookie = seeded
+                        .response()
+                        .cookies()
+                        .next()
+                        .expect("a session cookie")
+                        .into_owned();
+                    let started = Instant::now();
+                    for _ in 0..iters {
+                        let request = test::TestRequest::post()
+                            .uri(&format!("/{side}/write"))
+                            .cookie(cookie.clone())
+                            .to_request();
+                        let response = test::call_service(&app, request).await;
+                        assert!(response.status().is_success(), "{}", response.status());
+                        black_box(response);
+                    }
+                    started.elapsed()
+                })
+            });
+        });
+    }
+    group.finish();
 }
 
 /// A session of `unrelated` non-job keys (half sorting before `job_`, half
@@ -1185,6 +1561,7 @@ criterion_group!(
     tower_operations,
     actix_operations,
     redis_operations,
+    instead_on_redis,
     ordered_maps
 );
 criterion_main!(benches);

@@ -17,7 +17,7 @@
 
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use jobsess::postgres::PostgresJobStore;
@@ -27,6 +27,7 @@ use sqlx::types::Json;
 use sqlx::{PgPool, Row};
 
 mod common;
+use common::http::{compare, serve};
 use common::pairs::{Pair, paired};
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -415,7 +416,8 @@ fn postgres_operations(c: &mut Criterion) {
 /// A one-field update of a job among 10, as a user would do it instead:
 /// the 10 jobs in a tower-sessions session record in PostgreSQL
 /// (tower-sessions-sqlx-store), loaded, changed and saved whole, against
-/// jobsess's one-field write in the PostgreSQL job store.
+/// jobsess: the same store's session loaded (it holds only the owner
+/// token), then one field write in the PostgreSQL job store.
 fn instead_of(
     c: &mut Criterion,
     rt: &tokio::runtime::Runtime,
@@ -425,7 +427,7 @@ fn instead_of(
     use tower_sessions::{Session, SessionStore};
     use tower_sessions_sqlx_store::PostgresStore;
     let sessions = Arc::new(PostgresStore::new(pool.clone()));
-    let id = rt.block_on(async {
+    let (id, owner_id) = rt.block_on(async {
         sessions.migrate().await.expect("migrates");
         let session = Session::new(None, sessions.clone(), None);
         for i in 0..10 {
@@ -435,7 +437,10 @@ fn instead_of(
                 .expect("inserts");
         }
         session.save().await.expect("saves");
-        session.id().expect("an id")
+        let owner = Session::new(None, sessions.clone(), None);
+        owner.insert("owner", "a token").await.expect("inserts");
+        owner.save().await.expect("saves");
+        (session.id().expect("an id"), owner.id().expect("an id"))
     });
     let prefs = job_123().user_preferences;
     let mut group = c.benchmark_group("postgres_field_update_instead");
@@ -455,23 +460,29 @@ fn instead_of(
         });
     });
     group.bench_function("jobsess", |b| {
-        b.to_async(rt).iter(|| async {
-            jobs.store_field("job-3", TranscriptionJob::USER_PREFERENCES, &prefs)
-                .await
-                .expect("stores");
+        b.to_async(rt).iter(|| {
+            let (sessions, prefs) = (sessions.clone(), &prefs);
+            async move {
+                // one request: the session's owner token, then the field
+                let session = Session::new(Some(owner_id), sessions, None);
+                let owner: String = session.get("owner").await.expect("loads").expect("a token");
+                black_box(owner);
+                jobs.store_field("job-3", TranscriptionJob::USER_PREFERENCES, prefs)
+                    .await
+                    .expect("stores");
+            }
         });
     });
     group.finish();
     rt.block_on(async {
         let _ = SessionStore::delete(&*sessions, &id).await;
+        let _ = SessionStore::delete(&*sessions, &owner_id).await;
     });
 }
 
 /// An axum route that reads one field and writes another through jobsess,
-/// against the same route with raw sqlx statements (the floors), each
-/// served on 127.0.0.1 and driven by 16 concurrent keep-alive clients for
-/// alternating 2 s rounds; prints each side's requests per second and p99
-/// per round and the median ratio.
+/// against the same route with raw sqlx statements (the floors), driven
+/// over real sockets by [`compare`].
 fn http(rt: &tokio::runtime::Runtime, pool: &PgPool, url: &str) {
     use axum::extract::{Path, State};
     use axum::routing::post;
@@ -545,30 +556,7 @@ fn http(rt: &tokio::runtime::Runtime, pool: &PgPool, url: &str) {
             .with_state(setup.0);
         (serve(raw_app).await, serve(jobs_app).await)
     });
-    let mut ratios = Vec::new();
-    for round in 0..6 {
-        let order = if round % 2 == 0 {
-            [("raw", &raw_base), ("jobsess", &jobs_base)]
-        } else {
-            [("jobsess", &jobs_base), ("raw", &raw_base)]
-        };
-        let mut rps = [0.0f64; 2];
-        for (name, base) in order {
-            let (per_second, p99) = rt.block_on(drive(base, 16, Duration::from_secs(2)));
-            println!(
-                "postgres_http round {round}: {name} {per_second:.0} req/s, p99 {:.2} ms",
-                p99.as_secs_f64() * 1e3
-            );
-            rps[usize::from(name == "jobsess")] = per_second;
-        }
-        ratios.push(rps[1] / rps[0]);
-    }
-    println!(
-        "postgres_http: jobsess/raw throughput {:.3}x (median of 6 rounds; rounds {:.3}x to {:.3}x)",
-        common::pairs::median(ratios.clone()),
-        ratios.iter().copied().fold(f64::MAX, f64::min),
-        ratios.iter().copied().fold(f64::MIN, f64::max),
-    );
+    compare(rt, "postgres_http", &raw_base, &jobs_base);
 }
 
 /// The jobsess handle and the raw owner of the HTTP bench, each with 16
@@ -602,45 +590,6 @@ async fn setup_http(
             .expect("INSERT");
     }
     (jobs, raw_owner)
-}
-
-async fn serve(app: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a port");
-    let base = format!("http://{}", listener.local_addr().expect("an address"));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    base
-}
-
-/// `clients` keep-alive clients, each posting to its own job for `length`;
-/// requests per second and the p99 latency.
-async fn drive(base: &str, clients: usize, length: Duration) -> (f64, Duration) {
-    let client = reqwest::Client::new();
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for i in 0..clients {
-        let (client, url) = (client.clone(), format!("{base}/jobs/http-{i}"));
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            while started.elapsed() < length {
-                let sent = Instant::now();
-                let response = client.post(&url).send().await.expect("answers");
-                assert!(response.status().is_success(), "{}", response.status());
-                let _ = response.bytes().await;
-                latencies.push(sent.elapsed());
-            }
-            latencies
-        }));
-    }
-    let mut latencies = Vec::new();
-    for task in tasks {
-        latencies.extend(task.await.expect("a client"));
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    latencies.sort();
-    let p99 = latencies[latencies.len() * 99 / 100];
-    (latencies.len() as f64 / elapsed, p99)
 }
 
 criterion_group!(benches, postgres_operations);

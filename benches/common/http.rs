@@ -1,0 +1,93 @@
+//! An axum route through jobsess against the same route written by hand,
+//! each served on 127.0.0.1 and driven over real sockets by keep-alive
+//! clients (a small load generator: no `oha` or `wrk` installs on the
+//! machines these benches run on without the internet).
+
+use std::time::{Duration, Instant};
+
+/// Rounds of [`compare`]: each drives both routes once, in turn.
+const ROUNDS: usize = 6;
+/// Concurrent clients, each posting to its own job.
+pub const CLIENTS: usize = 16;
+/// How long each side is driven per round.
+const LENGTH: Duration = Duration::from_secs(2);
+
+/// Serves `app` on a free port of 127.0.0.1; its base URL.
+pub async fn serve(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let base = format!("http://{}", listener.local_addr().expect("an address"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base
+}
+
+/// `clients` keep-alive clients, each posting to `{base}/jobs/http-{i}`
+/// for `length`; requests per second and the p99 latency.
+pub async fn drive(base: &str, clients: usize, length: Duration) -> (f64, Duration) {
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..clients {
+        let (client, url) = (client.clone(), format!("{base}/jobs/http-{i}"));
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            while started.elapsed() < length {
+                let sent = Instant::now();
+                let response = client.post(&url).send().await.expect("answers");
+                assert!(response.status().is_success(), "{}", response.status());
+                let _ = response.bytes().await;
+                latencies.push(sent.elapsed());
+            }
+            latencies
+        }));
+    }
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.expect("a client"));
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort();
+    let p99 = latencies[latencies.len() * 99 / 100];
+    (latencies.len() as f64 / elapsed, p99)
+}
+
+/// Drives the raw route and jobsess's in [`ROUNDS`] alternating rounds
+/// ([`CLIENTS`] clients, [`LENGTH`] a side) and prints each side's
+/// requests per second and p99 per round, then the median throughput
+/// ratio with the rounds' spread and the median p99 of each side.
+pub fn compare(rt: &tokio::runtime::Runtime, name: &str, raw_base: &str, jobs_base: &str) {
+    // warm-up: connections made, scripts and statements cached
+    rt.block_on(drive(raw_base, CLIENTS, Duration::from_millis(300)));
+    rt.block_on(drive(jobs_base, CLIENTS, Duration::from_millis(300)));
+    let (mut ratios, mut p99s) = (Vec::new(), [Vec::new(), Vec::new()]);
+    for round in 0..ROUNDS {
+        let order = if round % 2 == 0 {
+            [("raw", raw_base), ("jobsess", jobs_base)]
+        } else {
+            [("jobsess", jobs_base), ("raw", raw_base)]
+        };
+        let mut rps = [0.0f64; 2];
+        for (side, base) in order {
+            let (per_second, p99) = rt.block_on(drive(base, CLIENTS, LENGTH));
+            println!(
+                "{name} round {round}: {side} {per_second:.0} req/s, p99 {:.2} ms",
+                p99.as_secs_f64() * 1e3
+            );
+            let at = usize::from(side == "jobsess");
+            rps[at] = per_second;
+            p99s[at].push(p99.as_secs_f64() * 1e3);
+        }
+        ratios.push(rps[1] / rps[0]);
+    }
+    let [raw_p99, jobs_p99] = p99s;
+    println!(
+        "{name}: jobsess/raw throughput {:.3}x (median of {ROUNDS} rounds; rounds {:.3}x to {:.3}x), \
+         p99 {:.2} ms against {:.2} ms (medians)",
+        super::pairs::median(ratios.clone()),
+        ratios.iter().copied().fold(f64::MAX, f64::min),
+        ratios.iter().copied().fold(f64::MIN, f64::max),
+        super::pairs::median(jobs_p99),
+        super::pairs::median(raw_p99),
+    );
+}

@@ -133,27 +133,108 @@ async fn arrived_within(all_arrived: &Notify) {
         .expect("every watcher got the value within 10 s");
 }
 
+/// How a floor writes and hands on its messages.
+#[derive(Clone, Copy, PartialEq)]
+enum Floor {
+    /// A raw `PUBLISH` of the step's text; each task parses the text.
+    Plain,
+    /// The same work as a field write of a watched job: the least script
+    /// that writes the field and publishes a message shaped as jobsess's
+    /// (`["w", revision, field, JSON]`, encoded by the server's cjson);
+    /// the subscriber's task decodes the message and the field's JSON once
+    /// and hands on the value, and each task decodes its step from it.
+    Script,
+}
+
+/// What a floor's subscriber hands to its tasks.
+enum Handed {
+    Message(Message),
+    Value(serde_json::Value),
+}
+
+impl Handed {
+    fn step(&self) -> u32 {
+        match self {
+            Handed::Message(message) => step_of(message),
+            Handed::Value(value) => serde::Deserialize::deserialize(value).expect("a step"),
+        }
+    }
+}
+
+/// The writing side of a floor: [`Floor::Plain`] publishes, and
+/// [`Floor::Script`] runs its script.
+struct Publisher {
+    client: Client,
+    script: Option<fred::types::scripts::Script>,
+}
+
+impl Publisher {
+    async fn new(url: &str, floor: Floor) -> Self {
+        let client = client(url).await;
+        let script = (floor == Floor::Script).then(|| {
+            fred::types::scripts::Script::from_lua(
+                "redis.call('HSET', KEYS[1], 'step', ARGV[1]) \
+                 redis.call('PUBLISH', KEYS[2], cjson.encode({'w', ARGV[1], 'step', ARGV[1]})) \
+                 return 1",
+            )
+        });
+        if let Some(script) = &script {
+            script.load(&client).await.expect("SCRIPT LOAD");
+        }
+        Publisher { client, script }
+    }
+
+    async fn send(&self, channel: &str, step: u32) {
+        match &self.script {
+            None => {
+                let _: i64 = self
+                    .client
+                    .publish(channel, step.to_string())
+                    .await
+                    .expect("PUBLISH");
+            }
+            Some(script) => {
+                let keys = vec![format!("{channel}-hash"), channel.to_owned()];
+                let json = serde_json::to_string(&step).expect("encodes");
+                let _: i64 = script
+                    .evalsha(&self.client, keys, json)
+                    .await
+                    .expect("EVALSHA");
+            }
+        }
+    }
+}
+
 /// A publisher, and the messages of `channel` as a subscriber of this
 /// process gets them, handed on through a tokio broadcast channel (subscribe
 /// to the sender for a receiver), by a task to abort at the end.
 async fn fanned_out(
     url: &str,
     channel: &str,
+    floor: Floor,
 ) -> (
-    Client,
-    tokio::sync::broadcast::Sender<Arc<Message>>,
+    Publisher,
+    tokio::sync::broadcast::Sender<Arc<Handed>>,
     tokio::task::JoinHandle<()>,
 ) {
-    let publisher = client(url).await;
+    let publisher = Publisher::new(url, floor).await;
     let subscriber = subscriber(url).await;
     let mut messages = subscriber.message_rx();
     subscriber.subscribe(channel).await.expect("SUBSCRIBE");
-    let (fan_out, _) = tokio::sync::broadcast::channel::<Arc<Message>>(64);
+    let (fan_out, _) = tokio::sync::broadcast::channel::<Arc<Handed>>(64);
     let sender = fan_out.clone();
     let forward = tokio::spawn(async move {
         let _subscribed = subscriber;
         while let Ok(message) = messages.recv().await {
-            let _ = sender.send(Arc::new(message));
+            let handed = match floor {
+                Floor::Plain => Handed::Message(message),
+                Floor::Script => {
+                    let text = message.value.as_str().expect("text");
+                    let parts: Vec<String> = serde_json::from_str(&text).expect("a message");
+                    Handed::Value(serde_json::from_str(&parts[3]).expect("the field's JSON"))
+                }
+            };
+            let _ = sender.send(Arc::new(handed));
         }
     });
     (publisher, fan_out, forward)
@@ -163,8 +244,8 @@ async fn fanned_out(
 /// on a subscriber, handed by hand to `consumers` tasks (a tokio broadcast
 /// channel, each task noting when it got each message, as the watchers of
 /// [`watched_round_trip`] do). Latency is to each task's arrival.
-async fn raw_fan_out(url: &str, consumers: usize) -> Vec<Duration> {
-    let (publisher, fan_out, forward) = fanned_out(url, "jobsess-bench-fan-out").await;
+async fn raw_fan_out(url: &str, consumers: usize, floor: Floor) -> Vec<Duration> {
+    let (publisher, fan_out, forward) = fanned_out(url, "jobsess-bench-fan-out", floor).await;
     let arrived = Arc::new(AtomicUsize::new(0));
     let all_arrived = Arc::new(Notify::new());
     let mut tasks = Vec::new();
@@ -174,7 +255,7 @@ async fn raw_fan_out(url: &str, consumers: usize) -> Vec<Duration> {
         tasks.push(tokio::spawn(async move {
             let mut seen = Vec::new();
             while let Ok(message) = received.recv().await {
-                let step = step_of(&message);
+                let step = message.step();
                 if step == 0 {
                     break;
                 }
@@ -190,10 +271,7 @@ async fn raw_fan_out(url: &str, consumers: usize) -> Vec<Duration> {
     for step in (1..=ROUNDS).chain([0]) {
         arrived.store(0, Ordering::Release);
         started.push(Instant::now());
-        let _: i64 = publisher
-            .publish("jobsess-bench-fan-out", step.to_string())
-            .await
-            .expect("PUBLISH");
+        publisher.send("jobsess-bench-fan-out", step).await;
         // a lost message reaches no task: its step has no samples
         if step > 0
             && tokio::time::timeout(LOST_AFTER, all_arrived.notified())
@@ -515,9 +593,13 @@ async fn writes_with_watchers(url: &str, watchers: usize) -> (Duration, Duration
 /// The floor of [`writes_with_watchers`], by hand: a raw `PUBLISH` on a
 /// channel whose messages a subscriber of the same process hands to
 /// `consumers` tasks (a tokio broadcast channel), against one on a channel
-/// nobody listens to.
-async fn writes_with_consumers(url: &str, consumers: usize) -> (Duration, Duration, [f64; 3]) {
-    let (publisher, fan_out, forward) = fanned_out(url, "jobsess-bench-busy").await;
+/// nobody listens to, written the same way (see [`Floor`]).
+async fn writes_with_consumers(
+    url: &str,
+    consumers: usize,
+    floor: Floor,
+) -> (Duration, Duration, [f64; 3]) {
+    let (publisher, fan_out, forward) = fanned_out(url, "jobsess-bench-busy", floor).await;
     let seen: Arc<Vec<AtomicU32>> = Arc::new((0..consumers).map(|_| AtomicU32::new(0)).collect());
     let mut tasks = Vec::new();
     for i in 0..consumers {
@@ -530,17 +612,14 @@ async fn writes_with_consumers(url: &str, consumers: usize) -> (Duration, Durati
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
                 };
-                let step = step_of(&message);
+                let step = message.step();
                 seen[i].store(step, Ordering::Relaxed);
             }
         }));
     }
     let publisher = &publisher;
     let result = paired_rounds(&seen, async |id, step| {
-        let _: i64 = publisher
-            .publish(format!("jobsess-bench-{id}"), step.to_string())
-            .await
-            .expect("PUBLISH");
+        publisher.send(&format!("jobsess-bench-{id}"), step).await;
     })
     .await;
     forward.abort();
@@ -608,6 +687,20 @@ async fn paired_rounds(
     )
 }
 
+/// How many times the fan-out and writer-slowdown comparisons run; their
+/// figure is the median of the runs' ratios.
+const RUNS: usize = 3;
+
+/// The median, lowest and highest of `values`.
+fn spread(mut values: Vec<f64>) -> [f64; 3] {
+    values.sort_by(f64::total_cmp);
+    [
+        values[values.len() / 2],
+        values[0],
+        values[values.len() - 1],
+    ]
+}
+
 /// The process's resident memory, from /proc (0 where there is none).
 fn resident_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/statm")
@@ -645,38 +738,95 @@ fn main() {
             "  ratio of p50 to the raw round trip: {:.2}x",
             p50.as_secs_f64() / raw.as_secs_f64()
         );
+        // the pairs against hand floors: RUNS runs each, the median of
+        // the runs' ratios and their spread
         for watchers in [1, 100, 1000] {
-            let fan_out = report(
-                &format!("raw PUBLISH -> SUBSCRIBE -> {watchers} tasks by hand"),
-                raw_fan_out(&url, watchers).await,
-            );
-            let (samples, per_watcher) = watched_round_trip(&url, watchers).await;
-            let p50 = report(
-                &format!("store_field on A -> watch_field event on B, {watchers} watchers"),
-                samples,
-            );
+            let (mut ratios, mut script_ratios) = (Vec::new(), Vec::new());
+            for run in 0..RUNS {
+                let fan_out = report(
+                    &format!("run {run}: raw PUBLISH -> SUBSCRIBE -> {watchers} tasks by hand"),
+                    raw_fan_out(&url, watchers, Floor::Plain).await,
+                );
+                let script = report(
+                    &format!(
+                        "run {run}: field-write script with jobsess's message -> SUBSCRIBE -> \
+                         decoded -> {watchers} tasks by hand"
+                    ),
+                    raw_fan_out(&url, watchers, Floor::Script).await,
+                );
+                let (samples, per_watcher) = watched_round_trip(&url, watchers).await;
+                let p50 = report(
+                    &format!(
+                        "run {run}: store_field on A -> watch_field event on B, {watchers} watchers"
+                    ),
+                    samples,
+                );
+                println!(
+                    "  ratio of p50 to the raw round trip: {:.2}x, to the raw fan-out to as many \
+                     tasks: {:.2}x, to the script floor: {:.2}x; memory per watcher: about {:.1} KB",
+                    p50.as_secs_f64() / raw.as_secs_f64(),
+                    p50.as_secs_f64() / fan_out.as_secs_f64(),
+                    p50.as_secs_f64() / script.as_secs_f64(),
+                    per_watcher / 1024.0
+                );
+                ratios.push(p50.as_secs_f64() / fan_out.as_secs_f64());
+                script_ratios.push(p50.as_secs_f64() / script.as_secs_f64());
+            }
+            let [median, low, high] = spread(ratios);
+            let [r_median, r_low, r_high] = spread(script_ratios);
             println!(
-                "  ratio of p50 to the raw round trip: {:.2}x, to the raw fan-out to as many \
-                 tasks: {:.2}x; memory per watcher: about {:.1} KB",
-                p50.as_secs_f64() / raw.as_secs_f64(),
-                p50.as_secs_f64() / fan_out.as_secs_f64(),
-                per_watcher / 1024.0
+                "watch_fan_out/{watchers}: p50 {median:.3}x the hand fan-out's \
+                 (median of {RUNS} runs; runs {low:.3}x to {high:.3}x), {r_median:.3}x the script \
+                 floor's (runs {r_low:.3}x to {r_high:.3}x)"
             );
         }
         keyspace_against_publish().await;
-        let (alone, watched, [ratio, low, high]) = writes_with_consumers(&url, 200).await;
+        let (mut floors, mut scripts, mut ours) = (Vec::new(), Vec::new(), Vec::new());
+        for run in 0..RUNS {
+            let (alone, watched, [ratio, low, high]) =
+                writes_with_consumers(&url, 200, Floor::Plain).await;
+            println!(
+                "run {run}: raw PUBLISH: {:.1} µs a write nobody listens to, {:.1} µs to a channel \
+                 200 tasks of the same process follow by hand: {ratio:.3}x (rounds {low:.3}x to {high:.3}x)",
+                alone.as_secs_f64() * 1e6,
+                watched.as_secs_f64() * 1e6,
+            );
+            floors.push(ratio);
+            let (alone, watched, [ratio, low, high]) =
+                writes_with_consumers(&url, 200, Floor::Script).await;
+            println!(
+                "run {run}: the script floor: {:.1} µs a write nobody listens to, {:.1} µs to a \
+                 channel 200 tasks follow by hand, the message decoded once: {ratio:.3}x \
+                 (rounds {low:.3}x to {high:.3}x)",
+                alone.as_secs_f64() * 1e6,
+                watched.as_secs_f64() * 1e6,
+            );
+            scripts.push(ratio);
+            let (alone, watched, [ratio, low, high]) = writes_with_watchers(&url, 200).await;
+            println!(
+                "run {run}: store_field on one instance: {:.1} µs a write to an unwatched job, \
+                 {:.1} µs to a job 200 watchers on the same instance watch: {ratio:.3}x \
+                 (rounds {low:.3}x to {high:.3}x)",
+                alone.as_secs_f64() * 1e6,
+                watched.as_secs_f64() * 1e6,
+            );
+            ours.push(ratio);
+        }
+        let of_floor: Vec<f64> = ours.iter().zip(&floors).map(|(o, f)| o / f).collect();
+        let of_script: Vec<f64> = ours.iter().zip(&scripts).map(|(o, f)| o / f).collect();
+        let [floor, ..] = spread(floors);
+        let [script, ..] = spread(scripts);
+        let [slowdown, s_low, s_high] = spread(ours);
+        let [median, low, high] = spread(of_floor);
         println!(
-            "raw PUBLISH: {:.1} µs a write nobody listens to, {:.1} µs to a channel 200 tasks of \
-             the same process follow by hand: {ratio:.3}x (rounds {low:.3}x to {high:.3}x)",
-            alone.as_secs_f64() * 1e6,
-            watched.as_secs_f64() * 1e6,
+            "watch_writer_slowdown/200: jobsess {slowdown:.3}x (runs {s_low:.3}x to {s_high:.3}x), \
+             the raw floor {floor:.3}x, the script floor {script:.3}x: \
+             {median:.3}x of the raw floor's (median of {RUNS} runs' quotients; runs {low:.3}x to {high:.3}x)"
         );
-        let (alone, watched, [ratio, low, high]) = writes_with_watchers(&url, 200).await;
+        let [median, low, high] = spread(of_script);
         println!(
-            "store_field on one instance: {:.1} µs a write to an unwatched job, {:.1} µs to a job \
-             200 watchers on the same instance watch: {ratio:.3}x (rounds {low:.3}x to {high:.3}x)",
-            alone.as_secs_f64() * 1e6,
-            watched.as_secs_f64() * 1e6,
+            "watch_writer_slowdown/200: {median:.3}x of the script floor's \
+             (runs {low:.3}x to {high:.3}x)"
         );
     });
 }

@@ -396,6 +396,82 @@ async fn hash(raw: &Pool, token: &str, key: &str) -> std::collections::BTreeMap<
     fields
 }
 
+/// `update_field` reads and writes its field alone (one `HMGET`, then the
+/// field write's script with the revision read): a member no release can
+/// decode stays as it is, where the whole-job update fails on it; aliases
+/// and `with` are followed as `store_field` follows them; a job an earlier
+/// release wrote, with no marker, is updated whole.
+#[tokio::test]
+async fn update_field_reads_and_writes_the_field_alone_on_redis() {
+    require!(crate::common::redis());
+    let (raw, store) = raw_and_store(Duration::ZERO).await;
+    let (token, session) = owner(&store);
+    let jobs = AsyncJobSession::<SerdeJob, _>::new(session);
+    let hash_key = |key: &str| format!("jobsess-test:{{{token}}}:{key}");
+    let m = SerdeJob {
+        file_name: "a.mp3".into(),
+        size: 42,
+        error: None,
+    };
+    jobs.store("a", &m).await.unwrap();
+    let _: i64 = raw
+        .hset(hash_key("serde_a"), ("written_elsewhere", "not JSON"))
+        .await
+        .unwrap();
+    let size = jobs.update_field("a", SerdeJob::SIZE, |s| *s += 1).await;
+    assert_eq!(size.unwrap(), 43);
+    let stored = hash(&raw, &token, "serde_a").await;
+    assert_eq!(stored["size"], r#""43""#, "{stored:?}");
+    assert_eq!(stored["written_elsewhere"], "not JSON");
+    let err = jobs.update("a", |job| job.size += 1).await.unwrap_err();
+    assert!(err.to_string().contains("serde_a"), "{err}");
+    assert_eq!(hash(&raw, &token, "serde_a").await, stored);
+
+    // an alias: read from it, written under the key, the alias removed
+    jobs.store("b", &m).await.unwrap();
+    let _: i64 = raw.hdel(hash_key("serde_b"), "file_name").await.unwrap();
+    let _: i64 = raw
+        .hset(hash_key("serde_b"), ("file", r#""old.mp3""#))
+        .await
+        .unwrap();
+    let name = jobs
+        .update_field("b", SerdeJob::FILE_NAME, |name| name.insert_str(0, "re-"))
+        .await;
+    assert_eq!(name.unwrap(), "re-old.mp3");
+    let stored = hash(&raw, &token, "serde_b").await;
+    assert_eq!(stored.get("file"), None, "{stored:?}");
+    assert_eq!(stored["file_name"], r#""re-old.mp3""#);
+
+    // no marker: a job of an earlier release, updated whole
+    let _: () = raw
+        .hset(
+            hash_key("serde_c"),
+            vec![("file_name", r#""c.mp3""#), ("size", r#""5""#)],
+        )
+        .await
+        .unwrap();
+    let size = jobs.update_field("c", SerdeJob::SIZE, |s| *s *= 2).await;
+    assert_eq!(size.unwrap(), 10);
+    assert_eq!(
+        jobs.load("c").await.unwrap(),
+        Some(SerdeJob {
+            file_name: "c.mp3".into(),
+            size: 10,
+            error: None,
+        })
+    );
+
+    // no job: not found, nothing made
+    let err = jobs
+        .update_field("gone", SerdeJob::SIZE, |s| *s += 1)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::JobNotFound { .. }), "{err:?}");
+    assert!(!jobs.contains("gone").await.unwrap());
+    jobs.clear().await.unwrap();
+    let _: i64 = raw.del(hash_key("serde_c")).await.unwrap();
+}
+
 #[tokio::test]
 async fn field_access_follows_serde_attributes_on_redis() {
     require!(crate::common::redis());

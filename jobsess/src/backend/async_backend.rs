@@ -244,6 +244,35 @@ pub trait AsyncSessionBackend: Send + Sync {
         }
     }
 
+    /// Changes one field of the job under `key` in one read-modify-write
+    /// that reads and writes only that field: `f` gets the job's members of
+    /// `keys` (as [`get_field`](Self::get_field) reads them) and returns the
+    /// write to make, or `None` when the field alone won't do (a job of
+    /// another version, to migrate whole). `Some(true)`: written;
+    /// `Some(false)`: no such job; `None`: nothing written, and the handles
+    /// then make the change with [`update`](Self::update) of the whole job.
+    ///
+    /// The fallback returns `None` without calling `f`, so every backend
+    /// gets the whole-job update. The Redis job store overrides it: it reads
+    /// the field's members and the revision with one `HMGET` and writes the
+    /// field only if the revision is unchanged, else runs `f` again.
+    ///
+    /// # Errors
+    /// What `f` returns (nothing is written), or as [`get_field`](Self::get_field)
+    /// and [`set_field`](Self::set_field).
+    fn update_field<F>(
+        &self,
+        key: &str,
+        keys: FieldKeys<'_>,
+        f: F,
+    ) -> impl Future<Output = Result<Option<bool>>> + Send
+    where
+        F: FnMut(&Value) -> Result<Option<FieldWrite<'static>>> + Send,
+    {
+        let _ = (key, keys, f);
+        std::future::ready(Ok(None))
+    }
+
     /// Removes every key that starts with `start`; how many there were. The
     /// fallback lists the keys and removes them one by one.
     ///

@@ -318,6 +318,20 @@ impl<W: AsyncForward + ?Sized> AsyncSessionBackend for W {
         Ok(found)
     }
 
+    async fn update_field<F>(&self, key: &str, keys: FieldKeys<'_>, f: F) -> Result<Option<bool>>
+    where
+        F: FnMut(&Value) -> Result<Option<FieldWrite<'static>>> + Send,
+    {
+        let found = <W as AsyncForward>::inner(self)
+            .update_field(key, keys, f)
+            .await?;
+        // `None`: nothing written here, the whole-job update follows
+        if found.is_some() {
+            <W as AsyncForward>::written(self, Written::Key(key));
+        }
+        Ok(found)
+    }
+
     async fn remove_with_prefix(&self, start: &str) -> Result<usize> {
         let removed = <W as AsyncForward>::inner(self)
             .remove_with_prefix(start)

@@ -359,12 +359,25 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
     where
         F::Value: Send,
     {
-        let (key, field) = (self.key(id)?, field.field());
+        let (key, field, mut f) = (self.key(id)?, field.field(), f);
         let mut out = None;
-        let found = self
+        // the field alone where the backend can, else the whole job
+        let found = match self
             .session
-            .update(&key, update::field(&key, &field, f, &mut out))
-            .await?;
+            .update_field(
+                &key,
+                field.keys(),
+                update::field_only(&key, &field, &mut f, &mut out),
+            )
+            .await?
+        {
+            Some(found) => found,
+            None => {
+                self.session
+                    .update(&key, update::field(&key, &field, &mut f, &mut out))
+                    .await?
+            }
+        };
         match out {
             Some(value) if found => Ok(value),
             _ => Err(Error::JobNotFound { key }),

@@ -104,6 +104,30 @@ pub(crate) fn field<'a, M: JobMetadata, T>(
     }
 }
 
+/// The step of an update of one field made by the backend on the field's
+/// members alone ([`AsyncSessionBackend::update_field`](crate::AsyncSessionBackend::update_field)):
+/// for a job of the current version, the field is decoded, changed by `f`
+/// and encoded as its write; any other version gives `None`, and the
+/// caller falls back to [`field`], which migrates. The same result as
+/// [`field`] on the whole job.
+pub(crate) fn field_only<'a, M: JobMetadata, T>(
+    key: &'a str,
+    field: &'a Field<M, T>,
+    mut f: impl FnMut(&mut T) + 'a,
+    out: &'a mut Option<T>,
+) -> impl FnMut(&Value) -> Result<Option<FieldWrite<'static>>> + 'a {
+    move |members| {
+        if version::compare::<M>(key, members)?.0 != std::cmp::Ordering::Equal {
+            return Ok(None);
+        }
+        let mut value = codec::decode_field(key, members, field)?;
+        f(&mut value);
+        let write = codec::encode_field(key, field, &value)?;
+        *out = Some(value);
+        Ok(Some(write))
+    }
+}
+
 /// The step of a field write on a versioned type: as [`field`], with the
 /// value given.
 pub(crate) fn write<'a, M: JobMetadata>(

@@ -7,7 +7,9 @@ use serde_json::{Map, Value};
 
 use fred::types::scripts::Script;
 
-use super::scripts::{INSERT, LIST, MARKER, REMOVE, REMOVE_ALL, SET_FIELD, UPDATE, WATCHED};
+use super::scripts::{
+    INSERT, LIST, MARKER, REMOVE, REMOVE_ALL, SET_FIELD, UPDATE, UPDATE_FIELD, WATCHED,
+};
 use super::{LISTING_MARGIN_MS, RedisJobStore};
 use crate::AsyncSessionBackend;
 use crate::backend::FieldWrite;
@@ -312,6 +314,69 @@ impl AsyncSessionBackend for OwnerJobs {
     /// One `HMGET` of the marker, the field and its aliases, no script: no
     /// marker is no job.
     async fn get_field(&self, key: &str, keys: FieldKeys<'_>) -> Result<Option<Value>> {
+        Ok(self
+            .read_members(key, keys)
+            .await?
+            .map(|(_, members)| members))
+    }
+
+    /// Optimistic, as [`update`](Self::update), on the field alone: one
+    /// `HMGET` of the revision and the field's members, `f`, and the field
+    /// write's script with the revision read, which writes only if it is
+    /// unchanged; else again after a little wait. A job an earlier release
+    /// wrote, with no revision, is left to the whole-job update.
+    async fn update_field<F>(
+        &self,
+        key: &str,
+        keys: FieldKeys<'_>,
+        mut f: F,
+    ) -> Result<Option<bool>>
+    where
+        F: FnMut(&Value) -> Result<Option<FieldWrite<'static>>> + Send,
+    {
+        let attempts = self.store.update_attempts;
+        for attempt in 0..attempts {
+            if attempt > 0 {
+                tokio::time::sleep(crate::store::backoff(attempt)).await;
+            }
+            let Some((revision, members)) = self.read_members(key, keys).await? else {
+                return Ok(Some(false));
+            };
+            let Some(revision) = revision else {
+                return Ok(None);
+            };
+            let Some(write) = f(&members)? else {
+                return Ok(None);
+            };
+            match self
+                .write_field(&UPDATE_FIELD, key, &write, Some(revision))
+                .await?
+            {
+                0 => return Ok(Some(false)),
+                1 => return Ok(Some(true)),
+                _ => {}
+            }
+        }
+        Err(Error::Conflict {
+            key: key.to_owned(),
+            attempts,
+        })
+    }
+
+    async fn set_field(&self, key: &str, write: FieldWrite<'_>) -> Result<bool> {
+        Ok(self.write_field(&SET_FIELD, key, &write, None).await? == 1)
+    }
+}
+
+impl OwnerJobs {
+    /// The marker (the revision; `None` for a job an earlier release wrote)
+    /// and the members of `keys` of the job under `key`, with one `HMGET`;
+    /// `None` if there is no such job.
+    async fn read_members(
+        &self,
+        key: &str,
+        keys: FieldKeys<'_>,
+    ) -> Result<Option<(Option<String>, Value)>> {
         let fields: Vec<&str> = std::iter::once(MARKER).chain(keys.members()).collect();
         let mut values: Vec<Option<String>> = self
             .store
@@ -336,20 +401,29 @@ impl AsyncSessionBackend for OwnerJobs {
                 return Ok(None);
             }
         }
-        object_of(
+        let members = object_of(
             key,
             fields[1..]
                 .iter()
                 .zip(values)
                 .filter_map(|(field, json)| Some(((*field).to_owned(), json?))),
-        )
-        .map(Some)
+        )?;
+        Ok(Some((marker, members)))
     }
 
-    async fn set_field(&self, key: &str, write: FieldWrite<'_>) -> Result<bool> {
+    /// Runs a field write's script (`set_field.lua`; with `revision`, the
+    /// update's, which writes only over that revision): 0 no such job, 1
+    /// written, 2 the job changed since `revision`.
+    async fn write_field(
+        &self,
+        script: &Script,
+        key: &str,
+        write: &FieldWrite<'_>,
+        revision: Option<String>,
+    ) -> Result<i64> {
         let ttl = self.store.ttl_seconds;
         // one slot more, for the deadline `write` puts first
-        let mut args = Vec::with_capacity(4 + write.aliases.len());
+        let mut args = Vec::with_capacity(5 + write.aliases.len());
         args.push(ttl.to_string());
         args.push(write.name.to_owned());
         // a JSON text is never empty: empty removes the field
@@ -358,13 +432,14 @@ impl AsyncSessionBackend for OwnerJobs {
             None => String::new(),
         });
         args.extend(write.aliases.iter().map(|f| (*f).to_owned()));
+        // the update's revision goes last, where its script takes it off
+        args.extend(revision);
         // without a TTL a field write leaves the owner's index alone
         let keys = if ttl > 0 {
             self.keys(key)
         } else {
             vec![self.hash_key(key)]
         };
-        let found: i64 = self.write(&SET_FIELD, Op::Write, key, keys, args).await?;
-        Ok(found == 1)
+        self.write(script, Op::Write, key, keys, args).await
     }
 }

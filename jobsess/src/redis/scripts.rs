@@ -2,7 +2,8 @@
 //! ARGV and reply, and the small helper files of `lua/include/` that each
 //! script puts before its body, in a fixed order (each after those it
 //! uses): `names`, `now`, `deadline` (writes), `watched`, `zcall`,
-//! `member`, `renew`, `publish_job`. A script includes only the helpers it
+//! `member`, `renew`, `publish_job`, and for a field write
+//! `any_revision` or `expected_revision`. A script includes only the helpers it
 //! uses: Redis runs a script's whole text on every call. The messages the
 //! scripts publish are described in `messages.rs`, which parses them.
 
@@ -69,7 +70,22 @@ pub(super) static SET_FIELD: LazyLock<Script> = lua_script!(
     "watched",
     "zcall",
     "member",
-    "renew"
+    "renew",
+    "any_revision"
+);
+
+/// `lua/set_field.lua` for `update_field`: sets one field of a job still
+/// at the revision the update read (its last argument).
+pub(super) static UPDATE_FIELD: LazyLock<Script> = lua_script!(
+    "set_field",
+    "names",
+    "now",
+    "deadline",
+    "watched",
+    "zcall",
+    "member",
+    "renew",
+    "expected_revision"
 );
 
 /// `lua/watch.lua`: marks a job as watched.
@@ -93,11 +109,12 @@ pub(super) static REMOVE_ALL: LazyLock<Script> =
 
 /// Every script, by its file's name, for the tests and the Lua linter.
 #[cfg(test)]
-pub(super) fn all() -> [(&'static str, &'static LazyLock<Script>); 8] {
+pub(super) fn all() -> [(&'static str, &'static LazyLock<Script>); 9] {
     [
         ("insert", &INSERT),
         ("update", &UPDATE),
         ("set_field", &SET_FIELD),
+        ("update_field", &UPDATE_FIELD),
         ("watch", &WATCH),
         ("claim", &CLAIM),
         ("remove", &REMOVE),

@@ -4,11 +4,15 @@
 -- ARGV[1] the deadline, ARGV[2] the TTL in seconds (0: none), ARGV[3] the
 -- field, ARGV[4] its JSON (empty: remove the field; a JSON text is never
 -- empty), ARGV[5..] the alias keys to remove.
--- Returns 0 (and writes nothing) if there is no such job, else 1. A
+-- An update's write (EXPECTED, see include/expected_revision.lua) writes
+-- only over the revision it read.
+-- Returns 0 (and writes nothing) if there is no such job, 2 (and writes
+-- nothing) if an update's job is at another revision, else 1. A
 -- watched job publishes ["f", rev, field, "1" | "0", json, aliases...].
 local held = redis.call('HMGET', KEYS[1], MARKER, WATCHED)
 -- no marker: no job, or one an earlier release wrote with none
 if not held[1] and redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if EXPECTED and held[1] ~= EXPECTED then return 2 end
 if #ARGV > 4 then redis.call('HDEL', KEYS[1], unpack(ARGV, 5)) end
 -- the revision goes up with the field, in the same HSET
 local rev = tostring((tonumber(held[1]) or 0) + 1)

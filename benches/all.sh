@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Every bench behind BENCHMARKS.md's current table, one after the other
+# (never two at once: they would slow each other down), with the services
+# the README's test section starts. Prints the lines the table takes its
+# figures from; the whole output is in target/bench-all.log.
+#
+#   REDIS_URL=redis://127.0.0.1:6379 \
+#   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test bash benches/all.sh
+#
+# About 25 minutes on 2 cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+: "${REDIS_URL:?set REDIS_URL}"
+: "${DATABASE_URL:?set DATABASE_URL}"
+log=target/bench-all.log
+mkdir -p target
+: >"$log"
+run() { echo "== $*" | tee -a "$log"; "$@" 2>&1 | tee -a "$log" >/dev/null; }
+# criterion groups without services: maps, tower-sessions, actix-session
+run env -u REDIS_URL cargo bench --bench jobsess -- "map_|tower_|actix_|btree_map|json_map"
+# Redis: paired rounds, the HTTP route, what a user would use instead
+run env JOBSESS_BENCH_PAIRED=1 JOBSESS_BENCH_HTTP=1 cargo bench --bench jobsess -- redis_
+# PostgreSQL: paired rounds, tower-sessions-sqlx-store instead, the HTTP route
+run env JOBSESS_BENCH_PAIRED=1 JOBSESS_BENCH_HTTP=1 cargo bench --bench postgres
+# watch: fan-out latency and a writer's slowdown, three runs each
+run cargo bench --bench watch
+grep -E '^(== |[a-z_0-9/]+ +time:|[a-z_]+(/[a-z_0-9]+)*/paired|redis_http:|postgres_http:|watch_)|^[a-z_]+/[a-z_0-9]+$' "$log" \
+  | grep -v '^Benchmarking' || true

@@ -7,7 +7,7 @@
 #   REDIS_URL=redis://127.0.0.1:6379 \
 #   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test bash benches/all.sh
 #
-# About 25 minutes on 2 cores.
+# About 30 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${REDIS_URL:?set REDIS_URL}"
@@ -16,8 +16,10 @@ log=target/bench-all.log
 mkdir -p target
 : >"$log"
 run() { echo "== $*" | tee -a "$log"; "$@" 2>&1 | tee -a "$log" >/dev/null; }
-# criterion groups without services: maps, tower-sessions, actix-session
-run env -u REDIS_URL cargo bench --bench jobsess -- "map_|tower_|actix_|btree_map|json_map"
+# without services: maps, tower-sessions, actix-session in paired rounds,
+# then the criterion groups (the cookie budget's whole request, listings)
+run env -u REDIS_URL JOBSESS_BENCH_PAIRED=1 cargo bench --bench jobsess -- \
+  "actix_cookie_budget_request|btree_map|json_map|mutex_update"
 # Redis: paired rounds, the HTTP route, what a user would use instead
 run env JOBSESS_BENCH_PAIRED=1 JOBSESS_BENCH_HTTP=1 cargo bench --bench jobsess -- redis_
 # PostgreSQL: paired rounds, tower-sessions-sqlx-store instead, the HTTP route

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 mod common;
-use common::pairs::{Pair, paired};
+use common::pairs::{self, Pair};
 use jobsess::{AsyncJobSession, JobMetadata, JobSession, UntypedJob};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -90,39 +90,38 @@ mod floor {
 
 fn map_store_load(c: &mut Criterion) {
     let job = job_123();
-    let mut group = c.benchmark_group("map_store_load");
-    let mut map = HashMap::new();
-    group.bench_function("baseline", |b| {
-        b.iter(|| {
+    let (mut map, mut jobs_map) = (HashMap::new(), HashMap::new());
+    sync_pair(
+        c,
+        "map_store_load",
+        || {
             floor::store(&mut map, black_box(ID), black_box(&job));
-            black_box(floor::load(&map, black_box(ID)))
-        });
-    });
-    let mut map = HashMap::new();
-    group.bench_function("jobsess", |b| {
-        b.iter(|| {
-            let mut jobs = JobSession::<TranscriptionJob, _>::new(&mut map);
+            black_box(floor::load(&map, black_box(ID)));
+        },
+        || {
+            let mut jobs = JobSession::<TranscriptionJob, _>::new(&mut jobs_map);
             jobs.store(black_box(ID), black_box(&job)).expect("stores");
-            black_box(jobs.load(black_box(ID)).expect("loads"))
-        });
-    });
-    group.finish();
+            black_box(jobs.load(black_box(ID)).expect("loads"));
+        },
+    );
 }
 
 fn map_load_field(c: &mut Criterion) {
     let mut map = HashMap::new();
     floor::store(&mut map, ID, &job_123());
-    let mut group = c.benchmark_group("map_load_field");
-    group.bench_function("baseline", |b| {
-        b.iter(|| black_box(floor::load_plugin(&map, black_box(ID))));
-    });
-    group.bench_function("jobsess", |b| {
-        b.iter(|| {
-            let jobs = JobSession::<TranscriptionJob, _>::new(&mut map);
-            black_box(jobs.load_field(black_box(ID), TranscriptionJob::PLUGIN_INFO))
-        });
-    });
-    group.finish();
+    let shared = std::cell::RefCell::new(map);
+    sync_pair(
+        c,
+        "map_load_field",
+        || {
+            black_box(floor::load_plugin(&shared.borrow(), black_box(ID)));
+        },
+        || {
+            let mut map = shared.borrow_mut();
+            let jobs = JobSession::<TranscriptionJob, _>::new(&mut *map);
+            black_box(jobs.load_field(black_box(ID), TranscriptionJob::PLUGIN_INFO)).ok();
+        },
+    );
 }
 
 fn map_store_field(c: &mut Criterion) {
@@ -130,38 +129,101 @@ fn map_store_field(c: &mut Criterion) {
         language: "de".into(),
         format: "vtt".into(),
     };
-    let mut group = c.benchmark_group("map_store_field");
     let mut map = HashMap::new();
     floor::store(&mut map, ID, &job_123());
-    group.bench_function("baseline", |b| {
-        b.iter(|| {
+    let shared = std::cell::RefCell::new(map);
+    sync_pair(
+        c,
+        "map_store_field",
+        || {
             let value = serde_json::to_value(black_box(&prefs)).expect("encodes");
+            let mut map = shared.borrow_mut();
             let job = map
                 .get_mut(&format!("job_{}", black_box(ID)))
                 .expect("present");
             job.as_object_mut()
                 .expect("an object")
                 .insert("user_preferences".to_owned(), value);
-        });
-    });
-    group.bench_function("jobsess", |b| {
-        b.iter(|| {
-            let mut jobs = JobSession::<TranscriptionJob, _>::new(&mut map);
+        },
+        || {
+            let mut map = shared.borrow_mut();
+            let mut jobs = JobSession::<TranscriptionJob, _>::new(&mut *map);
             jobs.store_field(
                 black_box(ID),
                 TranscriptionJob::USER_PREFERENCES,
                 black_box(&prefs),
             )
-            .expect("stores")
-        });
-    });
-    group.finish();
+            .expect("stores");
+        },
+    );
 }
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("a runtime")
+}
+
+/// The pair `name` as a criterion group of `baseline` and `jobsess`, or,
+/// with `JOBSESS_BENCH_PAIRED`, in paired rounds (`common::pairs`).
+fn sync_pair(c: &mut Criterion, name: &str, mut baseline: impl FnMut(), mut jobsess: impl FnMut()) {
+    if pairs::paired_mode() {
+        if pairs::chosen(name) {
+            pairs::paired_calls(
+                name,
+                "jobsess",
+                &mut |calls| (0..calls).for_each(|_| baseline()),
+                &mut |calls| (0..calls).for_each(|_| jobsess()),
+            );
+        }
+        return;
+    }
+    let mut group = c.benchmark_group(name);
+    group.bench_function("baseline", |b| b.iter(&mut baseline));
+    group.bench_function("jobsess", |b| b.iter(&mut jobsess));
+    group.finish();
+}
+
+/// [`sync_pair`] for async calls, each awaited on `rt`.
+fn async_pair<B, BF, J, JF>(
+    c: &mut Criterion,
+    rt: &tokio::runtime::Runtime,
+    name: &str,
+    baseline: B,
+    jobsess: J,
+) where
+    B: Fn() -> BF,
+    BF: Future<Output = ()>,
+    J: Fn() -> JF,
+    JF: Future<Output = ()>,
+{
+    if pairs::paired_mode() {
+        if pairs::chosen(name) {
+            pairs::paired_calls(
+                name,
+                "jobsess",
+                &mut |calls| {
+                    rt.block_on(async {
+                        for _ in 0..calls {
+                            baseline().await;
+                        }
+                    });
+                },
+                &mut |calls| {
+                    rt.block_on(async {
+                        for _ in 0..calls {
+                            jobsess().await;
+                        }
+                    });
+                },
+            );
+        }
+        return;
+    }
+    let mut group = c.benchmark_group(name);
+    group.bench_function("baseline", |b| b.to_async(rt).iter(&baseline));
+    group.bench_function("jobsess", |b| b.to_async(rt).iter(&jobsess));
+    group.finish();
 }
 
 fn new_session() -> Session {
@@ -171,67 +233,73 @@ fn new_session() -> Session {
 fn tower_sessions(c: &mut Criterion) {
     let rt = runtime();
     let job = job_123();
-    let mut group = c.benchmark_group("tower_store_load_delete");
-    let session = new_session();
-    group.bench_function("baseline", |b| {
-        b.to_async(&rt).iter(|| async {
+    let (session, jobs) = (
+        new_session(),
+        AsyncJobSession::<TranscriptionJob, _>::new(new_session()),
+    );
+    async_pair(
+        c,
+        &rt,
+        "tower_store_load_delete",
+        || async {
             session.insert("job_job-123", &job).await.expect("inserts");
             let back: Option<TranscriptionJob> = session.get("job_job-123").await.expect("gets");
             let gone: Option<Value> = session.remove("job_job-123").await.expect("removes");
-            black_box((back, gone))
-        });
-    });
-    let jobs = AsyncJobSession::<TranscriptionJob, _>::new(new_session());
-    group.bench_function("jobsess", |b| {
-        b.to_async(&rt).iter(|| async {
+            black_box((back, gone));
+        },
+        || async {
             jobs.store(black_box(ID), &job).await.expect("stores");
             let back = jobs.load(black_box(ID)).await.expect("loads");
             let gone = jobs.delete(black_box(ID)).await.expect("deletes");
-            black_box((back, gone))
-        });
-    });
-    group.finish();
+            black_box((back, gone));
+        },
+    );
 
-    let mut group = c.benchmark_group("tower_load_field");
+    // the floor: tower-sessions' `get` of the whole job, then the field
     let session = new_session();
     rt.block_on(session.insert("job_job-123", &job))
         .expect("inserts");
-    group.bench_function("tower_sessions_get_whole", |b| {
-        b.to_async(&rt).iter(|| async {
-            let whole: Option<TranscriptionJob> = session.get("job_job-123").await.expect("gets");
-            black_box(whole.map(|j| j.plugin_info))
-        });
-    });
     let jobs = AsyncJobSession::<TranscriptionJob, _>::new(session.clone());
-    group.bench_function("jobsess", |b| {
-        b.to_async(&rt).iter(|| async {
+    async_pair(
+        c,
+        &rt,
+        "tower_load_field",
+        || async {
+            let whole: Option<TranscriptionJob> = session.get("job_job-123").await.expect("gets");
+            black_box(whole.map(|j| j.plugin_info));
+        },
+        || async {
             black_box(
                 jobs.load_field(black_box(ID), TranscriptionJob::PLUGIN_INFO)
                     .await,
             )
-        });
-    });
-    group.finish();
+            .ok();
+        },
+    );
 
     // The peer for one field on an embedded map: tower-sessions-style get of the
     // whole value (clone, then decode all) versus jobsess on the same map.
     let mut map = HashMap::new();
     floor::store(&mut map, ID, &job);
-    let mut group = c.benchmark_group("map_load_field_peer");
-    group.bench_function("clone_then_decode_whole", |b| {
-        b.iter(|| {
-            let whole = map.get("job_job-123").cloned().expect("present");
+    let shared = std::cell::RefCell::new(map);
+    sync_pair(
+        c,
+        "map_load_field_peer",
+        || {
+            let whole = shared
+                .borrow()
+                .get("job_job-123")
+                .cloned()
+                .expect("present");
             let job: TranscriptionJob = serde_json::from_value(whole).expect("decodes");
-            black_box(job.plugin_info)
-        });
-    });
-    group.bench_function("jobsess", |b| {
-        b.iter(|| {
-            let jobs = JobSession::<TranscriptionJob, _>::new(&mut map);
-            black_box(jobs.load_field(black_box(ID), TranscriptionJob::PLUGIN_INFO))
-        });
-    });
-    group.finish();
+            black_box(job.plugin_info);
+        },
+        || {
+            let mut map = shared.borrow_mut();
+            let jobs = JobSession::<TranscriptionJob, _>::new(&mut *map);
+            black_box(jobs.load_field(black_box(ID), TranscriptionJob::PLUGIN_INFO)).ok();
+        },
+    );
 }
 
 /// tower-sessions, one operation per group, against the same calls written
@@ -240,22 +308,22 @@ fn tower_operations(c: &mut Criterion) {
     let rt = runtime();
     let job = job_123();
 
-    let mut group = c.benchmark_group("tower_store_get");
-    let session = new_session();
-    group.bench_function("baseline", |b| {
-        b.to_async(&rt).iter(|| async {
-            let key = format!("job_{}", black_box(ID));
-            session.insert(&key, &job).await.expect("inserts");
-            let back: Option<TranscriptionJob> = session.get(&key).await.expect("gets");
-            black_box(back)
-        });
-    });
-    // the same, by hand, keeping a list of ids under one key as a store
-    // that can't list its keys needs (what jobsess does for `ids()`): read
-    // the list, add the id if it is missing, then the job
-    let session = new_session();
-    group.bench_function("floor_with_id_list", |b| {
-        b.to_async(&rt).iter(|| async {
+    // the floor keeps a list of ids under one key by hand, as a store that
+    // can't list its keys needs (what jobsess does for `ids()`): read the
+    // list, add the id if it is missing, then the job
+    let (session, jobs) = (
+        new_session(),
+        AsyncJobSession::<TranscriptionJob, _>::new(new_session()),
+    );
+    let jobs_store_load = || async {
+        jobs.store(black_box(ID), &job).await.expect("stores");
+        black_box(jobs.load(black_box(ID)).await.expect("loads"));
+    };
+    async_pair(
+        c,
+        &rt,
+        "tower_store_get",
+        || async {
             let id = black_box(ID);
             session
                 .insert(&format!("job_{id}"), &job)
@@ -272,43 +340,53 @@ fn tower_operations(c: &mut Criterion) {
             }
             let back: Option<TranscriptionJob> =
                 session.get(&format!("job_{id}")).await.expect("gets");
-            black_box(back)
-        });
-    });
-    let jobs = AsyncJobSession::<TranscriptionJob, _>::new(new_session());
-    group.bench_function("jobsess", |b| {
-        b.to_async(&rt).iter(|| async {
-            jobs.store(black_box(ID), &job).await.expect("stores");
-            black_box(jobs.load(black_box(ID)).await.expect("loads"))
-        });
-    });
-    group.finish();
+            black_box(back);
+        },
+        jobs_store_load,
+    );
+    // the plain floor, which keeps no id list and so can't answer `ids()`
+    let session = new_session();
+    async_pair(
+        c,
+        &rt,
+        "tower_store_get_no_id_list",
+        || async {
+            let key = format!("job_{}", black_box(ID));
+            session.insert(&key, &job).await.expect("inserts");
+            let back: Option<TranscriptionJob> = session.get(&key).await.expect("gets");
+            black_box(back);
+        },
+        jobs_store_load,
+    );
 
-    let mut group = c.benchmark_group("tower_get");
     let session = new_session();
     rt.block_on(session.insert("job_job-123", &job))
         .expect("inserts");
-    group.bench_function("baseline", |b| {
-        b.to_async(&rt).iter(|| async {
+    let jobs = AsyncJobSession::<TranscriptionJob, _>::new(session.clone());
+    async_pair(
+        c,
+        &rt,
+        "tower_get",
+        || async {
             let key = format!("job_{}", black_box(ID));
             let back: Option<TranscriptionJob> = session.get(&key).await.expect("gets");
-            black_box(back)
-        });
-    });
-    let jobs = AsyncJobSession::<TranscriptionJob, _>::new(session.clone());
-    group.bench_function("jobsess", |b| {
-        b.to_async(&rt)
-            .iter(|| async { black_box(jobs.load(black_box(ID)).await.expect("loads")) });
-    });
-    group.finish();
+            black_box(back);
+        },
+        || async {
+            black_box(jobs.load(black_box(ID)).await.expect("loads"));
+        },
+    );
 
-    let mut group = c.benchmark_group("tower_store_field");
     let prefs = job.user_preferences.clone();
     let session = new_session();
     rt.block_on(session.insert("job_job-123", &job))
         .expect("inserts");
-    group.bench_function("baseline", |b| {
-        b.to_async(&rt).iter(|| async {
+    let jobs = AsyncJobSession::<TranscriptionJob, _>::new(session.clone());
+    async_pair(
+        c,
+        &rt,
+        "tower_store_field",
+        || async {
             let key = format!("job_{}", black_box(ID));
             let mut stored = session
                 .get_value(&key)
@@ -320,35 +398,35 @@ fn tower_operations(c: &mut Criterion) {
                 .as_object_mut()
                 .expect("an object")
                 .insert("user_preferences".to_owned(), value);
-            black_box(session.insert_value(&key, stored).await.expect("inserts"))
-        });
-    });
-    let jobs = AsyncJobSession::<TranscriptionJob, _>::new(session.clone());
-    group.bench_function("jobsess", |b| {
-        b.to_async(&rt).iter(|| async {
+            black_box(session.insert_value(&key, stored).await.expect("inserts"));
+        },
+        || async {
             jobs.store_field(black_box(ID), TranscriptionJob::USER_PREFERENCES, &prefs)
                 .await
-                .expect("stores")
-        });
-    });
-    group.finish();
+                .expect("stores");
+        },
+    );
 
     // Ten jobs. The hand-written floor keeps its own list of ids and checks
     // each listed job is still there, as a listing that shows no ghosts must.
-    let mut group = c.benchmark_group("tower_ids");
     let session = new_session();
     let ids: Vec<String> = (0..10).map(|i| format!("job-{i}")).collect();
+    let jobs = AsyncJobSession::<TranscriptionJob, _>::new(new_session());
     rt.block_on(async {
         for id in &ids {
             session
                 .insert(&format!("job_{id}"), &job)
                 .await
                 .expect("inserts");
+            jobs.store(id, &job).await.expect("stores");
         }
         session.insert("my_index", &ids).await.expect("inserts");
     });
-    group.bench_function("baseline", |b| {
-        b.to_async(&rt).iter(|| async {
+    async_pair(
+        c,
+        &rt,
+        "tower_ids",
+        || async {
             let listed: Vec<String> = session
                 .get("my_index")
                 .await
@@ -366,20 +444,12 @@ fn tower_operations(c: &mut Criterion) {
                 }
             }
             live.sort_unstable();
-            black_box(live)
-        });
-    });
-    let jobs = AsyncJobSession::<TranscriptionJob, _>::new(new_session());
-    rt.block_on(async {
-        for id in &ids {
-            jobs.store(id, &job).await.expect("stores");
-        }
-    });
-    group.bench_function("jobsess", |b| {
-        b.to_async(&rt)
-            .iter(|| async { black_box(jobs.ids().await.expect("lists")) });
-    });
-    group.finish();
+            black_box(live);
+        },
+        || async {
+            black_box(jobs.ids().await.expect("lists"));
+        },
+    );
 }
 
 /// actix-session, on a request's session outside a server, against its own
@@ -393,40 +463,38 @@ fn actix_operations(c: &mut Criterion) {
             .get_session()
     };
 
-    let mut group = c.benchmark_group("actix_store_get");
     let raw = session();
-    group.bench_function("baseline", |b| {
-        b.iter(|| {
+    let mut jobs = JobSession::<TranscriptionJob, _>::new(session());
+    sync_pair(
+        c,
+        "actix_store_get",
+        || {
             let key = format!("job_{}", black_box(ID));
             raw.insert(&key, &job).expect("inserts");
             let back: Option<TranscriptionJob> = raw.get(&key).expect("gets");
-            black_box(back)
-        });
-    });
-    let mut jobs = JobSession::<TranscriptionJob, _>::new(session());
-    group.bench_function("jobsess", |b| {
-        b.iter(|| {
+            black_box(back);
+        },
+        || {
             jobs.store(black_box(ID), &job).expect("stores");
-            black_box(jobs.load(black_box(ID)).expect("loads"))
-        });
-    });
-    group.finish();
+            black_box(jobs.load(black_box(ID)).expect("loads"));
+        },
+    );
 
-    let mut group = c.benchmark_group("actix_load_field");
     let raw = session();
     raw.insert("job_job-123", &job).expect("inserts");
-    group.bench_function("baseline", |b| {
-        b.iter(|| {
+    let jobs = JobSession::<TranscriptionJob, _>::new(raw.clone());
+    sync_pair(
+        c,
+        "actix_load_field",
+        || {
             let key = format!("job_{}", black_box(ID));
             let back: Option<TranscriptionJob> = raw.get(&key).expect("gets");
-            black_box(back.map(|j| j.plugin_info))
-        });
-    });
-    let jobs = JobSession::<TranscriptionJob, _>::new(raw.clone());
-    group.bench_function("jobsess", |b| {
-        b.iter(|| black_box(jobs.load_field(black_box(ID), TranscriptionJob::PLUGIN_INFO)));
-    });
-    group.finish();
+            black_box(back.map(|j| j.plugin_info));
+        },
+        || {
+            black_box(jobs.load_field(black_box(ID), TranscriptionJob::PLUGIN_INFO)).ok();
+        },
+    );
 
     // A field write to a signed cookie session of 10 jobs, with a cookie
     // budget (the cookie measured before each write) and without one. The
@@ -435,54 +503,58 @@ fn actix_operations(c: &mut Criterion) {
     // the measuring, which costs the same whatever the limit.
     use jobsess::actix::{CookieSecurity, CookieSession};
     use jobsess::backend::Budget;
-    let mut group = c.benchmark_group("actix_cookie_budget_write_10_jobs");
     let ten = session();
     for i in 0..10 {
         ten.insert(format!("job_job-{i}"), &job).expect("inserts");
     }
-    for (name, bytes) in [("baseline", usize::MAX), ("budget", 1 << 20)] {
+    let [mut unlimited, mut budgeted] = [usize::MAX, 1 << 20].map(|bytes| {
         let cookie = CookieSession::new(ten.clone(), CookieSecurity::Signed);
-        let mut jobs = JobSession::<TranscriptionJob, _>::new(Budget::new(cookie, bytes));
-        let prefs = job.user_preferences.clone();
-        group.bench_function(name, |b| {
-            b.iter(|| {
-                jobs.store_field(
-                    black_box("job-3"),
-                    TranscriptionJob::USER_PREFERENCES,
-                    &prefs,
-                )
-                .expect("stores");
-            });
-        });
-    }
-    group.finish();
+        JobSession::<TranscriptionJob, _>::new(Budget::new(cookie, bytes))
+    });
+    let prefs = job.user_preferences.clone();
+    let mut write = |jobs: &mut JobSession<TranscriptionJob, _>| {
+        jobs.store_field(
+            black_box("job-3"),
+            TranscriptionJob::USER_PREFERENCES,
+            &prefs,
+        )
+        .expect("stores");
+    };
+    let write = std::cell::RefCell::new(&mut write);
+    sync_pair(
+        c,
+        "actix_cookie_budget_write_10_jobs",
+        || (write.borrow_mut())(&mut unlimited),
+        || (write.borrow_mut())(&mut budgeted),
+    );
 }
 
 /// `update` beside the `load` and `store` it replaces, on a map and on
 /// `Mutex<HashMap>` (the target: ≤1.2×).
 fn map_update(c: &mut Criterion) {
-    let mut group = c.benchmark_group("map_update");
     let mut map = HashMap::new();
     floor::store(&mut map, ID, &job_123());
-    group.bench_function("baseline", |b| {
-        b.iter(|| {
-            let mut jobs = JobSession::<TranscriptionJob, _>::new(&mut map);
+    let shared = std::cell::RefCell::new(map);
+    sync_pair(
+        c,
+        "map_update",
+        || {
+            let mut map = shared.borrow_mut();
+            let mut jobs = JobSession::<TranscriptionJob, _>::new(&mut *map);
             let mut job = jobs.load(black_box(ID)).expect("loads").expect("a job");
             job.file_info.size += 1;
             jobs.store(black_box(ID), &job).expect("stores");
-            black_box(job)
-        });
-    });
-    group.bench_function("jobsess", |b| {
-        b.iter(|| {
-            let mut jobs = JobSession::<TranscriptionJob, _>::new(&mut map);
+            black_box(job);
+        },
+        || {
+            let mut map = shared.borrow_mut();
+            let mut jobs = JobSession::<TranscriptionJob, _>::new(&mut *map);
             black_box(
                 jobs.update(black_box(ID), |job| job.file_info.size += 1)
                     .expect("updates"),
-            )
-        });
-    });
-    group.finish();
+            );
+        },
+    );
 
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -1063,24 +1135,8 @@ fn redis_operations(c: &mut Criterion) {
             },
         ),
     ];
-    if let Ok(only) = std::env::var("JOBSESS_BENCH_PAIRED") {
-        // `1` runs every pair, anything else the pairs whose name has it
-        let chosen: Vec<&Pair<'_>> = pairs
-            .iter()
-            .filter(|pair| only == "1" || pair.name.contains(&only))
-            .collect();
-        paired(&rt, &chosen);
-    } else {
-        for pair in &pairs {
-            let mut group = c.benchmark_group(pair.name);
-            group.bench_function("baseline", |b| {
-                b.to_async(&rt).iter(|| (pair.baseline)());
-            });
-            group.bench_function(pair.label, |b| {
-                b.to_async(&rt).iter(|| (pair.jobsess)());
-            });
-            group.finish();
-        }
+    pairs::run(c, &rt, &pairs);
+    if !pairs::paired_mode() {
         update_against_load_store(c, &rt, "redis_update", jobs);
         redis_update_contention(&url);
     }

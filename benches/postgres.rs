@@ -28,7 +28,7 @@ use sqlx::{PgPool, Row};
 
 mod common;
 use common::http::{compare, serve};
-use common::pairs::{Pair, paired};
+use common::pairs::{self, Pair};
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 struct FileInfo {
@@ -389,24 +389,7 @@ fn postgres_operations(c: &mut Criterion) {
         )
         .floor()])
         .collect();
-    if let Ok(only) = std::env::var("JOBSESS_BENCH_PAIRED") {
-        let chosen: Vec<&Pair<'_>> = pairs
-            .iter()
-            .filter(|pair| only == "1" || pair.name.contains(&only))
-            .collect();
-        paired(&rt, &chosen);
-    } else {
-        for pair in &pairs {
-            let mut group = c.benchmark_group(pair.name);
-            group.bench_function("baseline", |b| {
-                b.to_async(&rt).iter(|| (pair.baseline)());
-            });
-            group.bench_function(pair.label, |b| {
-                b.to_async(&rt).iter(|| (pair.jobsess)());
-            });
-            group.finish();
-        }
-    }
+    pairs::run(c, &rt, &pairs);
     instead_of(c, &rt, pool, jobs);
     if std::env::var_os("JOBSESS_BENCH_HTTP").is_some() {
         http(&rt, pool, &url);

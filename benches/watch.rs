@@ -36,6 +36,12 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[index]
 }
 
+/// The `p` percentile of `samples`.
+fn percentile_of(mut samples: Vec<Duration>, p: f64) -> Duration {
+    samples.sort_unstable();
+    percentile(&samples, p)
+}
+
 fn report(name: &str, mut samples: Vec<Duration>) -> Duration {
     samples.sort_unstable();
     let (p50, p99) = (percentile(&samples, 0.5), percentile(&samples, 0.99));
@@ -243,8 +249,9 @@ async fn fanned_out(
 /// The floor for `consumers` watchers: PUBLISH on one client, its message
 /// on a subscriber, handed by hand to `consumers` tasks (a tokio broadcast
 /// channel, each task noting when it got each message, as the watchers of
-/// [`watched_round_trip`] do). Latency is to each task's arrival.
-async fn raw_fan_out(url: &str, consumers: usize, floor: Floor) -> Vec<Duration> {
+/// [`watched_round_trip`] do). Latency is to each task's arrival; also
+/// how long each write call took (to its reply).
+async fn raw_fan_out(url: &str, consumers: usize, floor: Floor) -> (Vec<Duration>, Vec<Duration>) {
     let (publisher, fan_out, forward) = fanned_out(url, "jobsess-bench-fan-out", floor).await;
     let arrived = Arc::new(AtomicUsize::new(0));
     let all_arrived = Arc::new(Notify::new());
@@ -268,10 +275,12 @@ async fn raw_fan_out(url: &str, consumers: usize, floor: Floor) -> Vec<Duration>
         }));
     }
     let (mut started, mut lost) = (Vec::with_capacity(ROUNDS as usize), 0);
+    let mut writes = Vec::with_capacity(ROUNDS as usize);
     for step in (1..=ROUNDS).chain([0]) {
         arrived.store(0, Ordering::Release);
         started.push(Instant::now());
         publisher.send("jobsess-bench-fan-out", step).await;
+        writes.push(started[started.len() - 1].elapsed());
         // a lost message reaches no task: its step has no samples
         if step > 0
             && tokio::time::timeout(LOST_AFTER, all_arrived.notified())
@@ -293,7 +302,7 @@ async fn raw_fan_out(url: &str, consumers: usize, floor: Floor) -> Vec<Duration>
     if lost > 0 {
         println!("  (fan-out by hand: {lost} of {ROUNDS} messages reached not every task)");
     }
-    samples
+    (samples, writes)
 }
 
 /// The alternative design, measured on the same server: keyspace
@@ -378,7 +387,7 @@ async fn keyspace_against_publish() {
             "own server: raw PUBLISH -> SUBSCRIBE",
             raw_round_trip(&url).await,
         );
-        let (samples, _) = watched_round_trip(&url, 1).await;
+        let (samples, _, _) = watched_round_trip(&url, 1).await;
         let watched = report("own server: store_field -> watch_field, 1 watcher", samples);
         let keyspace = report(
             "own server: HSET -> keyspace notification -> HGET",
@@ -423,7 +432,7 @@ async fn keyspace_against_publish() {
 
 /// `store_field` on instance A, the value on each of `watchers` watch
 /// streams on instance B.
-async fn watched_round_trip(url: &str, watchers: usize) -> (Vec<Duration>, f64) {
+async fn watched_round_trip(url: &str, watchers: usize) -> (Vec<Duration>, f64, Vec<Duration>) {
     let token = RedisJobStore::new_owner_token().expect("a token");
     let a = AsyncJobSession::<Job, _>::new(instance(url).await.owner(&token).expect("an owner"));
     let b = AsyncJobSession::<Job, _>::new(instance(url).await.owner(&token).expect("an owner"));
@@ -467,12 +476,14 @@ async fn watched_round_trip(url: &str, watchers: usize) -> (Vec<Duration>, f64) 
     #[allow(clippy::cast_precision_loss)]
     let per_watcher = resident_bytes().saturating_sub(before) as f64 / watchers as f64;
     let mut started = Vec::with_capacity(ROUNDS as usize);
+    let mut writes = Vec::with_capacity(ROUNDS as usize);
     for step in 1..=ROUNDS {
         arrived.store(0, Ordering::Release);
         started.push(Instant::now());
         a.store_field("bench", Job::STEP, &step)
             .await
             .expect("stores");
+        writes.push(started[started.len() - 1].elapsed());
         arrived_within(&all_arrived).await;
     }
     a.delete("bench").await.expect("deletes");
@@ -482,7 +493,7 @@ async fn watched_round_trip(url: &str, watchers: usize) -> (Vec<Duration>, f64) 
             samples.push(at - started[step as usize - 1]);
         }
     }
-    (samples, per_watcher)
+    (samples, per_watcher, writes)
 }
 
 /// `store_field` on instance A, the server-sent event on a client of an
@@ -745,16 +756,25 @@ fn main() {
             for run in 0..RUNS {
                 let fan_out = report(
                     &format!("run {run}: raw PUBLISH -> SUBSCRIBE -> {watchers} tasks by hand"),
-                    raw_fan_out(&url, watchers, Floor::Plain).await,
+                    raw_fan_out(&url, watchers, Floor::Plain).await.0,
                 );
+                let (samples, script_writes) = raw_fan_out(&url, watchers, Floor::Script).await;
                 let script = report(
                     &format!(
                         "run {run}: field-write script with jobsess's message -> SUBSCRIBE -> \
                          decoded -> {watchers} tasks by hand"
                     ),
-                    raw_fan_out(&url, watchers, Floor::Script).await,
+                    samples,
                 );
-                let (samples, per_watcher) = watched_round_trip(&url, watchers).await;
+                let (samples, per_watcher, writes) = watched_round_trip(&url, watchers).await;
+                // the write call alone, to its reply: how much of the
+                // latency is the writer's side
+                println!(
+                    "  the write call to its reply, p50: the script floor's {:.1} µs, \
+                     jobsess's store_field {:.1} µs",
+                    percentile_of(script_writes, 0.5).as_secs_f64() * 1e6,
+                    percentile_of(writes, 0.5).as_secs_f64() * 1e6,
+                );
                 let p50 = report(
                     &format!(
                         "run {run}: store_field on A -> watch_field event on B, {watchers} watchers"

@@ -1,7 +1,7 @@
 //! An axum route through jobsess against the same route written by hand,
 //! each served on 127.0.0.1 and driven over real sockets by keep-alive
-//! clients (a small load generator: no `oha` or `wrk` installs on the
-//! machines these benches run on without the internet).
+//! clients: a small load generator in Rust, so that the bench needs
+//! nothing beyond cargo and times both routes with the same client.
 
 use std::time::{Duration, Instant};
 

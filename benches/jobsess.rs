@@ -1317,40 +1317,32 @@ fn instead_on_redis(c: &mut Criterion) {
         owner.save().await.expect("saves");
         (whole.id().expect("an id"), owner.id().expect("an id"))
     });
-    let mut group = c.benchmark_group("redis_field_update_instead_tower_sessions");
-    group.bench_function("tower_sessions_redis_store", |b| {
-        b.to_async(&rt).iter(|| {
-            let (sessions, prefs) = (sessions.clone(), prefs.clone());
-            async move {
-                // one request: load the record, change one job, save it whole
-                let session = Session::new(Some(whole_id), sessions, None);
-                let key = "transcription_job-3";
-                let mut job: TranscriptionJob =
-                    session.get(key).await.expect("loads").expect("a job");
-                job.user_preferences = prefs;
-                session.insert(key, job).await.expect("inserts");
-                session.save().await.expect("saves");
-            }
-        });
-    });
-    group.bench_function("jobsess", |b| {
-        b.to_async(&rt).iter(|| {
-            let (sessions, jobs, prefs, token) = (sessions.clone(), &jobs, &prefs, &token);
-            async move {
-                // one request: the session's owner token, then the field
-                let session = Session::new(Some(token_id), sessions, None);
-                let owner: String = session.get("owner").await.expect("loads").expect("a token");
-                assert_eq!(owner.len(), token.len());
-                jobs.store_field("job-3", TranscriptionJob::USER_PREFERENCES, prefs)
-                    .await
-                    .expect("stores");
-            }
-        });
-    });
-    group.finish();
+    let (sessions, jobs, prefs, token) = (&sessions, &jobs, &prefs, &token);
+    let pair = Pair::new(
+        "redis_field_update_instead_tower_sessions",
+        move || async move {
+            // one request: load the record, change one job, save it whole
+            let session = Session::new(Some(whole_id), sessions.clone(), None);
+            let key = "transcription_job-3";
+            let mut job: TranscriptionJob = session.get(key).await.expect("loads").expect("a job");
+            job.user_preferences = prefs.clone();
+            session.insert(key, job).await.expect("inserts");
+            session.save().await.expect("saves");
+        },
+        move || async move {
+            // one request: the session's owner token, then the field
+            let session = Session::new(Some(token_id), sessions.clone(), None);
+            let owner: String = session.get("owner").await.expect("loads").expect("a token");
+            assert_eq!(owner.len(), token.len());
+            jobs.store_field("job-3", TranscriptionJob::USER_PREFERENCES, prefs)
+                .await
+                .expect("stores");
+        },
+    );
+    pairs::run(c, &rt, &[pair]);
     rt.block_on(async {
-        let _ = SessionStore::delete(&*sessions, &whole_id).await;
-        let _ = SessionStore::delete(&*sessions, &token_id).await;
+        let _ = SessionStore::delete(&**sessions, &whole_id).await;
+        let _ = SessionStore::delete(&**sessions, &token_id).await;
         jobs.clear().await.expect("clears");
     });
     drop(rt);

@@ -426,40 +426,32 @@ fn instead_of(
         (session.id().expect("an id"), owner.id().expect("an id"))
     });
     let prefs = job_123().user_preferences;
-    let mut group = c.benchmark_group("postgres_field_update_instead");
-    group.bench_function("tower_sessions_sqlx_store", |b| {
-        b.to_async(rt).iter(|| {
-            let (sessions, prefs) = (sessions.clone(), prefs.clone());
-            async move {
-                // one request: load the record, change one job, save it whole
-                let session = Session::new(Some(id), sessions, None);
-                let key = "transcription_job-3";
-                let mut job: TranscriptionJob =
-                    session.get(key).await.expect("loads").expect("a job");
-                job.user_preferences = prefs;
-                session.insert(key, job).await.expect("inserts");
-                session.save().await.expect("saves");
-            }
-        });
-    });
-    group.bench_function("jobsess", |b| {
-        b.to_async(rt).iter(|| {
-            let (sessions, prefs) = (sessions.clone(), &prefs);
-            async move {
-                // one request: the session's owner token, then the field
-                let session = Session::new(Some(owner_id), sessions, None);
-                let owner: String = session.get("owner").await.expect("loads").expect("a token");
-                black_box(owner);
-                jobs.store_field("job-3", TranscriptionJob::USER_PREFERENCES, prefs)
-                    .await
-                    .expect("stores");
-            }
-        });
-    });
-    group.finish();
+    let (sessions, prefs) = (&sessions, &prefs);
+    let pair = Pair::new(
+        "postgres_field_update_instead",
+        move || async move {
+            // one request: load the record, change one job, save it whole
+            let session = Session::new(Some(id), sessions.clone(), None);
+            let key = "transcription_job-3";
+            let mut job: TranscriptionJob = session.get(key).await.expect("loads").expect("a job");
+            job.user_preferences = prefs.clone();
+            session.insert(key, job).await.expect("inserts");
+            session.save().await.expect("saves");
+        },
+        move || async move {
+            // one request: the session's owner token, then the field
+            let session = Session::new(Some(owner_id), sessions.clone(), None);
+            let owner: String = session.get("owner").await.expect("loads").expect("a token");
+            black_box(owner);
+            jobs.store_field("job-3", TranscriptionJob::USER_PREFERENCES, prefs)
+                .await
+                .expect("stores");
+        },
+    );
+    pairs::run(c, rt, &[pair]);
     rt.block_on(async {
-        let _ = SessionStore::delete(&*sessions, &id).await;
-        let _ = SessionStore::delete(&*sessions, &owner_id).await;
+        let _ = SessionStore::delete(&**sessions, &id).await;
+        let _ = SessionStore::delete(&**sessions, &owner_id).await;
     });
 }
 

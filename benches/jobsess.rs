@@ -12,60 +12,14 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 mod common;
+#[path = "common/tower_floor.rs"]
+mod tower_floor;
+use common::job::{ID, PluginInfo, TranscriptionJob, UserPreferences, job_123};
 use common::pairs::{self, Pair};
 use jobsess::{AsyncJobSession, JobMetadata, JobSession, UntypedJob};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use tower_sessions::{MemoryStore, Session};
-
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-struct FileInfo {
-    name: String,
-    path: String,
-    size: u64,
-}
-
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-struct PluginInfo {
-    id: String,
-    title: String,
-    version: String,
-}
-
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-struct UserPreferences {
-    language: String,
-    format: String,
-}
-
-/// The notebook's job-123.
-#[derive(Serialize, Deserialize, JobMetadata, Clone, Debug, PartialEq)]
-struct TranscriptionJob {
-    file_info: FileInfo,
-    plugin_info: PluginInfo,
-    user_preferences: UserPreferences,
-}
-
-fn job_123() -> TranscriptionJob {
-    TranscriptionJob {
-        file_info: FileInfo {
-            name: "interview.mp3".into(),
-            path: "/media/audio/interview.mp3".into(),
-            size: 1_024_000,
-        },
-        plugin_info: PluginInfo {
-            id: "whisper_large".into(),
-            title: "Whisper Large".into(),
-            version: "3.0".into(),
-        },
-        user_preferences: UserPreferences {
-            language: "en".into(),
-            format: "srt".into(),
-        },
-    }
-}
-
-const ID: &str = "job-123";
 
 /// The floor: what a hand-written handler does, building its key each time.
 mod floor {
@@ -323,25 +277,7 @@ fn tower_operations(c: &mut Criterion) {
         c,
         &rt,
         "tower_store_get",
-        || async {
-            let id = black_box(ID);
-            session
-                .insert(&format!("job_{id}"), &job)
-                .await
-                .expect("inserts");
-            let mut ids: Vec<String> = session
-                .get("__index.job")
-                .await
-                .expect("gets")
-                .unwrap_or_default();
-            if !ids.iter().any(|listed| listed == id) {
-                ids.push(id.to_owned());
-                session.insert("__index.job", &ids).await.expect("inserts");
-            }
-            let back: Option<TranscriptionJob> =
-                session.get(&format!("job_{id}")).await.expect("gets");
-            black_box(back);
-        },
+        || tower_floor::store_get_with_id_list(&session, black_box(ID), &job),
         jobs_store_load,
     );
     // the plain floor, which keeps no id list and so can't answer `ids()`
@@ -367,11 +303,7 @@ fn tower_operations(c: &mut Criterion) {
         c,
         &rt,
         "tower_get",
-        || async {
-            let key = format!("job_{}", black_box(ID));
-            let back: Option<TranscriptionJob> = session.get(&key).await.expect("gets");
-            black_box(back);
-        },
+        || tower_floor::get::<TranscriptionJob>(&session, black_box(ID)),
         || async {
             black_box(jobs.load(black_box(ID)).await.expect("loads"));
         },
@@ -386,20 +318,7 @@ fn tower_operations(c: &mut Criterion) {
         c,
         &rt,
         "tower_store_field",
-        || async {
-            let key = format!("job_{}", black_box(ID));
-            let mut stored = session
-                .get_value(&key)
-                .await
-                .expect("gets")
-                .expect("present");
-            let value = serde_json::to_value(&prefs).expect("encodes");
-            stored
-                .as_object_mut()
-                .expect("an object")
-                .insert("user_preferences".to_owned(), value);
-            black_box(session.insert_value(&key, stored).await.expect("inserts"));
-        },
+        || tower_floor::store_field(&session, black_box(ID), "user_preferences", &prefs),
         || async {
             jobs.store_field(black_box(ID), TranscriptionJob::USER_PREFERENCES, &prefs)
                 .await
@@ -852,11 +771,7 @@ fn redis_operations(c: &mut Criterion) {
         eprintln!("redis_* groups skipped: set REDIS_URL");
         return;
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("a runtime");
+    let rt = common::one_worker();
     let job = job_123();
     let (raw, store) = rt.block_on(async {
         let raw =
@@ -1167,7 +1082,7 @@ fn redis_http(
     use axum::extract::{Path, State};
     use axum::http::StatusCode;
     use axum::routing::post;
-    use common::http::{CLIENTS, compare, serve};
+    use common::http::{CLIENTS, compare, preferences_for, serve, through_jobsess};
     use fred::prelude::{HashesInterface, KeysInterface};
     use jobsess::redis::{OwnerJobs, RedisJobStore};
 
@@ -1188,10 +1103,7 @@ fn redis_http(
         let json = json.ok_or((StatusCode::NOT_FOUND, String::new()))?;
         let plugin: PluginInfo = serde_json::from_str(&json)
             .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-        let prefs = UserPreferences {
-            language: "en".into(),
-            format: plugin.version.clone(),
-        };
+        let prefs = preferences_for(&plugin);
         let json = serde_json::to_string(&prefs)
             .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
         let args = vec![String::new(), "user_preferences".to_owned(), json];
@@ -1203,23 +1115,6 @@ fn redis_http(
         if found == 0 {
             return Err((StatusCode::NOT_FOUND, String::new()));
         }
-        Ok(plugin.title)
-    }
-
-    async fn through_jobsess(
-        State(jobs): State<AsyncJobSession<TranscriptionJob, OwnerJobs>>,
-        Path(id): Path<String>,
-    ) -> Result<String, jobsess::Error> {
-        let plugin = jobs
-            .load_field(&id, TranscriptionJob::PLUGIN_INFO)
-            .await?
-            .ok_or(jobsess::Error::JobNotFound { key: id.clone() })?;
-        let prefs = UserPreferences {
-            language: "en".into(),
-            format: plugin.version.clone(),
-        };
-        jobs.store_field(&id, TranscriptionJob::USER_PREFERENCES, &prefs)
-            .await?;
         Ok(plugin.title)
     }
 
@@ -1250,7 +1145,7 @@ fn redis_http(
             .route("/jobs/{id}", post(by_hand))
             .with_state(raw);
         let jobs_app = axum::Router::new()
-            .route("/jobs/{id}", post(through_jobsess))
+            .route("/jobs/{id}", post(through_jobsess::<OwnerJobs>))
             .with_state(jobs.clone());
         (serve(raw_app).await, serve(jobs_app).await)
     });
@@ -1275,18 +1170,13 @@ fn redis_http(
 fn instead_on_redis(c: &mut Criterion) {
     use fred::prelude::{ClientLike, Config, Pool};
     use jobsess::redis::RedisJobStore;
-    use tower_sessions::SessionStore;
     use tower_sessions_redis_store::RedisStore;
 
     let Ok(url) = std::env::var("REDIS_URL") else {
         eprintln!("redis_field_update_instead_* groups skipped: set REDIS_URL");
         return;
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("a runtime");
+    let rt = common::one_worker();
     let pool = rt.block_on(async {
         let pool =
             Pool::new(Config::from_url(&url).expect("a URL"), None, None, None, 1).expect("a pool");
@@ -1294,57 +1184,19 @@ fn instead_on_redis(c: &mut Criterion) {
         pool
     });
     let store = RedisJobStore::new(pool.clone()).with_namespace("jobsess-bench-instead");
-    let prefs = job_123().user_preferences;
 
-    // tower-sessions
-    let sessions = Arc::new(RedisStore::new(pool.clone()));
+    // tower-sessions with its Redis store
     let token = RedisJobStore::new_owner_token().expect("a token");
     let jobs = AsyncJobSession::<TranscriptionJob, _>::new(store.owner(&token).expect("an owner"));
-    let (whole_id, token_id) = rt.block_on(async {
-        let whole = Session::new(None, sessions.clone(), None);
-        for i in 0..10 {
-            whole
-                .insert(&format!("transcription_job-{i}"), job_123())
-                .await
-                .expect("inserts");
-            jobs.store(&format!("job-{i}"), &job_123())
-                .await
-                .expect("stores");
-        }
-        whole.save().await.expect("saves");
-        let owner = Session::new(None, sessions.clone(), None);
-        owner.insert("owner", &token).await.expect("inserts");
-        owner.save().await.expect("saves");
-        (whole.id().expect("an id"), owner.id().expect("an id"))
-    });
-    let (sessions, jobs, prefs, token) = (&sessions, &jobs, &prefs, &token);
-    let pair = Pair::new(
+    let sessions = Arc::new(RedisStore::new(pool.clone()));
+    common::instead::field_update_in_record(
+        c,
+        &rt,
         "redis_field_update_instead_tower_sessions",
-        move || async move {
-            // one request: load the record, change one job, save it whole
-            let session = Session::new(Some(whole_id), sessions.clone(), None);
-            let key = "transcription_job-3";
-            let mut job: TranscriptionJob = session.get(key).await.expect("loads").expect("a job");
-            job.user_preferences = prefs.clone();
-            session.insert(key, job).await.expect("inserts");
-            session.save().await.expect("saves");
-        },
-        move || async move {
-            // one request: the session's owner token, then the field
-            let session = Session::new(Some(token_id), sessions.clone(), None);
-            let owner: String = session.get("owner").await.expect("loads").expect("a token");
-            assert_eq!(owner.len(), token.len());
-            jobs.store_field("job-3", TranscriptionJob::USER_PREFERENCES, prefs)
-                .await
-                .expect("stores");
-        },
+        &sessions,
+        &jobs,
     );
-    pairs::run(c, &rt, &[pair]);
-    rt.block_on(async {
-        let _ = SessionStore::delete(&**sessions, &whole_id).await;
-        let _ = SessionStore::delete(&**sessions, &token_id).await;
-        jobs.clear().await.expect("clears");
-    });
+    rt.block_on(jobs.clear()).expect("clears");
     drop(rt);
 
     instead_on_actix_redis(c, &url);
@@ -1421,31 +1273,16 @@ fn instead_on_actix_redis(c: &mut Criterion, url: &str) {
                     )
                     .await;
                     let side = if name == "jobsess" { "jobs" } else { "whole" };
-                    let seeded = test::call_service(
-                        &app,
-                        test::TestRequest::post()
-                            .uri(&format!("/{side}/seed"))
-                            .to_request(),
+                    let call = async |request: test::TestRequest| {
+                        test::call_service(&app, request.to_request()).await
+                    };
+                    seeded_writes(
+                        call,
+                        &format!("/{side}/seed"),
+                        &format!("/{side}/write"),
+                        iters,
                     )
-                    .await;
-                    assert!(seeded.status().is_success(), "{}", seeded.status());
-                    let cookie = seeded
-                        .response()
-                        .cookies()
-                        .next()
-                        .expect("a session cookie")
-                        .into_owned();
-                    let started = Instant::now();
-                    for _ in 0..iters {
-                        let request = test::TestRequest::post()
-                            .uri(&format!("/{side}/write"))
-                            .cookie(cookie.clone())
-                            .to_request();
-                        let response = test::call_service(&app, request).await;
-                        assert!(response.status().is_success(), "{}", response.status());
-                        black_box(response);
-                    }
-                    started.elapsed()
+                    .await
                 })
             });
         });
@@ -1509,6 +1346,33 @@ fn ordered_maps(c: &mut Criterion) {
     ordered_listing::<Map<String, Value>>(c, "json_map");
 }
 
+/// Posts once to `seed` through `call` (one request to an actix-web test
+/// service), then times `iters` posts to `write`, each carrying the session
+/// cookie the seed answered with.
+async fn seeded_writes<B>(
+    call: impl AsyncFn(actix_web::test::TestRequest) -> actix_web::dev::ServiceResponse<B>,
+    seed: &str,
+    write: &str,
+    iters: u64,
+) -> Duration {
+    use actix_web::test::TestRequest;
+    let seeded = call(TestRequest::post().uri(seed)).await;
+    assert!(seeded.status().is_success(), "{}", seeded.status());
+    let cookie = seeded
+        .response()
+        .cookies()
+        .next()
+        .expect("a session cookie")
+        .into_owned();
+    let started = Instant::now();
+    for _ in 0..iters {
+        let response = call(TestRequest::post().uri(write).cookie(cookie.clone())).await;
+        assert!(response.status().is_success(), "{}", response.status());
+        black_box(response);
+    }
+    started.elapsed()
+}
+
 /// The same write over a whole request: an actix-web app with a signed
 /// cookie session of 10 jobs (each request carries the cookie in, and a
 /// new one goes out), a field write through `Jobs<M>` with the cookie
@@ -1569,28 +1433,10 @@ fn actix_cookie_budget_request(c: &mut Criterion) {
                             .route("/write", web::post().to(write)),
                     )
                     .await;
-                    let seeded = test::call_service(
-                        &app,
-                        test::TestRequest::post().uri("/seed").to_request(),
-                    )
-                    .await;
-                    let cookie = seeded
-                        .response()
-                        .cookies()
-                        .next()
-                        .expect("a session cookie")
-                        .into_owned();
-                    let started = Instant::now();
-                    for _ in 0..iters {
-                        let request = test::TestRequest::post()
-                            .uri("/write")
-                            .cookie(cookie.clone())
-                            .to_request();
-                        let response = test::call_service(&app, request).await;
-                        assert!(response.status().is_success(), "{}", response.status());
-                        black_box(response);
-                    }
-                    started.elapsed()
+                    let call = async |request: test::TestRequest| {
+                        test::call_service(&app, request.to_request()).await
+                    };
+                    seeded_writes(call, "/seed", "/write", iters).await
                 })
             });
         });

@@ -22,63 +22,14 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use jobsess::postgres::PostgresJobStore;
 use jobsess::{AsyncJobSession, JobMetadata};
-use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
 use sqlx::{PgPool, Row};
 
 mod common;
-use common::http::{compare, serve};
+use common::http::{compare, preferences_for, serve, through_jobsess};
+use common::job::{ID, PluginInfo, TranscriptionJob, job_123};
 use common::pairs::{self, Pair};
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-struct FileInfo {
-    name: String,
-    path: String,
-    size: u64,
-}
-
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-struct PluginInfo {
-    id: String,
-    title: String,
-    version: String,
-}
-
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-struct UserPreferences {
-    language: String,
-    format: String,
-}
-
-/// The notebook's job-123.
-#[derive(Serialize, Deserialize, JobMetadata, Clone, Debug, PartialEq)]
-#[job_metadata(prefix = "transcription")]
-struct TranscriptionJob {
-    file_info: FileInfo,
-    plugin_info: PluginInfo,
-    user_preferences: UserPreferences,
-}
-
-fn job_123() -> TranscriptionJob {
-    TranscriptionJob {
-        file_info: FileInfo {
-            name: "interview.mp3".into(),
-            path: "/media/audio/interview.mp3".into(),
-            size: 1_024_000,
-        },
-        plugin_info: PluginInfo {
-            id: "whisper_large".into(),
-            title: "Whisper Large".into(),
-            version: "3.0".into(),
-        },
-        user_preferences: UserPreferences {
-            language: "en".into(),
-            format: "srt".into(),
-        },
-    }
-}
-
-const ID: &str = "job-123";
 const TTL: f64 = 24.0 * 3600.0;
 const SCHEMA: &str = "jobsess_bench";
 
@@ -154,7 +105,7 @@ fn setup(rt: &tokio::runtime::Runtime, url: &str) -> Setup {
             jobs.store(&id, &job).await.expect("stores");
             sqlx::query(floor::STORE)
                 .bind(&raw_owner)
-                .bind("transcription")
+                .bind(TranscriptionJob::key_prefix())
                 .bind(&id)
                 .bind(Json(&job))
                 .bind(TTL)
@@ -176,11 +127,7 @@ fn postgres_operations(c: &mut Criterion) {
         eprintln!("postgres_* groups skipped: set DATABASE_URL");
         return;
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("a runtime");
+    let rt = common::one_worker();
     let Setup {
         pool,
         store: _store,
@@ -189,7 +136,6 @@ fn postgres_operations(c: &mut Criterion) {
     } = setup(&rt, &url);
     let (pool, jobs, raw_owner) = (&pool, &jobs, raw_owner.as_str());
     let prefix = TranscriptionJob::key_prefix();
-    assert_eq!(prefix, "transcription", "the floors' rows use this prefix");
     let job = &job_123();
     let prefs = &job.user_preferences;
 
@@ -203,6 +149,20 @@ fn postgres_operations(c: &mut Criterion) {
     .replace("{jobs}", "\"jobsess_bench\".\"jobs\"")
     .replace("{revisions}", "\"jobsess_bench\".\"jobs_revision\"");
     let set_field_sql = set_field_sql.as_str();
+    // the floor of a field write, shared by two pairs
+    let store_field_by_hand = move || async move {
+        let done = sqlx::query(floor::STORE_FIELD)
+            .bind(raw_owner)
+            .bind(prefix)
+            .bind(black_box(ID))
+            .bind("user_preferences")
+            .bind(Json(prefs))
+            .bind(TTL)
+            .execute(pool)
+            .await
+            .expect("UPDATE");
+        assert_eq!(done.rows_affected(), 1);
+    };
     let pairs = [
         Pair::new(
             "postgres_load",
@@ -252,19 +212,7 @@ fn postgres_operations(c: &mut Criterion) {
         ),
         Pair::new(
             "postgres_store_field",
-            move || async move {
-                let done = sqlx::query(floor::STORE_FIELD)
-                    .bind(raw_owner)
-                    .bind(prefix)
-                    .bind(black_box(ID))
-                    .bind("user_preferences")
-                    .bind(Json(prefs))
-                    .bind(TTL)
-                    .execute(pool)
-                    .await
-                    .expect("UPDATE");
-                assert_eq!(done.rows_affected(), 1);
-            },
+            store_field_by_hand,
             move || async move {
                 jobs.store_field(black_box(ID), TranscriptionJob::USER_PREFERENCES, prefs)
                     .await
@@ -358,18 +306,7 @@ fn postgres_operations(c: &mut Criterion) {
         .into_iter()
         .chain([Pair::new(
             "postgres_store_field_statement",
-            move || async move {
-                sqlx::query(floor::STORE_FIELD)
-                    .bind(raw_owner)
-                    .bind(prefix)
-                    .bind(black_box(ID))
-                    .bind("user_preferences")
-                    .bind(Json(prefs))
-                    .bind(TTL)
-                    .execute(pool)
-                    .await
-                    .expect("UPDATE");
-            },
+            store_field_by_hand,
             move || async move {
                 let rows = sqlx::query(set_field_sql)
                     .bind(raw_owner)
@@ -398,61 +335,23 @@ fn postgres_operations(c: &mut Criterion) {
 
 /// A one-field update of a job among 10, as a user would do it instead:
 /// the 10 jobs in a tower-sessions session record in PostgreSQL
-/// (tower-sessions-sqlx-store), loaded, changed and saved whole, against
-/// jobsess: the same store's session loaded (it holds only the owner
-/// token), then one field write in the PostgreSQL job store.
+/// (tower-sessions-sqlx-store), see [`common::instead`].
 fn instead_of(
     c: &mut Criterion,
     rt: &tokio::runtime::Runtime,
     pool: &PgPool,
     jobs: &AsyncJobSession<TranscriptionJob, jobsess::postgres::OwnerJobs>,
 ) {
-    use tower_sessions::{Session, SessionStore};
     use tower_sessions_sqlx_store::PostgresStore;
     let sessions = Arc::new(PostgresStore::new(pool.clone()));
-    let (id, owner_id) = rt.block_on(async {
-        sessions.migrate().await.expect("migrates");
-        let session = Session::new(None, sessions.clone(), None);
-        for i in 0..10 {
-            session
-                .insert(&format!("transcription_job-{i}"), job_123())
-                .await
-                .expect("inserts");
-        }
-        session.save().await.expect("saves");
-        let owner = Session::new(None, sessions.clone(), None);
-        owner.insert("owner", "a token").await.expect("inserts");
-        owner.save().await.expect("saves");
-        (session.id().expect("an id"), owner.id().expect("an id"))
-    });
-    let prefs = job_123().user_preferences;
-    let (sessions, prefs) = (&sessions, &prefs);
-    let pair = Pair::new(
+    rt.block_on(sessions.migrate()).expect("migrates");
+    common::instead::field_update_in_record(
+        c,
+        rt,
         "postgres_field_update_instead",
-        move || async move {
-            // one request: load the record, change one job, save it whole
-            let session = Session::new(Some(id), sessions.clone(), None);
-            let key = "transcription_job-3";
-            let mut job: TranscriptionJob = session.get(key).await.expect("loads").expect("a job");
-            job.user_preferences = prefs.clone();
-            session.insert(key, job).await.expect("inserts");
-            session.save().await.expect("saves");
-        },
-        move || async move {
-            // one request: the session's owner token, then the field
-            let session = Session::new(Some(owner_id), sessions.clone(), None);
-            let owner: String = session.get("owner").await.expect("loads").expect("a token");
-            black_box(owner);
-            jobs.store_field("job-3", TranscriptionJob::USER_PREFERENCES, prefs)
-                .await
-                .expect("stores");
-        },
+        &sessions,
+        jobs,
     );
-    pairs::run(c, rt, &[pair]);
-    rt.block_on(async {
-        let _ = SessionStore::delete(&**sessions, &id).await;
-        let _ = SessionStore::delete(&**sessions, &owner_id).await;
-    });
 }
 
 /// An axum route that reads one field and writes another through jobsess,
@@ -475,7 +374,7 @@ fn http(rt: &tokio::runtime::Runtime, pool: &PgPool, url: &str) {
         let failed = |e: sqlx::Error| (axum::http::StatusCode::SERVICE_UNAVAILABLE, e.to_string());
         let row = sqlx::query(floor::LOAD_FIELD)
             .bind(&raw.owner)
-            .bind("transcription")
+            .bind(TranscriptionJob::key_prefix())
             .bind(&id)
             .bind("plugin_info")
             .fetch_optional(&raw.pool)
@@ -483,13 +382,10 @@ fn http(rt: &tokio::runtime::Runtime, pool: &PgPool, url: &str) {
             .map_err(failed)?
             .ok_or((axum::http::StatusCode::NOT_FOUND, String::new()))?;
         let Json(plugin): Json<PluginInfo> = row.get(0);
-        let prefs = UserPreferences {
-            language: "en".into(),
-            format: plugin.version.clone(),
-        };
+        let prefs = preferences_for(&plugin);
         sqlx::query(floor::STORE_FIELD)
             .bind(&raw.owner)
-            .bind("transcription")
+            .bind(TranscriptionJob::key_prefix())
             .bind(&id)
             .bind("user_preferences")
             .bind(Json(&prefs))
@@ -497,23 +393,6 @@ fn http(rt: &tokio::runtime::Runtime, pool: &PgPool, url: &str) {
             .execute(&raw.pool)
             .await
             .map_err(failed)?;
-        Ok(plugin.title)
-    }
-
-    async fn through_jobsess(
-        State(jobs): State<AsyncJobSession<TranscriptionJob, jobsess::postgres::OwnerJobs>>,
-        Path(id): Path<String>,
-    ) -> Result<String, jobsess::Error> {
-        let plugin = jobs
-            .load_field(&id, TranscriptionJob::PLUGIN_INFO)
-            .await?
-            .ok_or(jobsess::Error::JobNotFound { key: id.clone() })?;
-        let prefs = UserPreferences {
-            language: "en".into(),
-            format: plugin.version.clone(),
-        };
-        jobs.store_field(&id, TranscriptionJob::USER_PREFERENCES, &prefs)
-            .await?;
         Ok(plugin.title)
     }
 
@@ -527,7 +406,10 @@ fn http(rt: &tokio::runtime::Runtime, pool: &PgPool, url: &str) {
                 owner: setup.1,
             });
         let jobs_app = axum::Router::new()
-            .route("/jobs/{id}", post(through_jobsess))
+            .route(
+                "/jobs/{id}",
+                post(through_jobsess::<jobsess::postgres::OwnerJobs>),
+            )
             .with_state(setup.0);
         (serve(raw_app).await, serve(jobs_app).await)
     });
@@ -556,7 +438,7 @@ async fn setup_http(
         jobs.store(&id, &job_123()).await.expect("stores");
         sqlx::query(floor::STORE)
             .bind(&raw_owner)
-            .bind("transcription")
+            .bind(TranscriptionJob::key_prefix())
             .bind(&id)
             .bind(Json(job_123()))
             .bind(TTL)

@@ -5,12 +5,47 @@
 
 use std::time::{Duration, Instant};
 
+use axum::extract::{Path, State};
+use jobsess::{AsyncJobSession, AsyncSessionBackend};
+
+use super::job::{PluginInfo, TranscriptionJob, UserPreferences};
+
 /// Rounds of [`compare`]: each drives both routes once, in turn.
 const ROUNDS: usize = 6;
 /// Concurrent clients, each posting to its own job.
 pub const CLIENTS: usize = 16;
 /// How long each side is driven per round.
 const LENGTH: Duration = Duration::from_secs(2);
+
+/// What the routes write: preferences made from the plugin they read.
+pub fn preferences_for(plugin: &PluginInfo) -> UserPreferences {
+    UserPreferences {
+        language: "en".into(),
+        format: plugin.version.clone(),
+    }
+}
+
+/// The route through jobsess, on any store: read job `id`'s
+/// `plugin_info`, write its `user_preferences`, answer the plugin's title.
+pub async fn through_jobsess<B>(
+    State(jobs): State<AsyncJobSession<TranscriptionJob, B>>,
+    Path(id): Path<String>,
+) -> Result<String, jobsess::Error>
+where
+    B: AsyncSessionBackend,
+{
+    let plugin = jobs
+        .load_field(&id, TranscriptionJob::PLUGIN_INFO)
+        .await?
+        .ok_or(jobsess::Error::JobNotFound { key: id.clone() })?;
+    jobs.store_field(
+        &id,
+        TranscriptionJob::USER_PREFERENCES,
+        &preferences_for(&plugin),
+    )
+    .await?;
+    Ok(plugin.title)
+}
 
 /// Serves `app` on a free port of 127.0.0.1; its base URL.
 pub async fn serve(app: axum::Router) -> String {

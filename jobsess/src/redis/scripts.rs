@@ -61,32 +61,30 @@ pub(super) static UPDATE: LazyLock<Script> = lua_script!(
     "publish_job"
 );
 
+/// `lua/set_field.lua` with its helpers, the last of them `$revision`:
+/// whether the write checks the revision an update read.
+macro_rules! field_write {
+    ($revision:literal) => {
+        lua_script!(
+            "set_field",
+            "names",
+            "now",
+            "deadline",
+            "watched",
+            "zcall",
+            "member",
+            "renew",
+            $revision
+        )
+    };
+}
+
 /// `lua/set_field.lua`: sets one field of an existing job.
-pub(super) static SET_FIELD: LazyLock<Script> = lua_script!(
-    "set_field",
-    "names",
-    "now",
-    "deadline",
-    "watched",
-    "zcall",
-    "member",
-    "renew",
-    "any_revision"
-);
+pub(super) static SET_FIELD: LazyLock<Script> = field_write!("any_revision");
 
 /// `lua/set_field.lua` for `update_field`: sets one field of a job still
 /// at the revision the update read (its last argument).
-pub(super) static UPDATE_FIELD: LazyLock<Script> = lua_script!(
-    "set_field",
-    "names",
-    "now",
-    "deadline",
-    "watched",
-    "zcall",
-    "member",
-    "renew",
-    "expected_revision"
-);
+pub(super) static UPDATE_FIELD: LazyLock<Script> = field_write!("expected_revision");
 
 /// `lua/watch.lua`: marks a job as watched.
 pub(super) static WATCH: LazyLock<Script> = lua_script!("watch", "names", "now");

@@ -608,6 +608,10 @@ async fn an_expired_job_is_gone_not_a_ghost() {
         jobs.store_field("old", Job::PROGRESS, &5).await,
         Err(Error::JobNotFound { .. })
     ));
+    assert!(matches!(
+        jobs.update_field("old", Job::PROGRESS, |p| *p += 1).await,
+        Err(Error::JobNotFound { .. })
+    ));
     assert_eq!(
         jobs.load("old").await.unwrap(),
         None,
@@ -618,6 +622,30 @@ async fn an_expired_job_is_gone_not_a_ghost() {
         1,
         "only the live job is counted"
     );
+}
+
+/// A job kept alive by `update_field` alone outlives its TTL: the field
+/// write renews the job's expiry and its index entry, as `store_field`
+/// does.
+#[tokio::test]
+async fn update_field_renews_the_expiry() {
+    require!(crate::common::redis());
+    let (_, store) = raw_and_store(Duration::from_secs(1)).await;
+    let (_, session) = owner(&store);
+    let jobs = AsyncJobSession::<Job, _>::new(session);
+    jobs.store("kept", &job("kept")).await.unwrap();
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        jobs.update_field("kept", Job::PROGRESS, |p| *p += 1)
+            .await
+            .unwrap();
+    }
+    assert_eq!(jobs.ids().await.unwrap(), ["kept"]);
+    assert_eq!(
+        jobs.load_field("kept", Job::PROGRESS).await.unwrap(),
+        Some(3)
+    );
+    jobs.clear().await.unwrap();
 }
 
 /// `ids()` lists exactly the jobs whose hashes Redis still holds, as jobs

@@ -8,6 +8,11 @@
 //! curl -c c -b c -N localhost:3000/jobs/job-1/events
 //! ```
 //!
+//! At 100 % the task marks the job finished: the event stream sends the
+//! last progress, then an event named `done`, and ends, so `curl -N`
+//! returns by itself. Asked again later, it sends the final progress and
+//! `done` at once.
+//!
 //! The session keeps only an opaque owner token; each job is a Redis hash
 //! with one field per metadata field, and expires a day after its last write.
 
@@ -19,16 +24,20 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use jobsess::JobMetadata;
 use jobsess::redis::{OwnerJobs, RedisJobStore, RedisJobs};
-use jobsess::{AsyncJobSession, Error};
+use jobsess::{AsyncJobSession, Error, Status};
 use serde::{Deserialize, Serialize};
 use tower_sessions::{MemoryStore, SessionManagerLayer};
 
 #[derive(Serialize, Deserialize, JobMetadata)]
-#[job_metadata(prefix = "export")]
+#[job_metadata(prefix = "export", status = status)]
 struct ExportJob {
     file: String,
     #[serde(default)]
     progress: u8,
+    /// Queued, running, finished or failed: once it ended, the job's
+    /// event streams end too.
+    #[serde(default)]
+    status: Status,
 }
 
 /// Starts a job: its metadata, then a task that advances it. The task
@@ -37,6 +46,7 @@ async fn start(jobs: RedisJobs<ExportJob>, Path(id): Path<String>) -> Result<(),
     let job = ExportJob {
         file: format!("{id}.csv"),
         progress: 0,
+        status: Status::Running,
     };
     jobs.store(&id, &job).await?;
     tokio::spawn(run(jobs.0.clone(), id));
@@ -55,6 +65,9 @@ async fn run(jobs: AsyncJobSession<ExportJob, OwnerJobs>, id: String) {
             return;
         }
     }
+    if let Err(err) = jobs.finish(&id).await {
+        eprintln!("job {id}: {err}");
+    }
 }
 
 async fn show(
@@ -68,7 +81,8 @@ async fn show(
 }
 
 /// The progress as server-sent events: the current value, then each
-/// change, one JSON number per `message` event.
+/// change, one JSON number per `message` event; once the job finished, a
+/// `done` event, and the end of the response.
 async fn events(
     jobs: RedisJobs<ExportJob>,
     Path(id): Path<String>,

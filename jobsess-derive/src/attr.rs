@@ -14,7 +14,7 @@ use crate::ctxt::Ctxt;
 pub const ATTR: &str = "job_metadata";
 
 /// The keys `#[job_metadata(...)]` takes on a container.
-const CONTAINER_KEYS: &[&str] = &["prefix", "crate", "version", "migrate_from"];
+const CONTAINER_KEYS: &[&str] = &["prefix", "crate", "version", "migrate_from", "status"];
 
 /// The derive input, as far as it could be read.
 pub struct Container<'a> {
@@ -27,6 +27,8 @@ pub struct Container<'a> {
     pub version: Option<syn::LitInt>,
     /// `#[job_metadata(migrate_from = Type)]`
     pub migrate_from: Option<syn::Path>,
+    /// `#[job_metadata(status = field)]`: the field that says when a job ended.
+    pub status: Option<Ident>,
     /// `#[serde(deny_unknown_fields)]`
     pub deny_unknown_fields: Option<Ident>,
     /// `#[serde(default)]` or `#[serde(default = "path")]` on the struct.
@@ -85,6 +87,7 @@ impl<'a> Container<'a> {
         let mut krate = None;
         let mut version = None;
         let mut migrate_from = None;
+        let mut status = None;
         for attr in input.attrs.iter().filter(|a| a.path().is_ident(ATTR)) {
             let parsed = attr.parse_nested_meta(|meta| {
                 // #[job_metadata(prefix = "transcription")]
@@ -143,6 +146,19 @@ impl<'a> Container<'a> {
                                 &rest,
                                 "`migrate_from` takes the type of the previous version, like \
                                  `migrate_from = TranscriptionJobV1`",
+                            );
+                        }
+                    }
+                // #[job_metadata(status = status)]
+                } else if meta.path.is_ident("status") {
+                    let value = meta.value()?;
+                    match value.call(Ident::parse_any) {
+                        Ok(field) => set_once(cx, &mut status, &meta, field),
+                        Err(_) => {
+                            let rest = rest_of_value(value)?;
+                            cx.error_spanned_by(
+                                &rest,
+                                "`status` takes the name of a field, like `status = status`",
                             );
                         }
                     }
@@ -215,6 +231,7 @@ impl<'a> Container<'a> {
             krate,
             version,
             migrate_from,
+            status,
             deny_unknown_fields: container.deny_unknown_fields,
             default: container.default,
             reshaping: container.reshaping,

@@ -152,6 +152,7 @@ fn expand(model: &Model) -> TokenStream {
         prefix,
         version,
         migrate_from,
+        status,
         ..
     } = model;
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
@@ -204,6 +205,27 @@ fn expand(model: &Model) -> TokenStream {
     };
     let mut schema = Out::new();
     schema.text(&text).tokens(&version_items);
+    let status_impl = status.map(|(index, name)| {
+        let field = &fields[index];
+        let (ty, const_ident) = (field.ty, &field.const_ident);
+        // spanned at the name in `status = name`: an unmet `JobStatus`
+        // bound on the field's type points there
+        schema.tokens(&quote_spanned! {name.span()=>
+            fn __end(
+                key: &str,
+                job: &#krate::__private::serde_json::Value,
+            ) -> ::core::option::Option<#krate::__private::End> {
+                #krate::__private::status_end::<Self>(key, job)
+            }
+        });
+        quote_spanned! {name.span()=>
+            #[automatically_derived]
+            impl #krate::HasStatus for #ident {
+                type Status = #ty;
+                const STATUS: #krate::Field<Self, #ty> = Self::#const_ident;
+            }
+        }
+    });
 
     let mut consts = Out::new();
     for field in fields {
@@ -239,6 +261,9 @@ fn expand(model: &Model) -> TokenStream {
         if trait_impl {
             out.tokens(&version_check);
         }
+    }
+    if let Some(status_impl) = status_impl {
+        out.tokens(&status_impl);
     }
     out.finish()
 }

@@ -24,6 +24,9 @@ pub struct Model<'a> {
     pub version: Option<&'a syn::LitInt>,
     /// `#[job_metadata(migrate_from = Type)]`, when `version` is given too.
     pub migrate_from: Option<&'a syn::Path>,
+    /// `#[job_metadata(status = field)]`: the index of that field's
+    /// accessor, and the name as the attribute gives it (its span).
+    pub status: Option<(usize, &'a Ident)>,
     /// `None` for an input that isn't a struct with named fields: only the
     /// errors are emitted then.
     pub fields: Option<Vec<Accessor<'a>>>,
@@ -141,6 +144,11 @@ pub fn check<'a>(cx: &mut Ctxt, cont: &'a Container<'a>) -> Model<'a> {
         );
     }
 
+    let status = cont
+        .status
+        .as_ref()
+        .and_then(|name| status_field(cx, cont, fields.as_deref(), name));
+
     Model {
         ident: &cont.input.ident,
         generics: &cont.input.generics,
@@ -148,8 +156,40 @@ pub fn check<'a>(cx: &mut Ctxt, cont: &'a Container<'a>) -> Model<'a> {
         prefix,
         version,
         migrate_from,
+        status,
         fields,
     }
+}
+
+/// The accessor of the field `#[job_metadata(status = name)]` names, if it
+/// has one: a stored field of a struct with no type parameters.
+fn status_field<'a>(
+    cx: &mut Ctxt,
+    cont: &Container,
+    fields: Option<&[Accessor<'a>]>,
+    name: &'a Ident,
+) -> Option<(usize, &'a Ident)> {
+    let fields = fields?;
+    if cont.input.generics.type_params().next().is_some() {
+        cx.error_spanned_by(name, "`status` is not supported on a generic struct");
+        return None;
+    }
+    let found = fields.iter().position(|f| f.member == name);
+    if found.is_none() {
+        let declared = cont.fields.iter().flatten().any(|f| f.ident == name);
+        cx.error_spanned_by(
+            name,
+            if declared {
+                format!(
+                    "`status = {name}` names a field with no stored key: serde skips it, so \
+                     its jobs could never say they ended"
+                )
+            } else {
+                format!("`status = {name}`: the struct has no field `{name}`")
+            },
+        );
+    }
+    found.map(|index| (index, name))
 }
 
 /// `jobsess::VERSION_KEY`: the member a versioned job keeps its version in.

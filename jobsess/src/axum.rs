@@ -187,8 +187,14 @@ mod redis_extract {
 /// each item as a `message` event of JSON (a [`Change`](crate::watch::Change)
 /// is `{"change":"updated","job":{...}}` or `{"change":"deleted"}`), an error
 /// as an `error` event with its public text, and a keep-alive comment
-/// every 15 s of silence. The response ends with the stream; a client
-/// that disconnects drops the stream, and with it the subscription.
+/// every 15 s of silence. The response ends with the stream: after a job
+/// that ended (its status says finished, failed or cancelled), the event
+/// of its last state is followed by one named
+/// [`done`](crate::watch::DONE_EVENT) with the same data, then the
+/// response ends; after a deletion or expiry, it ends with that change. A
+/// client that connects after the job ended gets its final state, `done`,
+/// and the end at once. A client that disconnects drops the stream, and
+/// with it the subscription.
 ///
 /// ```no_run
 /// use axum::extract::Path;
@@ -204,16 +210,15 @@ mod redis_extract {
 /// ```
 #[cfg(feature = "watch")]
 #[cfg_attr(docsrs, doc(cfg(feature = "watch")))]
-pub fn sse<T, S>(
-    events: S,
+pub fn sse<T>(
+    events: crate::watch::Watch<T>,
 ) -> axum::response::Sse<
     impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>
     + Send
-    + use<T, S>,
+    + use<T>,
 >
 where
-    T: serde::Serialize + 'static,
-    S: futures_util::Stream<Item = crate::Result<T>> + Send + 'static,
+    T: serde::Serialize + Send + 'static,
 {
     sse_with(events, SseEvent::json::<T>)
 }
@@ -243,23 +248,22 @@ where
 /// ```
 #[cfg(feature = "watch")]
 #[cfg_attr(docsrs, doc(cfg(feature = "watch")))]
-pub fn sse_with<T, S, R>(
-    events: S,
-    mut render: R,
+pub fn sse_with<T, R>(
+    events: crate::watch::Watch<T>,
+    render: R,
 ) -> axum::response::Sse<
     impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>
     + Send
-    + use<T, S, R>,
+    + use<T, R>,
 >
 where
-    S: futures_util::Stream<Item = crate::Result<T>> + Send + 'static,
+    T: Send + 'static,
     R: FnMut(T) -> SseEvent + Send + 'static,
 {
     use axum::response::sse::{Event, KeepAlive, Sse};
     use futures_util::StreamExt;
 
-    let events = events.map(move |item| {
-        let rendered = SseEvent::of(item, &mut render);
+    let events = web::sse_events(events, render).map(|rendered| {
         let event = Event::default().data(rendered.data());
         Ok(match rendered.name() {
             Some(name) => event.event(name),

@@ -141,6 +141,7 @@ pub use handle::update::Updated;
 pub use handle::{AsyncJobSession, JobSession};
 pub use model::field::{Field, FieldKeys, FieldOf};
 pub use model::metadata::{JobMetadata, Schema, UntypedJob};
+pub use model::status::{End, HasStatus, JobStatus, Status};
 pub use model::version::VERSION_KEY;
 
 /// Derives [`JobMetadata`](trait@JobMetadata) for a struct with named fields

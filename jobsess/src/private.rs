@@ -7,6 +7,7 @@ pub use serde_json;
 pub use crate::model::codec::{plain_decode, plain_encode, plain_missing};
 use crate::model::field::Field;
 pub use crate::model::field::PathError;
+pub use crate::model::status::{End, status_end};
 pub use crate::model::version::{MigrateFrom, migrate};
 use serde_json::Value;
 

@@ -9,8 +9,11 @@
 //! Every stream starts with the job's current state, so a page that
 //! connects late misses nothing; then gives each new state in write order.
 //! A consumer slower than the writers skips states in between, never the
-//! last one, and never slows a writer down. The stream ends after telling
-//! that the job was deleted or expired.
+//! last one, and never slows a writer down. The stream ([`Watch`]) ends
+//! after the job's last state: the one whose status says the job ended
+//! (finished, failed or cancelled: see [`HasStatus`](crate::HasStatus)),
+//! or its deletion or expiry. A stream opened on a job that has already
+//! ended gives that final state and ends.
 
 pub use crate::backend::notifying::{JobStates, Notifying, WatchBackend};
-pub use crate::handle::watch::{Change, SseEvent};
+pub use crate::handle::watch::{Change, DONE_EVENT, SseEvent, Watch};

@@ -26,6 +26,50 @@ pub(crate) fn response_parts(err: &Error) -> (u16, String) {
 #[cfg(all(feature = "watch", any(feature = "axum", feature = "actix")))]
 pub(crate) const KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(15);
 
+/// The server-sent events of a watch stream, each item through `render`
+/// (an error as an `error` event), and once a job ended, one more:
+/// [`DONE_EVENT`](crate::watch::DONE_EVENT), with the data of the event
+/// before it (empty if there was none). Then the events end.
+#[cfg(all(feature = "watch", any(feature = "axum", feature = "actix")))]
+pub(crate) fn sse_events<T, R>(
+    watch: crate::watch::Watch<T>,
+    render: R,
+) -> impl futures_util::Stream<Item = crate::watch::SseEvent> + use<T, R>
+where
+    R: FnMut(T) -> crate::watch::SseEvent,
+{
+    use crate::watch::{DONE_EVENT, SseEvent};
+    use futures_util::StreamExt;
+
+    /// Where the events stand: watching (with the last event's data), or
+    /// the `done` event left to send.
+    enum State<T, R> {
+        Watching(crate::watch::Watch<T>, R, String),
+        Done(SseEvent),
+    }
+    let start = State::Watching(watch, render, String::new());
+    futures_util::stream::unfold(Some(start), |state| async move {
+        match state? {
+            State::Done(done) => Some((done, None)),
+            State::Watching(mut watch, mut render, last) => match watch.next().await {
+                Some(item) => {
+                    let event = SseEvent::of(item, &mut render);
+                    let next = if watch.end().is_some() {
+                        State::Done(SseEvent::named(DONE_EVENT, event.data()))
+                    } else {
+                        State::Watching(watch, render, event.data().to_owned())
+                    };
+                    Some((event, Some(next)))
+                }
+                None => watch
+                    .end()
+                    .is_some()
+                    .then(|| (SseEvent::named(DONE_EVENT, last), None)),
+            },
+        }
+    })
+}
+
 /// Logs why an extractor found the app misconfigured; the request answers
 /// 500 with a generic body.
 #[cfg(any(feature = "axum", feature = "redis", feature = "postgres"))]

@@ -176,6 +176,21 @@ async fn redis_progress_streams_the_jobs_progress() {
     })
     .await;
     assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+    // the job is finished at 100: `done`, then the server closes the stream
+    let rest = rest_of_stream(&mut events).await;
+    assert_eq!(rest.trim_end(), "data: 100\nevent: done", "{rest:?}");
+    // a client that comes after the end: the final progress, done, the close
+    let mut late = http
+        .get(format!("{}/jobs/job-1/events", demo.base))
+        .send()
+        .await
+        .unwrap();
+    let all = rest_of_stream(&mut late).await;
+    assert_eq!(
+        all.trim_end(),
+        "data: 100\n\ndata: 100\nevent: done",
+        "{all:?}"
+    );
     let job: serde_json::Value = http
         .get(format!("{}/jobs/job-1", demo.base))
         .send()
@@ -185,4 +200,21 @@ async fn redis_progress_streams_the_jobs_progress() {
         .await
         .unwrap();
     assert_eq!(job["progress"], 100);
+    assert_eq!(job["status"], serde_json::json!({ "state": "finished" }));
+}
+
+/// What is left of an event stream until the server closes it (keep-alive
+/// comments left out); fails if it stays open 10 s.
+async fn rest_of_stream(events: &mut reqwest::Response) -> String {
+    let mut text = String::new();
+    while let Some(chunk) = tokio::time::timeout(Duration::from_secs(10), events.chunk())
+        .await
+        .expect("the server closes the stream within 10 s")
+        .unwrap()
+    {
+        text.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+    text.split_inclusive("\n\n")
+        .filter(|event| !event.starts_with(':'))
+        .collect()
 }

@@ -8,13 +8,15 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use jobsess::store::JobStore;
 use jobsess::watch::Change;
-use jobsess::{AsyncJobSession, Error, JobMetadata};
+use jobsess::{AsyncJobSession, End, Error, JobMetadata, Status};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, Deserialize, JobMetadata, Debug, PartialEq, Clone, Default)]
-#[job_metadata(prefix = "conf")]
+#[job_metadata(prefix = "conf", status = status)]
 struct Job {
     file: String,
+    #[serde(default)]
+    status: Status,
     #[serde(default)]
     progress: u8,
     #[serde(default)]
@@ -159,6 +161,79 @@ pub(crate) async fn a_watcher_follows_the_job<E: JobStore>(store: E) {
     assert_eq!(next().await, Change::Deleted);
 }
 
+/// A job that ends ends its watchers: a watcher of the whole job gets the
+/// finishing state, one of a field its value if it changed, then the end,
+/// and each says how the job ended; a watcher that comes after the end gets the final state and the
+/// end at once. A failed job ends them the same way.
+pub(crate) async fn an_ended_job_ends_its_watchers<E: JobStore>(store: E) {
+    let jobs = owner(&store);
+    jobs.store("a", &job("a.csv")).await.unwrap();
+    let mut whole = jobs.watch("a").await.unwrap();
+    let mut progress = jobs.watch_field("a", Job::PROGRESS).await.unwrap();
+    let within = Duration::from_secs(5);
+    let first = tokio::time::timeout(within, whole.next()).await.unwrap();
+    assert_eq!(first.unwrap().unwrap(), Change::Updated(job("a.csv")));
+    let first = tokio::time::timeout(within, progress.next()).await.unwrap();
+    assert_eq!(first.unwrap().unwrap(), 0);
+    jobs.store_field("a", Job::PROGRESS, &100).await.unwrap();
+    jobs.finish("a").await.unwrap();
+    // the whole job: every state up to the finished one, then the end
+    let mut last = None;
+    while let Some(change) = tokio::time::timeout(within, whole.next()).await.unwrap() {
+        last = Some(change.unwrap());
+    }
+    let finished = Job {
+        progress: 100,
+        status: Status::Finished,
+        ..job("a.csv")
+    };
+    assert_eq!(last, Some(Change::Updated(finished.clone())));
+    assert_eq!(whole.end(), Some(&End::Finished));
+    // the field: up to 100, then the end (finishing left it as it was)
+    let mut values = Vec::new();
+    while let Some(value) = tokio::time::timeout(within, progress.next()).await.unwrap() {
+        values.push(value.unwrap());
+    }
+    assert_eq!(values.last(), Some(&100), "{values:?}");
+    assert_eq!(progress.end(), Some(&End::Finished));
+    // a watcher that comes late: the final state, then the end
+    let mut late = jobs.watch("a").await.unwrap();
+    let state = tokio::time::timeout(within, late.next()).await.unwrap();
+    assert_eq!(state.unwrap().unwrap(), Change::Updated(finished));
+    assert!(
+        tokio::time::timeout(within, late.next())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(late.end(), Some(&End::Finished));
+
+    // a failed job, watched by its field
+    jobs.store("b", &job("b.csv")).await.unwrap();
+    let mut files = jobs.watch_field("b", Job::FILE).await.unwrap();
+    let first = tokio::time::timeout(within, files.next()).await.unwrap();
+    assert_eq!(first.unwrap().unwrap(), "b.csv");
+    jobs.fail("b", "the codec crashed").await.unwrap();
+    // the file didn't change: no value, the end
+    assert!(
+        tokio::time::timeout(within, files.next())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(files.end(), Some(&End::Failed("the codec crashed".into())));
+    // a job that is deleted ends its watchers with no end
+    jobs.store("c", &job("c.csv")).await.unwrap();
+    let mut gone = jobs.watch("c").await.unwrap();
+    tokio::time::timeout(within, gone.next()).await.unwrap();
+    jobs.delete("c").await.unwrap();
+    let deleted = tokio::time::timeout(within, gone.next()).await.unwrap();
+    assert_eq!(deleted.unwrap().unwrap(), Change::Deleted);
+    assert!(gone.next().await.is_none());
+    assert_eq!(gone.end(), None);
+    jobs.clear().await.unwrap();
+}
+
 /// Runs every case against the engine `$make` builds (an async block
 /// giving `Option<E>`: `None` when the engine's service is missing).
 macro_rules! conformance {
@@ -213,6 +288,13 @@ macro_rules! conformance {
             async fn a_watcher_follows_the_job() {
                 if let Some(store) = store().await {
                     cases::a_watcher_follows_the_job(store).await;
+                }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn an_ended_job_ends_its_watchers() {
+                if let Some(store) = store().await {
+                    cases::an_ended_job_ends_its_watchers(store).await;
                 }
             }
         }

@@ -241,7 +241,7 @@ async fn only_the_owner_watches_and_expiry_ends_the_stream() {
     jobs.store("mine", &job("mine")).await.unwrap();
     let stranger = RedisJobStore::new_owner_token().unwrap();
     let theirs = AsyncJobSession::<Job, _>::new(store.owner(&stranger).unwrap());
-    let err = theirs.watch("mine").await.err().expect("refused");
+    let err = theirs.watch("mine").await.expect_err("refused");
     assert!(matches!(err, Error::JobNotFound { .. }), "{err}");
 
     let mut changes = Box::pin(jobs.watch("mine").await.unwrap());
@@ -554,6 +554,232 @@ mod actix {
                 r#"{"change":"updated","job":{"file":"x","progress":100}}"#,
             ]
         );
+        handle.stop(false).await;
+    }
+}
+
+// ---- the end of a job, over HTTP ---------------------------------------------
+
+/// A job with a status: its streams end once it finished or failed.
+#[derive(Serialize, Deserialize, JobMetadata, Debug, PartialEq, Clone)]
+#[job_metadata(prefix = "ending", status = status)]
+struct Ending {
+    progress: u8,
+    #[serde(default)]
+    status: jobsess::Status,
+}
+
+/// Every event of a stream as (name, data), read until the server closes
+/// it; fails if it is still open after 10 s.
+async fn events_to_the_close(mut response: reqwest::Response) -> Vec<(String, String)> {
+    let mut text = String::new();
+    while let Some(chunk) = tokio::time::timeout(Duration::from_secs(10), response.chunk())
+        .await
+        .expect("the server closes the stream within 10 s")
+        .unwrap()
+    {
+        text.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+    text.split("\n\n")
+        .filter_map(|event| {
+            let (mut name, mut data) = ("message".to_owned(), None);
+            for line in event.lines() {
+                if let Some(value) = line.strip_prefix("event:") {
+                    name = value.trim().to_owned();
+                } else if let Some(value) = line.strip_prefix("data:") {
+                    data = Some(value.trim().to_owned());
+                }
+            }
+            data.map(|data| (name, data))
+        })
+        .collect()
+}
+
+/// Checks an ended job's events on the app at `base` (its routes: start,
+/// step, finish, fail, events): the stream ends by itself after `done`,
+/// a late client gets the final state and `done` at once, and so does
+/// one of a failed job.
+async fn an_ended_job_closes_its_stream(base: &str) {
+    let user = browser();
+    let response = start_and_listen(&user, base, base, "e1").await;
+    let writer = {
+        let (user, base) = (user.clone(), base.to_owned());
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            for path in ["progress/50", "progress/100", "finish"] {
+                let status = user
+                    .post(format!("{base}/jobs/e1/{path}"))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status();
+                assert!(status.is_success(), "{path}: {status}");
+            }
+        })
+    };
+    let events = events_to_the_close(response).await;
+    writer.await.unwrap();
+    let finished = r#"{"change":"updated","job":{"progress":100,"status":{"state":"finished"}}}"#;
+    let tail: Vec<(&str, &str)> = events
+        .iter()
+        .rev()
+        .take(2)
+        .rev()
+        .map(|(n, d)| (n.as_str(), d.as_str()))
+        .collect();
+    assert_eq!(
+        tail,
+        [("message", finished), ("done", finished)],
+        "{events:?}"
+    );
+    assert_eq!(events.iter().filter(|(n, _)| n == "done").count(), 1);
+
+    // a client that comes after the end: the final state, done, the close
+    let late = user
+        .get(format!("{base}/jobs/e1/events"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(late.status(), 200);
+    let events = events_to_the_close(late).await;
+    let expected = [
+        ("message".to_owned(), finished.to_owned()),
+        ("done".to_owned(), finished.to_owned()),
+    ];
+    assert_eq!(events, expected);
+
+    // a failed job ends its stream the same way
+    let response = start_and_listen(&user, base, base, "e2").await;
+    let failed = user
+        .post(format!("{base}/jobs/e2/fail"))
+        .send()
+        .await
+        .unwrap();
+    assert!(failed.status().is_success());
+    let events = events_to_the_close(response).await;
+    let failed = r#"{"change":"updated","job":{"progress":0,"status":{"state":"failed","reason":"the worker gave up"}}}"#;
+    assert_eq!(
+        events.last().map(|(n, d)| (n.as_str(), d.as_str())),
+        Some(("done", failed))
+    );
+}
+
+mod ending_axum {
+    use super::*;
+
+    async fn start(jobs: RedisJobs<Ending>, Path(id): Path<String>) -> Result<(), Error> {
+        let job = Ending {
+            progress: 0,
+            status: jobsess::Status::Running,
+        };
+        jobs.store(&id, &job).await
+    }
+
+    async fn step(jobs: RedisJobs<Ending>, Path((id, p)): Path<(String, u8)>) -> Result<(), Error> {
+        jobs.store_field(&id, Ending::PROGRESS, &p).await
+    }
+
+    async fn finish(jobs: RedisJobs<Ending>, Path(id): Path<String>) -> Result<(), Error> {
+        jobs.finish(&id).await
+    }
+
+    async fn fail(jobs: RedisJobs<Ending>, Path(id): Path<String>) -> Result<(), Error> {
+        jobs.fail(&id, "the worker gave up").await
+    }
+
+    async fn events(
+        jobs: RedisJobs<Ending>,
+        Path(id): Path<String>,
+    ) -> Result<impl IntoResponse, Error> {
+        Ok(jobsess::axum::sse(jobs.watch(&id).await?))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn axum_closes_the_stream_of_an_ended_job_after_done() {
+        require!(crate::common::redis());
+        let app = Router::new()
+            .route("/jobs/{id}", post(start))
+            .route("/jobs/{id}/progress/{p}", post(step))
+            .route("/jobs/{id}/finish", post(finish))
+            .route("/jobs/{id}/fail", post(fail))
+            .route("/jobs/{id}/events", get(events))
+            .layer(Extension(instance_store(Duration::ZERO).await))
+            .layer(SessionManagerLayer::new(MemoryStore::default()).with_secure(false));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        an_ended_job_closes_its_stream(&base).await;
+    }
+}
+
+mod ending_actix {
+    use super::*;
+    use actix_session::SessionMiddleware;
+    use actix_session::storage::CookieSessionStore;
+    use actix_web::cookie::Key;
+    use actix_web::{App, HttpResponse, HttpServer, Responder, web};
+
+    async fn start(jobs: RedisJobs<Ending>, id: web::Path<String>) -> Result<HttpResponse, Error> {
+        let job = Ending {
+            progress: 0,
+            status: jobsess::Status::Running,
+        };
+        jobs.store(&id, &job).await?;
+        Ok(HttpResponse::Ok().finish())
+    }
+
+    async fn step(
+        jobs: RedisJobs<Ending>,
+        path: web::Path<(String, u8)>,
+    ) -> Result<HttpResponse, Error> {
+        jobs.store_field(&path.0, Ending::PROGRESS, &path.1).await?;
+        Ok(HttpResponse::Ok().finish())
+    }
+
+    async fn finish(jobs: RedisJobs<Ending>, id: web::Path<String>) -> Result<HttpResponse, Error> {
+        jobs.finish(&id).await?;
+        Ok(HttpResponse::Ok().finish())
+    }
+
+    async fn fail(jobs: RedisJobs<Ending>, id: web::Path<String>) -> Result<HttpResponse, Error> {
+        jobs.fail(&id, "the worker gave up").await?;
+        Ok(HttpResponse::Ok().finish())
+    }
+
+    async fn events(
+        jobs: RedisJobs<Ending>,
+        id: web::Path<String>,
+    ) -> Result<impl Responder, Error> {
+        Ok(jobsess::actix::sse(jobs.watch(&id).await?))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn actix_closes_the_stream_of_an_ended_job_after_done() {
+        require!(crate::common::redis());
+        let store = instance_store(Duration::ZERO).await;
+        let key = Key::generate();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(store.clone())
+                .wrap(
+                    SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
+                        .cookie_secure(false)
+                        .build(),
+                )
+                .route("/jobs/{id}", web::post().to(start))
+                .route("/jobs/{id}/progress/{p}", web::post().to(step))
+                .route("/jobs/{id}/finish", web::post().to(finish))
+                .route("/jobs/{id}/fail", web::post().to(fail))
+                .route("/jobs/{id}/events", web::get().to(events))
+        })
+        .workers(1)
+        .bind("127.0.0.1:0")
+        .unwrap();
+        let base = format!("http://{}", server.addrs()[0]);
+        let server = server.run();
+        let handle = server.handle();
+        tokio::spawn(server);
+        an_ended_job_closes_its_stream(&base).await;
         handle.stop(false).await;
     }
 }

@@ -11,5 +11,6 @@ fn ui() {
     t.compile_fail("tests/ui/serde/*.rs");
     t.compile_fail("tests/ui/access/*.rs");
     t.compile_fail("tests/ui/version/*.rs");
+    t.compile_fail("tests/ui/status/*.rs");
     t.pass("tests/ui/pass/*.rs");
 }

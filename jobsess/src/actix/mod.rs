@@ -413,9 +413,11 @@ mod extract {
 /// ([`AsyncJobSession::watch`](crate::AsyncJobSession::watch),
 /// [`watch_field`](crate::AsyncJobSession::watch_field)), as
 /// `jobsess::axum::sse` makes it for axum: each item as a `message` event
-/// of JSON, an error as an `error` event with its public text, and a
-/// keep-alive comment every 15 s of silence. A client that disconnects
-/// drops the stream, and with it the subscription.
+/// of JSON, an error as an `error` event with its public text, a
+/// keep-alive comment every 15 s of silence, and after the last state of
+/// a job that ended, one event named [`done`](crate::watch::DONE_EVENT)
+/// with the same data, then the end of the response. A client that
+/// disconnects drops the stream, and with it the subscription.
 ///
 /// ```no_run
 /// use actix_web::{Responder, get, web::Path};
@@ -431,15 +433,14 @@ mod extract {
 /// ```
 #[cfg(all(feature = "actix", feature = "watch"))]
 #[cfg_attr(docsrs, doc(cfg(all(feature = "actix", feature = "watch"))))]
-pub fn sse<T, S>(
-    events: S,
+pub fn sse<T>(
+    events: crate::watch::Watch<T>,
 ) -> actix_web_lab::sse::Sse<
     impl futures_util::Stream<Item = Result<actix_web_lab::sse::Event, std::convert::Infallible>>
-    + use<T, S>,
+    + use<T>,
 >
 where
     T: serde::Serialize + 'static,
-    S: futures_util::Stream<Item = crate::Result<T>> + 'static,
 {
     sse_with(events, crate::watch::SseEvent::json::<T>)
 }
@@ -465,22 +466,21 @@ where
 /// ```
 #[cfg(all(feature = "actix", feature = "watch"))]
 #[cfg_attr(docsrs, doc(cfg(all(feature = "actix", feature = "watch"))))]
-pub fn sse_with<T, S, R>(
-    events: S,
-    mut render: R,
+pub fn sse_with<T, R>(
+    events: crate::watch::Watch<T>,
+    render: R,
 ) -> actix_web_lab::sse::Sse<
     impl futures_util::Stream<Item = Result<actix_web_lab::sse::Event, std::convert::Infallible>>
-    + use<T, S, R>,
+    + use<T, R>,
 >
 where
-    S: futures_util::Stream<Item = crate::Result<T>> + 'static,
+    T: 'static,
     R: FnMut(T) -> crate::watch::SseEvent + 'static,
 {
     use actix_web_lab::sse::{Data, Event, Sse};
     use futures_util::StreamExt;
 
-    let events = events.map(move |item| {
-        let rendered = crate::watch::SseEvent::of(item, &mut render);
+    let events = crate::web::sse_events(events, render).map(|rendered| {
         let data = Data::new(rendered.data().to_owned());
         Ok::<Event, std::convert::Infallible>(Event::from(match rendered.name() {
             Some(name) => data.event(name.to_owned()),

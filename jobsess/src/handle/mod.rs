@@ -3,12 +3,14 @@
 //! steps, written once and used by both: build the key (`key`), encode or
 //! decode (`model`), one backend call of the same name on either contract.
 //! The two handles differ only in `.await`. Here too: read-modify-write
-//! ([`update`]) and the typed watch streams (`watch`).
+//! ([`update`]), the end of a job (`finish`, `fail`) and the typed watch
+//! streams (`watch`).
 //!
 //! It uses the model and backend layers.
 
 mod async_job_session;
 mod job_session;
+mod status;
 pub(crate) mod update;
 #[cfg(feature = "watch")]
 pub(crate) mod watch;

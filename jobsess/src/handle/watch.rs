@@ -3,6 +3,9 @@
 //! [`SseEvent`], what a render function makes of a change for a
 //! server-sent event.
 
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use futures_util::{Stream, StreamExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -13,6 +16,7 @@ use crate::backend::notifying::WatchBackend;
 use crate::error::{Error, Result};
 use crate::model::field::{Field, FieldOf};
 use crate::model::metadata::JobMetadata;
+use crate::model::status::{End, end_of};
 use crate::model::{codec, version};
 
 /// One change of a watched job. As JSON (in a server-sent event):
@@ -159,10 +163,7 @@ impl<M: JobMetadata, S: WatchBackend> AsyncJobSession<M, S> {
     /// [`Error::JobNotFound`] if there is no such job (of this owner, on
     /// the Redis job store: nobody else's job can be watched), an invalid
     /// id, or a failing backend.
-    pub async fn watch(
-        &self,
-        id: &str,
-    ) -> Result<impl Stream<Item = Result<Change<M>>> + Send + 'static + use<M, S>>
+    pub async fn watch(&self, id: &str) -> Result<Watch<Change<M>>>
     where
         M: Send + 'static,
     {
@@ -171,10 +172,18 @@ impl<M: JobMetadata, S: WatchBackend> AsyncJobSession<M, S> {
         let Some(states) = states else {
             return Err(Error::JobNotFound { key });
         };
-        Ok(states.map(move |state| match state? {
-            Some(job) => version::decode::<M>(&key, &job).map(Change::Updated),
-            None => Ok(Change::Deleted),
-        }))
+        let steps = states.map(move |state| match state {
+            Err(err) => Step::Next(Err(err)),
+            Ok(None) => Step::Last(Ok(Change::Deleted), None),
+            Ok(Some(job)) => {
+                let change = version::decode::<M>(&key, &job).map(Change::Updated);
+                match end_of::<M>(&key, &job) {
+                    Some(end) => Step::Last(change, Some(end)),
+                    None => Step::Next(change),
+                }
+            }
+        });
+        Ok(Watch::new(steps))
     }
 
     /// The values of one field of job `id`: now, then each time it changes
@@ -200,11 +209,7 @@ impl<M: JobMetadata, S: WatchBackend> AsyncJobSession<M, S> {
     ///
     /// # Errors
     /// As [`watch`](Self::watch).
-    pub async fn watch_field<F>(
-        &self,
-        id: &str,
-        field: F,
-    ) -> Result<impl Stream<Item = Result<F::Value>> + Send + 'static + use<M, S, F>>
+    pub async fn watch_field<F>(&self, id: &str, field: F) -> Result<Watch<F::Value>>
     where
         F: FieldOf<M> + Send + 'static,
         F::Value: DeserializeOwned + Send,
@@ -216,16 +221,22 @@ impl<M: JobMetadata, S: WatchBackend> AsyncJobSession<M, S> {
         };
         let field = field.field();
         let mut last = None;
-        let values = states
-            .take_while(|state| std::future::ready(!matches!(state, Ok(None))))
-            .filter_map(move |state| {
-                std::future::ready(match state {
-                    Ok(Some(job)) => changed_field(&key, &job, &field, &mut last),
-                    Ok(None) => None,
-                    Err(err) => Some(Err(err)),
-                })
-            });
-        Ok(values)
+        let values = states.filter_map(move |state| {
+            std::future::ready(match state {
+                Ok(Some(job)) => match end_of::<M>(&key, &job) {
+                    // the ending state: its value if it changed, then the end
+                    Some(end) => Some(match changed_field(&key, &job, &field, &mut last) {
+                        Some(value) => Step::Last(value, Some(end)),
+                        None => Step::End(Some(end)),
+                    }),
+                    None => changed_field(&key, &job, &field, &mut last).map(Step::Next),
+                },
+                // deleted or expired: no value to give, the stream ends
+                Ok(None) => Some(Step::End(None)),
+                Err(err) => Some(Step::Next(Err(err))),
+            })
+        });
+        Ok(Watch::new(values))
     }
 }
 
@@ -251,4 +262,120 @@ fn changed_field<M: JobMetadata, T>(
     }
     *last = Some(raw);
     Some(codec::decode_field(key, &job, field))
+}
+
+/// The name of the last server-sent event of a job that ended (finished,
+/// failed or cancelled), sent by `jobsess::axum::sse` and
+/// `jobsess::actix::sse` (and their `sse_with`) after the event of the
+/// job's last state, with the same data; then the response ends. An htmx
+/// page closes its connection on it (`sse-close="done"`), and a script's
+/// `EventSource` on `addEventListener("done", () => source.close())`, so
+/// the browser doesn't reconnect to a stream that has nothing more to say.
+///
+/// ```
+/// assert_eq!(jobsess::watch::DONE_EVENT, "done");
+/// ```
+pub const DONE_EVENT: &str = "done";
+
+/// One item of a watch stream as it is made: an item with more to come,
+/// the last one, or the end with no item to give (a field that the ending
+/// write left as it was, a job that went); with how the job ended, if it
+/// ended rather than went.
+enum Step<T> {
+    Next(Result<T>),
+    Last(Result<T>, Option<End>),
+    End(Option<End>),
+}
+
+/// The stream of a watched job's states ([`AsyncJobSession::watch`]) or of
+/// one field's values ([`AsyncJobSession::watch_field`]). It ends after the
+/// job's last state: the one whose status says it ended (see
+/// [`HasStatus`](crate::HasStatus)), after which [`end`](Self::end) says
+/// how, or its deletion or expiry. A field stream gives the ending state's
+/// value only if it changed. The server-sent events helpers of
+/// axum and actix-web send one more event, `done`, after an ended job's
+/// last state.
+///
+/// ```
+/// # use jobsess::{AsyncJobSession, End, JobMetadata, Status, watch::{Change, Notifying}};
+/// # use futures_util::StreamExt;
+/// #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
+/// #[job_metadata(status = status)]
+/// struct Job { progress: u8, #[serde(default)] status: Status }
+/// # tokio_test::block_on(async {
+/// let jobs = AsyncJobSession::<Job, _>::new(Notifying::new(std::sync::Mutex::new(std::collections::HashMap::new())));
+/// jobs.store("a", &Job { progress: 100, status: Status::Running }).await?;
+/// let mut progress = jobs.watch_field("a", Job::PROGRESS).await?;
+/// assert_eq!(progress.next().await.unwrap()?, 100);
+/// jobs.finish("a").await?; // the progress stays 100: no new value, the end
+/// assert!(progress.next().await.is_none());
+/// assert_eq!(progress.end(), Some(&End::Finished));
+/// # Ok::<(), jobsess::Error>(())
+/// # }).unwrap();
+/// ```
+#[must_use = "a watch stream does nothing unless polled"]
+pub struct Watch<T> {
+    steps: Pin<Box<dyn Stream<Item = Step<T>> + Send>>,
+    end: Option<End>,
+    over: bool,
+}
+
+impl<T> Watch<T> {
+    fn new(steps: impl Stream<Item = Step<T>> + Send + 'static) -> Self {
+        Watch {
+            steps: Box::pin(steps),
+            end: None,
+            over: false,
+        }
+    }
+
+    /// How the job ended, once the stream has given its last item; `None`
+    /// before, and after a job that was deleted or expired.
+    #[must_use]
+    pub fn end(&self) -> Option<&End> {
+        self.end.as_ref()
+    }
+
+    /// Whether the stream has given its last item.
+    #[must_use]
+    pub fn is_over(&self) -> bool {
+        self.over
+    }
+}
+
+impl<T> std::fmt::Debug for Watch<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Watch")
+            .field("end", &self.end)
+            .field("over", &self.over)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> Stream for Watch<T> {
+    type Item = Result<T>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<T>>> {
+        if self.over {
+            return Poll::Ready(None);
+        }
+        match self.steps.as_mut().poll_next(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Some(Step::Next(item))) => Poll::Ready(Some(item)),
+            Poll::Ready(Some(Step::Last(item, end))) => {
+                self.end = end;
+                self.over = true;
+                Poll::Ready(Some(item))
+            }
+            Poll::Ready(Some(Step::End(end))) => {
+                self.end = end;
+                self.over = true;
+                Poll::Ready(None)
+            }
+            Poll::Ready(None) => {
+                self.over = true;
+                Poll::Ready(None)
+            }
+        }
+    }
 }

@@ -161,6 +161,15 @@ pub trait JobMetadata: Serialize + DeserializeOwned {
         let _ = job;
         Err(no_migration::<Self>(found, key))
     }
+
+    /// How the stored job `job` (under `key`, of this version) ended, as
+    /// its status field says: the derive's `status`. `None` here, where no
+    /// status field is named.
+    #[doc(hidden)]
+    fn __end(key: &str, job: &Value) -> Option<crate::model::status::End> {
+        let _ = (key, job);
+        None
+    }
 }
 
 /// The static description of a [`JobMetadata`] type.

@@ -2,7 +2,8 @@
 //! trait and its schema, typed field keys ([`Field`](field::Field),
 //! [`FieldKeys`](field::FieldKeys), [`FieldWrite`](field::FieldWrite)), the
 //! JSON codec of jobs and fields (serde-faithful, refusing values that
-//! would not read back), versions and migrations.
+//! would not read back), versions and migrations, and the end of a job
+//! ([`status`]: a status field says when a job has ended).
 //!
 //! It uses only [`error`](crate::error) and the key rules of
 //! [`key`](crate::key); every other layer uses it.
@@ -11,4 +12,5 @@ pub(crate) mod codec;
 pub(crate) mod field;
 pub(crate) mod finite;
 pub(crate) mod metadata;
+pub(crate) mod status;
 pub(crate) mod version;

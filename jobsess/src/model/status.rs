@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::model::field::Field;
 use crate::model::metadata::JobMetadata;
-use crate::model::{codec, version};
+use crate::model::codec;
 
 /// How a job ended. A job whose status says it ended ends its `watch`
 /// streams after that state, and the server-sent event helpers send one
@@ -166,7 +166,7 @@ pub trait HasStatus: JobMetadata {
 /// that doesn't decode (its error comes with the job's own decoding).
 #[cfg(feature = "watch")]
 pub(crate) fn end_of<M: JobMetadata>(key: &str, job: &Value) -> Option<End> {
-    let current = version::current::<M>(key, job).ok()?;
+    let current = crate::model::version::current::<M>(key, job).ok()?;
     M::__end(key, &current)
 }
 

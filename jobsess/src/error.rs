@@ -186,6 +186,17 @@ pub enum Error {
     #[error("invalid job owner token")]
     InvalidOwner,
 
+    /// A job reference ([`JobRef`](crate::store::JobRef)) that opens no
+    /// job: malformed, altered, made for another metadata type, or made by
+    /// another store.
+    #[error("job reference to {job:?} opens nothing: {reason}")]
+    InvalidReference {
+        /// The job the reference names (its key, as the reference gives it).
+        job: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+
     /// The session backend failed.
     #[error("session backend failed to {op} {key}: {source}")]
     Backend {
@@ -270,6 +281,7 @@ impl Error {
             | Error::NewerVersion { key, .. }
             | Error::Migration { key, .. }
             | Error::Backend { key, .. } => Some(key),
+            Error::InvalidReference { job, .. } => Some(job),
             Error::InvalidPrefix { .. } | Error::InvalidJobId { .. } | Error::InvalidOwner => None,
         }
     }
@@ -290,7 +302,9 @@ impl Error {
     #[must_use]
     pub fn http_status(&self) -> u16 {
         match self {
-            Error::InvalidPrefix { .. } | Error::InvalidJobId { .. } => 400,
+            Error::InvalidPrefix { .. }
+            | Error::InvalidJobId { .. }
+            | Error::InvalidReference { .. } => 400,
             Error::InvalidOwner => 500,
             Error::JobNotFound { .. } => 404,
             Error::OverBudget { .. } => 413,

@@ -25,3 +25,4 @@ mod tower_versions;
 mod update;
 mod versions;
 mod watch;
+mod workers;

@@ -234,6 +234,88 @@ pub(crate) async fn an_ended_job_ends_its_watchers<E: JobStore>(store: E) {
     jobs.clear().await.unwrap();
 }
 
+/// A reference opens its own job and no other: a worker reads and writes
+/// that job through it; the serialized reference holds no owner token; a
+/// reference altered to name another job of the owner, or with another
+/// grant, opens nothing, and the owner's other jobs are left untouched.
+pub(crate) async fn a_reference_opens_its_job_and_no_other<E: JobStore>(store: E) {
+    let token = jobsess::redis::RedisJobStore::new_owner_token().unwrap();
+    let jobs = AsyncJobSession::<Job, _>::new(store.owner(&token).unwrap());
+    jobs.store("a", &job("a.csv")).await.unwrap();
+    jobs.store("b", &job("b.csv")).await.unwrap();
+    let err = jobs.reference("nope").await.unwrap_err();
+    assert!(matches!(err, Error::JobNotFound { .. }), "{err:?}");
+
+    let reference = jobs.reference("a").await.unwrap();
+    assert_eq!(
+        jobs.reference("a").await.unwrap(),
+        reference,
+        "one reference per job"
+    );
+    let payload = serde_json::to_string(&reference).unwrap();
+    assert!(!payload.contains(&token), "{payload}");
+    assert!(!format!("{reference:?}").contains(&token));
+
+    // the worker's side: only the payload and the store
+    let reference: jobsess::store::JobRef = serde_json::from_str(&payload).unwrap();
+    let worker = store.open::<Job>(&reference).await.unwrap();
+    assert_eq!(worker.id(), "a");
+    assert_eq!(worker.load().await.unwrap(), Some(job("a.csv")));
+    worker.store_field(Job::PROGRESS, &50).await.unwrap();
+    worker
+        .update_field(Job::COUNTER, |c| *c += 2)
+        .await
+        .unwrap();
+    worker
+        .update(|job| job.notes.push("halfway".into()))
+        .await
+        .unwrap();
+    assert_eq!(worker.load_field(Job::PROGRESS).await.unwrap(), Some(50));
+    worker.finish().await.unwrap();
+    let seen = jobs.load("a").await.unwrap().unwrap();
+    assert_eq!((seen.progress, seen.counter), (50, 2));
+    assert_eq!(seen.status, Status::Finished);
+
+    // altered: another job of the owner with this grant, a changed grant,
+    // a grant that is no digest, a key with no prefix
+    let grant = payload
+        .split("\"grant\":\"")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches("\"}")
+        .to_owned();
+    let mut flipped = grant.clone().into_bytes();
+    flipped[0] = if flipped[0] == b'0' { b'1' } else { b'0' };
+    let flipped = String::from_utf8(flipped).unwrap();
+    for (job_key, grant) in [
+        ("conf_b", grant.as_str()),
+        ("conf_a", flipped.as_str()),
+        ("conf_a", "not-a-digest"),
+        ("conf-a", grant.as_str()),
+    ] {
+        let altered = serde_json::json!({ "job": job_key, "grant": grant });
+        let altered: jobsess::store::JobRef = serde_json::from_value(altered).unwrap();
+        let err = store.open::<Job>(&altered).await.unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidReference { job, .. } if job == job_key),
+            "{job_key} {grant}: {err:?}"
+        );
+        assert_eq!(err.http_status(), 400);
+    }
+    // nothing else of the owner was touched
+    assert_eq!(jobs.load("b").await.unwrap(), Some(job("b.csv")));
+    assert_eq!(jobs.ids().await.unwrap(), ["a", "b"]);
+
+    // a reference to a job that is gone opens, finds nothing, recreates nothing
+    jobs.delete("a").await.unwrap();
+    let worker = store.open::<Job>(&reference).await.unwrap();
+    assert_eq!(worker.load().await.unwrap(), None);
+    let err = worker.store_field(Job::PROGRESS, &60).await.unwrap_err();
+    assert!(matches!(err, Error::JobNotFound { .. }), "{err:?}");
+    assert_eq!(jobs.ids().await.unwrap(), ["b"]);
+    jobs.clear().await.unwrap();
+}
+
 /// Runs every case against the engine `$make` builds (an async block
 /// giving `Option<E>`: `None` when the engine's service is missing).
 macro_rules! conformance {
@@ -288,6 +370,13 @@ macro_rules! conformance {
             async fn a_watcher_follows_the_job() {
                 if let Some(store) = store().await {
                     cases::a_watcher_follows_the_job(store).await;
+                }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn a_reference_opens_its_job_and_no_other() {
+                if let Some(store) = store().await {
+                    cases::a_reference_opens_its_job_and_no_other(store).await;
                 }
             }
 

@@ -6,9 +6,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::model::codec;
 use crate::model::field::Field;
 use crate::model::metadata::JobMetadata;
-use crate::model::codec;
 
 /// How a job ended. A job whose status says it ended ends its `watch`
 /// streams after that state, and the server-sent event helpers send one

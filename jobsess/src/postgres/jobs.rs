@@ -103,6 +103,18 @@ impl Clone for OwnerJobs {
     }
 }
 
+impl crate::store::StoreOwner for OwnerJobs {
+    type Store = PostgresJobStore;
+
+    fn store(&self) -> &PostgresJobStore {
+        &self.store
+    }
+
+    fn __token(&self) -> &str {
+        &self.owner
+    }
+}
+
 impl OwnerJobs {
     pub(super) fn new(store: PostgresJobStore, owner: &str) -> OwnerJobs {
         let conn = store.pool.clone();

@@ -409,6 +409,10 @@ impl crate::store::JobStore for PostgresJobStore {
         PostgresJobStore::owner(self, token)
     }
 
+    fn __references(&self) -> Result<OwnerJobs> {
+        Ok(OwnerJobs::new(self.clone(), crate::store::REFERENCES_OWNER))
+    }
+
     /// One statement: the claim is kept for a day, or for the jobs' TTL if
     /// that is longer.
     async fn claim(&self, claim: &str, fresh: &str) -> Result<String> {

@@ -25,6 +25,20 @@ pub struct OwnerJobs {
     /// `{namespace}:{owner}`, the owner's index of job keys and the start of
     /// each job hash's key.
     pub(super) set_key: String,
+    /// The owner's token, for the references to its jobs.
+    pub(super) token: std::sync::Arc<str>,
+}
+
+impl crate::store::StoreOwner for OwnerJobs {
+    type Store = RedisJobStore;
+
+    fn store(&self) -> &RedisJobStore {
+        &self.store
+    }
+
+    fn __token(&self) -> &str {
+        &self.token
+    }
 }
 
 impl OwnerJobs {

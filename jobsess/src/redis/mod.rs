@@ -201,10 +201,15 @@ impl RedisJobStore {
         if !crate::store::is_token(token) {
             return Err(Error::InvalidOwner);
         }
-        Ok(OwnerJobs {
+        Ok(self.owner_unchecked(token))
+    }
+
+    fn owner_unchecked(&self, token: &str) -> OwnerJobs {
+        OwnerJobs {
             store: self.clone(),
             set_key: format!("{}:{{{token}}}", self.namespace),
-        })
+            token: Arc::from(token),
+        }
     }
 
     /// A new random owner token: 128 bits from the operating system, as hex.
@@ -230,6 +235,10 @@ impl crate::store::JobStore for RedisJobStore {
 
     fn owner(&self, token: &str) -> Result<OwnerJobs> {
         RedisJobStore::owner(self, token)
+    }
+
+    fn __references(&self) -> Result<OwnerJobs> {
+        Ok(self.owner_unchecked(crate::store::REFERENCES_OWNER))
     }
 
     /// One script: the claim is kept for a day, or for the jobs' TTL if

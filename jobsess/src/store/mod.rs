@@ -21,6 +21,7 @@
 //! It uses the model, backend and handle layers.
 
 mod owner;
+mod reference;
 
 use std::ops::Deref;
 
@@ -28,10 +29,11 @@ use std::ops::Deref;
 pub(crate) use owner::owner_of;
 pub use owner::{OWNER_KEY, OwnerId, owner_token, owner_token_sync};
 pub(crate) use owner::{hex_digest, is_token, new_owner_token};
+pub(crate) use reference::REFERENCES_OWNER;
+pub use reference::{JobRef, StoreOwner, WorkerJob};
 
-use crate::AsyncJobSession;
 use crate::error::Result;
-use crate::watch::WatchBackend;
+use crate::{AsyncJobSession, JobMetadata};
 
 /// The `scheme://host:port` of a store's URL (`default_scheme` if it
 /// has none), without its credentials, path or query: what errors name.
@@ -83,7 +85,7 @@ impl std::error::Error for ReadFailed {
 pub trait JobStore: Clone + Send + Sync + 'static {
     /// The jobs of one owner: a backend whose every operation is atomic in
     /// the store, and that can be watched.
-    type Owner: WatchBackend + Clone + 'static;
+    type Owner: StoreOwner<Store = Self>;
 
     /// The store's type, as errors about a missing store name it.
     const NAME: &'static str;
@@ -103,6 +105,47 @@ pub trait JobStore: Clone + Send + Sync + 'static {
     /// # Errors
     /// [`Error::Backend`](crate::Error::Backend) if the store fails.
     fn claim(&self, claim: &str, fresh: &str) -> impl Future<Output = Result<String>> + Send;
+
+    /// The jobs of the reserved owner whose "jobs" are the records of job
+    /// references: named by a text no owner token can be.
+    ///
+    /// # Errors
+    /// None of the engines here fails; the signature leaves room for one.
+    #[doc(hidden)]
+    fn __references(&self) -> Result<Self::Owner>;
+
+    /// Opens a job reference that a route made
+    /// ([`AsyncJobSession::reference`]) and a queue carried: a handle on
+    /// that job and no other, for its worker, in any process that reaches
+    /// the same store. One read of the store, and one write that renews
+    /// the reference's expiry.
+    ///
+    /// ```no_run
+    /// use jobsess::store::{JobRef, JobStore};
+    /// use jobsess::{JobMetadata, redis::RedisJobStore};
+    ///
+    /// #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
+    /// struct ExportJob { file: String, progress: u8 }
+    ///
+    /// async fn worker(payload: &str) -> Result<(), Box<dyn std::error::Error>> {
+    ///     let store = RedisJobStore::connect("redis://127.0.0.1:6379").await?;
+    ///     let reference: JobRef = serde_json::from_str(payload)?;
+    ///     let job = store.open::<ExportJob>(&reference).await?;
+    ///     job.store_field(ExportJob::PROGRESS, &100).await?;
+    ///     Ok(())
+    /// }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidReference`](crate::Error::InvalidReference) for a
+    /// reference that is malformed, altered, expired or of another store;
+    /// [`Error::Backend`](crate::Error::Backend) if the store fails.
+    fn open<M: JobMetadata>(
+        &self,
+        reference: &JobRef,
+    ) -> impl Future<Output = Result<WorkerJob<M, Self::Owner>>> + Send {
+        reference::open::<M, Self>(self, reference)
+    }
 }
 
 /// The jobs of metadata type `M` of the request's user, in the store `E`:

@@ -186,9 +186,22 @@ pub enum Error {
     #[error("invalid job owner token")]
     InvalidOwner,
 
-    /// A job reference ([`JobRef`](crate::store::JobRef)) that opens no
-    /// job: malformed, altered, made for another metadata type, or made by
-    /// another store.
+    /// An increment ([`increment_field`](crate::AsyncJobSession::increment_field))
+    /// whose sum the field's type can't hold; nothing was written.
+    #[error(
+        "{key}: adding {by} to field {field:?} leaves the range of its type; nothing was written"
+    )]
+    Overflow {
+        /// The session key.
+        key: String,
+        /// The field's key.
+        field: String,
+        /// What was to be added.
+        by: i64,
+    },
+
+    /// A job reference (`jobsess::store::JobRef`) that opens no job:
+    /// malformed, altered, expired, or made by another store. 400.
     #[error("job reference to {job:?} opens nothing: {reason}")]
     InvalidReference {
         /// The job the reference names (its key, as the reference gives it).
@@ -282,6 +295,7 @@ impl Error {
             | Error::Migration { key, .. }
             | Error::Backend { key, .. } => Some(key),
             Error::InvalidReference { job, .. } => Some(job),
+            Error::Overflow { key, .. } => Some(key),
             Error::InvalidPrefix { .. } | Error::InvalidJobId { .. } | Error::InvalidOwner => None,
         }
     }
@@ -291,7 +305,7 @@ impl Error {
     /// its budget, 503 for a backend that failed (a store that is down or
     /// timed out: the request can be retried; the web integrations add
     /// `Retry-After: 1`), 409 for an update that kept losing to other
-    /// writers, 503 for a job written by a newer release (during a rolling
+    /// writers or an increment past its field type's range, 503 for a job written by a newer release (during a rolling
     /// deploy, an instance of that release can serve it), 500 for stored
     /// data that doesn't decode or migrate.
     ///
@@ -308,7 +322,7 @@ impl Error {
             Error::InvalidOwner => 500,
             Error::JobNotFound { .. } => 404,
             Error::OverBudget { .. } => 413,
-            Error::Conflict { .. } => 409,
+            Error::Conflict { .. } | Error::Overflow { .. } => 409,
             Error::Backend { .. } | Error::NewerVersion { .. } => 503,
             Error::Decode { .. }
             | Error::Encode { .. }

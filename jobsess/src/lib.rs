@@ -139,6 +139,7 @@ pub use backend::{AsyncKeyValue, AsyncSessionBackend, Indexed, SessionBackend};
 pub use error::{BoxError, Error, Op, Result};
 pub use handle::update::Updated;
 pub use handle::{AsyncJobSession, JobSession};
+pub use model::counter::Counter;
 pub use model::field::{Field, FieldKeys, FieldOf};
 pub use model::metadata::{JobMetadata, Schema, UntypedJob};
 pub use model::status::{End, HasStatus, JobStatus, Status};

@@ -83,12 +83,13 @@ fn stored(release: &str) -> Value {
 }
 
 /// The operations, each through a version-2 handle.
-const OPS: [&str; 5] = [
+const OPS: [&str; 6] = [
     "load",
     "load_field",
     "store_field",
     "update",
     "update_field",
+    "increment_field",
 ];
 
 /// What every backend must answer: the operation's result, then the job as
@@ -116,7 +117,7 @@ fn expected(release: &str, op: &str) -> String {
         (_, "load_field") => "Ok(Some(10))".to_owned(),
         (_, "store_field") => "Ok(())".to_owned(),
         (_, "update") => format!("Ok(V2 {{ file: \"a.csv\", progress: 11, pages: {pages} }})"),
-        (_, "update_field") => "Ok(11)".to_owned(),
+        (_, "update_field" | "increment_field") => "Ok(11)".to_owned(),
         other => unreachable!("{other:?}"),
     };
     let job = match (release, op) {
@@ -145,6 +146,7 @@ fn sync_cell<S: SessionBackend>(mut session: S, release: &str, op: &str) -> Stri
             "store_field" => show(jobs.store_field("a", V2::PROGRESS, &50)),
             "update" => show(jobs.update("a", |job| job.progress += 1)),
             "update_field" => show(jobs.update_field("a", V2::PROGRESS, |p| *p += 1)),
+            "increment_field" => show(jobs.increment_field("a", V2::PROGRESS, 1)),
             other => unreachable!("{other}"),
         }
     };
@@ -163,6 +165,7 @@ async fn async_cell<S: AsyncSessionBackend>(session: S, release: &str, op: &str)
         "store_field" => show(jobs.store_field("a", V2::PROGRESS, &50).await),
         "update" => show(jobs.update("a", |job| job.progress += 1).await),
         "update_field" => show(jobs.update_field("a", V2::PROGRESS, |p| *p += 1).await),
+        "increment_field" => show(jobs.increment_field("a", V2::PROGRESS, 1).await),
         other => unreachable!("{other}"),
     };
     let after = show(AsyncJobSession::<V3, _>::new(session).load("a").await);
@@ -387,6 +390,238 @@ async fn matrix_backends_and_wrappers_of_your_own() {
     .await;
     check("AsyncForward wrapper", |r, o| async move {
         async_cell(audited(Mutex::new(HashMap::new())), r, o).await
+    })
+    .await;
+}
+
+// ---- counters: increment_field on an unversioned type ----------------------
+//
+// The Redis and PostgreSQL stores add in one atomic step on the stored JSON;
+// every other backend reads, adds and writes the field. Each cell seeds
+// one stored job, adds, and reads the raw job back: both ways must give
+// the same answer and leave the same JSON, whatever the job holds.
+
+#[derive(Serialize, Deserialize, JobMetadata, Debug, PartialEq, Clone)]
+#[job_metadata(prefix = "counter")]
+struct Counted {
+    file: String,
+    #[serde(default, alias = "m")]
+    n: u8,
+}
+
+/// One counter case: its name, the stored job (`None`: none), what is
+/// added, the answer, and the job's JSON afterwards.
+type CounterCase = (
+    &'static str,
+    Option<Value>,
+    i64,
+    &'static str,
+    Option<Value>,
+);
+
+fn counter_cases() -> Vec<CounterCase> {
+    let job = |n: Value| Some(json!({ "file": "a", "n": n }));
+    let decode = |what: &str| -> &'static str {
+        Box::leak(
+            format!(
+                "Err(counter_a as {}: n: {what}, expected u8)",
+                std::any::type_name::<u8>()
+            )
+            .into_boxed_str(),
+        )
+    };
+    vec![
+        ("adds", job(json!(5)), 1, "Ok(6)", job(json!(6))),
+        ("subtracts", job(json!(5)), -5, "Ok(0)", job(json!(0))),
+        (
+            "absent: the default",
+            Some(json!({ "file": "a" })),
+            2,
+            "Ok(2)",
+            job(json!(2)),
+        ),
+        (
+            "past the top",
+            job(json!(255)),
+            1,
+            "Err(counter_a: adding 1 to field \"n\" leaves the range of its type; nothing was written)",
+            job(json!(255)),
+        ),
+        (
+            "below the bottom",
+            job(json!(0)),
+            -1,
+            "Err(counter_a: adding -1 to field \"n\" leaves the range of its type; nothing was written)",
+            job(json!(0)),
+        ),
+        (
+            "a stored value past the type",
+            job(json!(-1)),
+            1,
+            decode("invalid value: integer `-1`"),
+            job(json!(-1)),
+        ),
+        (
+            "a string",
+            job(json!("5")),
+            1,
+            decode("invalid type: string \"5\""),
+            job(json!("5")),
+        ),
+        (
+            "a float",
+            job(json!(5.5)),
+            1,
+            decode("invalid type: floating point `5.5`"),
+            job(json!(5.5)),
+        ),
+        (
+            "under its alias",
+            Some(json!({ "file": "a", "m": 7 })),
+            1,
+            "Ok(8)",
+            job(json!(8)),
+        ),
+        (
+            "no job",
+            None,
+            1,
+            "Err(counter_a: no such job in the session)",
+            None,
+        ),
+    ]
+}
+
+fn counter_answer(result: String, after: Option<Value>) -> String {
+    format!("{result} / {after:?}")
+}
+
+/// Every counter case on one backend; `cell` runs one on a fresh session
+/// and gives the answer with the job's JSON after it.
+async fn check_counters<F, Fut>(backend: &str, cell: F)
+where
+    F: Fn(Option<Value>, i64) -> Fut,
+    Fut: Future<Output = (String, Option<Value>)>,
+{
+    let mut wrong = Vec::new();
+    for (case, stored, by, answer, after) in counter_cases() {
+        let (got, got_after) = cell(stored, by).await;
+        let (got, want) = (
+            counter_answer(got, got_after),
+            counter_answer(answer.to_owned(), after),
+        );
+        if got != want {
+            wrong.push(format!("{backend} × {case}:\n   got {got}\n  want {want}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+fn sync_counter<S: SessionBackend>(
+    mut session: S,
+    stored: Option<Value>,
+    by: i64,
+) -> (String, Option<Value>) {
+    if let Some(job) = stored {
+        session.insert("counter_a", job).unwrap();
+    }
+    let result =
+        show(JobSession::<Counted, _>::new(&mut session).increment_field("a", Counted::N, by));
+    let after = session
+        .get("counter_a")
+        .unwrap()
+        .map(std::borrow::Cow::into_owned);
+    (result, after)
+}
+
+async fn async_counter<S: AsyncSessionBackend>(
+    session: S,
+    stored: Option<Value>,
+    by: i64,
+) -> (String, Option<Value>) {
+    if let Some(job) = stored {
+        session.insert("counter_a", job).await.unwrap();
+    }
+    let session = Arc::new(session);
+    let jobs = AsyncJobSession::<Counted, _>::new(Arc::clone(&session));
+    let result = show(jobs.increment_field("a", Counted::N, by).await);
+    (result, session.get("counter_a").await.unwrap())
+}
+
+#[tokio::test]
+async fn counters_on_every_backend() {
+    check_counters("HashMap", |s, by| async move {
+        sync_counter(HashMap::new(), s, by)
+    })
+    .await;
+    check_counters("Pairs (4 methods)", |s, by| async move {
+        sync_counter(Pairs::default(), s, by)
+    })
+    .await;
+    check_counters("Mutex<HashMap>", |s, by| async move {
+        async_counter(Mutex::new(HashMap::new()), s, by).await
+    })
+    .await;
+    check_counters("Notifying<Mutex<HashMap>>", |s, by| async move {
+        async_counter(
+            jobsess::watch::Notifying::new(Mutex::new(HashMap::new())),
+            s,
+            by,
+        )
+        .await
+    })
+    .await;
+    check_counters("AsyncForward wrapper", |s, by| async move {
+        async_counter(audited(Mutex::new(HashMap::new())), s, by).await
+    })
+    .await;
+    check_counters("tower-sessions 0.15", |s, by| async move {
+        let store = Arc::new(tower_sessions_015::MemoryStore::default());
+        async_counter(tower_sessions_015::Session::new(None, store, None), s, by).await
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn counters_on_actix_session() {
+    use actix_session::SessionExt;
+    check_counters("actix-session", |s, by| async move {
+        let request = actix_web::test::TestRequest::default().to_http_request();
+        sync_counter(request.get_session(), s, by)
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn counters_on_redis() {
+    require!(crate::common::redis());
+    let store = jobsess::redis::RedisJobStore::connect(&crate::common::redis_url())
+        .await
+        .unwrap()
+        .with_namespace("jobsess-matrix-test")
+        .with_ttl(std::time::Duration::from_secs(600));
+    check_counters("Redis", |s, by| {
+        let store = store.clone();
+        async move {
+            let token = jobsess::redis::RedisJobStore::new_owner_token().unwrap();
+            async_counter(store.owner(&token).unwrap(), s, by).await
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn counters_on_postgres() {
+    require!(crate::common::postgres());
+    let store = crate::common::postgres_store()
+        .await
+        .with_ttl(std::time::Duration::from_secs(600));
+    check_counters("PostgreSQL", |s, by| {
+        let store = store.clone();
+        async move {
+            let token = jobsess::postgres::PostgresJobStore::new_owner_token().unwrap();
+            async_counter(store.owner(&token).unwrap(), s, by).await
+        }
     })
     .await;
 }

@@ -157,6 +157,12 @@ pub(crate) async fn a_watcher_follows_the_job<E: JobStore>(store: E) {
             Change::Deleted => panic!("deleted before it was"),
         }
     }
+    // an increment is a change the watcher sees too
+    assert_eq!(jobs.increment_field("a", Job::COUNTER, 5).await.unwrap(), 5);
+    match next().await {
+        Change::Updated(now) => assert_eq!((now.progress, now.counter), (30, 5)),
+        Change::Deleted => panic!("deleted before it was"),
+    }
     jobs.delete("a").await.unwrap();
     assert_eq!(next().await, Change::Deleted);
 }
@@ -316,6 +322,51 @@ pub(crate) async fn a_reference_opens_its_job_and_no_other<E: JobStore>(store: E
     jobs.clear().await.unwrap();
 }
 
+/// 8 workers, each with its own handle opened from the job's reference,
+/// add 1 to one counter 1,000 times at once: it ends at exactly 8,000. The
+/// engine adds in one atomic step (its own `increment_field` answers the
+/// sum), not by the handle's read, add and write.
+pub(crate) async fn eight_workers_count_to_8000<E: JobStore>(store: E) {
+    use jobsess::AsyncSessionBackend;
+    use jobsess::backend::{Increment, Incremented};
+    let token = jobsess::redis::RedisJobStore::new_owner_token().unwrap();
+    let owner = store.owner(&token).unwrap();
+    let jobs = AsyncJobSession::<Job, _>::new(owner.clone());
+    jobs.store("a", &job("a.csv")).await.unwrap();
+    let reference = jobs.reference("a").await.unwrap();
+    let mut workers = Vec::new();
+    for _ in 0..8 {
+        let worker = store.open::<Job>(&reference).await.unwrap();
+        workers.push(tokio::spawn(async move {
+            for _ in 0..1000 {
+                worker.increment_field(Job::COUNTER, 1).await.unwrap();
+            }
+        }));
+    }
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    assert_eq!(
+        jobs.load_field("a", Job::COUNTER).await.unwrap(),
+        Some(8000)
+    );
+    let done = owner
+        .increment_field(
+            "conf_a",
+            Increment::new("counter", 2).within(0, i64::from(u32::MAX)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(done, Incremented::To(8002), "one atomic step in the engine");
+    let none = owner
+        .increment_field("conf_gone", Increment::new("counter", 1))
+        .await
+        .unwrap();
+    assert_eq!(none, Incremented::NoJob);
+    assert!(!jobs.contains("gone").await.unwrap());
+    jobs.clear().await.unwrap();
+}
+
 /// Runs every case against the engine `$make` builds (an async block
 /// giving `Option<E>`: `None` when the engine's service is missing).
 macro_rules! conformance {
@@ -377,6 +428,13 @@ macro_rules! conformance {
             async fn a_reference_opens_its_job_and_no_other() {
                 if let Some(store) = store().await {
                     cases::a_reference_opens_its_job_and_no_other(store).await;
+                }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn eight_workers_count_to_8000() {
+                if let Some(store) = store().await {
+                    cases::eight_workers_count_to_8000(store).await;
                 }
             }
 

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::FieldWrite;
+use super::{FieldWrite, Increment, Incremented};
 use crate::error::Result;
 #[cfg(doc)]
 use crate::error::{Error, Op};
@@ -271,6 +271,32 @@ pub trait AsyncSessionBackend: Send + Sync {
     {
         let _ = (key, keys, f);
         std::future::ready(Ok(None))
+    }
+
+    /// Adds to a whole-number field of the job under `key` in one atomic
+    /// step, if this backend has one (the Redis and PostgreSQL job stores
+    /// do): the field's new value, or [`Incremented::NoJob`]. The fallback
+    /// answers [`Incremented::NotHere`], and the handle then reads, adds
+    /// and writes the field as `update_field` does, so every backend gives
+    /// the same result.
+    ///
+    /// ```
+    /// # tokio_test::block_on(async {
+    /// use jobsess::AsyncSessionBackend;
+    /// use jobsess::backend::{Increment, Incremented};
+    /// let session = std::sync::Mutex::new(std::collections::HashMap::new());
+    /// let done = session.increment_field("job_a", Increment::new("n", 1)).await?;
+    /// assert_eq!(done, Incremented::NotHere); // a map: the handle's read-add-write
+    /// # Ok::<(), jobsess::Error>(())
+    /// # }).unwrap();
+    /// ```
+    fn increment_field(
+        &self,
+        key: &str,
+        increment: Increment<'_>,
+    ) -> impl Future<Output = Result<Incremented>> + Send {
+        let _ = (key, increment);
+        std::future::ready(Ok(Incremented::NotHere))
     }
 
     /// Removes every key that starts with `start`; how many there were. The

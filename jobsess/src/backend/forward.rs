@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::{AsyncSessionBackend, FieldWrite, SessionBackend, fallback};
+use super::{AsyncSessionBackend, FieldWrite, Increment, Incremented, SessionBackend, fallback};
 use crate::error::Result;
 use crate::model::field::{Field, FieldKeys};
 use crate::model::metadata::JobMetadata;
@@ -330,6 +330,17 @@ impl<W: AsyncForward + ?Sized> AsyncSessionBackend for W {
             <W as AsyncForward>::written(self, Written::Key(key));
         }
         Ok(found)
+    }
+
+    async fn increment_field(&self, key: &str, increment: Increment<'_>) -> Result<Incremented> {
+        let done = <W as AsyncForward>::inner(self)
+            .increment_field(key, increment)
+            .await?;
+        // `NotHere`: nothing written here, the field's update follows
+        if let Incremented::To(_) = done {
+            <W as AsyncForward>::written(self, Written::Key(key));
+        }
+        Ok(done)
     }
 
     async fn remove_with_prefix(&self, start: &str) -> Result<usize> {

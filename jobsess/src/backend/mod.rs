@@ -77,6 +77,7 @@ use crate::model::metadata::JobMetadata;
 
 #[cfg(doc)]
 use crate::error::Error;
+pub use crate::model::counter::{Increment, Incremented};
 pub use crate::model::field::FieldWrite;
 pub use async_backend::{AsyncKeyValue, AsyncSessionBackend};
 pub use budget::{Budget, Measure};

@@ -6,9 +6,11 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use crate::backend::AsyncSessionBackend;
+use crate::backend::Incremented;
 use crate::error::{Error, Result};
 use crate::handle::update::{self, Updated};
 use crate::key::KeySpace;
+use crate::model::counter::Counter;
 use crate::model::field::FieldOf;
 use crate::model::metadata::JobMetadata;
 use crate::model::{codec, version};
@@ -354,12 +356,26 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
         &self,
         id: &str,
         field: F,
-        f: impl FnMut(&mut F::Value) + Send,
+        mut f: impl FnMut(&mut F::Value) + Send,
     ) -> Result<F::Value>
     where
         F::Value: Send,
     {
-        let (key, field, mut f) = (self.key(id)?, field.field(), f);
+        let (key, field) = (self.key(id)?, field.field());
+        let mut f = move |value: &mut F::Value| {
+            f(value);
+            Ok(())
+        };
+        self.update_field_with(key, &field, &mut f).await
+    }
+
+    /// [`update_field`](Self::update_field) with a change that can fail.
+    async fn update_field_with<T: Send>(
+        &self,
+        key: String,
+        field: &crate::Field<M, T>,
+        mut f: impl FnMut(&mut T) -> Result<()> + Send,
+    ) -> Result<T> {
         let mut out = None;
         // the field alone where the backend can, else the whole job
         let found = match self
@@ -367,14 +383,14 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
             .update_field(
                 &key,
                 field.keys(),
-                update::field_only(&key, &field, &mut f, &mut out),
+                update::field_only(&key, field, &mut f, &mut out),
             )
             .await?
         {
             Some(found) => found,
             None => {
                 self.session
-                    .update(&key, update::field(&key, &field, &mut f, &mut out))
+                    .update(&key, update::field(&key, field, &mut f, &mut out))
                     .await?
             }
         };
@@ -382,6 +398,57 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
             Some(value) if found => Ok(value),
             _ => Err(Error::JobNotFound { key }),
         }
+    }
+
+    /// Adds `by` to a whole-number field of job `id` (see [`Counter`]),
+    /// with no lost increment however many writers add at once, and gives
+    /// its new value. On the Redis and PostgreSQL job stores it is one
+    /// atomic step (Lua's `HINCRBY` on the field's member, jsonb arithmetic
+    /// in one `UPDATE`); elsewhere, and for a field with a
+    /// `#[serde(with)]`, `skip_serializing_if` or an alias in use, it is
+    /// [`update_field`](Self::update_field) with `+ by`. Either way the
+    /// job reads as if `update_field` had run. An absent field counts as
+    /// its default.
+    ///
+    /// ```
+    /// # use jobsess::{AsyncJobSession, JobMetadata};
+    /// #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
+    /// struct Job { file: String, #[serde(default)] done: u32 }
+    /// # tokio_test::block_on(async {
+    /// let jobs = AsyncJobSession::<Job, _>::new(std::sync::Mutex::new(std::collections::HashMap::new()));
+    /// jobs.store("a", &Job { file: "a.csv".into(), done: 0 }).await?;
+    /// assert_eq!(jobs.increment_field("a", Job::DONE, 3).await?, 3);
+    /// assert_eq!(jobs.increment_field("a", Job::DONE, -1).await?, 2);
+    /// assert!(jobs.increment_field("a", Job::DONE, -5).await.is_err()); // below u32::MIN
+    /// # Ok::<(), jobsess::Error>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::JobNotFound`] if there is no such job;
+    /// [`Error::Overflow`] if the sum is past the field type's range
+    /// (nothing is written); as [`update_field`](Self::update_field)
+    /// otherwise.
+    pub async fn increment_field<F>(&self, id: &str, field: F, by: i64) -> Result<F::Value>
+    where
+        F: FieldOf<M>,
+        F::Value: Counter,
+    {
+        let (key, field) = (self.key(id)?, field.field());
+        if let Some(increment) = update::atomic_increment::<M, F::Value>(&field, by) {
+            match self.session.increment_field(&key, increment).await? {
+                Incremented::To(value) => {
+                    if let Some(value) = F::Value::from_i64(value) {
+                        return Ok(value);
+                    }
+                }
+                Incremented::NoJob => return Err(Error::JobNotFound { key }),
+                _ => {}
+            }
+        }
+        let name = field.name();
+        let add = update::add::<F::Value>(&key, name, by);
+        self.update_field_with(key.clone(), &field, add).await
     }
 
     /// Whether the session holds job `id`.

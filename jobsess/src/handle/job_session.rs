@@ -359,17 +359,64 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
         &mut self,
         id: &str,
         field: F,
-        f: impl FnMut(&mut F::Value),
+        mut f: impl FnMut(&mut F::Value),
     ) -> Result<F::Value> {
         let (key, field) = (self.key(id)?, field.field());
+        let f = move |value: &mut F::Value| {
+            f(value);
+            Ok(())
+        };
+        self.update_field_with(key, &field, f)
+    }
+
+    /// [`update_field`](Self::update_field) with a change that can fail.
+    fn update_field_with<T>(
+        &mut self,
+        key: String,
+        field: &crate::Field<M, T>,
+        f: impl FnMut(&mut T) -> Result<()>,
+    ) -> Result<T> {
         let mut out = None;
         let found = self
             .session
-            .update(&key, update::field(&key, &field, f, &mut out))?;
+            .update(&key, update::field(&key, field, f, &mut out))?;
         match out {
             Some(value) if found => Ok(value),
             _ => Err(Error::JobNotFound { key }),
         }
+    }
+
+    /// Adds `by` to a whole-number field of job `id` (see
+    /// [`Counter`](crate::Counter)) in one read-modify-write, and gives its
+    /// new value: [`update_field`](Self::update_field) with `+ by`, or
+    /// [`Error::Overflow`] past the type's range, with nothing written. An
+    /// absent field counts as its default.
+    ///
+    /// ```
+    /// # use jobsess::{JobMetadata, JobSession};
+    /// #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
+    /// struct Job { plugin: String, #[serde(default)] files_done: u16 }
+    ///
+    /// let mut jobs = JobSession::<Job, _>::new(std::collections::HashMap::new());
+    /// jobs.store("a", &Job { plugin: "whisper".into(), files_done: 0 })?;
+    /// assert_eq!(jobs.increment_field("a", Job::FILES_DONE, 2)?, 2);
+    /// assert!(matches!(
+    ///     jobs.increment_field("a", Job::FILES_DONE, -3),
+    ///     Err(jobsess::Error::Overflow { .. })
+    /// ));
+    /// # Ok::<(), jobsess::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`update_field`](Self::update_field), and [`Error::Overflow`].
+    pub fn increment_field<F>(&mut self, id: &str, field: F, by: i64) -> Result<F::Value>
+    where
+        F: FieldOf<M>,
+        F::Value: crate::Counter,
+    {
+        let (key, field) = (self.key(id)?, field.field());
+        let add = update::add::<F::Value>(&key, field.name(), by);
+        self.update_field_with(key.clone(), &field, add)
     }
 
     /// Whether the session holds job `id` (decodable or not).

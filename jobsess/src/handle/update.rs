@@ -88,13 +88,13 @@ pub(crate) fn whole<'a, M: JobMetadata>(
 pub(crate) fn field<'a, M: JobMetadata, T>(
     key: &'a str,
     field: &'a Field<M, T>,
-    mut f: impl FnMut(&mut T) + 'a,
+    mut f: impl FnMut(&mut T) -> Result<()> + 'a,
     out: &'a mut Option<T>,
 ) -> impl FnMut(&Value) -> Result<Option<Value>> + 'a {
     move |job| {
         let current = version::current::<M>(key, job)?;
         let mut value = codec::decode_field(key, &current, field)?;
-        f(&mut value);
+        f(&mut value)?;
         let write = codec::encode_field(key, field, &value)?;
         // copied only once there is something to write
         let mut job = current.into_owned();
@@ -113,7 +113,7 @@ pub(crate) fn field<'a, M: JobMetadata, T>(
 pub(crate) fn field_only<'a, M: JobMetadata, T>(
     key: &'a str,
     field: &'a Field<M, T>,
-    mut f: impl FnMut(&mut T) + 'a,
+    mut f: impl FnMut(&mut T) -> Result<()> + 'a,
     out: &'a mut Option<T>,
 ) -> impl FnMut(&Value) -> Result<Option<FieldWrite<'static>>> + 'a {
     move |members| {
@@ -121,11 +121,55 @@ pub(crate) fn field_only<'a, M: JobMetadata, T>(
             return Ok(None);
         }
         let mut value = codec::decode_field(key, members, field)?;
-        f(&mut value);
+        f(&mut value)?;
         let write = codec::encode_field(key, field, &value)?;
         *out = Some(value);
         Ok(Some(write))
     }
+}
+
+/// The change of an increment by `by` of the field `name` of the job under
+/// `key`, for [`field`] and [`field_only`]: [`Error::Overflow`](crate::Error::Overflow)
+/// past the type's range, so nothing is written.
+pub(crate) fn add<'a, T: crate::model::counter::Counter>(
+    key: &'a str,
+    name: &'a str,
+    by: i64,
+) -> impl FnMut(&mut T) -> Result<()> + Send + 'a {
+    move |value| match value.plus(by) {
+        Some(sum) => {
+            *value = sum;
+            Ok(())
+        }
+        None => Err(crate::Error::Overflow {
+            key: key.to_owned(),
+            field: name.to_owned(),
+            by,
+        }),
+    }
+}
+
+/// The increment a backend can make in one atomic step for `field` of `M`,
+/// if it can: a field of an unversioned type that goes through its type's
+/// own serde impls, with no `skip_serializing_if`.
+pub(crate) fn atomic_increment<M: JobMetadata, T: crate::model::counter::Counter>(
+    field: &Field<M, T>,
+    by: i64,
+) -> Option<crate::backend::Increment<'static>> {
+    let plain = field.codec.decode_text.is_some() && field.codec.skip_if.is_none();
+    if !plain || M::schema().version.is_some() {
+        return None;
+    }
+    let absent = match field.default_value() {
+        Some(default) => Some(default.to_i64()?),
+        None => None,
+    };
+    Some(
+        crate::backend::Increment::new(field.name(), by)
+            .within(T::MIN, T::MAX)
+            .absent_as(absent)
+            .with_aliases(field.aliases()),
+    )
 }
 
 /// The step of a field write on a versioned type: as [`field`], with the

@@ -9,6 +9,7 @@
 //! [`key`](crate::key); every other layer uses it.
 
 pub(crate) mod codec;
+pub(crate) mod counter;
 pub(crate) mod field;
 pub(crate) mod finite;
 pub(crate) mod metadata;

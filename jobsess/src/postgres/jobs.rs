@@ -12,7 +12,7 @@ use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool, Postgres, Row};
 
 use super::PostgresJobStore;
-use crate::backend::FieldWrite;
+use crate::backend::{FieldWrite, Increment, Incremented};
 use crate::error::{Error, Op, Result};
 use crate::model::field::FieldKeys;
 use crate::model::metadata::JobMetadata;
@@ -532,6 +532,41 @@ impl<C: Connection> AsyncSessionBackend for OwnerJobs<C> {
         match written {
             Some(_) => Ok(true),
             None => self.why_not_written(key, job_type).await,
+        }
+    }
+
+    /// One `UPDATE` with jsonb arithmetic on the field; when it writes
+    /// nothing, one read tells a missing job from a field the handle adds
+    /// to itself.
+    async fn increment_field(&self, key: &str, increment: Increment<'_>) -> Result<Incremented> {
+        let (prefix, id) = split_for_write(key)?;
+        let sql = &self.store.sql;
+        let written = self
+            .row(Op::Write, key, |left| {
+                sqlx::query(&sql.increment_field)
+                    .bind(&*self.owner)
+                    .bind(prefix)
+                    .bind(id)
+                    .bind(increment.name())
+                    .bind(increment.by())
+                    .bind(increment.min())
+                    .bind(increment.max())
+                    .bind(increment.absent().map(|v| v.to_string()))
+                    .bind(increment.aliases())
+                    .bind(self.store.ttl_seconds)
+                    .bind(left)
+                    .bind(&sql.channel)
+            })
+            .await?;
+        match written {
+            Some(row) => {
+                let value: i64 = row
+                    .try_get(2)
+                    .map_err(|e| Error::backend(Op::Write, key, e))?;
+                Ok(Incremented::To(value))
+            }
+            None if self.read(key).await?.is_some() => Ok(Incremented::NotHere),
+            None => Ok(Incremented::NoJob),
         }
     }
 }

@@ -8,11 +8,12 @@ use serde_json::{Map, Value};
 use fred::types::scripts::Script;
 
 use super::scripts::{
-    INSERT, LIST, MARKER, REMOVE, REMOVE_ALL, SET_FIELD, UPDATE, UPDATE_FIELD, WATCHED,
+    INCREMENT_FIELD, INSERT, LIST, MARKER, REMOVE, REMOVE_ALL, SET_FIELD, UPDATE, UPDATE_FIELD,
+    WATCHED,
 };
 use super::{LISTING_MARGIN_MS, RedisJobStore};
 use crate::AsyncSessionBackend;
-use crate::backend::FieldWrite;
+use crate::backend::{FieldWrite, Increment, Incremented};
 use crate::error::{Error, Op, Result};
 use crate::model::field::FieldKeys;
 
@@ -379,6 +380,49 @@ impl AsyncSessionBackend for OwnerJobs {
 
     async fn set_field(&self, key: &str, write: FieldWrite<'_>) -> Result<bool> {
         Ok(self.write_field(&SET_FIELD, key, &write, None).await? == 1)
+    }
+
+    /// One script, `increment_field.lua`: the field's member read, added to,
+    /// range-checked and written with a new revision, renewed and
+    /// published, as a field write is.
+    async fn increment_field(&self, key: &str, increment: Increment<'_>) -> Result<Incremented> {
+        let ttl = self.store.ttl_seconds;
+        // one slot more, for the deadline `write` puts first
+        let mut args = Vec::with_capacity(8 + increment.aliases().len());
+        args.extend([
+            ttl.to_string(),
+            increment.name().to_owned(),
+            increment.by().to_string(),
+            increment.min().to_string(),
+            increment.max().to_string(),
+            increment
+                .absent()
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
+        ]);
+        args.extend(increment.aliases().iter().map(|f| (*f).to_owned()));
+        let keys = if ttl > 0 {
+            self.keys(key)
+        } else {
+            vec![self.hash_key(key)]
+        };
+        let done: fred::types::Value = self
+            .write(&INCREMENT_FIELD, Op::Write, key, keys, args)
+            .await?;
+        Ok(match done {
+            fred::types::Value::Integer(0) => Incremented::NoJob,
+            fred::types::Value::Integer(_) => Incremented::NotHere,
+            other => match other.as_str().and_then(|text| text.parse().ok()) {
+                Some(value) => Incremented::To(value),
+                None => {
+                    return Err(Error::backend(
+                        Op::Write,
+                        key,
+                        format!("increment_field.lua answered {other:?}"),
+                    ));
+                }
+            },
+        })
     }
 }
 

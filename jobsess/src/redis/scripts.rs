@@ -86,6 +86,19 @@ pub(super) static SET_FIELD: LazyLock<Script> = field_write!("any_revision");
 /// at the revision the update read (its last argument).
 pub(super) static UPDATE_FIELD: LazyLock<Script> = field_write!("expected_revision");
 
+/// `lua/increment_field.lua`: adds to a whole-number field of an existing
+/// job, in one atomic step.
+pub(super) static INCREMENT_FIELD: LazyLock<Script> = lua_script!(
+    "increment_field",
+    "names",
+    "now",
+    "deadline",
+    "watched",
+    "zcall",
+    "member",
+    "renew"
+);
+
 /// `lua/watch.lua`: marks a job as watched.
 pub(super) static WATCH: LazyLock<Script> = lua_script!("watch", "names", "now");
 
@@ -107,8 +120,9 @@ pub(super) static REMOVE_ALL: LazyLock<Script> =
 
 /// Every script, by its file's name, for the tests and the Lua linter.
 #[cfg(test)]
-pub(super) fn all() -> [(&'static str, &'static LazyLock<Script>); 9] {
+pub(super) fn all() -> [(&'static str, &'static LazyLock<Script>); 10] {
     [
+        ("increment_field", &INCREMENT_FIELD),
         ("insert", &INSERT),
         ("update", &UPDATE),
         ("set_field", &SET_FIELD),

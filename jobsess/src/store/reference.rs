@@ -326,6 +326,21 @@ impl<M: JobMetadata, O: StoreOwner> WorkerJob<M, O> {
         self.jobs.update_field(&self.id, field, f).await
     }
 
+    /// Adds `by` to a whole-number field, as
+    /// [`AsyncJobSession::increment_field`] does: one atomic step on the
+    /// Redis and PostgreSQL stores, so any number of workers can count
+    /// into one job.
+    ///
+    /// # Errors
+    /// As [`AsyncJobSession::increment_field`].
+    pub async fn increment_field<F>(&self, field: F, by: i64) -> Result<F::Value>
+    where
+        F: FieldOf<M>,
+        F::Value: crate::Counter,
+    {
+        self.jobs.increment_field(&self.id, field, by).await
+    }
+
     /// The job's changes, as [`AsyncJobSession::watch`] gives them: a
     /// worker can follow its own job, to stop when a route cancels it.
     ///

@@ -16,6 +16,7 @@ mod examples;
 mod fidelity;
 mod matrix;
 mod postgres_store;
+mod queues;
 mod redis_cluster;
 mod redis_store;
 mod server_http;

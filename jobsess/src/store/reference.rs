@@ -383,4 +383,35 @@ impl<M: HasStatus, O: StoreOwner> WorkerJob<M, O> {
     pub async fn fail(&self, reason: impl Into<String>) -> Result<()> {
         self.jobs.fail(&self.id, reason).await
     }
+
+    /// Ends the job as the work's `outcome` says: finished for `Ok`,
+    /// failed for `Err` with the error's text. What a queue's task handler
+    /// does last, so a page watching the job gets its `done` either way.
+    ///
+    /// ```no_run
+    /// # use jobsess::{JobMetadata, Status, store::WorkerJob, redis::OwnerJobs};
+    /// # #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
+    /// # #[job_metadata(status = status)]
+    /// # struct ExportJob { progress: u8, status: Status }
+    /// async fn export(job: &WorkerJob<ExportJob, OwnerJobs>) -> Result<(), std::io::Error> {
+    ///     Ok(())
+    /// }
+    /// # async fn handler(job: WorkerJob<ExportJob, OwnerJobs>) -> Result<(), Box<dyn std::error::Error>> {
+    /// let outcome = export(&job).await;
+    /// job.end(&outcome).await?; // finished, or failed with the error's text
+    /// outcome?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`AsyncJobSession::finish`].
+    pub async fn end<T, E: std::fmt::Display>(
+        &self,
+        outcome: &std::result::Result<T, E>,
+    ) -> Result<()> {
+        match outcome {
+            Ok(_) => self.finish().await,
+            Err(err) => self.fail(err.to_string()).await,
+        }
+    }
 }

@@ -46,6 +46,14 @@ mod sealed {
     pub trait Sealed {}
     impl Sealed for sqlx::PgPool {}
     impl Sealed for super::InTransaction<'_> {}
+    impl<C: Sealed> Sealed for &C {}
+}
+
+/// A borrowed connection: another owner's jobs on the same transaction.
+impl<C: Connection> Connection for &C {
+    fn fetch_all<'a>(&'a self, deadline: Instant, build: Build<'a>) -> Fetched<'a> {
+        (**self).fetch_all(deadline, build)
+    }
 }
 
 /// The time a write has left until `deadline`, less [`TRIP`], in whole
@@ -173,6 +181,50 @@ impl<M: JobMetadata> AsyncJobSession<M, OwnerJobs> {
         conn: &'c mut PgConnection,
     ) -> AsyncJobSession<M, OwnerJobs<InTransaction<'c>>> {
         self.with_session(self.session().in_transaction(conn))
+    }
+}
+
+impl<M: JobMetadata> AsyncJobSession<M, OwnerJobs<InTransaction<'_>>> {
+    /// A reference to job `id` for its worker, as
+    /// [`AsyncJobSession::reference`] makes one, written in the app's
+    /// transaction: a job stored in it (not yet committed) can have one,
+    /// and the job, its reference and the app's queue task commit or roll
+    /// back together.
+    ///
+    /// ```no_run
+    /// use jobsess::{JobMetadata, postgres::PostgresJobs};
+    /// # #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
+    /// # struct ExportJob { file: String, progress: u8 }
+    /// async fn start(jobs: PostgresJobs<ExportJob>, pool: sqlx::PgPool) -> Result<(), Box<dyn std::error::Error>> {
+    ///     let mut tx = pool.begin().await?;
+    ///     let in_tx = jobs.in_transaction(&mut tx);
+    ///     in_tx.store("job-1", &ExportJob { file: "a.csv".into(), progress: 0 }).await?;
+    ///     let reference = in_tx.reference("job-1").await?;
+    ///     drop(in_tx);
+    ///     sqlx::query("INSERT INTO tasks (payload) VALUES ($1)")
+    ///         .bind(serde_json::to_value(&reference)?)
+    ///         .execute(&mut *tx)
+    ///         .await?;
+    ///     tx.commit().await?; // the job, its reference and the task, or none
+    ///     Ok(())
+    /// }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::JobNotFound`] if the transaction sees no such job; an
+    /// invalid id; a failing database.
+    pub async fn reference(&self, id: &str) -> Result<crate::store::JobRef> {
+        let key = self.key(id)?;
+        if !self.contains(id).await? {
+            return Err(Error::JobNotFound { key });
+        }
+        let owner = self.session();
+        let references = OwnerJobs {
+            store: owner.store.clone(),
+            owner: Arc::from(crate::store::REFERENCES_OWNER),
+            conn: &owner.conn,
+        };
+        crate::store::make_reference(&references, &owner.owner, key).await
     }
 }
 

@@ -29,8 +29,8 @@ use std::ops::Deref;
 pub(crate) use owner::owner_of;
 pub use owner::{OWNER_KEY, OwnerId, owner_token, owner_token_sync};
 pub(crate) use owner::{hex_digest, is_token, new_owner_token};
-pub(crate) use reference::REFERENCES_OWNER;
 pub use reference::{JobRef, StoreOwner, WorkerJob};
+pub(crate) use reference::{REFERENCES_OWNER, make as make_reference};
 
 use crate::error::Result;
 use crate::{AsyncJobSession, JobMetadata};

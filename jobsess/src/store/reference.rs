@@ -161,12 +161,22 @@ impl<M: JobMetadata, O: StoreOwner> AsyncJobSession<M, O> {
             return Err(Error::JobNotFound { key });
         }
         let owner = self.session();
-        let grant = grant_of(owner.__token(), &key);
-        let record = json!({ "owner": owner.__token(), "job": key });
-        let references = owner.store().__references()?;
-        references.insert(&record_key(&grant), record).await?;
-        Ok(JobRef { job: key, grant })
+        make(&owner.store().__references()?, owner.__token(), key).await
     }
+}
+
+/// The reference to the job under `key` of the owner `token`, its record
+/// written through `references`, the reserved owner's jobs (on the store's
+/// pool, or in the app's transaction).
+pub(crate) async fn make<B: AsyncSessionBackend>(
+    references: &B,
+    token: &str,
+    key: String,
+) -> Result<JobRef> {
+    let grant = grant_of(token, &key);
+    let record = json!({ "owner": token, "job": key });
+    references.insert(&record_key(&grant), record).await?;
+    Ok(JobRef { job: key, grant })
 }
 
 /// Opens `reference` in `store`: what [`JobStore::open`] does.

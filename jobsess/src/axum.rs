@@ -126,7 +126,7 @@ impl IntoResponse for Error {
     }
 }
 
-#[cfg(any(feature = "redis", feature = "postgres"))]
+#[cfg(any(feature = "redis", feature = "postgres", feature = "postgres-sqlx-09"))]
 mod redis_extract {
     use axum_core::extract::FromRequestParts;
     use axum_core::response::{IntoResponse, Response};

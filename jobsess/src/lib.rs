@@ -123,17 +123,37 @@ pub mod axum;
 #[cfg_attr(docsrs, doc(cfg(feature = "actix-session")))]
 pub mod actix;
 
-#[cfg(any(feature = "redis", feature = "postgres"))]
-#[cfg_attr(docsrs, doc(cfg(any(feature = "redis", feature = "postgres"))))]
+#[cfg(any(feature = "redis", feature = "postgres", feature = "postgres-sqlx-09"))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(feature = "redis", feature = "postgres", feature = "postgres-sqlx-09")))
+)]
 pub mod store;
 
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod redis;
 
+/// The sqlx that `postgres` is built on (0.8), as it names it
+/// (`super::sqlx_version`); `postgres_sqlx09` has its own (0.9).
+#[cfg(feature = "postgres")]
+mod sqlx_version {
+    pub(crate) use ::sqlx;
+
+    /// A statement's text, as sqlx 0.8 takes it.
+    pub(crate) fn text(sql: &std::sync::Arc<str>) -> &str {
+        sql
+    }
+}
+
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+#[allow(clippy::duplicate_mod)] // built again on sqlx 0.9 in `postgres_sqlx09`
 pub mod postgres;
+
+#[cfg(feature = "postgres-sqlx-09")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres-sqlx-09")))]
+pub mod postgres_sqlx09;
 
 pub use backend::{AsyncKeyValue, AsyncSessionBackend, Indexed, SessionBackend};
 pub use error::{BoxError, Error, Op, Result};

@@ -157,7 +157,10 @@ impl AnySession {
     }
 
     /// The session's id, if it has one (a session loaded from a cookie).
-    #[cfg(all(feature = "axum", any(feature = "redis", feature = "postgres")))]
+    #[cfg(all(
+        feature = "axum",
+        any(feature = "redis", feature = "postgres", feature = "postgres-sqlx-09")
+    ))]
     pub(crate) fn id(&self) -> Option<String> {
         each!(self, |s| s.id().map(|id| id.to_string()))
     }

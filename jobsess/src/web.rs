@@ -72,7 +72,12 @@ where
 
 /// Logs why an extractor found the app misconfigured; the request answers
 /// 500 with a generic body.
-#[cfg(any(feature = "axum", feature = "redis", feature = "postgres"))]
+#[cfg(any(
+    feature = "axum",
+    feature = "redis",
+    feature = "postgres",
+    feature = "postgres-sqlx-09"
+))]
 pub(crate) fn misconfigured(reason: &str) {
     tracing::error!("jobsess: {reason}");
 }

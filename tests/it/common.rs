@@ -96,6 +96,20 @@ pub async fn postgres_store() -> jobsess::postgres::PostgresJobStore {
     store
 }
 
+/// [`postgres_store`] on sqlx 0.9: the same store, a fresh schema.
+pub async fn postgres_store_sqlx09() -> jobsess::postgres_sqlx09::PostgresJobStore {
+    let schema = format!(
+        "jobsess_test_{}",
+        &jobsess::postgres::PostgresJobStore::new_owner_token().unwrap()[..12]
+    );
+    let store = jobsess::postgres_sqlx09::PostgresJobStore::connect(&database_url())
+        .await
+        .unwrap()
+        .with_schema(&schema);
+    store.migrate().await.unwrap();
+    store
+}
+
 /// The `host:port` of a URL, without its credentials.
 fn host_port(url: &str, default_port: u16) -> String {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);

@@ -295,6 +295,22 @@ async fn matrix_postgres() {
     .await;
 }
 
+#[tokio::test]
+async fn matrix_postgres_sqlx09() {
+    require!(crate::common::postgres());
+    let store = crate::common::postgres_store_sqlx09()
+        .await
+        .with_ttl(std::time::Duration::from_secs(600));
+    check("PostgreSQL on sqlx 0.9", |r, o| {
+        let store = store.clone();
+        async move {
+            let token = jobsess::postgres::PostgresJobStore::new_owner_token().unwrap();
+            async_cell(store.owner(&token).unwrap(), r, o).await
+        }
+    })
+    .await;
+}
+
 #[test]
 fn the_expected_answers_differ_by_release() {
     // a guard on the table itself: the three releases don't all agree, and
@@ -617,6 +633,22 @@ async fn counters_on_postgres() {
         .await
         .with_ttl(std::time::Duration::from_secs(600));
     check_counters("PostgreSQL", |s, by| {
+        let store = store.clone();
+        async move {
+            let token = jobsess::postgres::PostgresJobStore::new_owner_token().unwrap();
+            async_counter(store.owner(&token).unwrap(), s, by).await
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn counters_on_postgres_sqlx09() {
+    require!(crate::common::postgres());
+    let store = crate::common::postgres_store_sqlx09()
+        .await
+        .with_ttl(std::time::Duration::from_secs(600));
+    check_counters("PostgreSQL on sqlx 0.9", |s, by| {
         let store = store.clone();
         async move {
             let token = jobsess::postgres::PostgresJobStore::new_owner_token().unwrap();

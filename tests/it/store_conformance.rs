@@ -461,3 +461,68 @@ conformance!(postgres, crate::common::postgres(), async {
         .await
         .with_ttl(std::time::Duration::from_secs(600))
 });
+
+conformance!(postgres_sqlx09, crate::common::postgres(), async {
+    crate::common::postgres_store_sqlx09()
+        .await
+        .with_ttl(std::time::Duration::from_secs(600))
+});
+
+/// The store on sqlx 0.8 and the store on sqlx 0.9, on one table, read and
+/// write the same jobs: an app can move from one to the other, or run both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sqlx_08_and_09_stores_share_one_table() {
+    require!(crate::common::postgres());
+    let schema = format!(
+        "jobsess_test_{}",
+        &jobsess::redis::RedisJobStore::new_owner_token().unwrap()[..12]
+    );
+    let old = jobsess::postgres::PostgresJobStore::connect(&crate::common::database_url())
+        .await
+        .unwrap()
+        .with_schema(&schema);
+    old.migrate().await.unwrap();
+    let new = jobsess::postgres_sqlx09::PostgresJobStore::connect(&crate::common::database_url())
+        .await
+        .unwrap()
+        .with_schema(&schema);
+    new.migrate().await.unwrap();
+    let token = jobsess::redis::RedisJobStore::new_owner_token().unwrap();
+    let on_08 = AsyncJobSession::<Job, _>::new(old.owner(&token).unwrap());
+    let on_09 = AsyncJobSession::<Job, _>::new(new.owner(&token).unwrap());
+    on_08.store("a", &job("a.csv")).await.unwrap();
+    assert_eq!(on_09.load("a").await.unwrap(), Some(job("a.csv")));
+    on_09.increment_field("a", Job::COUNTER, 3).await.unwrap();
+    on_08.increment_field("a", Job::COUNTER, 4).await.unwrap();
+    assert_eq!(on_09.load_field("a", Job::COUNTER).await.unwrap(), Some(7));
+    // a reference made on one opens on the other
+    let reference = on_08.reference("a").await.unwrap();
+    let worker = new.open::<Job>(&reference).await.unwrap();
+    worker.finish().await.unwrap();
+    assert_eq!(
+        on_08.load_field("a", Job::STATUS).await.unwrap(),
+        Some(Status::Finished)
+    );
+    // and a watcher on one sees the other's writes
+    on_08.store("b", &job("b.csv")).await.unwrap();
+    let mut progress = on_09.watch_field("b", Job::PROGRESS).await.unwrap();
+    let within = Duration::from_secs(5);
+    assert_eq!(
+        tokio::time::timeout(within, progress.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap(),
+        0
+    );
+    on_08.store_field("b", Job::PROGRESS, &60).await.unwrap();
+    assert_eq!(
+        tokio::time::timeout(within, progress.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap(),
+        60
+    );
+    on_08.clear().await.unwrap();
+}

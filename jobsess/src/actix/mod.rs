@@ -190,10 +190,16 @@ impl<'de: 'j, 'j> serde::de::Visitor<'de> for FieldFinder<'_, 'j> {
 #[cfg(feature = "actix")]
 pub use extract::{Jobs, JobsConfig};
 
-#[cfg(all(feature = "actix", any(feature = "redis", feature = "postgres")))]
+#[cfg(all(
+    feature = "actix",
+    any(feature = "redis", feature = "postgres", feature = "postgres-sqlx-09")
+))]
 pub use server_extract::{RedisJobsConfig, ServerJobsConfig};
 
-#[cfg(all(feature = "actix", any(feature = "redis", feature = "postgres")))]
+#[cfg(all(
+    feature = "actix",
+    any(feature = "redis", feature = "postgres", feature = "postgres-sqlx-09")
+))]
 mod server_extract {
     use std::future::Future;
     use std::pin::Pin;

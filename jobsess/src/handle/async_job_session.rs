@@ -39,7 +39,7 @@ impl<M, S: Clone> Clone for AsyncJobSession<M, S> {
 
 impl<M, S> AsyncJobSession<M, S> {
     /// The same handle (its prefix kept) over another backend.
-    #[cfg(feature = "postgres")]
+    #[cfg(any(feature = "postgres", feature = "postgres-sqlx-09"))]
     pub(crate) fn with_session<T>(&self, session: T) -> AsyncJobSession<M, T> {
         AsyncJobSession {
             session,

@@ -2,14 +2,16 @@
 //! operation is one statement, on the store's pool or, through
 //! [`OwnerJobs::in_transaction`], on the app's own transaction.
 
+use super::{sqlx, text};
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use self::sqlx::postgres::{PgArguments, PgRow};
+use self::sqlx::query::Query;
+use self::sqlx::types::Json;
+use self::sqlx::{PgConnection, PgPool, Postgres, Row};
 use serde_json::Value;
-use sqlx::postgres::{PgArguments, PgRow};
-use sqlx::query::Query;
-use sqlx::types::Json;
-use sqlx::{PgConnection, PgPool, Postgres, Row};
 
 use super::PostgresJobStore;
 use crate::backend::{FieldWrite, Increment, Incremented};
@@ -44,7 +46,7 @@ pub type Fetched<'a> = futures_util::future::BoxFuture<'a, sqlx::Result<Vec<PgRo
 
 mod sealed {
     pub trait Sealed {}
-    impl Sealed for sqlx::PgPool {}
+    impl Sealed for super::PgPool {}
     impl Sealed for super::InTransaction<'_> {}
     impl<C: Sealed> Sealed for &C {}
 }
@@ -299,7 +301,7 @@ impl<C: Connection> OwnerJobs<C> {
         };
         let row = self
             .row(Op::Read, key, |_| {
-                sqlx::query(&self.store.sql.get)
+                sqlx::query(text(&self.store.sql.get))
                     .bind(&*self.owner)
                     .bind(prefix)
                     .bind(id)
@@ -324,7 +326,7 @@ impl<C: Connection> OwnerJobs<C> {
         let sql = &self.store.sql;
         let row = self
             .row(Op::Write, key, |left| {
-                sqlx::query(&sql.insert)
+                sqlx::query(text(&sql.insert))
                     .bind(&*self.owner)
                     .bind(prefix)
                     .bind(id)
@@ -344,7 +346,7 @@ impl<C: Connection> OwnerJobs<C> {
         // refused: the live job there is of a newer version; read which
         let found = self
             .row(Op::Write, key, |_| {
-                sqlx::query(&sql.version)
+                sqlx::query(text(&sql.version))
                     .bind(&*self.owner)
                     .bind(prefix)
                     .bind(id)
@@ -436,7 +438,7 @@ impl<C: Connection> AsyncSessionBackend for OwnerJobs<C> {
             let (prefix, id) = split_for_write(key)?;
             let written = self
                 .row(Op::Write, key, |left| {
-                    sqlx::query(&sql.update)
+                    sqlx::query(text(&sql.update))
                         .bind(&*self.owner)
                         .bind(prefix)
                         .bind(id)
@@ -464,7 +466,7 @@ impl<C: Connection> AsyncSessionBackend for OwnerJobs<C> {
         let sql = &self.store.sql;
         let removed = self
             .remove_rows(key, |left| {
-                sqlx::query(&sql.remove)
+                sqlx::query(text(&sql.remove))
                     .bind(&*self.owner)
                     .bind(prefix)
                     .bind(id)
@@ -481,8 +483,10 @@ impl<C: Connection> AsyncSessionBackend for OwnerJobs<C> {
         let sql = &self.store.sql;
         let rows = self
             .fetch(Op::List, start, |_| match one_prefix(start) {
-                Some(prefix) => sqlx::query(&sql.ids).bind(&*self.owner).bind(prefix),
-                None => sqlx::query(&sql.ids_start).bind(&*self.owner).bind(start),
+                Some(prefix) => sqlx::query(text(&sql.ids)).bind(&*self.owner).bind(prefix),
+                None => sqlx::query(text(&sql.ids_start))
+                    .bind(&*self.owner)
+                    .bind(start),
             })
             .await?;
         rows.iter()
@@ -498,12 +502,12 @@ impl<C: Connection> AsyncSessionBackend for OwnerJobs<C> {
         let sql = &self.store.sql;
         let removed = self
             .remove_rows(start, |left| match one_prefix(start) {
-                Some(prefix) => sqlx::query(&sql.remove_prefix)
+                Some(prefix) => sqlx::query(text(&sql.remove_prefix))
                     .bind(&*self.owner)
                     .bind(prefix)
                     .bind(left)
                     .bind(&sql.channel),
-                None => sqlx::query(&sql.remove_start)
+                None => sqlx::query(text(&sql.remove_start))
                     .bind(&*self.owner)
                     .bind(start)
                     .bind(left)
@@ -525,7 +529,7 @@ impl<C: Connection> AsyncSessionBackend for OwnerJobs<C> {
             let members: Vec<&str> = keys.members().collect();
             let row = self
                 .row(Op::Read, key, |_| {
-                    sqlx::query(&sql.get_members)
+                    sqlx::query(text(&sql.get_members))
                         .bind(&*self.owner)
                         .bind(prefix)
                         .bind(id)
@@ -539,7 +543,7 @@ impl<C: Connection> AsyncSessionBackend for OwnerJobs<C> {
         }
         let row = self
             .row(Op::Read, key, |_| {
-                sqlx::query(&sql.get_field)
+                sqlx::query(text(&sql.get_field))
                     .bind(&*self.owner)
                     .bind(prefix)
                     .bind(id)
@@ -569,7 +573,7 @@ impl<C: Connection> AsyncSessionBackend for OwnerJobs<C> {
         let job_type = write.job_type;
         let written = self
             .row(Op::Write, key, |left| {
-                sqlx::query(&sql.set_field)
+                sqlx::query(text(&sql.set_field))
                     .bind(&*self.owner)
                     .bind(prefix)
                     .bind(id)
@@ -595,7 +599,7 @@ impl<C: Connection> AsyncSessionBackend for OwnerJobs<C> {
         let sql = &self.store.sql;
         let written = self
             .row(Op::Write, key, |left| {
-                sqlx::query(&sql.increment_field)
+                sqlx::query(text(&sql.increment_field))
                     .bind(&*self.owner)
                     .bind(prefix)
                     .bind(id)

@@ -53,6 +53,8 @@
 //! # Ok(()) }
 //! ```
 
+use super::sqlx_version::{sqlx, text};
+
 mod deadline;
 mod jobs;
 mod sql;
@@ -61,7 +63,7 @@ mod watch;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::PgPool;
+use self::sqlx::PgPool;
 
 use crate::error::{Error, Op, Result};
 use crate::store::hex_digest;
@@ -294,7 +296,7 @@ impl PostgresJobStore {
     /// [`Error::Backend`] if the database fails or refuses (a role that
     /// may not create the schema, say).
     pub async fn migrate(&self) -> Result<()> {
-        sqlx::raw_sql(&self.sql.migrate)
+        sqlx::raw_sql(text(&self.sql.migrate))
             .execute(&self.pool)
             .await
             .map(drop)
@@ -316,7 +318,7 @@ impl PostgresJobStore {
     pub async fn sweep(&self) -> Result<u64> {
         let mut deleted = 0u64;
         loop {
-            let (jobs, claims): (i64, i64) = sqlx::query_as(&self.sql.sweep)
+            let (jobs, claims): (i64, i64) = sqlx::query_as(text(&self.sql.sweep))
                 .bind(SWEEP_BATCH)
                 .fetch_one(&self.pool)
                 .await
@@ -418,7 +420,7 @@ impl crate::store::JobStore for PostgresJobStore {
     async fn claim(&self, claim: &str, fresh: &str) -> Result<String> {
         let digest = hex_digest(claim);
         let lasts = self.ttl_seconds.max(24.0 * 3600.0);
-        let claimed = sqlx::query_scalar(&self.sql.claim)
+        let claimed = sqlx::query_scalar(text(&self.sql.claim))
             .bind(&digest)
             .bind(fresh)
             .bind(lasts)

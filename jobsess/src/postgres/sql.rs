@@ -3,6 +3,8 @@
 //! table) are quoted and put in once, when the store is configured; every
 //! value of a request is a bind parameter.
 
+use std::sync::Arc;
+
 /// A statement's text, its placeholders still in.
 macro_rules! sql_file {
     ($name:literal) => {
@@ -13,23 +15,23 @@ macro_rules! sql_file {
 /// Every statement of one store, its names put in.
 #[derive(Debug)]
 pub(super) struct Statements {
-    pub(super) migrate: String,
-    pub(super) get: String,
-    pub(super) get_field: String,
-    pub(super) get_members: String,
-    pub(super) insert: String,
-    pub(super) version: String,
-    pub(super) set_field: String,
-    pub(super) increment_field: String,
-    pub(super) update: String,
-    pub(super) remove: String,
-    pub(super) remove_prefix: String,
-    pub(super) remove_start: String,
-    pub(super) ids: String,
-    pub(super) ids_start: String,
-    pub(super) mark: String,
-    pub(super) claim: String,
-    pub(super) sweep: String,
+    pub(super) migrate: Arc<str>,
+    pub(super) get: Arc<str>,
+    pub(super) get_field: Arc<str>,
+    pub(super) get_members: Arc<str>,
+    pub(super) insert: Arc<str>,
+    pub(super) version: Arc<str>,
+    pub(super) set_field: Arc<str>,
+    pub(super) increment_field: Arc<str>,
+    pub(super) update: Arc<str>,
+    pub(super) remove: Arc<str>,
+    pub(super) remove_prefix: Arc<str>,
+    pub(super) remove_start: Arc<str>,
+    pub(super) ids: Arc<str>,
+    pub(super) ids_start: Arc<str>,
+    pub(super) mark: Arc<str>,
+    pub(super) claim: Arc<str>,
+    pub(super) sweep: Arc<str>,
     /// The NOTIFY channel of the store's watched jobs.
     pub(super) channel: String,
     /// `schema.table`, as errors name the table.
@@ -69,10 +71,13 @@ impl Statements {
             ),
             ("{lock}", MIGRATE_LOCK.to_string()),
         ];
-        let fill = |text: &str| {
-            names.iter().fold(text.to_owned(), |text, (name, value)| {
-                text.replace(name, value)
-            })
+        let fill = |text: &str| -> Arc<str> {
+            names
+                .iter()
+                .fold(text.to_owned(), |text, (name, value)| {
+                    text.replace(name, value)
+                })
+                .into()
         };
         let table_name = format!("{schema}.{table}");
         Statements {
@@ -132,6 +137,7 @@ mod tests {
             &sql.mark,
             &sql.claim,
             &sql.sweep,
+            &sql.increment_field,
         ] {
             for name in [
                 "{schema}",

@@ -19,15 +19,17 @@
 //! has passed since its last change (a job that expires sends nothing),
 //! and at each renewal of the mark.
 
+use super::{sqlx, text};
+
 use std::collections::HashMap;
 use std::pin::pin;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
+use self::sqlx::postgres::PgListener;
 use futures_util::future::{Either, select};
 use futures_util::stream;
 use serde_json::Value;
-use sqlx::postgres::PgListener;
 use tokio::sync::{Notify, oneshot, watch};
 use tokio::time::Instant;
 
@@ -295,7 +297,7 @@ async fn mark(jobs: &OwnerJobs, key: &str) -> Result<bool> {
     let Some((prefix, id)) = key.split_once('_') else {
         return Ok(false);
     };
-    let marked = sqlx::query(&jobs.store.sql.mark)
+    let marked = sqlx::query(text(&jobs.store.sql.mark))
         .bind(&*jobs.owner)
         .bind(prefix)
         .bind(id)

@@ -54,7 +54,11 @@
 //! - [versioned metadata](trait@JobMetadata#versions): older jobs migrate
 //!   on read, newer ones are refused by name ([`VERSION_KEY`]);
 //! - with the `watch` feature, live jobs: `watch` and `watch_field`
-//!   streams, served as server-sent events in axum and actix-web.
+//!   streams, served as server-sent events in axum and actix-web, that end
+//!   with the job ([`HasStatus`]: `#[job_metadata(status = field)]`);
+//! - atomic counters: [`AsyncJobSession::increment_field`];
+//! - with a server-side store, jobs that run elsewhere: a route hands a
+//!   worker a `store::JobRef`, which opens that one job in any process.
 //!
 //! # Layers
 //!
@@ -89,6 +93,7 @@
 //! | `actix` | the `actix::Jobs<M>` extractor and `ResponseError` for [`Error`]; implies `actix-session` |
 //! | `redis` | the server-side Redis job store: one hash per job, one atomic script per operation; the session keeps an owner token only; implies `watch` |
 //! | `postgres` | the server-side PostgreSQL job store on the app's sqlx 0.8 pool: one row per job, one statement per operation, live jobs over LISTEN/NOTIFY, the app's own transaction; implies `watch` |
+//! | `postgres-sqlx-09` | the same store on the app's sqlx **0.9** pool, as `postgres_sqlx09` |
 //! | `watch` | live jobs: `watch` and `watch_field` streams, the `Notifying` decorator for in-process backends; with `axum` or `actix`, a server-sent events response from a stream |
 //!
 //! With `axum` or `actix` and `redis`, `redis::RedisJobs<M>` is an extractor for that framework; with `postgres`, `postgres::PostgresJobs<M>`.

@@ -73,11 +73,9 @@
 //! | server-side stores | `store/`, `redis/`, `postgres/` | `store`: the rules every engine shares ([`store::JobStore`], owners and claims, the [`store::ServerJobs`] extractor); `redis`: the Redis engine's storage calls, its scripts in `redis/lua/` (expiry, revisions, listing, change messages); `postgres`: the PostgreSQL engine's statements in `postgres/sql/`, its LISTEN/NOTIFY watchers, the app's transaction |
 //! | web integrations | `tower_sessions.rs`, `axum.rs`, `actix/` | tower-sessions and actix-session sessions as backends, the `Jobs<M>` extractors, errors as HTTP responses, server-sent events |
 //!
-//! Guides in the workspace's `README.md`, one section each: *Atomic update*,
-//! *Versioned metadata*, *Live jobs*, *Quick start*, *axum*, *actix-web*,
-//! *Redis job store*, *PostgreSQL job store*, *Concurrency*, and which
-//! feature goes with which tower-sessions version (below, and
-//! in the README's *Feature flags*).
+//! The [`guide`] has a page per topic: the handle, backends, axum, actix-web,
+//! concurrency, atomic update, versions, the Redis and PostgreSQL job
+//! stores, live jobs, workers and queues. The README has the quick starts.
 //!
 //! # Feature flags
 //!
@@ -103,6 +101,7 @@
 
 pub mod backend;
 mod error;
+pub mod guide;
 mod handle;
 pub mod key;
 mod model;

@@ -5,7 +5,7 @@
 //! A test whose outside tool or service is missing (a Redis at `REDIS_URL`,
 //! `redis-server`, Chromium and chromedriver) says by name that it did not
 //! run and why, and passes; with `JOBSESS_TEST_STRICT=1` (as `.ci/run` sets
-//! it) it fails instead. See the README's "Running the tests".
+//! it) it fails instead. See the README's "Run the tests".
 
 #[macro_use]
 mod common;

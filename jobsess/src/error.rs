@@ -186,6 +186,19 @@ pub enum Error {
     #[error("invalid job owner token")]
     InvalidOwner,
 
+    /// A value the store can't keep, refused before anything was written:
+    /// PostgreSQL's `jsonb` holds no NUL character (`\u0000`) in a string
+    /// or a key. The client's input, not a failing store: 422.
+    #[error("{key}: {path}: {reason}; nothing was written")]
+    Unstorable {
+        /// The session key.
+        key: String,
+        /// Where in the job the value is (`file_name`, `notes[2]`...).
+        path: String,
+        /// What the store can't keep.
+        reason: &'static str,
+    },
+
     /// An increment ([`increment_field`](crate::AsyncJobSession::increment_field))
     /// whose sum the field's type can't hold; nothing was written.
     #[error(
@@ -295,14 +308,14 @@ impl Error {
             | Error::Migration { key, .. }
             | Error::Backend { key, .. } => Some(key),
             Error::InvalidReference { job, .. } => Some(job),
-            Error::Overflow { key, .. } => Some(key),
+            Error::Overflow { key, .. } | Error::Unstorable { key, .. } => Some(key),
             Error::InvalidPrefix { .. } | Error::InvalidJobId { .. } | Error::InvalidOwner => None,
         }
     }
 
     /// The HTTP status code that answers this error in a web handler: 400
     /// for a bad id or prefix, 404 for a missing job, 413 for a session over
-    /// its budget, 503 for a backend that failed (a store that is down or
+    /// its budget, 422 for a value the store can't keep, 503 for a backend that failed (a store that is down or
     /// timed out: the request can be retried; the web integrations add
     /// `Retry-After: 1`), 409 for an update that kept losing to other
     /// writers or an increment past its field type's range, 503 for a job written by a newer release (during a rolling
@@ -322,6 +335,7 @@ impl Error {
             Error::InvalidOwner => 500,
             Error::JobNotFound { .. } => 404,
             Error::OverBudget { .. } => 413,
+            Error::Unstorable { .. } => 422,
             Error::Conflict { .. } | Error::Overflow { .. } => 409,
             Error::Backend { .. } | Error::NewerVersion { .. } => 503,
             Error::Decode { .. }

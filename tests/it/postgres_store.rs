@@ -253,12 +253,44 @@ async fn hostile_ids_and_field_names_are_plain_values() {
     let other =
         AsyncJobSession::<UntypedJob, _>::with_prefix(store.owner(&owner).unwrap(), "xy").unwrap();
     assert!(other.ids().await.unwrap().is_empty());
-    // text PostgreSQL can't hold is an error that names the job, and loses nothing
+    // text PostgreSQL can't hold (a NUL) is the client's bad input: 422,
+    // naming the job and where the NUL is; nothing is written, no retry
+    // would help, and nothing else is lost
+    let unstorable = |err: &Error, path: &str| {
+        assert!(
+            matches!(err, Error::Unstorable { key, path: at, .. } if key == "x_%" && at == path),
+            "{err:?}"
+        );
+        assert_eq!(err.http_status(), 422, "{err}");
+        assert!(
+            err.to_string().starts_with(&format!("x_%: {path}: ")),
+            "{err}"
+        );
+    };
     let mut bad = UntypedJob::new();
     bad.insert("file".into(), json!("a\u{0}b"));
-    let err = untyped.store("%", &bad).await.unwrap_err();
-    assert!(matches!(err, Error::Backend { .. }), "{err:?}");
-    assert!(err.to_string().contains("x_%"), "{err}");
+    unstorable(&untyped.store("%", &bad).await.unwrap_err(), "file");
+    let mut nested = UntypedJob::new();
+    nested.insert("data".into(), json!({ "nested": ["ok", "b\u{0}"] }));
+    unstorable(
+        &untyped.store("%", &nested).await.unwrap_err(),
+        "data.nested[1]",
+    );
+    let before = untyped.load("%").await.unwrap();
+    let field = jobsess::Field::untyped("file");
+    let err = untyped
+        .store_field("%", field, &json!("c\u{0}"))
+        .await
+        .unwrap_err();
+    unstorable(&err, "file");
+    let err = untyped
+        .update("%", |job| {
+            job.insert("k\u{0}".into(), json!(1));
+        })
+        .await
+        .unwrap_err();
+    unstorable(&err, "k\\u0000");
+    assert_eq!(untyped.load("%").await.unwrap(), before);
     assert_eq!(untyped.ids().await.unwrap().len(), hostile.len());
     assert_eq!(untyped.clear().await.unwrap(), hostile.len());
 }

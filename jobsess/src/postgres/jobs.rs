@@ -230,6 +230,49 @@ impl<M: JobMetadata> AsyncJobSession<M, OwnerJobs<InTransaction<'_>>> {
     }
 }
 
+/// Refuses a value PostgreSQL's `jsonb` can't hold: a NUL character in a
+/// string or a key, which no retry would ever store. `at` is where `value`
+/// is in the job (empty: the job itself).
+fn storable(key: &str, at: &str, value: &Value) -> Result<()> {
+    fn nul_at(value: &Value, path: &mut String) -> bool {
+        let len = path.len();
+        let found = match value {
+            Value::String(text) => text.contains('\0'),
+            Value::Array(items) => items.iter().enumerate().any(|(i, item)| {
+                path.truncate(len);
+                path.push_str(&format!("[{i}]"));
+                nul_at(item, path)
+            }),
+            Value::Object(fields) => fields.iter().any(|(name, item)| {
+                path.truncate(len);
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(&name.replace('\0', "\\u0000"));
+                name.contains('\0') || nul_at(item, path)
+            }),
+            _ => false,
+        };
+        if !found {
+            path.truncate(len);
+        }
+        found
+    }
+    let mut path = at.to_owned();
+    if nul_at(value, &mut path) {
+        return Err(Error::Unstorable {
+            key: key.to_owned(),
+            path: if path.is_empty() {
+                ".".to_owned()
+            } else {
+                path
+            },
+            reason: "PostgreSQL can't store a NUL character (\\u0000) in a JSON string or key",
+        });
+    }
+    Ok(())
+}
+
 /// The error of an operation PostgreSQL didn't answer in time.
 pub(super) fn timed_out(timeout: Duration) -> String {
     format!("PostgreSQL did not answer within {timeout:?}")
@@ -323,6 +366,7 @@ impl<C: Connection> OwnerJobs<C> {
     /// live job there is newer. Whether a live job was there.
     async fn write_job(&self, key: &str, value: Value, version: Option<u32>) -> Result<bool> {
         let (prefix, id) = split_for_write(key)?;
+        storable(key, "", &value)?;
         let sql = &self.store.sql;
         let row = self
             .row(Op::Write, key, |left| {
@@ -436,6 +480,7 @@ impl<C: Connection> AsyncSessionBackend for OwnerJobs<C> {
                 return Ok(true);
             };
             let (prefix, id) = split_for_write(key)?;
+            storable(key, "", &new)?;
             let written = self
                 .row(Op::Write, key, |left| {
                     sqlx::query(text(&sql.update))
@@ -569,6 +614,9 @@ impl<C: Connection> AsyncSessionBackend for OwnerJobs<C> {
     /// job; it never creates one.
     async fn set_field(&self, key: &str, write: FieldWrite<'_>) -> Result<bool> {
         let (prefix, id) = split_for_write(key)?;
+        if let Some(value) = &write.value {
+            storable(key, write.name, value)?;
+        }
         let sql = &self.store.sql;
         let job_type = write.job_type;
         let written = self

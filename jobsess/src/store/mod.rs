@@ -29,10 +29,10 @@ use std::ops::Deref;
 pub(crate) use owner::owner_of;
 pub use owner::{OWNER_KEY, OwnerId, owner_token, owner_token_sync};
 pub(crate) use owner::{hex_digest, is_token, new_owner_token};
-pub use reference::{JobRef, StoreOwner, WorkerJob};
 pub(crate) use reference::REFERENCES_OWNER;
 #[cfg(any(feature = "postgres", feature = "postgres-sqlx-09"))]
 pub(crate) use reference::make as make_reference;
+pub use reference::{JobRef, StoreOwner, WorkerJob};
 
 use crate::error::Result;
 use crate::{AsyncJobSession, JobMetadata};

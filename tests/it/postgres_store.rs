@@ -903,3 +903,61 @@ fn the_postgres_store_answers_as_an_in_memory_session_does() {
 fn q(text: String) -> &'static str {
     Box::leak(text.into_boxed_str())
 }
+
+/// The listener's connection, killed as soon as it appears, again and
+/// again: it comes back after a growing wait, not at once (which made
+/// about 90 connections a second, each re-reading every watched job), and
+/// the watcher gets the next write once the kills stop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listener_killed_in_a_loop_reconnects_with_back_off() {
+    require!(crate::common::postgres());
+    let store = super::postgres_store().await;
+    let (_, jobs) = jobs(&store);
+    jobs.store("a", &export("a.csv")).await.unwrap();
+    let mut progress = jobs.watch_field("a", Export::PROGRESS).await.unwrap();
+    assert_eq!(progress.next().await.unwrap().unwrap(), 0);
+    let schema = schema_of(&store).await;
+    let channel = format!("jobsess_{}", &sha256_hex(&format!("{schema}.jobs"))[..16]);
+    let admin = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&crate::common::database_url())
+        .await
+        .unwrap();
+    let find = q(format!(
+        "SELECT pid FROM pg_stat_activity \
+         WHERE query LIKE 'LISTEN%{channel}%' AND pid <> pg_backend_pid()"
+    ));
+    let mut seen = std::collections::HashSet::new();
+    let until = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < until {
+        let pids: Vec<i32> = sqlx::query_scalar(find).fetch_all(&admin).await.unwrap();
+        for pid in pids {
+            if seen.insert(pid) {
+                sqlx::query("SELECT pg_terminate_backend($1)")
+                    .bind(pid)
+                    .execute(&admin)
+                    .await
+                    .unwrap();
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(seen.len() >= 3, "the listener came back: {seen:?}");
+    assert!(
+        seen.len() <= 12,
+        "{} listener connections in 3 s of kills: no back-off",
+        seen.len()
+    );
+    // the kills stop: the watcher hears of the next write
+    jobs.store_field("a", Export::PROGRESS, &70).await.unwrap();
+    let heard = tokio::time::timeout(Duration::from_secs(15), async {
+        while let Some(value) = progress.next().await {
+            if value.unwrap() == 70 {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(heard, Ok(true), "the watcher got the write after the kills");
+}

@@ -43,9 +43,53 @@ use crate::watch::{JobStates, WatchBackend};
 const WATCHED_FOR: Duration = Duration::from_secs(60);
 const RENEW_EVERY: Duration = Duration::from_secs(20);
 
-/// How soon a failed read, or a listener that lost the database, tries
-/// again.
+/// How soon a failed read tries again.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// The listener's waits before it listens again after losing its
+/// connection: from the first, doubled at each loss in a row up to the
+/// last, each a random time between half of it and all of it, so a
+/// connection killed as soon as it appears (or many instances that lost
+/// the database at once) don't come back in step; a connection that
+/// stayed up [`STABLE_AFTER`] starts over from the first.
+const RECONNECT_FIRST: Duration = Duration::from_millis(100);
+const RECONNECT_LAST: Duration = Duration::from_secs(5);
+const STABLE_AFTER: Duration = Duration::from_secs(30);
+
+/// The listener's back-off between connections (see [`RECONNECT_FIRST`]).
+struct Reconnects {
+    next: Duration,
+    since: Instant,
+}
+
+impl Reconnects {
+    fn new() -> Self {
+        Reconnects {
+            next: RECONNECT_FIRST,
+            since: Instant::now(),
+        }
+    }
+
+    /// Waits before the next connection, after a loss now.
+    async fn wait(&mut self) {
+        if self.since.elapsed() >= STABLE_AFTER {
+            self.next = RECONNECT_FIRST;
+        }
+        let wait = jittered(self.next);
+        self.next = (self.next * 2).min(RECONNECT_LAST);
+        tokio::time::sleep(wait).await;
+        self.since = Instant::now();
+    }
+}
+
+/// A random time between half of `wait` and all of it.
+fn jittered(wait: Duration) -> Duration {
+    use std::hash::BuildHasher;
+    let random = std::collections::hash_map::RandomState::new().hash_one(Instant::now());
+    let half = wait / 2;
+    let micros = u64::try_from(half.as_micros()).unwrap_or(u64::MAX).max(1);
+    half + Duration::from_micros(random % micros)
+}
 
 /// What this process knows of a watched job.
 #[derive(Clone, Debug)]
@@ -89,6 +133,7 @@ impl Hub {
         let weak = Arc::downgrade(&hub);
         let (pool, channel) = (store.pool.clone(), store.sql.channel.clone());
         tokio::spawn(async move {
+            let mut reconnects = Reconnects::new();
             loop {
                 let received = match select(pin!(listener.try_recv()), &mut stopped).await {
                     Either::Left((received, _)) => received,
@@ -98,14 +143,23 @@ impl Hub {
                 match received {
                     Ok(Some(notification)) => hub.notified(notification.payload()),
                     // the connection was lost and made again: what was
-                    // sent in between is lost, so every job is read
-                    Ok(None) => hub.poke_all(),
+                    // sent in between is lost, so every job is read; a
+                    // wait first, so that a connection killed as soon as
+                    // it is made doesn't make the jobs read in a loop
+                    Ok(None) => {
+                        drop(hub);
+                        reconnects.wait().await;
+                        match weak.upgrade() {
+                            Some(hub) => hub.poke_all(),
+                            None => return,
+                        }
+                    }
                     Err(_) => {
                         drop(hub);
                         // a listener made again, its LISTEN done, before
                         // the jobs are read: no write after the read is missed
                         loop {
-                            tokio::time::sleep(RETRY_AFTER).await;
+                            reconnects.wait().await;
                             if weak.strong_count() == 0 {
                                 return;
                             }

@@ -172,6 +172,29 @@ impl PostgresJobStore {
 
     /// A store on `pool`, in the table `jobsess.jobs`, with no expiry. Call
     /// [`migrate`](Self::migrate) once before the first use.
+    ///
+    /// What this means for the app's pool:
+    /// - once a job is watched, the store's listener (`LISTEN`) keeps one
+    ///   of the pool's connections for as long as the store lives: size
+    ///   the pool one larger;
+    /// - each operation waits at most the store's timeout (2 s,
+    ///   [`with_timeout`](Self::with_timeout)) for the database, but a
+    ///   request first waits for a connection as long as the pool's
+    ///   `acquire_timeout` says, 30 s by sqlx's default: during an outage
+    ///   the app's own session store (tower-sessions' on the same pool) and
+    ///   this store's requests then hang 30 s before they answer 503. Set
+    ///   it to about the store's timeout, as [`connect`](Self::connect) does:
+    ///
+    /// ```no_run
+    /// # async fn run(url: &str) -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = sqlx::postgres::PgPoolOptions::new()
+    ///     .max_connections(9) // 8 for requests, 1 for the watchers' listener
+    ///     .acquire_timeout(std::time::Duration::from_secs(2))
+    ///     .connect(url)
+    ///     .await?;
+    /// let store = jobsess::postgres::PostgresJobStore::new(pool);
+    /// # Ok(()) }
+    /// ```
     #[must_use]
     pub fn new(pool: PgPool) -> Self {
         let (schema, table) = ("jobsess", "jobs");

@@ -115,8 +115,9 @@ pub enum Error {
         found: &'static str,
     },
 
-    /// A field was written to a job that is not in the session.
-    #[error("{key}: no such job in the session")]
+    /// A field was written to a job that is not there (in the session, or
+    /// in the job store).
+    #[error("{key}: no such job")]
     JobNotFound {
         /// The session key.
         key: String,
@@ -223,9 +224,13 @@ pub enum Error {
         reason: &'static str,
     },
 
-    /// The session backend failed.
-    #[error("session backend failed to {op} {key}: {source}")]
+    /// The backend failed: the session's store, or a server-side job
+    /// store, which it names.
+    #[error("{backend} failed to {op} {key}: {source}")]
     Backend {
+        /// Which backend: `session backend`, `the Redis job store`, `the
+        /// PostgreSQL job store`.
+        backend: &'static str,
         /// What was attempted.
         op: Op,
         /// The session key (or prefix, for `list`).
@@ -283,6 +288,31 @@ impl Error {
     /// ```
     pub fn backend(op: Op, key: &str, source: impl Into<BoxError>) -> Error {
         Error::Backend {
+            backend: "session backend",
+            op,
+            key: key.to_owned(),
+            source: source.into(),
+        }
+    }
+
+    /// The error of the server-side job store `store` (`the Redis job
+    /// store`...), which failed to do `op` on `key`: as
+    /// [`backend`](Self::backend), naming the store, since no session
+    /// holds its jobs.
+    ///
+    /// ```
+    /// use jobsess::{Error, Op};
+    /// let err = Error::store_backend("the Redis job store", Op::Write, "job_a", "timed out");
+    /// assert_eq!(err.to_string(), "the Redis job store failed to write job_a: timed out");
+    /// ```
+    pub fn store_backend(
+        store: &'static str,
+        op: Op,
+        key: &str,
+        source: impl Into<BoxError>,
+    ) -> Error {
+        Error::Backend {
+            backend: store,
             op,
             key: key.to_owned(),
             source: source.into(),

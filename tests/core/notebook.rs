@@ -322,7 +322,7 @@ fn store_field_on_a_missing_job_is_an_error_and_writes_nothing() {
     let err = jobs
         .store_field("job-1", TranscriptionJob::USER_PREFERENCES, &None)
         .unwrap_err();
-    assert_eq!(err.to_string(), "job_job-1: no such job in the session");
+    assert_eq!(err.to_string(), "job_job-1: no such job");
     assert!(session.is_empty());
 }
 

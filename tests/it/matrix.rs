@@ -498,13 +498,7 @@ fn counter_cases() -> Vec<CounterCase> {
             "Ok(8)",
             job(json!(8)),
         ),
-        (
-            "no job",
-            None,
-            1,
-            "Err(counter_a: no such job in the session)",
-            None,
-        ),
+        ("no job", None, 1, "Err(counter_a: no such job)", None),
     ]
 }
 

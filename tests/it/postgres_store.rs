@@ -727,6 +727,13 @@ async fn a_database_that_stops_gives_errors_in_time_then_works_again() {
         assert!(matches!(err, Error::Backend { .. }), "{err:?}");
         assert_eq!(err.http_status(), 503);
         assert!(err.to_string().contains("export_a"), "{err}");
+        // the error, and the log line made of it, name the store: no
+        // session holds the job
+        assert!(
+            err.to_string()
+                .starts_with("the PostgreSQL job store failed to "),
+            "{err}"
+        );
         let started = Instant::now();
         assert!(jobs.load("a").await.is_err());
         assert!(started.elapsed() < timeout + Duration::from_millis(500));

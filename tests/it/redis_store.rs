@@ -223,7 +223,7 @@ async fn corrupt_fields_are_named_errors() {
     let err = jobs.load("a").await.unwrap_err().to_string();
     assert!(
         err.starts_with(
-            "session backend failed to read transcription_a: field \"file\" holds no JSON"
+            "the Redis job store failed to read transcription_a: field \"file\" holds no JSON"
         ),
         "{err}"
     );
@@ -340,7 +340,7 @@ async fn a_dead_redis_is_an_error_not_a_hang_or_a_panic() {
     );
     assert!(
         err.to_string()
-            .starts_with("session backend failed to read transcription_a: "),
+            .starts_with("the Redis job store failed to read transcription_a: "),
         "{err}"
     );
     assert!(jobs.store_field("a", Job::PROGRESS, &1).await.is_err());

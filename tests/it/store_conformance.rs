@@ -74,6 +74,8 @@ pub(crate) async fn a_field_write_never_recreates_a_job<E: JobStore>(store: E) {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::JobNotFound { .. }), "{err:?}");
+    // what a 404 says: no session holds a store's jobs
+    assert_eq!(err.to_string(), "conf_gone: no such job");
     assert!(!jobs.contains("gone").await.unwrap());
     assert!(jobs.ids().await.unwrap().is_empty());
 }

@@ -287,7 +287,8 @@ fn split(key: &str) -> Option<(&str, &str)> {
 /// The key of a write, split; a key with no `_` is no job key.
 fn split_for_write(key: &str) -> Result<(&str, &str)> {
     split(key).ok_or_else(|| {
-        Error::backend(
+        Error::store_backend(
+            super::STORE,
             Op::Write,
             key,
             "the PostgreSQL job store keeps keys of the form prefix_id only",
@@ -322,8 +323,13 @@ impl<C: Connection> OwnerJobs<C> {
         let work = self.conn.fetch_all(deadline, Box::new(build));
         match self.store.deadlines.run(deadline, work).await {
             Ok(Ok(rows)) => Ok(rows),
-            Ok(Err(err)) => Err(Error::backend(op, key, err)),
-            Err(_) => Err(Error::backend(op, key, timed_out(timeout))),
+            Ok(Err(err)) => Err(Error::store_backend(super::STORE, op, key, err)),
+            Err(_) => Err(Error::store_backend(
+                super::STORE,
+                op,
+                key,
+                timed_out(timeout),
+            )),
         }
     }
 
@@ -353,10 +359,10 @@ impl<C: Connection> OwnerJobs<C> {
         row.map(|row| {
             let Json(data): Json<Value> = row
                 .try_get(0)
-                .map_err(|e| Error::backend(Op::Read, key, e))?;
+                .map_err(|e| Error::store_backend(super::STORE, Op::Read, key, e))?;
             let revision: i64 = row
                 .try_get(1)
-                .map_err(|e| Error::backend(Op::Read, key, e))?;
+                .map_err(|e| Error::store_backend(super::STORE, Op::Read, key, e))?;
             Ok((revision, data))
         })
         .transpose()
@@ -384,7 +390,7 @@ impl<C: Connection> OwnerJobs<C> {
         if let Some(row) = row {
             let live: Option<bool> = row
                 .try_get("live")
-                .map_err(|e| Error::backend(Op::Write, key, e))?;
+                .map_err(|e| Error::store_backend(super::STORE, Op::Write, key, e))?;
             return Ok(live == Some(true));
         }
         // refused: the live job there is of a newer version; read which
@@ -424,7 +430,7 @@ impl<C: Connection> OwnerJobs<C> {
         for row in rows {
             if row
                 .try_get::<bool, _>("live")
-                .map_err(|e| Error::backend(Op::Remove, op_key, e))?
+                .map_err(|e| Error::store_backend(super::STORE, Op::Remove, op_key, e))?
             {
                 live += 1;
             }
@@ -537,7 +543,7 @@ impl<C: Connection> AsyncSessionBackend for OwnerJobs<C> {
         rows.iter()
             .map(|row| {
                 row.try_get(0)
-                    .map_err(|e| Error::backend(Op::List, start, e))
+                    .map_err(|e| Error::store_backend(super::STORE, Op::List, start, e))
             })
             .collect()
     }
@@ -569,7 +575,7 @@ impl<C: Connection> AsyncSessionBackend for OwnerJobs<C> {
             return Ok(None);
         };
         let sql = &self.store.sql;
-        let failed = |e: sqlx::Error| Error::backend(Op::Read, key, e);
+        let failed = |e: sqlx::Error| Error::store_backend(super::STORE, Op::Read, key, e);
         if !keys.aliases().is_empty() {
             let members: Vec<&str> = keys.members().collect();
             let row = self
@@ -666,7 +672,7 @@ impl<C: Connection> AsyncSessionBackend for OwnerJobs<C> {
             Some(row) => {
                 let value: i64 = row
                     .try_get(2)
-                    .map_err(|e| Error::backend(Op::Write, key, e))?;
+                    .map_err(|e| Error::store_backend(super::STORE, Op::Write, key, e))?;
                 Ok(Incremented::To(value))
             }
             None if self.read(key).await?.is_some() => Ok(Incremented::NotHere),

@@ -68,6 +68,9 @@ use self::sqlx::PgPool;
 use crate::error::{Error, Op, Result};
 use crate::store::hex_digest;
 
+/// How errors of this store name it.
+const STORE: &str = "the PostgreSQL job store";
+
 pub use crate::store::{OWNER_KEY, OwnerId, owner_token, owner_token_sync};
 pub use jobs::{Connection, InTransaction, OwnerJobs};
 
@@ -151,7 +154,8 @@ impl PostgresJobStore {
     pub async fn connect(url: &str) -> Result<Self> {
         let address = crate::store::server_address(url, "postgres");
         let failed = |err: sqlx::Error| {
-            Error::backend(
+            Error::store_backend(
+                STORE,
                 Op::Read,
                 &address,
                 format!(
@@ -323,7 +327,7 @@ impl PostgresJobStore {
             .execute(&self.pool)
             .await
             .map(drop)
-            .map_err(|err| Error::backend(Op::Write, &self.sql.table, err))
+            .map_err(|err| Error::store_backend(STORE, Op::Write, &self.sql.table, err))
     }
 
     /// Deletes every expired job and claim, in batches of 1,000 rows;
@@ -345,7 +349,7 @@ impl PostgresJobStore {
                 .bind(SWEEP_BATCH)
                 .fetch_one(&self.pool)
                 .await
-                .map_err(|err| Error::backend(Op::Remove, &self.sql.table, err))?;
+                .map_err(|err| Error::store_backend(STORE, Op::Remove, &self.sql.table, err))?;
             deleted += u64::try_from(jobs).unwrap_or(0);
             if jobs < SWEEP_BATCH && claims < SWEEP_BATCH {
                 return Ok(deleted);
@@ -451,8 +455,9 @@ impl crate::store::JobStore for PostgresJobStore {
         let deadline = std::time::Instant::now() + self.timeout;
         match self.deadlines.run(deadline, claimed).await {
             Ok(Ok(token)) => Ok(token),
-            Ok(Err(err)) => Err(Error::backend(Op::Write, "claim", err)),
-            Err(_) => Err(Error::backend(
+            Ok(Err(err)) => Err(Error::store_backend(STORE, Op::Write, "claim", err)),
+            Err(_) => Err(Error::store_backend(
+                STORE,
                 Op::Write,
                 "claim",
                 jobs::timed_out(self.timeout),

@@ -124,7 +124,7 @@ impl Hub {
     async fn start(store: &PostgresJobStore) -> Result<Arc<Hub>> {
         let mut listener = listen(&store.pool, &store.sql.channel)
             .await
-            .map_err(|err| Error::backend(Op::Read, "watch", err))?;
+            .map_err(|err| Error::store_backend(super::STORE, Op::Read, "watch", err))?;
         let (stop, mut stopped) = oneshot::channel::<()>();
         let hub = Arc::new(Hub {
             jobs: Mutex::new(HashMap::new()),
@@ -360,8 +360,9 @@ async fn mark(jobs: &OwnerJobs, key: &str) -> Result<bool> {
     let deadline = std::time::Instant::now() + jobs.store.timeout;
     match jobs.store.deadlines.run(deadline, marked).await {
         Ok(Ok(row)) => Ok(row.is_some()),
-        Ok(Err(err)) => Err(Error::backend(Op::Write, key, err)),
-        Err(_) => Err(Error::backend(
+        Ok(Err(err)) => Err(Error::store_backend(super::STORE, Op::Write, key, err)),
+        Err(_) => Err(Error::store_backend(
+            super::STORE,
             Op::Write,
             key,
             super::jobs::timed_out(jobs.store.timeout),
@@ -399,7 +400,8 @@ impl Follower {
                     return Some(Ok(None));
                 }
                 Snapshot::Failed(err) => {
-                    return Some(Err(Error::backend(
+                    return Some(Err(Error::store_backend(
+                        super::STORE,
                         Op::Read,
                         &self.key,
                         crate::store::ReadFailed(err),

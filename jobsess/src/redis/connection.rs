@@ -30,9 +30,12 @@ pub async fn connect_pool(url: &str, size: usize) -> Result<Pool> {
     use std::time::Duration;
 
     let address = server_address(url);
-    let failed = |err: fred::error::Error| Error::backend(Op::Read, &address, err);
+    let failed = |err: fred::error::Error| {
+        Error::store_backend(crate::redis::STORE, Op::Read, &address, err)
+    };
     let config = Config::from_url(url).map_err(|_| {
-        Error::backend(
+        Error::store_backend(
+            crate::redis::STORE,
             Op::Read,
             &address,
             "not a Redis URL (redis://[user:password@]host[:port][/db])",

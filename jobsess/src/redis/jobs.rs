@@ -60,7 +60,8 @@ pub(super) fn object_of(
     let mut object = Map::new();
     for (field, json) in fields {
         let value = serde_json::from_str(&json).map_err(|err| {
-            Error::backend(
+            Error::store_backend(
+                crate::redis::STORE,
                 Op::Read,
                 key,
                 format!("field {field:?} holds no JSON: {err}"),
@@ -76,7 +77,8 @@ pub(super) fn object_of(
 /// then each field and its JSON.
 fn write_args(key: &str, ttl: i64, check: String, value: Value) -> Result<Vec<String>> {
     let Value::Object(fields) = value else {
-        return Err(Error::backend(
+        return Err(Error::store_backend(
+            crate::redis::STORE,
             Op::Write,
             key,
             "the Redis job store keeps JSON objects only",
@@ -95,7 +97,8 @@ fn write_args(key: &str, ttl: i64, check: String, value: Value) -> Result<Vec<St
 /// A value's JSON text, as the job's hash holds it (written straight into
 /// a buffer, cheaper than through `Display`).
 fn json_text(key: &str, value: &Value) -> Result<String> {
-    serde_json::to_string(value).map_err(|err| Error::backend(Op::Write, key, err))
+    serde_json::to_string(value)
+        .map_err(|err| Error::store_backend(crate::redis::STORE, Op::Write, key, err))
 }
 
 impl OwnerJobs {
@@ -107,7 +110,7 @@ impl OwnerJobs {
             .pool
             .hgetall(self.hash_key(key))
             .await
-            .map_err(|err| Error::backend(Op::Read, key, err))?;
+            .map_err(|err| Error::store_backend(crate::redis::STORE, Op::Read, key, err))?;
         if pairs.is_empty() {
             return Ok(None);
         }
@@ -162,7 +165,7 @@ impl OwnerJobs {
             .clock
             .deadline(self.store.pool.next())
             .await
-            .map_err(|err| Error::backend(op, key, err))?;
+            .map_err(|err| Error::store_backend(crate::redis::STORE, op, key, err))?;
         args.insert(0, deadline);
         self.run(script, op, key, keys, args).await
     }
@@ -180,7 +183,7 @@ impl OwnerJobs {
         script
             .evalsha_with_reload(self.store.pool.next(), keys, args)
             .await
-            .map_err(|err| Error::backend(op, key, err))
+            .map_err(|err| Error::store_backend(crate::redis::STORE, op, key, err))
     }
 
     /// The owner's live job keys: one `ZRANGE` of the index with its
@@ -205,7 +208,12 @@ impl OwnerJobs {
             Ok(_) => self.list_on_server(start).await,
             // a plain set, from an earlier release: the script takes it over
             Err(err) if err.details().starts_with("WRONGTYPE") => self.list_on_server(start).await,
-            Err(err) => Err(Error::backend(Op::List, start, err)),
+            Err(err) => Err(Error::store_backend(
+                crate::redis::STORE,
+                Op::List,
+                start,
+                err,
+            )),
         }
     }
 
@@ -229,7 +237,7 @@ impl OwnerJobs {
             .clock
             .latest_now(client)
             .await
-            .map_err(|err| Error::backend(Op::List, start, err))?;
+            .map_err(|err| Error::store_backend(crate::redis::STORE, Op::List, start, err))?;
         // a key expires once the clock has passed its expiry
         #[allow(clippy::cast_precision_loss)]
         Ok(expiry > latest_now.saturating_add(LISTING_MARGIN_MS) as f64)
@@ -415,7 +423,8 @@ impl AsyncSessionBackend for OwnerJobs {
             other => match other.as_str().and_then(|text| text.parse().ok()) {
                 Some(value) => Incremented::To(value),
                 None => {
-                    return Err(Error::backend(
+                    return Err(Error::store_backend(
+                        crate::redis::STORE,
                         Op::Write,
                         key,
                         format!("increment_field.lua answered {other:?}"),
@@ -441,7 +450,7 @@ impl OwnerJobs {
             .pool
             .hmget(self.hash_key(key), fields.clone())
             .await
-            .map_err(|err| Error::backend(Op::Read, key, err))?;
+            .map_err(|err| Error::store_backend(crate::redis::STORE, Op::Read, key, err))?;
         let marker = if values.is_empty() {
             None
         } else {
@@ -454,7 +463,7 @@ impl OwnerJobs {
                 .pool
                 .exists(self.hash_key(key))
                 .await
-                .map_err(|err| Error::backend(Op::Read, key, err))?;
+                .map_err(|err| Error::store_backend(crate::redis::STORE, Op::Read, key, err))?;
             if exists == 0 {
                 return Ok(None);
             }

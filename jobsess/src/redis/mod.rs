@@ -89,6 +89,9 @@ pub type RedisJobs<M> = crate::store::ServerJobs<M, RedisJobStore>;
 /// a minute, until the next reading (its hash is gone: it loads as `None`).
 const LISTING_MARGIN_MS: i64 = 1000;
 
+/// How errors of this store name it.
+pub(crate) const STORE: &str = "the Redis job store";
+
 /// [`RedisJobStore::with_update_attempts`]'s default.
 const DEFAULT_UPDATE_ATTEMPTS: u32 = 32;
 
@@ -250,6 +253,6 @@ impl crate::store::JobStore for RedisJobStore {
         CLAIM
             .evalsha_with_reload(self.pool.next(), vec![key.clone()], args)
             .await
-            .map_err(|err| Error::backend(Op::Write, &key, err))
+            .map_err(|err| Error::store_backend(crate::redis::STORE, Op::Write, &key, err))
     }
 }

@@ -66,7 +66,9 @@ struct Channel {
 
 impl Hub {
     async fn start(store: &RedisJobStore) -> Result<Arc<Hub>> {
-        let failed = |err: fred::error::Error| Error::backend(Op::Read, "watch", err);
+        let failed = |err: fred::error::Error| {
+            Error::store_backend(crate::redis::STORE, Op::Read, "watch", err)
+        };
         let pooled = store.pool.next();
         let client = SubscriberClient::new(
             pooled.client_config(),
@@ -149,7 +151,7 @@ impl Hub {
         let exists: i64 = super::scripts::WATCH
             .evalsha_with_reload(self.pool.next(), vec![channel.to_owned()], vec![millis])
             .await
-            .map_err(|err| Error::backend(Op::Write, channel, err))?;
+            .map_err(|err| Error::store_backend(crate::redis::STORE, Op::Write, channel, err))?;
         Ok(exists == 1)
     }
 
@@ -239,7 +241,9 @@ impl Hub {
             self.client
                 .subscribe(&membership.channel)
                 .await
-                .map_err(|err| Error::backend(Op::Read, &membership.channel, err))?;
+                .map_err(|err| {
+                    Error::store_backend(crate::redis::STORE, Op::Read, &membership.channel, err)
+                })?;
         }
         Ok(membership)
     }
@@ -449,7 +453,8 @@ impl Watcher {
                     }
                 }
                 State::Failed(err) => {
-                    return Some(Err(Error::backend(
+                    return Some(Err(Error::store_backend(
+                        crate::redis::STORE,
                         Op::Read,
                         &self.key,
                         crate::store::ReadFailed(err),

@@ -127,6 +127,52 @@ pub(crate) async fn concurrent_claims_agree<E: JobStore>(store: E) {
     assert_eq!(tokens.len(), 1, "{tokens:?}");
 }
 
+/// 50 concurrent first requests of one session that has no owner token
+/// yet, each with its own copy of the session as a session store loads it
+/// per request, each store a job under the token it gets, then save the
+/// session: with `claimed_owner_token` every job is the session's owner's.
+/// (`owner_token`, which claims nothing, lost most of them: each request
+/// made its own token, and the session kept one.)
+pub(crate) async fn concurrent_first_requests_lose_no_job<E: JobStore>(store: E) {
+    use std::sync::Arc;
+    use tower_sessions_015::{MemoryStore, Session};
+    let sessions = Arc::new(MemoryStore::default());
+    let first = Session::new(None, Arc::clone(&sessions), None);
+    first.insert("visits", 1).await.unwrap();
+    first.save().await.unwrap();
+    let id = first.id().unwrap();
+    let mut requests = Vec::new();
+    for i in 0..50 {
+        let (store, sessions) = (store.clone(), Arc::clone(&sessions));
+        requests.push(tokio::spawn(async move {
+            let session = Session::new(Some(id), sessions, None);
+            let claim = id.to_string();
+            let token = jobsess::store::claimed_owner_token(&store, &session, Some(&claim))
+                .await
+                .unwrap();
+            let jobs = AsyncJobSession::<Job, _>::new(store.owner(&token).unwrap());
+            jobs.store(&format!("j{i}"), &job("a.csv")).await.unwrap();
+            session.save().await.unwrap();
+        }));
+    }
+    for request in requests {
+        request.await.unwrap();
+    }
+    let session = Session::new(Some(id), sessions, None);
+    let token: String = session
+        .get(jobsess::store::OWNER_KEY)
+        .await
+        .unwrap()
+        .unwrap();
+    let jobs = AsyncJobSession::<Job, _>::new(store.owner(&token).unwrap());
+    assert_eq!(
+        jobs.ids().await.unwrap().len(),
+        50,
+        "every request's job is the session's"
+    );
+    jobs.clear().await.unwrap();
+}
+
 /// A watcher gets the job as it is, each change in write order (it may
 /// skip some, never the last), then `Deleted`.
 pub(crate) async fn a_watcher_follows_the_job<E: JobStore>(store: E) {
@@ -437,6 +483,13 @@ macro_rules! conformance {
             async fn eight_workers_count_to_8000() {
                 if let Some(store) = store().await {
                     cases::eight_workers_count_to_8000(store).await;
+                }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn concurrent_first_requests_lose_no_job() {
+                if let Some(store) = store().await {
+                    cases::concurrent_first_requests_lose_no_job(store).await;
                 }
             }
 

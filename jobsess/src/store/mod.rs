@@ -27,7 +27,7 @@ use std::ops::Deref;
 
 #[cfg(any(feature = "axum", feature = "actix"))]
 pub(crate) use owner::owner_of;
-pub use owner::{OWNER_KEY, OwnerId, owner_token, owner_token_sync};
+pub use owner::{OWNER_KEY, OwnerId, claimed_owner_token, owner_token, owner_token_sync};
 pub(crate) use owner::{hex_digest, is_token, new_owner_token};
 pub(crate) use reference::REFERENCES_OWNER;
 #[cfg(any(feature = "postgres", feature = "postgres-sqlx-09"))]

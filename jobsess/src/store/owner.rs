@@ -39,6 +39,17 @@ pub(crate) fn is_token(token: &str) -> bool {
 /// under [`OWNER_KEY`], made and stored there on first use, or when what is
 /// there is not a valid token.
 ///
+/// # Concurrent first requests
+///
+/// This makes a token without asking the store, so concurrent requests of
+/// one session that has no token yet each make their own, and the
+/// session keeps one of them: the jobs stored under the others are lost to
+/// the user. For the owner of a web app's requests, use the extractors
+/// (`jobsess::redis::RedisJobs`, `jobsess::postgres::PostgresJobs`), or
+/// [`claimed_owner_token`] with the session's id: they claim the token in
+/// the store, so every request of the session gets the same one. This one
+/// is for a session only one task uses at a time.
+///
 /// ```
 /// # tokio_test::block_on(async {
 /// use std::{collections::HashMap, sync::Mutex};
@@ -62,6 +73,38 @@ pub async fn owner_token<S: AsyncSessionBackend>(session: &S) -> Result<String> 
     session
         .insert(OWNER_KEY, Value::String(token.clone()))
         .await?;
+    Ok(token)
+}
+
+/// The owner token kept in `session` under [`OWNER_KEY`], claimed in
+/// `store` for the session that `claim` names (its id, or a digest of its
+/// cookie) when there is none yet: concurrent first requests of a session
+/// agree on one token, as the extractors do, and no job is stored under a
+/// token the session then forgets.
+///
+/// ```
+/// # async fn run(store: jobsess::redis::RedisJobStore, session: tower_sessions::Session) -> jobsess::Result<()> {
+/// use jobsess::store::claimed_owner_token;
+/// let id = session.id().map(|id| id.to_string()); // None for a new session
+/// let token = claimed_owner_token(&store, &session, id.as_deref()).await?;
+/// let jobs = jobsess::AsyncJobSession::<jobsess::UntypedJob, _>::new(store.owner(&token)?);
+/// # let _ = jobs; Ok(()) }
+/// ```
+///
+/// # Errors
+/// A failing session or store, or no randomness for a new token.
+pub async fn claimed_owner_token<E: JobStore, S: AsyncSessionBackend>(
+    store: &E,
+    session: &S,
+    claim: Option<&str>,
+) -> Result<String> {
+    let stored = session.get(OWNER_KEY).await?;
+    let (token, new) = owner_of(store, stored, claim).await?;
+    if new {
+        session
+            .insert(OWNER_KEY, Value::String(token.clone()))
+            .await?;
+    }
     Ok(token)
 }
 
@@ -125,7 +168,6 @@ pub(crate) fn hex_digest(text: &str) -> String {
 /// the session's `claim` (its id, or a digest of its cookie) is claimed in
 /// Redis, so that concurrent first requests agree on one owner; without a
 /// claim, a fresh token is made.
-#[cfg_attr(not(any(feature = "axum", feature = "actix")), allow(dead_code))]
 pub(crate) async fn owner_of<E: JobStore>(
     store: &E,
     stored: Option<Value>,

@@ -61,9 +61,7 @@ async fn show(
 ) -> Result<HttpResponse, jobsess::Error> {
     match jobs.load(&id)? {
         Some(job) => Ok(HttpResponse::Ok().json(job)),
-        None => Err(jobsess::Error::JobNotFound {
-            key: jobs.key(&id)?,
-        }),
+        None => Err(jobs.not_found(&id)),
     }
 }
 
@@ -79,9 +77,7 @@ async fn delete(
     if jobs.delete(&id)? {
         Ok(HttpResponse::Ok().finish())
     } else {
-        Err(jobsess::Error::JobNotFound {
-            key: jobs.key(&id)?,
-        })
+        Err(jobs.not_found(&id))
     }
 }
 

@@ -59,9 +59,7 @@ async fn show(
     Path(id): Path<String>,
 ) -> Result<Json<ExportJob>, jobsess::Error> {
     let job = jobs.load(&id).await?;
-    job.map(Json).ok_or(jobsess::Error::JobNotFound {
-        key: jobs.key(&id)?,
-    })
+    job.map(Json).ok_or_else(|| jobs.not_found(&id))
 }
 
 async fn list(jobs: Jobs<ExportJob>) -> Result<Json<Vec<String>>, jobsess::Error> {
@@ -73,9 +71,7 @@ async fn delete(jobs: Jobs<ExportJob>, Path(id): Path<String>) -> Result<(), job
     if jobs.delete(&id).await? {
         Ok(())
     } else {
-        Err(jobsess::Error::JobNotFound {
-            key: jobs.key(&id)?,
-        })
+        Err(jobs.not_found(&id))
     }
 }
 

@@ -75,10 +75,7 @@ async fn show(
     State(jobs): State<Jobs>,
     Path(id): Path<String>,
 ) -> Result<Html<String>, jobsess::Error> {
-    let job = jobs
-        .load(&id)
-        .await?
-        .ok_or(jobsess::Error::JobNotFound { key: id.clone() })?;
+    let job = jobs.load(&id).await?.ok_or_else(|| jobs.not_found(&id))?;
     Ok(layout(html! {
         h1 { (job.file) }
         div hx-ext="sse" sse-connect=(format!("/jobs/{id}/events")) sse-swap="progress" {

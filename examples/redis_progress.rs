@@ -75,9 +75,7 @@ async fn show(
     Path(id): Path<String>,
 ) -> Result<Json<ExportJob>, Error> {
     let job = jobs.load(&id).await?;
-    job.map(Json).ok_or(Error::JobNotFound {
-        key: jobs.key(&id)?,
-    })
+    job.map(Json).ok_or_else(|| jobs.not_found(&id))
 }
 
 /// The progress as server-sent events: the current value, then each

@@ -94,6 +94,26 @@ macro_rules! handle_accessors {
                 self.keys.job(id)
             }
 
+            /// The error that answers "no such job" for job `id` (404 in a
+            /// web handler): [`Error::JobNotFound`](crate::Error::JobNotFound)
+            /// with its key, or the id's own error if it breaks the key
+            /// rules. For a handler that found nothing:
+            /// `jobs.load(&id)?.ok_or_else(|| jobs.not_found(&id))`.
+            ///
+            /// ```
+            #[doc = concat!("let jobs = jobsess::", stringify!($handle), "::<jobsess::UntypedJob, _>::new(", $new_session, ");")]
+            /// assert_eq!(jobs.not_found("a").to_string(), "job_a: no such job");
+            /// assert_eq!(jobs.not_found("a").http_status(), 404);
+            /// assert_eq!(jobs.not_found("").http_status(), 400);
+            /// ```
+            #[must_use]
+            pub fn not_found(&self, id: &str) -> $crate::Error {
+                match self.key(id) {
+                    Ok(key) => $crate::Error::JobNotFound { key },
+                    Err(err) => err,
+                }
+            }
+
             /// The session this handle works on.
             ///
             /// ```

@@ -126,7 +126,12 @@ impl IntoResponse for Error {
     }
 }
 
-#[cfg(any(feature = "redis", feature = "postgres", feature = "postgres-sqlx-09"))]
+#[cfg(any(
+    feature = "redis",
+    feature = "postgres",
+    feature = "postgres-sqlx-09",
+    feature = "memory-store"
+))]
 mod redis_extract {
     use axum_core::extract::FromRequestParts;
     use axum_core::response::{IntoResponse, Response};

@@ -343,13 +343,42 @@ impl Error {
         }
     }
 
+    /// The same error with `prefix` taken off the front of its key: what a
+    /// backend that keeps its jobs under longer keys of its own gives back.
+    #[cfg(feature = "memory-store")]
+    pub(crate) fn without_key_prefix(mut self, prefix: &str) -> Error {
+        match &mut self {
+            Error::Decode { key, .. }
+            | Error::Encode { key, .. }
+            | Error::NotAnObject { key, .. }
+            | Error::JobNotFound { key }
+            | Error::OverBudget { key, .. }
+            | Error::Conflict { key, .. }
+            | Error::NewerVersion { key, .. }
+            | Error::Migration { key, .. }
+            | Error::Backend { key, .. }
+            | Error::Overflow { key, .. }
+            | Error::Unstorable { key, .. } => {
+                if let Some(rest) = key.strip_prefix(prefix) {
+                    *key = rest.to_owned();
+                }
+            }
+            Error::InvalidReference { .. }
+            | Error::InvalidPrefix { .. }
+            | Error::InvalidJobId { .. }
+            | Error::InvalidOwner => {}
+        }
+        self
+    }
+
     /// The HTTP status code that answers this error in a web handler: 400
     /// for a bad id or prefix, 404 for a missing job, 413 for a session over
-    /// its budget, 422 for a value the store can't keep, 503 for a backend that failed (a store that is down or
-    /// timed out: the request can be retried; the web integrations add
-    /// `Retry-After: 1`), 409 for an update that kept losing to other
-    /// writers or an increment past its field type's range, 503 for a job written by a newer release (during a rolling
-    /// deploy, an instance of that release can serve it), 500 for stored
+    /// its budget, 422 for a value the store can't keep, 503 for a backend
+    /// that failed (a store that is down or timed out: the request can be
+    /// retried; the web integrations add `Retry-After: 1`), 409 for an
+    /// update that kept losing to other writers or an increment past its
+    /// field type's range, 503 for a job written by a newer release (during
+    /// a rolling deploy, an instance of that release can serve it), 500 for stored
     /// data that doesn't decode or migrate.
     ///
     /// ```

@@ -127,10 +127,20 @@ pub mod axum;
 #[cfg_attr(docsrs, doc(cfg(feature = "actix-session")))]
 pub mod actix;
 
-#[cfg(any(feature = "redis", feature = "postgres", feature = "postgres-sqlx-09"))]
+#[cfg(any(
+    feature = "redis",
+    feature = "postgres",
+    feature = "postgres-sqlx-09",
+    feature = "memory-store"
+))]
 #[cfg_attr(
     docsrs,
-    doc(cfg(any(feature = "redis", feature = "postgres", feature = "postgres-sqlx-09")))
+    doc(cfg(any(
+        feature = "redis",
+        feature = "postgres",
+        feature = "postgres-sqlx-09",
+        feature = "memory-store"
+    )))
 )]
 pub mod store;
 

@@ -159,7 +159,12 @@ impl AnySession {
     /// The session's id, if it has one (a session loaded from a cookie).
     #[cfg(all(
         feature = "axum",
-        any(feature = "redis", feature = "postgres", feature = "postgres-sqlx-09")
+        any(
+            feature = "redis",
+            feature = "postgres",
+            feature = "postgres-sqlx-09",
+            feature = "memory-store"
+        )
     ))]
     pub(crate) fn id(&self) -> Option<String> {
         each!(self, |s| s.id().map(|id| id.to_string()))

@@ -76,7 +76,8 @@ where
     feature = "axum",
     feature = "redis",
     feature = "postgres",
-    feature = "postgres-sqlx-09"
+    feature = "postgres-sqlx-09",
+    feature = "memory-store"
 ))]
 pub(crate) fn misconfigured(reason: &str) {
     tracing::error!("jobsess: {reason}");

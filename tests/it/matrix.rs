@@ -651,3 +651,25 @@ async fn counters_on_postgres_sqlx09() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn matrix_memory_store() {
+    use jobsess::store::JobStore;
+    let store = jobsess::store::MemoryJobStore::new();
+    check("MemoryJobStore", |r, o| {
+        let store = store.clone();
+        async move {
+            let token = jobsess::store::MemoryJobStore::new_owner_token().unwrap();
+            async_cell(store.owner(&token).unwrap(), r, o).await
+        }
+    })
+    .await;
+    check_counters("MemoryJobStore", |s, by| {
+        let store = store.clone();
+        async move {
+            let token = jobsess::store::MemoryJobStore::new_owner_token().unwrap();
+            async_counter(store.owner(&token).unwrap(), s, by).await
+        }
+    })
+    .await;
+}

@@ -492,3 +492,6 @@ macro_rules! engines {
 
 engines!(redis, crate::common::redis(), super::redis_store());
 engines!(postgres, crate::common::postgres(), super::postgres_store());
+engines!(memory, None::<String>, async {
+    jobsess::store::MemoryJobStore::new()
+});

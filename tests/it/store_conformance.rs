@@ -581,3 +581,7 @@ async fn the_sqlx_08_and_09_stores_share_one_table() {
     );
     on_08.clear().await.unwrap();
 }
+
+conformance!(memory, None::<String>, async {
+    jobsess::store::MemoryJobStore::new()
+});

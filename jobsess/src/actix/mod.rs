@@ -192,13 +192,23 @@ pub use extract::{Jobs, JobsConfig};
 
 #[cfg(all(
     feature = "actix",
-    any(feature = "redis", feature = "postgres", feature = "postgres-sqlx-09")
+    any(
+        feature = "redis",
+        feature = "postgres",
+        feature = "postgres-sqlx-09",
+        feature = "memory-store"
+    )
 ))]
 pub use server_extract::{RedisJobsConfig, ServerJobsConfig};
 
 #[cfg(all(
     feature = "actix",
-    any(feature = "redis", feature = "postgres", feature = "postgres-sqlx-09")
+    any(
+        feature = "redis",
+        feature = "postgres",
+        feature = "postgres-sqlx-09",
+        feature = "memory-store"
+    )
 ))]
 mod server_extract {
     use std::future::Future;

@@ -20,11 +20,15 @@
 //!
 //! It uses the model, backend and handle layers.
 
+#[cfg(feature = "memory-store")]
+mod memory;
 mod owner;
 mod reference;
 
 use std::ops::Deref;
 
+#[cfg(feature = "memory-store")]
+pub use memory::{MemoryJobStore, MemoryJobs, MemoryOwnerJobs};
 #[cfg(any(feature = "axum", feature = "actix"))]
 pub(crate) use owner::owner_of;
 pub use owner::{OWNER_KEY, OwnerId, claimed_owner_token, owner_token, owner_token_sync};
@@ -37,6 +41,7 @@ pub use reference::{JobRef, StoreOwner, WorkerJob};
 use crate::error::Result;
 use crate::{AsyncJobSession, JobMetadata};
 
+#[cfg(any(feature = "redis", feature = "postgres", feature = "postgres-sqlx-09"))]
 /// The `scheme://host:port` of a store's URL (`default_scheme` if it
 /// has none), without its credentials, path or query: what errors name.
 pub(crate) fn server_address(url: &str, default_scheme: &str) -> String {
@@ -48,6 +53,7 @@ pub(crate) fn server_address(url: &str, default_scheme: &str) -> String {
     format!("{scheme}://{host}")
 }
 
+#[cfg(any(feature = "redis", feature = "postgres", feature = "postgres-sqlx-09"))]
 /// How long an optimistic update waits before its try number `attempt`
 /// (from 1): a random time up to 1 ms, doubled with each try up to 64 ms,
 /// so writers that collided don't collide again in step.
@@ -58,16 +64,19 @@ pub(crate) fn backoff(attempt: u32) -> std::time::Duration {
     std::time::Duration::from_micros(random % ceiling_us)
 }
 
+#[cfg(any(feature = "redis", feature = "postgres", feature = "postgres-sqlx-09"))]
 /// A failed read of a watched job, as each of its watchers is told of it.
 #[derive(Debug)]
 pub(crate) struct ReadFailed(pub(crate) std::sync::Arc<crate::Error>);
 
+#[cfg(any(feature = "redis", feature = "postgres", feature = "postgres-sqlx-09"))]
 impl std::fmt::Display for ReadFailed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.0.fmt(f)
     }
 }
 
+#[cfg(any(feature = "redis", feature = "postgres", feature = "postgres-sqlx-09"))]
 impl std::error::Error for ReadFailed {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         std::error::Error::source(&*self.0)

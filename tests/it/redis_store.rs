@@ -573,7 +573,7 @@ async fn a_failed_session_read_never_replaces_the_owner_token() {
     let session = Flaky {
         written: AtomicBool::new(false),
     };
-    let err = jobsess::redis::owner_token(&session).await.unwrap_err();
+    let err = jobsess::store::owner_token(&session).await.unwrap_err();
     assert_eq!(
         err.to_string(),
         "session backend failed to read __jobsess_owner: session store timed out"

@@ -269,7 +269,7 @@ pub(crate) async fn first_concurrent_requests_of_a_session_agree_on_one_owner<E:
 pub(crate) async fn an_app_user_id_owns_jobs_across_sessions<E: JobStore>(store: E) {
     use axum::extract::Request;
     use axum::middleware::{Next, from_fn};
-    use jobsess::redis::OwnerId;
+    use jobsess::store::OwnerId;
 
     /// The stand-in for an auth layer: the user is the `x-user` header.
     async fn auth(mut req: Request, next: Next) -> axum::response::Response {

@@ -199,7 +199,7 @@ pub use extract::{Jobs, JobsConfig};
         feature = "memory-store"
     )
 ))]
-pub use server_extract::{RedisJobsConfig, ServerJobsConfig};
+pub use server_extract::ServerJobsConfig;
 
 #[cfg(all(
     feature = "actix",
@@ -240,14 +240,6 @@ mod server_extract {
         /// this cookie, so they agree on one owner.
         pub session_cookie: String,
     }
-
-    /// The name [`ServerJobsConfig`] had when Redis was the only store.
-    ///
-    /// ```
-    /// let config = jobsess::actix::RedisJobsConfig::default();
-    /// # let _ = config;
-    /// ```
-    pub type RedisJobsConfig = ServerJobsConfig;
 
     impl Default for ServerJobsConfig {
         fn default() -> Self {

@@ -27,34 +27,55 @@ const TRIP: Duration = Duration::from_millis(50);
 
 /// Where the statements of an [`OwnerJobs`] run: the store's pool
 /// (`PgPool`), or the app's transaction ([`InTransaction`]). Sealed: these
-/// two are all there is.
-pub trait Connection: Send + Sync + sealed::Sealed {
-    /// Runs the statement `build` makes, on a connection taken for it,
-    /// given the time left until `deadline` (less the trip to the
-    /// database) once it has the connection.
-    #[doc(hidden)]
-    fn fetch_all<'a>(&'a self, deadline: Instant, build: Build<'a>) -> Fetched<'a>;
-}
+/// two are all there is, and how they run a statement is jobsess's own (no
+/// sqlx query, argument or row type is in jobsess's API).
+pub trait Connection: Send + Sync + sealed::Run {}
+
+impl Connection for PgPool {}
+impl Connection for InTransaction<'_> {}
+/// A borrowed connection: another owner's jobs on the same transaction.
+impl<C: Connection> Connection for &C {}
 
 /// What makes a statement, given the time a write has left.
-#[doc(hidden)]
-pub type Build<'a> = Box<dyn FnOnce(Duration) -> Statement<'a> + Send + 'a>;
+type Build<'a> = Box<dyn FnOnce(Duration) -> Statement<'a> + Send + 'a>;
 
 /// The rows of a statement, on their way.
-#[doc(hidden)]
-pub type Fetched<'a> = futures_util::future::BoxFuture<'a, sqlx::Result<Vec<PgRow>>>;
+type Fetched<'a> = futures_util::future::BoxFuture<'a, sqlx::Result<Vec<PgRow>>>;
 
 mod sealed {
-    pub trait Sealed {}
-    impl Sealed for super::PgPool {}
-    impl Sealed for super::InTransaction<'_> {}
-    impl<C: Sealed> Sealed for &C {}
-}
+    use super::{Build, Fetched, InTransaction, Instant, PgPool, left};
 
-/// A borrowed connection: another owner's jobs on the same transaction.
-impl<C: Connection> Connection for &C {
-    fn fetch_all<'a>(&'a self, deadline: Instant, build: Build<'a>) -> Fetched<'a> {
-        (**self).fetch_all(deadline, build)
+    /// How a [`Connection`](super::Connection) runs a statement: private,
+    /// so that no one else implements it, nor sees sqlx's types in it.
+    pub trait Run {
+        /// Runs the statement `build` makes, on a connection taken for
+        /// it, given the time left until `deadline` (less the trip to the
+        /// database) once it has the connection.
+        fn fetch_all<'a>(&'a self, deadline: Instant, build: Build<'a>) -> Fetched<'a>;
+    }
+
+    impl Run for PgPool {
+        fn fetch_all<'a>(&'a self, deadline: Instant, build: Build<'a>) -> Fetched<'a> {
+            Box::pin(async move {
+                let mut conn = self.acquire().await?;
+                build(left(deadline)).fetch_all(&mut *conn).await
+            })
+        }
+    }
+
+    impl Run for InTransaction<'_> {
+        fn fetch_all<'a>(&'a self, deadline: Instant, build: Build<'a>) -> Fetched<'a> {
+            Box::pin(async move {
+                let mut conn = self.0.lock().await;
+                build(left(deadline)).fetch_all(&mut **conn).await
+            })
+        }
+    }
+
+    impl<C: Run> Run for &C {
+        fn fetch_all<'a>(&'a self, deadline: Instant, build: Build<'a>) -> Fetched<'a> {
+            (**self).fetch_all(deadline, build)
+        }
     }
 }
 
@@ -67,28 +88,10 @@ fn left(deadline: Instant) -> Duration {
     Duration::from_micros(u64::try_from(left.as_micros()).unwrap_or(u64::MAX))
 }
 
-impl Connection for PgPool {
-    fn fetch_all<'a>(&'a self, deadline: Instant, build: Build<'a>) -> Fetched<'a> {
-        Box::pin(async move {
-            let mut conn = self.acquire().await?;
-            build(left(deadline)).fetch_all(&mut *conn).await
-        })
-    }
-}
-
 /// The app's own transaction (or connection), which an [`OwnerJobs`] from
 /// [`OwnerJobs::in_transaction`] runs its statements on: they commit or
 /// roll back with the app's.
 pub struct InTransaction<'c>(tokio::sync::Mutex<&'c mut PgConnection>);
-
-impl Connection for InTransaction<'_> {
-    fn fetch_all<'a>(&'a self, deadline: Instant, build: Build<'a>) -> Fetched<'a> {
-        Box::pin(async move {
-            let mut conn = self.0.lock().await;
-            build(left(deadline)).fetch_all(&mut **conn).await
-        })
-    }
-}
 
 /// The jobs of one owner in a [`PostgresJobStore`]: an
 /// [`AsyncSessionBackend`] whose every operation is one statement (an
@@ -305,8 +308,7 @@ fn one_prefix(start: &str) -> Option<&str> {
 }
 
 /// A statement with its parameters bound.
-#[doc(hidden)]
-pub type Statement<'q> = Query<'q, Postgres, PgArguments>;
+type Statement<'q> = Query<'q, Postgres, PgArguments>;
 
 impl<C: Connection> OwnerJobs<C> {
     /// The rows of the statement `build` makes, given the seconds left
@@ -320,7 +322,7 @@ impl<C: Connection> OwnerJobs<C> {
     ) -> Result<Vec<PgRow>> {
         let timeout = self.store.timeout;
         let deadline = Instant::now() + timeout;
-        let work = self.conn.fetch_all(deadline, Box::new(build));
+        let work = sealed::Run::fetch_all(&self.conn, deadline, Box::new(build));
         match self.store.deadlines.run(deadline, work).await {
             Ok(Ok(rows)) => Ok(rows),
             Ok(Err(err)) => Err(Error::store_backend(super::STORE, op, key, err)),

@@ -71,7 +71,6 @@ use crate::store::hex_digest;
 /// How errors of this store name it.
 const STORE: &str = "the PostgreSQL job store";
 
-pub use crate::store::{OWNER_KEY, OwnerId, owner_token, owner_token_sync};
 pub use jobs::{Connection, InTransaction, OwnerJobs};
 
 /// The [`PostgresJobStore`]'s extractor for axum and actix-web: the jobs of

@@ -60,7 +60,6 @@ use crate::error::{Error, Op, Result};
 use crate::store::hex_digest;
 use scripts::CLAIM;
 
-pub use crate::store::{OWNER_KEY, OwnerId, owner_token, owner_token_sync};
 pub use connection::connect_pool;
 pub use jobs::OwnerJobs;
 

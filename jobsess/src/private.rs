@@ -24,19 +24,7 @@ pub type Serializer<'a> = serde_path_to_error::Serializer<
 pub type Deserializer<'a> = serde_path_to_error::Deserializer<'a, 'a, &'a Value>;
 
 /// The key of a field that goes through its type's own serde impls.
-#[must_use]
-pub const fn field<M, T>(name: &'static str) -> Field<M, T>
-where
-    T: serde::Serialize + serde::de::DeserializeOwned,
-{
-    Field::new(
-        name,
-        plain_encode::<T>,
-        plain_decode::<T>,
-        Some(plain_missing::<T>),
-    )
-    .with_decode_text(crate::model::codec::decode_text::<T>)
-}
+pub use crate::model::field::plain as field;
 
 /// The key of a field with `with`, `serialize_with` or
 /// `deserialize_with`: the derive passes the functions of each direction.

@@ -239,7 +239,7 @@ impl Field<UntypedJob, Value> {
     /// ```
     #[must_use]
     pub const fn untyped(name: &'static str) -> Self {
-        crate::__private::default(crate::__private::field(name), null)
+        crate::model::field::plain(name).set_default(null)
     }
 }
 

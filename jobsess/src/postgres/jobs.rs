@@ -7,91 +7,19 @@ use super::{sqlx, text};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use self::sqlx::postgres::{PgArguments, PgRow};
-use self::sqlx::query::Query;
+use self::sqlx::postgres::PgRow;
 use self::sqlx::types::Json;
-use self::sqlx::{PgConnection, PgPool, Postgres, Row};
+use self::sqlx::{PgConnection, PgPool, Row};
 use serde_json::Value;
 
 use super::PostgresJobStore;
+pub use super::connection::{Connection, InTransaction};
+use super::connection::{Statement, storable};
 use crate::backend::{FieldWrite, Increment, Incremented};
 use crate::error::{Error, Op, Result};
 use crate::model::field::FieldKeys;
 use crate::model::metadata::JobMetadata;
 use crate::{AsyncJobSession, AsyncSessionBackend};
-
-/// What a write's deadline on the server leaves for the trip of the
-/// statement to it: the database refuses a write this long before the
-/// client gives up on it.
-const TRIP: Duration = Duration::from_millis(50);
-
-/// Where the statements of an [`OwnerJobs`] run: the store's pool
-/// (`PgPool`), or the app's transaction ([`InTransaction`]). Sealed: these
-/// two are all there is, and how they run a statement is jobsess's own (no
-/// sqlx query, argument or row type is in jobsess's API).
-pub trait Connection: Send + Sync + sealed::Run {}
-
-impl Connection for PgPool {}
-impl Connection for InTransaction<'_> {}
-/// A borrowed connection: another owner's jobs on the same transaction.
-impl<C: Connection> Connection for &C {}
-
-/// What makes a statement, given the time a write has left.
-type Build<'a> = Box<dyn FnOnce(Duration) -> Statement<'a> + Send + 'a>;
-
-/// The rows of a statement, on their way.
-type Fetched<'a> = futures_util::future::BoxFuture<'a, sqlx::Result<Vec<PgRow>>>;
-
-mod sealed {
-    use super::{Build, Fetched, InTransaction, Instant, PgPool, left};
-
-    /// How a [`Connection`](super::Connection) runs a statement: private,
-    /// so that no one else implements it, nor sees sqlx's types in it.
-    pub trait Run {
-        /// Runs the statement `build` makes, on a connection taken for
-        /// it, given the time left until `deadline` (less the trip to the
-        /// database) once it has the connection.
-        fn fetch_all<'a>(&'a self, deadline: Instant, build: Build<'a>) -> Fetched<'a>;
-    }
-
-    impl Run for PgPool {
-        fn fetch_all<'a>(&'a self, deadline: Instant, build: Build<'a>) -> Fetched<'a> {
-            Box::pin(async move {
-                let mut conn = self.acquire().await?;
-                build(left(deadline)).fetch_all(&mut *conn).await
-            })
-        }
-    }
-
-    impl Run for InTransaction<'_> {
-        fn fetch_all<'a>(&'a self, deadline: Instant, build: Build<'a>) -> Fetched<'a> {
-            Box::pin(async move {
-                let mut conn = self.0.lock().await;
-                build(left(deadline)).fetch_all(&mut **conn).await
-            })
-        }
-    }
-
-    impl<C: Run> Run for &C {
-        fn fetch_all<'a>(&'a self, deadline: Instant, build: Build<'a>) -> Fetched<'a> {
-            (**self).fetch_all(deadline, build)
-        }
-    }
-}
-
-/// The time a write has left until `deadline`, less [`TRIP`], in whole
-/// microseconds (an `interval`'s precision).
-fn left(deadline: Instant) -> Duration {
-    let left = deadline
-        .saturating_duration_since(Instant::now())
-        .saturating_sub(TRIP);
-    Duration::from_micros(u64::try_from(left.as_micros()).unwrap_or(u64::MAX))
-}
-
-/// The app's own transaction (or connection), which an [`OwnerJobs`] from
-/// [`OwnerJobs::in_transaction`] runs its statements on: they commit or
-/// roll back with the app's.
-pub struct InTransaction<'c>(tokio::sync::Mutex<&'c mut PgConnection>);
 
 /// The jobs of one owner in a [`PostgresJobStore`]: an
 /// [`AsyncSessionBackend`] whose every operation is one statement (an
@@ -233,49 +161,6 @@ impl<M: JobMetadata> AsyncJobSession<M, OwnerJobs<InTransaction<'_>>> {
     }
 }
 
-/// Refuses a value PostgreSQL's `jsonb` can't hold: a NUL character in a
-/// string or a key, which no retry would ever store. `at` is where `value`
-/// is in the job (empty: the job itself).
-fn storable(key: &str, at: &str, value: &Value) -> Result<()> {
-    fn nul_at(value: &Value, path: &mut String) -> bool {
-        let len = path.len();
-        let found = match value {
-            Value::String(text) => text.contains('\0'),
-            Value::Array(items) => items.iter().enumerate().any(|(i, item)| {
-                path.truncate(len);
-                path.push_str(&format!("[{i}]"));
-                nul_at(item, path)
-            }),
-            Value::Object(fields) => fields.iter().any(|(name, item)| {
-                path.truncate(len);
-                if !path.is_empty() {
-                    path.push('.');
-                }
-                path.push_str(&name.replace('\0', "\\u0000"));
-                name.contains('\0') || nul_at(item, path)
-            }),
-            _ => false,
-        };
-        if !found {
-            path.truncate(len);
-        }
-        found
-    }
-    let mut path = at.to_owned();
-    if nul_at(value, &mut path) {
-        return Err(Error::Unstorable {
-            key: key.to_owned(),
-            path: if path.is_empty() {
-                ".".to_owned()
-            } else {
-                path
-            },
-            reason: "PostgreSQL can't store a NUL character (\\u0000) in a JSON string or key",
-        });
-    }
-    Ok(())
-}
-
 /// The error of an operation PostgreSQL didn't answer in time.
 pub(super) fn timed_out(timeout: Duration) -> String {
     format!("PostgreSQL did not answer within {timeout:?}")
@@ -307,9 +192,6 @@ fn one_prefix(start: &str) -> Option<&str> {
         .filter(|prefix| !prefix.contains('_'))
 }
 
-/// A statement with its parameters bound.
-type Statement<'q> = Query<'q, Postgres, PgArguments>;
-
 impl<C: Connection> OwnerJobs<C> {
     /// The rows of the statement `build` makes, given the seconds left
     /// before the client gives up (less [`TRIP`]), on a connection taken
@@ -322,7 +204,7 @@ impl<C: Connection> OwnerJobs<C> {
     ) -> Result<Vec<PgRow>> {
         let timeout = self.store.timeout;
         let deadline = Instant::now() + timeout;
-        let work = sealed::Run::fetch_all(&self.conn, deadline, Box::new(build));
+        let work = super::connection::run(&self.conn, deadline, Box::new(build));
         match self.store.deadlines.run(deadline, work).await {
             Ok(Ok(rows)) => Ok(rows),
             Ok(Err(err)) => Err(Error::store_backend(super::STORE, op, key, err)),

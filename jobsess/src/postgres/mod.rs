@@ -55,6 +55,7 @@
 
 use super::sqlx_version::{sqlx, text};
 
+mod connection;
 mod deadline;
 mod jobs;
 mod sql;

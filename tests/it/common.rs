@@ -263,3 +263,30 @@ impl Drop for Demo {
         let _ = self.child.wait();
     }
 }
+
+/// Every event of a server-sent event stream as (name, data), read until
+/// the server closes it (`message` for an unnamed one; keep-alive comments
+/// left out). Fails if the stream is still open after 20 s.
+pub async fn events_to_the_close(mut response: reqwest::Response) -> Vec<(String, String)> {
+    let mut text = String::new();
+    while let Some(chunk) = tokio::time::timeout(Duration::from_secs(20), response.chunk())
+        .await
+        .expect("the server closes the stream within 20 s")
+        .unwrap()
+    {
+        text.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+    text.split("\n\n")
+        .filter_map(|event| {
+            let (mut name, mut data) = ("message".to_owned(), None);
+            for line in event.lines() {
+                if let Some(value) = line.strip_prefix("event:") {
+                    name = value.trim().to_owned();
+                } else if let Some(value) = line.strip_prefix("data:") {
+                    data = Some(value.trim().to_owned());
+                }
+            }
+            data.map(|data| (name, data))
+        })
+        .collect()
+}

@@ -4,31 +4,17 @@
 //! task carrying the job's reference, the worker runs it, and the user's
 //! stream on the second follows the job to `done`, finished or failed.
 
-use std::time::Duration;
-
 use crate::common::Demo;
 
-/// Every event of a stream as (name, data), until the server closes it.
-async fn events_to_the_close(mut response: reqwest::Response) -> Vec<(String, serde_json::Value)> {
-    let mut text = String::new();
-    while let Some(chunk) = tokio::time::timeout(Duration::from_secs(20), response.chunk())
+/// Every event of a stream as (name, the job in its data), until the
+/// server closes it.
+async fn events_to_the_close(response: reqwest::Response) -> Vec<(String, serde_json::Value)> {
+    crate::common::events_to_the_close(response)
         .await
-        .expect("the server closes the stream within 20 s")
-        .unwrap()
-    {
-        text.push_str(std::str::from_utf8(&chunk).unwrap());
-    }
-    text.split("\n\n")
-        .filter_map(|event| {
-            let (mut name, mut data) = ("message".to_owned(), None);
-            for line in event.lines() {
-                if let Some(value) = line.strip_prefix("event:") {
-                    name = value.trim().to_owned();
-                } else if let Some(value) = line.strip_prefix("data:") {
-                    data = Some(serde_json::from_str(value.trim()).unwrap());
-                }
-            }
-            data.map(|data: serde_json::Value| (name, data["job"].clone()))
+        .into_iter()
+        .map(|(name, data)| {
+            let change: serde_json::Value = serde_json::from_str(&data).unwrap();
+            (name, change["job"].clone())
         })
         .collect()
 }

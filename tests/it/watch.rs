@@ -569,32 +569,6 @@ struct Ending {
     status: jobsess::Status,
 }
 
-/// Every event of a stream as (name, data), read until the server closes
-/// it; fails if it is still open after 10 s.
-async fn events_to_the_close(mut response: reqwest::Response) -> Vec<(String, String)> {
-    let mut text = String::new();
-    while let Some(chunk) = tokio::time::timeout(Duration::from_secs(10), response.chunk())
-        .await
-        .expect("the server closes the stream within 10 s")
-        .unwrap()
-    {
-        text.push_str(std::str::from_utf8(&chunk).unwrap());
-    }
-    text.split("\n\n")
-        .filter_map(|event| {
-            let (mut name, mut data) = ("message".to_owned(), None);
-            for line in event.lines() {
-                if let Some(value) = line.strip_prefix("event:") {
-                    name = value.trim().to_owned();
-                } else if let Some(value) = line.strip_prefix("data:") {
-                    data = Some(value.trim().to_owned());
-                }
-            }
-            data.map(|data| (name, data))
-        })
-        .collect()
-}
-
 /// Checks an ended job's events on the app at `base` (its routes: start,
 /// step, finish, fail, events): the stream ends by itself after `done`,
 /// a late client gets the final state and `done` at once, and so does
@@ -617,7 +591,7 @@ async fn an_ended_job_closes_its_stream(base: &str) {
             }
         })
     };
-    let events = events_to_the_close(response).await;
+    let events = crate::common::events_to_the_close(response).await;
     writer.await.unwrap();
     let finished = r#"{"change":"updated","job":{"progress":100,"status":{"state":"finished"}}}"#;
     let tail: Vec<(&str, &str)> = events
@@ -641,7 +615,7 @@ async fn an_ended_job_closes_its_stream(base: &str) {
         .await
         .unwrap();
     assert_eq!(late.status(), 200);
-    let events = events_to_the_close(late).await;
+    let events = crate::common::events_to_the_close(late).await;
     let expected = [
         ("message".to_owned(), finished.to_owned()),
         ("done".to_owned(), finished.to_owned()),
@@ -656,7 +630,7 @@ async fn an_ended_job_closes_its_stream(base: &str) {
         .await
         .unwrap();
     assert!(failed.status().is_success());
-    let events = events_to_the_close(response).await;
+    let events = crate::common::events_to_the_close(response).await;
     let failed = r#"{"change":"updated","job":{"progress":0,"status":{"state":"failed","reason":"the worker gave up"}}}"#;
     assert_eq!(
         events.last().map(|(n, d)| (n.as_str(), d.as_str())),

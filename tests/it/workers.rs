@@ -83,31 +83,6 @@ fn worker(reference: &str, url: &str, namespace: &str, fail_at: Option<u8>) -> s
         .unwrap_or_else(|err| panic!("{} runs: {err}", bin.display()))
 }
 
-/// Every event of a stream as (name, data), until the server closes it.
-async fn events_to_the_close(mut response: reqwest::Response) -> Vec<(String, String)> {
-    let mut text = String::new();
-    while let Some(chunk) = tokio::time::timeout(Duration::from_secs(20), response.chunk())
-        .await
-        .expect("the server closes the stream within 20 s")
-        .unwrap()
-    {
-        text.push_str(std::str::from_utf8(&chunk).unwrap());
-    }
-    text.split("\n\n")
-        .filter_map(|event| {
-            let (mut name, mut data) = ("message".to_owned(), None);
-            for line in event.lines() {
-                if let Some(value) = line.strip_prefix("event:") {
-                    name = value.trim().to_owned();
-                } else if let Some(value) = line.strip_prefix("data:") {
-                    data = Some(value.trim().to_owned());
-                }
-            }
-            data.map(|data| (name, data))
-        })
-        .collect()
-}
-
 /// Instance A starts job `id` and gives its reference to a worker process;
 /// the user's stream on instance B follows it to its end. What the last
 /// two events say (their job JSON) is returned.
@@ -135,7 +110,7 @@ async fn a_worker_elsewhere_runs_the_job<E: JobStore>(
         .unwrap();
     assert_eq!(stream.status(), 200);
     let mut process = worker(&reference, url, namespace, fail_at);
-    let events = events_to_the_close(stream).await;
+    let events = crate::common::events_to_the_close(stream).await;
     let exit = tokio::task::spawn_blocking(move || process.wait().unwrap())
         .await
         .unwrap();

@@ -92,6 +92,7 @@
 //! | `redis` | the server-side Redis job store: one hash per job, one atomic script per operation; the session keeps an owner token only; implies `watch` |
 //! | `postgres` | the server-side PostgreSQL job store on the app's sqlx 0.8 pool: one row per job, one statement per operation, live jobs over LISTEN/NOTIFY, the app's own transaction; implies `watch` |
 //! | `postgres-sqlx-09` | the same store on the app's sqlx **0.9** pool, as `postgres_sqlx09` |
+//! | `memory-store` | `store::MemoryJobStore`: the server-side job store in this process's memory (single-instance apps, tests, examples); implies `watch` |
 //! | `watch` | live jobs: `watch` and `watch_field` streams, the `Notifying` decorator for in-process backends; with `axum` or `actix`, a server-sent events response from a stream |
 //!
 //! With `axum` or `actix` and `redis`, `redis::RedisJobs<M>` is an extractor for that framework; with `postgres`, `postgres::PostgresJobs<M>`.

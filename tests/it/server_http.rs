@@ -437,9 +437,18 @@ pub(crate) mod actix {
 }
 
 /// Runs every case against the engine `$make` builds (an async block),
-/// when `$need` (`Option<why>`) says its service is there.
+/// when `$need` (`Option<why>`) says its service is there. The list of
+/// cases is written here once, for every engine.
 macro_rules! engines {
     ($engine:ident, $need:expr, $make:expr) => {
+        engines!(@cases $engine, $need, $make, [
+            concurrent_requests_on_two_instances_lose_nothing,
+            a_missing_store_extension_is_a_plain_500,
+            first_concurrent_requests_of_a_session_agree_on_one_owner,
+            an_app_user_id_owns_jobs_across_sessions,
+        ]);
+    };
+    (@cases $engine:ident, $need:expr, $make:expr, [$($case:ident),* $(,)?]) => {
         mod $engine {
             use super::super::server_http as cases;
 
@@ -451,33 +460,14 @@ macro_rules! engines {
                 Some($make.await)
             }
 
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn concurrent_requests_on_two_instances_lose_nothing() {
-                if let Some(store) = store().await {
-                    cases::concurrent_requests_on_two_instances_lose_nothing(store).await;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    if let Some(store) = store().await {
+                        cases::$case(store).await;
+                    }
                 }
-            }
-
-            #[tokio::test]
-            async fn a_missing_store_extension_is_a_plain_500() {
-                if let Some(store) = store().await {
-                    cases::a_missing_store_extension_is_a_plain_500(store).await;
-                }
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn first_concurrent_requests_of_a_session_agree_on_one_owner() {
-                if let Some(store) = store().await {
-                    cases::first_concurrent_requests_of_a_session_agree_on_one_owner(store).await;
-                }
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn an_app_user_id_owns_jobs_across_sessions() {
-                if let Some(store) = store().await {
-                    cases::an_app_user_id_owns_jobs_across_sessions(store).await;
-                }
-            }
+            )*
 
             /// Cookie sessions on actix-web hold only the owner token.
             #[actix_web::test]

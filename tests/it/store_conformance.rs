@@ -416,9 +416,24 @@ pub(crate) async fn eight_workers_count_to_8000<E: JobStore>(store: E) {
 }
 
 /// Runs every case against the engine `$make` builds (an async block
-/// giving `Option<E>`: `None` when the engine's service is missing).
+/// giving the engine; `$need` is `Some(why)` when its service is missing).
+/// The list of cases is written here once, for every engine.
 macro_rules! conformance {
     ($engine:ident, $need:expr, $make:expr) => {
+        conformance!(@cases $engine, $need, $make, [
+            the_notebook_flow,
+            owners_are_isolated,
+            a_field_write_never_recreates_a_job,
+            concurrent_writers_lose_nothing,
+            concurrent_claims_agree,
+            a_watcher_follows_the_job,
+            a_reference_opens_its_job_and_no_other,
+            eight_workers_count_to_8000,
+            concurrent_first_requests_lose_no_job,
+            an_ended_job_ends_its_watchers,
+        ]);
+    };
+    (@cases $engine:ident, $need:expr, $make:expr, [$($case:ident),* $(,)?]) => {
         mod $engine {
             use super::super::store_conformance as cases;
 
@@ -430,75 +445,14 @@ macro_rules! conformance {
                 Some($make.await)
             }
 
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn the_notebook_flow() {
-                if let Some(store) = store().await {
-                    cases::the_notebook_flow(store).await;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    if let Some(store) = store().await {
+                        cases::$case(store).await;
+                    }
                 }
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn owners_are_isolated() {
-                if let Some(store) = store().await {
-                    cases::owners_are_isolated(store).await;
-                }
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn a_field_write_never_recreates_a_job() {
-                if let Some(store) = store().await {
-                    cases::a_field_write_never_recreates_a_job(store).await;
-                }
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn concurrent_writers_lose_nothing() {
-                if let Some(store) = store().await {
-                    cases::concurrent_writers_lose_nothing(store).await;
-                }
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn concurrent_claims_agree() {
-                if let Some(store) = store().await {
-                    cases::concurrent_claims_agree(store).await;
-                }
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn a_watcher_follows_the_job() {
-                if let Some(store) = store().await {
-                    cases::a_watcher_follows_the_job(store).await;
-                }
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn a_reference_opens_its_job_and_no_other() {
-                if let Some(store) = store().await {
-                    cases::a_reference_opens_its_job_and_no_other(store).await;
-                }
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn eight_workers_count_to_8000() {
-                if let Some(store) = store().await {
-                    cases::eight_workers_count_to_8000(store).await;
-                }
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn concurrent_first_requests_lose_no_job() {
-                if let Some(store) = store().await {
-                    cases::concurrent_first_requests_lose_no_job(store).await;
-                }
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn an_ended_job_ends_its_watchers() {
-                if let Some(store) = store().await {
-                    cases::an_ended_job_ends_its_watchers(store).await;
-                }
-            }
+            )*
         }
     };
 }

@@ -176,8 +176,9 @@ pub use handle::update::Updated;
 pub use handle::{AsyncJobSession, JobSession};
 pub use model::counter::Counter;
 pub use model::field::{Field, FieldKeys, FieldOf};
+pub use model::metadata::End;
 pub use model::metadata::{JobMetadata, Schema, UntypedJob};
-pub use model::status::{End, HasStatus, JobStatus, Status};
+pub use model::status::{HasStatus, JobStatus, Status};
 pub use model::version::VERSION_KEY;
 
 /// Derives [`JobMetadata`](trait@JobMetadata) for a struct with named fields

@@ -7,7 +7,8 @@ pub use serde_json;
 pub use crate::model::codec::{plain_decode, plain_encode, plain_missing};
 use crate::model::field::Field;
 pub use crate::model::field::PathError;
-pub use crate::model::status::{End, status_end};
+pub use crate::model::metadata::End;
+pub use crate::model::status::status_end;
 pub use crate::model::version::{MigrateFrom, migrate};
 use serde_json::Value;
 
@@ -24,7 +25,7 @@ pub type Serializer<'a> = serde_path_to_error::Serializer<
 pub type Deserializer<'a> = serde_path_to_error::Deserializer<'a, 'a, &'a Value>;
 
 /// The key of a field that goes through its type's own serde impls.
-pub use crate::model::field::plain as field;
+pub use crate::model::codec::plain as field;
 
 /// The key of a field with `with`, `serialize_with` or
 /// `deserialize_with`: the derive passes the functions of each direction.

@@ -15,8 +15,9 @@ use super::AsyncJobSession;
 use crate::backend::notifying::WatchBackend;
 use crate::error::{Error, Result};
 use crate::model::field::{Field, FieldOf};
+use crate::model::metadata::End;
 use crate::model::metadata::JobMetadata;
-use crate::model::status::{End, end_of};
+use crate::model::status::end_of;
 use crate::model::{codec, version};
 
 /// One change of a watched job. As JSON (in a server-sent event):

@@ -37,6 +37,22 @@ pub fn plain_decode<T: DeserializeOwned>(value: &Value) -> Result<T, PathError> 
         .or_else(|_| serde_path_to_error::deserialize(value).map_err(PathError::new))
 }
 
+/// The key of a field that goes through its type's own serde impls: what
+/// the derive makes for a field with no `with`, and [`Field::untyped`].
+#[must_use]
+pub const fn plain<M, T>(name: &'static str) -> crate::model::field::Field<M, T>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned,
+{
+    crate::model::field::Field::new(
+        name,
+        plain_encode::<T>,
+        plain_decode::<T>,
+        Some(plain_missing::<T>),
+    )
+    .with_decode_text(decode_text::<T>)
+}
+
 /// `T` from JSON text with its own `Deserialize` impl; `None` on any error
 /// (the caller decodes again through a `Value` to name it, so that errors
 /// read the same on every backend).

@@ -93,23 +93,6 @@ impl PathError {
     }
 }
 
-/// The key of a field that goes through its type's own serde impls: what
-/// the derive makes for a field with no `with`, and [`Field::untyped`].
-#[must_use]
-pub const fn plain<M, T>(name: &'static str) -> Field<M, T>
-where
-    T: serde::Serialize + serde::de::DeserializeOwned,
-{
-    use crate::model::codec;
-    Field::new(
-        name,
-        codec::plain_encode::<T>,
-        codec::plain_decode::<T>,
-        Some(codec::plain_missing::<T>),
-    )
-    .with_decode_text(codec::decode_text::<T>)
-}
-
 impl<M, T> Field<M, T> {
     pub(crate) const fn new(
         name: &'static str,

@@ -166,10 +166,31 @@ pub trait JobMetadata: Serialize + DeserializeOwned {
     /// its status field says: the derive's `status`. `None` here, where no
     /// status field is named.
     #[doc(hidden)]
-    fn __end(key: &str, job: &Value) -> Option<crate::model::status::End> {
+    fn __end(key: &str, job: &Value) -> Option<End> {
         let _ = (key, job);
         None
     }
+}
+
+/// How a job ended. A job whose status says it ended ends its `watch`
+/// streams after that state, and the server-sent event helpers send one
+/// last `done` event.
+///
+/// ```
+/// use jobsess::{End, JobStatus, Status};
+/// assert_eq!(Status::Running.end(), None);
+/// assert_eq!(Status::Finished.end(), Some(End::Finished));
+/// assert_eq!(Status::failed("disk full").end(), Some(End::Failed("disk full".into())));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum End {
+    /// The job did its work.
+    Finished,
+    /// The job failed, for the reason given.
+    Failed(String),
+    /// The job was cancelled before it could end otherwise.
+    Cancelled,
 }
 
 /// The static description of a [`JobMetadata`] type.
@@ -239,7 +260,7 @@ impl Field<UntypedJob, Value> {
     /// ```
     #[must_use]
     pub const fn untyped(name: &'static str) -> Self {
-        crate::model::field::plain(name).set_default(null)
+        crate::model::codec::plain(name).set_default(null)
     }
 }
 

@@ -1,4 +1,4 @@
-//! The end of a job: [`End`], the [`JobStatus`] a status field's type
+//! The end of a job: the [`JobStatus`] a status field's type
 //! implements, jobsess's own [`Status`], and [`HasStatus`], what the derive
 //! implements for a type with `#[job_metadata(status = field)]`.
 
@@ -8,28 +8,7 @@ use serde_json::Value;
 
 use crate::model::codec;
 use crate::model::field::Field;
-use crate::model::metadata::JobMetadata;
-
-/// How a job ended. A job whose status says it ended ends its `watch`
-/// streams after that state, and the server-sent event helpers send one
-/// last `done` event.
-///
-/// ```
-/// use jobsess::{End, JobStatus, Status};
-/// assert_eq!(Status::Running.end(), None);
-/// assert_eq!(Status::Finished.end(), Some(End::Finished));
-/// assert_eq!(Status::failed("disk full").end(), Some(End::Failed("disk full".into())));
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum End {
-    /// The job did its work.
-    Finished,
-    /// The job failed, for the reason given.
-    Failed(String),
-    /// The job was cancelled before it could end otherwise.
-    Cancelled,
-}
+use crate::model::metadata::{End, JobMetadata};
 
 /// The type of a status field: a value that tells whether its job has
 /// ended, and the values a worker writes to finish or fail one. Implement

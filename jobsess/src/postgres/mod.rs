@@ -120,7 +120,7 @@ pub struct PostgresJobStore {
     timeout: Duration,
     update_attempts: u32,
     /// The listener of the watchers, made by the first one.
-    hub: Arc<tokio::sync::OnceCell<Arc<watch::Hub>>>,
+    hub: Arc<tokio::sync::OnceCell<Arc<crate::store::watch::Hub>>>,
     /// The deadlines of the operations in flight.
     deadlines: Arc<deadline::Deadlines>,
 }

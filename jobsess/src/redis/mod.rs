@@ -111,7 +111,7 @@ pub struct RedisJobStore {
     ttl_seconds: i64,
     update_attempts: u32,
     /// The subscriber connection of the watchers, made by the first one.
-    hub: Arc<tokio::sync::OnceCell<Arc<watch::Hub>>>,
+    hub: Arc<tokio::sync::OnceCell<Arc<crate::store::watch::Hub>>>,
     /// The server's clock, for the deadlines of writes.
     clock: Arc<deadline::ServerClock>,
 }

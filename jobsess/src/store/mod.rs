@@ -24,6 +24,8 @@
 mod memory;
 mod owner;
 mod reference;
+#[cfg(any(feature = "redis", feature = "postgres", feature = "postgres-sqlx-09"))]
+pub(crate) mod watch;
 
 use std::ops::Deref;
 

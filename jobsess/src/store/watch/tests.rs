@@ -1,8 +1,10 @@
-//! Unit tests of the watchers' shared state: message order, the stale-read
-//! rule and message parsing.
+//! Unit tests of the watchers' shared state: message order and the
+//! stale-read rule.
 
-use super::*;
+use super::known::*;
+use serde_json::Value;
 use serde_json::json;
+use std::sync::Arc;
 
 fn job_at(known: &Known) -> Option<(u64, Value)> {
     match known.now().state {
@@ -50,7 +52,7 @@ fn messages_apply_in_revision_order_and_gaps_ask_for_a_read() {
     assert_eq!(job_at(&known), Some((5, json!({}))));
     // a gap, and a job too large for its message
     assert!(!known.apply(&field(7, "p", Some(json!(1)), &[])));
-    assert!(!known.apply(&Note::Large { revision: 6 }));
+    assert!(!known.apply(&Note::Changed { revision: 6 }));
     assert_eq!(job_at(&known), Some((5, json!({}))));
     assert!(known.apply(&Note::Deleted));
     assert!(matches!(known.now().state, State::Deleted));
@@ -84,25 +86,4 @@ fn a_read_is_taken_only_against_the_state_it_was_made_after() {
     assert_eq!(after.number, since + 1);
     // taken even with a lower revision: the job was made again
     assert_eq!(job_at(&known), Some((1, json!({ "p": 1 }))));
-}
-
-#[test]
-fn messages_parse_as_the_scripts_write_them() {
-    let whole = Note::parse("c", r#"["w","3","file","\"a.mp3\"","p","5"]"#);
-    assert!(
-        matches!(whole, Some(Note::Whole { revision: 3, job }) if *job == json!({ "file": "a.mp3", "p": 5 }))
-    );
-    let one = Note::parse("c", r#"["f","4","p","1","6","old"]"#);
-    assert!(matches!(
-        one,
-        Some(Note::Field { revision: 4, ref name, value: Some(ref v), ref aliases })
-            if name == "p" && *v == json!(6) && aliases == &["old"]
-    ));
-    assert!(matches!(Note::parse("c", r#"["d"]"#), Some(Note::Deleted)));
-    assert!(matches!(
-        Note::parse("c", r#"["r",9]"#),
-        Some(Note::Large { revision: 9 })
-    ));
-    assert!(Note::parse("c", "not a message").is_none());
-    assert!(Note::parse("c", r#"["f","4","p","1","{"]"#).is_none());
 }

@@ -7,7 +7,29 @@ use serde_json::Value;
 use tokio::sync::broadcast;
 
 use crate::error::Error;
-use crate::redis::messages::Note;
+
+/// One write, as an engine's change feed tells of it.
+#[derive(Debug)]
+#[cfg_attr(
+    not(feature = "redis"),
+    allow(dead_code, reason = "PostgreSQL's notifications say only `Changed`")
+)]
+pub(crate) enum Note {
+    /// The whole job after the write.
+    Whole { revision: u64, job: Arc<Value> },
+    /// The job changed at `revision`, with no more said: read it (unless
+    /// the watchers here know that revision already).
+    Changed { revision: u64 },
+    /// One field set (or removed), its aliases removed.
+    Field {
+        revision: u64,
+        name: String,
+        value: Option<Value>,
+        aliases: Vec<String>,
+    },
+    /// The job was removed.
+    Deleted,
+}
 
 /// How many messages a job's keeper, or states a watcher, may fall behind
 /// before it skips to the latest: a slow one never holds a writer up.
@@ -83,7 +105,7 @@ impl Known {
                     true
                 }
                 Note::Whole { revision, .. }
-                | Note::Large { revision }
+                | Note::Changed { revision }
                 | Note::Field { revision, .. }
                     if known.is_some_and(|known| *revision <= known) =>
                 {
@@ -123,7 +145,7 @@ impl Known {
                     *at = *revision;
                     true
                 }
-                // a gap, or a job too large for its message
+                // a gap, or a change that didn't say what it wrote
                 _ => {
                     applied = false;
                     false

@@ -19,6 +19,7 @@ use crate::backend::{FieldWrite, Increment, Incremented};
 use crate::error::{Error, Op, Result};
 use crate::model::field::FieldKeys;
 use crate::model::metadata::JobMetadata;
+use crate::store::update::Revised;
 use crate::{AsyncJobSession, AsyncSessionBackend};
 
 /// The jobs of one owner in a [`PostgresJobStore`]: an
@@ -334,6 +335,34 @@ impl<C: Connection> OwnerJobs<C> {
     }
 }
 
+impl<C: Connection> Revised for OwnerJobs<C> {
+    type Revision = i64;
+
+    async fn read_revised(&self, key: &str) -> Result<Option<(i64, Value)>> {
+        self.read(key).await
+    }
+
+    async fn write_if_unchanged(&self, key: &str, revision: i64, new: Value) -> Result<bool> {
+        let (prefix, id) = split_for_write(key)?;
+        storable(key, "", &new)?;
+        let sql = &self.store.sql;
+        let written = self
+            .row(Op::Write, key, |left| {
+                sqlx::query(text(&sql.update))
+                    .bind(&*self.owner)
+                    .bind(prefix)
+                    .bind(id)
+                    .bind(Json(new))
+                    .bind(self.store.ttl_seconds)
+                    .bind(left)
+                    .bind(&sql.channel)
+                    .bind(revision)
+            })
+            .await?;
+        Ok(written.is_some())
+    }
+}
+
 impl<C: Connection> AsyncSessionBackend for OwnerJobs<C> {
     /// One `SELECT` of the row.
     async fn get(&self, key: &str) -> Result<Option<Value>> {
@@ -349,49 +378,15 @@ impl<C: Connection> AsyncSessionBackend for OwnerJobs<C> {
         self.write_job(key, value, Some(version)).await
     }
 
-    /// Optimistic: read the job and its revision, run `f`, and write only
-    /// if the revision is unchanged. When another writer got in between,
-    /// wait a little and start again, up to
+    /// Optimistic (see `store/update.rs`): one `SELECT` of the job and its
+    /// revision, `f`, and an `UPDATE` that writes only if the revision is
+    /// unchanged; else again after a little wait, up to
     /// [`PostgresJobStore::with_update_attempts`] times.
-    async fn update<F>(&self, key: &str, mut f: F) -> Result<bool>
+    async fn update<F>(&self, key: &str, f: F) -> Result<bool>
     where
         F: FnMut(&Value) -> Result<Option<Value>> + Send,
     {
-        let attempts = self.store.update_attempts;
-        let sql = &self.store.sql;
-        for attempt in 0..attempts {
-            if attempt > 0 {
-                tokio::time::sleep(crate::store::backoff(attempt)).await;
-            }
-            let Some((revision, job)) = self.read(key).await? else {
-                return Ok(false);
-            };
-            let Some(new) = f(&job)? else {
-                return Ok(true);
-            };
-            let (prefix, id) = split_for_write(key)?;
-            storable(key, "", &new)?;
-            let written = self
-                .row(Op::Write, key, |left| {
-                    sqlx::query(text(&sql.update))
-                        .bind(&*self.owner)
-                        .bind(prefix)
-                        .bind(id)
-                        .bind(Json(new))
-                        .bind(self.store.ttl_seconds)
-                        .bind(left)
-                        .bind(&sql.channel)
-                        .bind(revision)
-                })
-                .await?;
-            if written.is_some() {
-                return Ok(true);
-            }
-        }
-        Err(Error::Conflict {
-            key: key.to_owned(),
-            attempts,
-        })
+        crate::store::update::optimistic(self, self.store.update_attempts, key, f).await
     }
 
     async fn remove(&self, key: &str) -> Result<bool> {

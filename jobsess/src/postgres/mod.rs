@@ -93,8 +93,7 @@ pub type PostgresJobs<M> = crate::store::ServerJobs<M, PostgresJobStore>;
 /// [`PostgresJobStore::with_timeout`]'s default.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// [`PostgresJobStore::with_update_attempts`]'s default.
-const DEFAULT_UPDATE_ATTEMPTS: u32 = 32;
+use crate::store::update::DEFAULT_UPDATE_ATTEMPTS;
 
 /// How many expired rows one statement of a sweep deletes.
 const SWEEP_BATCH: i64 = 1000;

@@ -16,6 +16,7 @@ use crate::AsyncSessionBackend;
 use crate::backend::{FieldWrite, Increment, Incremented};
 use crate::error::{Error, Op, Result};
 use crate::model::field::FieldKeys;
+use crate::store::update::{Revised, Tries};
 
 /// The jobs of one owner in a [`RedisJobStore`]: an
 /// [`AsyncSessionBackend`] whose every operation is one atomic script.
@@ -258,6 +259,22 @@ impl OwnerJobs {
     }
 }
 
+impl Revised for OwnerJobs {
+    type Revision = String;
+
+    async fn read_revised(&self, key: &str) -> Result<Option<(String, Value)>> {
+        self.read(key).await
+    }
+
+    async fn write_if_unchanged(&self, key: &str, revision: String, new: Value) -> Result<bool> {
+        let args = write_args(key, self.store.ttl_seconds, revision, new)?;
+        let written: i64 = self
+            .write(&UPDATE, Op::Write, key, self.keys(key), args)
+            .await?;
+        Ok(written == 1)
+    }
+}
+
 impl AsyncSessionBackend for OwnerJobs {
     /// One `HGETALL`, no script: a job's hash always holds its marker, so
     /// an empty reply is no job (none, or one that expired).
@@ -274,37 +291,15 @@ impl AsyncSessionBackend for OwnerJobs {
         self.write_job(key, value, Some(version)).await
     }
 
-    /// Optimistic: read the job and its revision (one `HGETALL`), run `f`,
-    /// and write with a script that checks the revision is unchanged. When
-    /// another writer got in between, wait a little and start again, up to
+    /// Optimistic (see `store/update.rs`): one `HGETALL` of the job and
+    /// its revision, `f`, and a script that writes only if the revision is
+    /// unchanged; else again after a little wait, up to
     /// [`RedisJobStore::with_update_attempts`] times.
-    async fn update<F>(&self, key: &str, mut f: F) -> Result<bool>
+    async fn update<F>(&self, key: &str, f: F) -> Result<bool>
     where
         F: FnMut(&Value) -> Result<Option<Value>> + Send,
     {
-        let attempts = self.store.update_attempts;
-        for attempt in 0..attempts {
-            if attempt > 0 {
-                tokio::time::sleep(crate::store::backoff(attempt)).await;
-            }
-            let Some((revision, job)) = self.read(key).await? else {
-                return Ok(false);
-            };
-            let Some(new) = f(&job)? else {
-                return Ok(true);
-            };
-            let args = write_args(key, self.store.ttl_seconds, revision, new)?;
-            let written: i64 = self
-                .write(&UPDATE, Op::Write, key, self.keys(key), args)
-                .await?;
-            if written == 1 {
-                return Ok(true);
-            }
-        }
-        Err(Error::Conflict {
-            key: key.to_owned(),
-            attempts,
-        })
+        crate::store::update::optimistic(self, self.store.update_attempts, key, f).await
     }
 
     async fn remove(&self, key: &str) -> Result<bool> {
@@ -357,11 +352,8 @@ impl AsyncSessionBackend for OwnerJobs {
     where
         F: FnMut(&Value) -> Result<Option<FieldWrite<'static>>> + Send,
     {
-        let attempts = self.store.update_attempts;
-        for attempt in 0..attempts {
-            if attempt > 0 {
-                tokio::time::sleep(crate::store::backoff(attempt)).await;
-            }
+        let mut tries = Tries::new(key, self.store.update_attempts);
+        while tries.next().await {
             let Some((revision, members)) = self.read_members(key, keys).await? else {
                 return Ok(Some(false));
             };
@@ -380,10 +372,7 @@ impl AsyncSessionBackend for OwnerJobs {
                 _ => {}
             }
         }
-        Err(Error::Conflict {
-            key: key.to_owned(),
-            attempts,
-        })
+        Err(tries.conflict())
     }
 
     async fn set_field(&self, key: &str, write: FieldWrite<'_>) -> Result<bool> {

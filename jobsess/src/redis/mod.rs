@@ -91,8 +91,7 @@ const LISTING_MARGIN_MS: i64 = 1000;
 /// How errors of this store name it.
 pub(crate) const STORE: &str = "the Redis job store";
 
-/// [`RedisJobStore::with_update_attempts`]'s default.
-const DEFAULT_UPDATE_ATTEMPTS: u32 = 32;
+use crate::store::update::DEFAULT_UPDATE_ATTEMPTS;
 
 /// Job metadata in Redis, for all users; [`owner`](Self::owner) gives the
 /// backend of one user.

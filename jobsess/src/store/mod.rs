@@ -25,6 +25,8 @@ mod memory;
 mod owner;
 mod reference;
 #[cfg(any(feature = "redis", feature = "postgres", feature = "postgres-sqlx-09"))]
+pub(crate) mod update;
+#[cfg(any(feature = "redis", feature = "postgres", feature = "postgres-sqlx-09"))]
 pub(crate) mod watch;
 
 use std::ops::Deref;
@@ -53,17 +55,6 @@ pub(crate) fn server_address(url: &str, default_scheme: &str) -> String {
         .rsplit_once('@')
         .map_or(authority, |(_, host)| host);
     format!("{scheme}://{host}")
-}
-
-#[cfg(any(feature = "redis", feature = "postgres", feature = "postgres-sqlx-09"))]
-/// How long an optimistic update waits before its try number `attempt`
-/// (from 1): a random time up to 1 ms, doubled with each try up to 64 ms,
-/// so writers that collided don't collide again in step.
-pub(crate) fn backoff(attempt: u32) -> std::time::Duration {
-    use std::hash::BuildHasher;
-    let ceiling_us = 1000u64 << attempt.saturating_sub(1).min(6);
-    let random = std::collections::hash_map::RandomState::new().hash_one(attempt);
-    std::time::Duration::from_micros(random % ceiling_us)
 }
 
 #[cfg(any(feature = "redis", feature = "postgres", feature = "postgres-sqlx-09"))]

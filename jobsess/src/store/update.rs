@@ -1,0 +1,107 @@
+//! The optimistic update, written once for every engine: read the job and
+//! its revision, run the caller's change, and write only if the revision
+//! is unchanged; when another writer got in between, wait a little and
+//! start again, up to the store's number of tries.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+
+/// How many times an update tries by default
+/// (`with_update_attempts`'s default on every store).
+pub(crate) const DEFAULT_UPDATE_ATTEMPTS: u32 = 32;
+
+/// The storage calls of an optimistic update, the engine's.
+pub(crate) trait Revised: Sync {
+    /// What a write checks is unchanged.
+    type Revision: Send;
+
+    /// The job under `key` and its revision; `None` if there is no live
+    /// job.
+    fn read_revised(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<(Self::Revision, Value)>>> + Send;
+
+    /// Writes `new` under `key` if the job is still at `revision`; whether
+    /// it was.
+    fn write_if_unchanged(
+        &self,
+        key: &str,
+        revision: Self::Revision,
+        new: Value,
+    ) -> impl Future<Output = Result<bool>> + Send;
+}
+
+/// Updates the job under `key` of `jobs` with `f` (see
+/// [`AsyncSessionBackend::update`](crate::AsyncSessionBackend::update)), in
+/// at most `attempts` tries.
+pub(crate) async fn optimistic<S, F>(jobs: &S, attempts: u32, key: &str, mut f: F) -> Result<bool>
+where
+    S: Revised,
+    F: FnMut(&Value) -> Result<Option<Value>> + Send,
+{
+    let mut tries = Tries::new(key, attempts);
+    while tries.next().await {
+        let Some((revision, job)) = jobs.read_revised(key).await? else {
+            return Ok(false);
+        };
+        let Some(new) = f(&job)? else {
+            return Ok(true);
+        };
+        if jobs.write_if_unchanged(key, revision, new).await? {
+            return Ok(true);
+        }
+    }
+    Err(tries.conflict())
+}
+
+/// The tries of one optimistic write to `key`: each after the first waits
+/// a random time that grows with each try ([`backoff`]).
+pub(crate) struct Tries<'k> {
+    key: &'k str,
+    attempts: u32,
+    made: u32,
+}
+
+impl<'k> Tries<'k> {
+    pub(crate) fn new(key: &'k str, attempts: u32) -> Tries<'k> {
+        Tries {
+            key,
+            attempts: attempts.max(1),
+            made: 0,
+        }
+    }
+
+    /// Waits before a try after the first; whether there is a try left.
+    pub(crate) async fn next(&mut self) -> bool {
+        if self.made >= self.attempts {
+            return false;
+        }
+        if self.made > 0 {
+            tokio::time::sleep(backoff(self.made)).await;
+        }
+        self.made += 1;
+        true
+    }
+
+    /// The error once every try met another writer.
+    pub(crate) fn conflict(self) -> Error {
+        Error::Conflict {
+            key: self.key.to_owned(),
+            attempts: self.attempts,
+        }
+    }
+}
+
+/// How long an optimistic update waits before its try number `attempt`
+/// (from 1): a random time up to 1 ms, doubled with each try up to 64 ms,
+/// so writers that collided don't collide again in step.
+fn backoff(attempt: u32) -> Duration {
+    use std::hash::BuildHasher;
+    let ceiling_us = 1000u64 << attempt.saturating_sub(1).min(6);
+    let random = std::collections::hash_map::RandomState::new().hash_one(attempt);
+    Duration::from_micros(random % ceiling_us)
+}

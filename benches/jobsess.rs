@@ -1084,7 +1084,7 @@ fn redis_http(
     use axum::routing::post;
     use common::http::{CLIENTS, compare, preferences_for, serve, through_jobsess};
     use fred::prelude::{HashesInterface, KeysInterface};
-    use jobsess::redis::{OwnerJobs, RedisJobStore};
+    use jobsess::redis::{RedisJobStore, RedisOwnerJobs};
 
     #[derive(Clone)]
     struct Raw {
@@ -1145,7 +1145,7 @@ fn redis_http(
             .route("/jobs/{id}", post(by_hand))
             .with_state(raw);
         let jobs_app = axum::Router::new()
-            .route("/jobs/{id}", post(through_jobsess::<OwnerJobs>))
+            .route("/jobs/{id}", post(through_jobsess::<RedisOwnerJobs>))
             .with_state(jobs.clone());
         (serve(raw_app).await, serve(jobs_app).await)
     });

@@ -73,7 +73,7 @@ mod floor {
 struct Setup {
     pool: PgPool,
     store: PostgresJobStore,
-    jobs: AsyncJobSession<TranscriptionJob, jobsess::postgres::OwnerJobs>,
+    jobs: AsyncJobSession<TranscriptionJob, jobsess::postgres::PostgresOwnerJobs>,
     raw_owner: String,
 }
 
@@ -340,7 +340,7 @@ fn instead_of(
     c: &mut Criterion,
     rt: &tokio::runtime::Runtime,
     pool: &PgPool,
-    jobs: &AsyncJobSession<TranscriptionJob, jobsess::postgres::OwnerJobs>,
+    jobs: &AsyncJobSession<TranscriptionJob, jobsess::postgres::PostgresOwnerJobs>,
 ) {
     use tower_sessions_sqlx_store::PostgresStore;
     let sessions = Arc::new(PostgresStore::new(pool.clone()));
@@ -408,7 +408,7 @@ fn http(rt: &tokio::runtime::Runtime, pool: &PgPool, url: &str) {
         let jobs_app = axum::Router::new()
             .route(
                 "/jobs/{id}",
-                post(through_jobsess::<jobsess::postgres::OwnerJobs>),
+                post(through_jobsess::<jobsess::postgres::PostgresOwnerJobs>),
             )
             .with_state(setup.0);
         (serve(raw_app).await, serve(jobs_app).await)
@@ -421,7 +421,7 @@ fn http(rt: &tokio::runtime::Runtime, pool: &PgPool, url: &str) {
 async fn setup_http(
     pool: &PgPool,
 ) -> (
-    AsyncJobSession<TranscriptionJob, jobsess::postgres::OwnerJobs>,
+    AsyncJobSession<TranscriptionJob, jobsess::postgres::PostgresOwnerJobs>,
     String,
 ) {
     let store = PostgresJobStore::new(pool.clone())

@@ -28,7 +28,7 @@ use axum::extract::{Path, Query};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use jobsess::redis::{OwnerJobs, RedisJobStore, RedisJobs};
+use jobsess::redis::{RedisJobStore, RedisJobs, RedisOwnerJobs};
 use jobsess::store::{JobRef, JobStore, WorkerJob};
 use jobsess::{Error, JobMetadata, Status};
 use serde::{Deserialize, Serialize};
@@ -131,7 +131,7 @@ async fn export(task: ExportTask, store: Data<RedisJobStore>) -> Result<(), BoxD
 
 /// The work itself, reporting its progress.
 async fn run(
-    job: &WorkerJob<ExportJob, OwnerJobs>,
+    job: &WorkerJob<ExportJob, RedisOwnerJobs>,
     fail_at: Option<u8>,
 ) -> Result<(), BoxDynError> {
     let step = Duration::from_millis(

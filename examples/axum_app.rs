@@ -31,7 +31,7 @@ use axum::Extension;
 use axum::extract::FromRequestParts;
 use jobsess::axum::Jobs;
 use jobsess::postgres::{PostgresJobStore, PostgresJobs};
-use jobsess::redis::{OwnerJobs, RedisJobStore, RedisJobs};
+use jobsess::redis::{RedisJobStore, RedisJobs, RedisOwnerJobs};
 use jobsess::store::{JobStore, ServerJobs};
 use jobsess::tower_sessions::AnySession;
 use jobsess::{AsyncJobSession, AsyncSessionBackend};
@@ -98,13 +98,13 @@ impl JobsOf for Jobs<TranscriptionJob> {
 }
 
 impl JobsOf for RedisJobs<TranscriptionJob> {
-    type Backend = OwnerJobs;
+    type Backend = RedisOwnerJobs;
     const WRITES_PROGRESS: bool = true;
     const LIVE: bool = true;
 }
 
 impl JobsOf for PostgresJobs<TranscriptionJob> {
-    type Backend = jobsess::postgres::OwnerJobs;
+    type Backend = jobsess::postgres::PostgresOwnerJobs;
     const WRITES_PROGRESS: bool = true;
     const LIVE: bool = true;
 }

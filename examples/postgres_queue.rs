@@ -87,7 +87,7 @@ async fn exports(
 
 /// The work itself, reporting its progress.
 async fn export(
-    job: &jobsess::store::WorkerJob<ExportJob, jobsess::postgres::OwnerJobs>,
+    job: &jobsess::store::WorkerJob<ExportJob, jobsess::postgres::PostgresOwnerJobs>,
     fail_at: Option<u8>,
 ) -> Result<(), BoxError> {
     let step = Duration::from_millis(

@@ -23,7 +23,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use jobsess::JobMetadata;
-use jobsess::redis::{OwnerJobs, RedisJobStore, RedisJobs};
+use jobsess::redis::{RedisJobStore, RedisJobs, RedisOwnerJobs};
 use jobsess::{AsyncJobSession, Error, Status};
 use serde::{Deserialize, Serialize};
 use tower_sessions::{MemoryStore, SessionManagerLayer};
@@ -53,7 +53,7 @@ async fn start(jobs: RedisJobs<ExportJob>, Path(id): Path<String>) -> Result<(),
     Ok(())
 }
 
-async fn run(jobs: AsyncJobSession<ExportJob, OwnerJobs>, id: String) {
+async fn run(jobs: AsyncJobSession<ExportJob, RedisOwnerJobs>, id: String) {
     let step: u64 = std::env::var("STEP_MS")
         .ok()
         .and_then(|s| s.parse().ok())

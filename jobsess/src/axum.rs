@@ -96,8 +96,10 @@ pub(crate) fn misconfigured(reason: &str) -> Response {
     (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response()
 }
 
-/// The status an error answers with: 400 for a bad id or prefix, 404 for a
-/// missing job, 413 for a session over budget, 500 for the rest.
+/// The status an error answers with: [`Error::http_status`] (400 for a bad
+/// id, prefix or reference, 404 for a missing job, 409 for a conflict or an
+/// overflow, 413 for a session over budget, 422 for a value the store can't
+/// keep, 503 for a failing store, 500 for the rest).
 ///
 /// ```
 /// let err = jobsess::Error::JobNotFound { key: "job_a".into() };

@@ -182,8 +182,8 @@ pub enum Error {
         source: BoxError,
     },
 
-    /// An owner token of the Redis job store that is not 16 to 128 ASCII
-    /// letters, digits, `-` or `_`.
+    /// An owner token of a server-side job store that is not 16 to 128
+    /// ASCII letters, digits, `-` or `_`.
     #[error("invalid job owner token")]
     InvalidOwner,
 

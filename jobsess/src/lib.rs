@@ -68,7 +68,7 @@
 //! | layer | folder | what it owns |
 //! |---|---|---|
 //! | what a job is | `model/` | [`JobMetadata`], [`Field`], [`FieldKeys`], the JSON codec (serde-faithful), versions and migrations; no backend |
-//! | where pairs live | `backend/` | the contracts [`SessionBackend`] and [`AsyncSessionBackend`] (the same 12 methods: 4 required, 8 with fallbacks), the maps, and the wrappers, which forward through [`backend::Forward`] or [`backend::AsyncForward`]: [`backend::Budget`], [`Indexed`], `watch::Notifying`, `Mutex`, `Arc` |
+//! | where pairs live | `backend/` | the contracts [`SessionBackend`] and [`AsyncSessionBackend`] (4 required methods each, and fallbacks for the rest: 8 on the sync one, 10 on the async one, which adds `update_field` and `increment_field`), the maps, and the wrappers, which forward through [`backend::Forward`] or [`backend::AsyncForward`]: [`backend::Budget`], [`Indexed`], `watch::Notifying`, `Mutex`, `Arc` |
 //! | the typed handles | `handle/` | [`JobSession`] and [`AsyncJobSession`]: build the key, encode or decode, one backend call (the same steps, with or without `.await`); `update`, `watch` |
 //! | server-side stores | `store/`, `redis/`, `postgres/` | `store`: the rules every engine shares ([`store::JobStore`], owners and claims, the [`store::ServerJobs`] extractor); `redis`: the Redis engine's storage calls, its scripts in `redis/lua/` (expiry, revisions, listing, change messages); `postgres`: the PostgreSQL engine's statements in `postgres/sql/`, its LISTEN/NOTIFY watchers, the app's transaction |
 //! | web integrations | `tower_sessions.rs`, `axum.rs`, `actix/` | tower-sessions and actix-session sessions as backends, the `Jobs<M>` extractors, errors as HTTP responses, server-sent events |
@@ -117,7 +117,7 @@ pub mod watch;
 )]
 pub mod tower_sessions;
 
-#[cfg(any(feature = "axum", feature = "actix"))]
+#[cfg(any(feature = "axum", feature = "actix", feature = "watch"))]
 mod web;
 
 #[cfg(feature = "axum")]

@@ -2,9 +2,12 @@
 //!
 //! A backend that can tell when a job changes implements [`WatchBackend`]:
 //! it hands out the stream of a job's states. [`AsyncJobSession::watch`](crate::AsyncJobSession::watch)
-//! and [`AsyncJobSession::watch_field`](crate::AsyncJobSession::watch_field) type them. Two backends can:
+//! and [`AsyncJobSession::watch_field`](crate::AsyncJobSession::watch_field) type them. These can:
 //! [`Notifying`], a decorator for a backend shared inside one process
-//! (`Mutex<HashMap>`), and the Redis job store, across processes.
+//! (`Mutex<HashMap>`); the in-memory job store (feature `memory-store`);
+//! and the Redis and PostgreSQL job stores, across processes, through one
+//! watch hub per store (`store/watch/`: engine-neutral, fed by Redis
+//! pub/sub or PostgreSQL `LISTEN/NOTIFY`).
 //!
 //! Every stream starts with the job's current state, so a page that
 //! connects late misses nothing; then gives each new state in write order.
@@ -16,4 +19,5 @@
 //! ended gives that final state and ends.
 
 pub use crate::backend::notifying::{JobStates, Notifying, WatchBackend};
-pub use crate::handle::watch::{Change, DONE_EVENT, SseEvent, Watch};
+pub use crate::handle::watch::{Change, Watch};
+pub use crate::web::{DONE_EVENT, SseEvent};

@@ -1,15 +1,24 @@
-//! What the web integrations share: how an [`Error`] answers a request.
+//! What the web integrations share: how an [`Error`] answers a request,
+//! and server-sent events.
 
+#[cfg(any(feature = "axum", feature = "actix"))]
 use crate::error::Error;
+
+#[cfg(feature = "watch")]
+mod sse;
+#[cfg(feature = "watch")]
+pub use sse::{DONE_EVENT, SseEvent};
 
 /// Seconds a client should wait before retrying a 503 (a store that is
 /// down or timed out), sent as `Retry-After`.
+#[cfg(any(feature = "axum", feature = "actix"))]
 pub(crate) const RETRY_AFTER: &str = "1";
 
 /// The status and public body that answer `err`, logging a server error in
 /// full. Client errors (a bad id, a missing job, a session over budget)
 /// answer with their message; server errors (corrupt data, a failing store)
 /// answer with a generic text, so no internals reach the client.
+#[cfg(any(feature = "axum", feature = "actix"))]
 pub(crate) fn response_parts(err: &Error) -> (u16, String) {
     let status = err.http_status();
     if status >= 500 {
@@ -72,18 +81,21 @@ where
 
 /// Logs why an extractor found the app misconfigured; the request answers
 /// 500 with a generic body.
-#[cfg(any(
-    feature = "axum",
-    feature = "redis",
-    feature = "postgres",
-    feature = "postgres-sqlx-09",
-    feature = "memory-store"
+#[cfg(all(
+    any(feature = "axum", feature = "actix"),
+    any(
+        feature = "axum",
+        feature = "redis",
+        feature = "postgres",
+        feature = "postgres-sqlx-09",
+        feature = "memory-store"
+    )
 ))]
 pub(crate) fn misconfigured(reason: &str) {
     tracing::error!("jobsess: {reason}");
 }
 
-#[cfg(test)]
+#[cfg(all(test, any(feature = "axum", feature = "actix")))]
 mod tests {
     use super::*;
 

@@ -40,7 +40,7 @@ fn token() -> String {
     PostgresJobStore::new_owner_token().unwrap()
 }
 
-fn jobs(store: &PostgresJobStore) -> (String, AsyncJobSession<Export, pg::OwnerJobs>) {
+fn jobs(store: &PostgresJobStore) -> (String, AsyncJobSession<Export, pg::PostgresOwnerJobs>) {
     let owner = token();
     let jobs = AsyncJobSession::new(store.owner(&owner).unwrap());
     (owner, jobs)

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use fred::prelude::*;
-use jobsess::redis::{OwnerJobs, RedisJobStore};
+use jobsess::redis::{RedisJobStore, RedisOwnerJobs};
 use jobsess::{AsyncJobSession, Error, Field, JobMetadata, UntypedJob};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -61,8 +61,8 @@ async fn with_and_without_ttl(
 ) -> (
     Pool,
     String,
-    AsyncJobSession<Job, OwnerJobs>,
-    AsyncJobSession<Job, OwnerJobs>,
+    AsyncJobSession<Job, RedisOwnerJobs>,
+    AsyncJobSession<Job, RedisOwnerJobs>,
 ) {
     let (raw, with_ttl) = raw_and_store(ttl).await;
     let (token, session) = owner(&with_ttl);
@@ -73,7 +73,7 @@ async fn with_and_without_ttl(
 }
 
 /// A fresh owner, so runs and tests never see each other's jobs.
-fn owner(store: &RedisJobStore) -> (String, OwnerJobs) {
+fn owner(store: &RedisJobStore) -> (String, RedisOwnerJobs) {
     let token = RedisJobStore::new_owner_token().unwrap();
     let session = store.owner(&token).unwrap();
     (token, session)
@@ -1192,7 +1192,7 @@ async fn a_field_removed_by_a_write_is_removed_for_the_watchers() {
 /// Job `id` stored and its progress watched, through a first field write
 /// (0, then 10): the stream, for what the test does next.
 async fn watching_progress(
-    jobs: &AsyncJobSession<Job, OwnerJobs>,
+    jobs: &AsyncJobSession<Job, RedisOwnerJobs>,
     id: &str,
 ) -> std::pin::Pin<Box<dyn futures_util::Stream<Item = jobsess::Result<u8>> + Send>> {
     jobs.store(id, &job(id)).await.unwrap();

@@ -1,13 +1,15 @@
 //! Where a session's key/value pairs live: the layer under the handles.
 //!
 //! It owns the two contracts, [`SessionBackend`] (sync) and
-//! [`AsyncSessionBackend`] (async), which have the same methods: four
-//! required, the rest provided with bodies that are the fallbacks; the
-//! in-memory maps; and the decorators, which wrap a backend through one
-//! mechanism each, [`Forward`] and [`AsyncForward`], so no wrapper forwards
-//! by hand: [`Budget`] (a size limit), `Notifying` (watchers, in
-//! `jobsess::watch`), [`Indexed`] (an id index for stores that can't list
-//! their keys), and the `Mutex`/`Arc` adapters. It uses the model layer
+//! [`AsyncSessionBackend`] (async): four required methods each, the rest
+//! provided with bodies that are the fallbacks; the async one adds
+//! `update_field` and `increment_field`, which a server-side store does in
+//! one atomic step. It owns the in-memory maps, and the decorators, which
+//! wrap a backend through [`Forward`] or [`AsyncForward`]: [`Budget`] (a
+//! size limit), `Notifying` (watchers, in `jobsess::watch`), and the
+//! `Mutex`/`Arc` adapters. [`Indexed`] (an id index for stores that can't
+//! list their keys) is the one that doesn't: the `indexed_backend!` macro
+//! writes its forwarding for a session type. It uses the model layer
 //! only.
 //!
 //! A backend moves JSON values in and out under string keys. Four methods

@@ -2,7 +2,10 @@
 //! [`AsyncJobSession`] over an async one. A handle method is one set of
 //! steps, written once and used by both: build the key (`key`), encode or
 //! decode (`model`), one backend call of the same name on either contract.
-//! The two handles differ only in `.await`. Here too: read-modify-write
+//! The two handles differ in `.await`, and where the async contract does
+//! more in one call: `update_field` and `increment_field` are one backend
+//! call there (an atomic step in a server-side store), and a read-modify-write
+//! of the whole job on the sync one. Here too: read-modify-write
 //! ([`update`]), the end of a job (`finish`, `fail`) and the typed watch
 //! streams (`watch`).
 //!

@@ -1,4 +1,4 @@
-//! Where an [`OwnerJobs`](super::OwnerJobs)(super::OwnerJobs)' statements run
+//! Where an [`PostgresOwnerJobs`](super::PostgresOwnerJobs)(super::PostgresOwnerJobs)' statements run
 //! ([`Connection`]: the store's pool, or the app's transaction), with the
 //! time a write has left; and what PostgreSQL can't store.
 
@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 /// client gives up on it.
 const TRIP: Duration = Duration::from_millis(50);
 
-/// Where the statements of an [`OwnerJobs`](super::OwnerJobs) run: the store's pool
+/// Where the statements of an [`PostgresOwnerJobs`](super::PostgresOwnerJobs) run: the store's pool
 /// (`PgPool`), or the app's transaction ([`InTransaction`]). Sealed: these
 /// two are all there is, and how they run a statement is jobsess's own (no
 /// sqlx query, argument or row type is in jobsess's API).
@@ -90,8 +90,8 @@ fn left(deadline: Instant) -> Duration {
     Duration::from_micros(u64::try_from(left.as_micros()).unwrap_or(u64::MAX))
 }
 
-/// The app's own transaction (or connection), which an [`OwnerJobs`](super::OwnerJobs) from
-/// [`OwnerJobs::in_transaction`](super::OwnerJobs::in_transaction) runs its statements on: they commit or
+/// The app's own transaction (or connection), which an [`PostgresOwnerJobs`](super::PostgresOwnerJobs) from
+/// [`PostgresOwnerJobs::in_transaction`](super::PostgresOwnerJobs::in_transaction) runs its statements on: they commit or
 /// roll back with the app's.
 pub struct InTransaction<'c>(pub(super) tokio::sync::Mutex<&'c mut PgConnection>);
 

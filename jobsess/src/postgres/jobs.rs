@@ -1,6 +1,6 @@
-//! The jobs of one owner: [`OwnerJobs`], the backend whose every
+//! The jobs of one owner: [`PostgresOwnerJobs`], the backend whose every
 //! operation is one statement, on the store's pool or, through
-//! [`OwnerJobs::in_transaction`], on the app's own transaction.
+//! [`PostgresOwnerJobs::in_transaction`], on the app's own transaction.
 
 use super::{sqlx, text};
 
@@ -29,15 +29,15 @@ use crate::{AsyncJobSession, AsyncSessionBackend};
 ///
 /// `C` is where the statements run: the store's pool, or the app's
 /// transaction ([`in_transaction`](Self::in_transaction)).
-pub struct OwnerJobs<C: Connection = PgPool> {
+pub struct PostgresOwnerJobs<C: Connection = PgPool> {
     pub(super) store: PostgresJobStore,
     pub(super) owner: Arc<str>,
     conn: C,
 }
 
-impl Clone for OwnerJobs {
+impl Clone for PostgresOwnerJobs {
     fn clone(&self) -> Self {
-        OwnerJobs {
+        PostgresOwnerJobs {
             store: self.store.clone(),
             owner: Arc::clone(&self.owner),
             conn: self.conn.clone(),
@@ -45,7 +45,7 @@ impl Clone for OwnerJobs {
     }
 }
 
-impl crate::store::StoreOwner for OwnerJobs {
+impl crate::store::StoreOwner for PostgresOwnerJobs {
     type Store = PostgresJobStore;
 
     fn store(&self) -> &PostgresJobStore {
@@ -57,10 +57,10 @@ impl crate::store::StoreOwner for OwnerJobs {
     }
 }
 
-impl OwnerJobs {
-    pub(super) fn new(store: PostgresJobStore, owner: &str) -> OwnerJobs {
+impl PostgresOwnerJobs {
+    pub(super) fn new(store: PostgresJobStore, owner: &str) -> PostgresOwnerJobs {
         let conn = store.pool.clone();
-        OwnerJobs {
+        PostgresOwnerJobs {
             store,
             owner: Arc::from(owner),
             conn,
@@ -86,8 +86,11 @@ impl OwnerJobs {
     /// tx.commit().await?; // the export row and the job, or neither
     /// # Ok(()) }
     /// ```
-    pub fn in_transaction<'c>(&self, conn: &'c mut PgConnection) -> OwnerJobs<InTransaction<'c>> {
-        OwnerJobs {
+    pub fn in_transaction<'c>(
+        &self,
+        conn: &'c mut PgConnection,
+    ) -> PostgresOwnerJobs<InTransaction<'c>> {
+        PostgresOwnerJobs {
             store: self.store.clone(),
             owner: Arc::clone(&self.owner),
             conn: InTransaction(tokio::sync::Mutex::new(conn)),
@@ -95,9 +98,9 @@ impl OwnerJobs {
     }
 }
 
-impl<M: JobMetadata> AsyncJobSession<M, OwnerJobs> {
+impl<M: JobMetadata> AsyncJobSession<M, PostgresOwnerJobs> {
     /// This handle (its prefix kept) on the app's transaction `conn`; see
-    /// [`OwnerJobs::in_transaction`].
+    /// [`PostgresOwnerJobs::in_transaction`].
     ///
     /// ```no_run
     /// use jobsess::{JobMetadata, postgres::PostgresJobs};
@@ -113,12 +116,12 @@ impl<M: JobMetadata> AsyncJobSession<M, OwnerJobs> {
     pub fn in_transaction<'c>(
         &self,
         conn: &'c mut PgConnection,
-    ) -> AsyncJobSession<M, OwnerJobs<InTransaction<'c>>> {
+    ) -> AsyncJobSession<M, PostgresOwnerJobs<InTransaction<'c>>> {
         self.with_session(self.session().in_transaction(conn))
     }
 }
 
-impl<M: JobMetadata> AsyncJobSession<M, OwnerJobs<InTransaction<'_>>> {
+impl<M: JobMetadata> AsyncJobSession<M, PostgresOwnerJobs<InTransaction<'_>>> {
     /// A reference to job `id` for its worker, as
     /// [`AsyncJobSession::reference`] makes one, written in the app's
     /// transaction: a job stored in it (not yet committed) can have one,
@@ -153,7 +156,7 @@ impl<M: JobMetadata> AsyncJobSession<M, OwnerJobs<InTransaction<'_>>> {
             return Err(Error::JobNotFound { key });
         }
         let owner = self.session();
-        let references = OwnerJobs {
+        let references = PostgresOwnerJobs {
             store: owner.store.clone(),
             owner: Arc::from(crate::store::REFERENCES_OWNER),
             conn: &owner.conn,
@@ -193,7 +196,7 @@ fn one_prefix(start: &str) -> Option<&str> {
         .filter(|prefix| !prefix.contains('_'))
 }
 
-impl<C: Connection> OwnerJobs<C> {
+impl<C: Connection> PostgresOwnerJobs<C> {
     /// The rows of the statement `build` makes, given the seconds left
     /// before the client gives up (less [`TRIP`]), on a connection taken
     /// for it; everything within the store's timeout.
@@ -335,7 +338,7 @@ impl<C: Connection> OwnerJobs<C> {
     }
 }
 
-impl<C: Connection> Revised for OwnerJobs<C> {
+impl<C: Connection> Revised for PostgresOwnerJobs<C> {
     type Revision = i64;
 
     async fn read_revised(&self, key: &str) -> Result<Option<(i64, Value)>> {
@@ -363,7 +366,7 @@ impl<C: Connection> Revised for OwnerJobs<C> {
     }
 }
 
-impl<C: Connection> AsyncSessionBackend for OwnerJobs<C> {
+impl<C: Connection> AsyncSessionBackend for PostgresOwnerJobs<C> {
     /// One `SELECT` of the row.
     async fn get(&self, key: &str) -> Result<Option<Value>> {
         Ok(self.read(key).await?.map(|(_, job)| job))

@@ -24,7 +24,7 @@
 //! - `watch` works across instances over `LISTEN/NOTIFY`: a write NOTIFYs
 //!   in its own statement, and only for a job someone watches, so that
 //!   unwatched writes don't pay for it;
-//! - [`in_transaction`](OwnerJobs::in_transaction) runs the same
+//! - [`in_transaction`](PostgresOwnerJobs::in_transaction) runs the same
 //!   operations in the app's own transaction: a job's metadata commits or
 //!   rolls back with the app's rows.
 //!
@@ -72,7 +72,7 @@ use crate::store::hex_digest;
 /// How errors of this store name it.
 const STORE: &str = "the PostgreSQL job store";
 
-pub use jobs::{Connection, InTransaction, OwnerJobs};
+pub use jobs::{Connection, InTransaction, PostgresOwnerJobs};
 
 /// The [`PostgresJobStore`]'s extractor for axum and actix-web: the jobs of
 /// the request's owner, typed as `M`. See [`ServerJobs`](crate::store::ServerJobs).
@@ -390,11 +390,11 @@ impl PostgresJobStore {
     /// # Errors
     /// [`Error::InvalidOwner`] unless the token is 16 to 128 ASCII letters,
     /// digits, `-` or `_`.
-    pub fn owner(&self, token: &str) -> Result<OwnerJobs> {
+    pub fn owner(&self, token: &str) -> Result<PostgresOwnerJobs> {
         if !crate::store::is_token(token) {
             return Err(Error::InvalidOwner);
         }
-        Ok(OwnerJobs::new(self.clone(), token))
+        Ok(PostgresOwnerJobs::new(self.clone(), token))
     }
 
     /// A new random owner token: 128 bits from the operating system, as hex.
@@ -429,16 +429,19 @@ fn redact(text: &str, url: &str) -> String {
 
 /// The PostgreSQL engine: one row per job, one statement per operation.
 impl crate::store::JobStore for PostgresJobStore {
-    type Owner = OwnerJobs;
+    type Owner = PostgresOwnerJobs;
 
     const NAME: &'static str = "PostgresJobStore";
 
-    fn owner(&self, token: &str) -> Result<OwnerJobs> {
+    fn owner(&self, token: &str) -> Result<PostgresOwnerJobs> {
         PostgresJobStore::owner(self, token)
     }
 
-    fn __references(&self) -> Result<OwnerJobs> {
-        Ok(OwnerJobs::new(self.clone(), crate::store::REFERENCES_OWNER))
+    fn __references(&self) -> Result<PostgresOwnerJobs> {
+        Ok(PostgresOwnerJobs::new(
+            self.clone(),
+            crate::store::REFERENCES_OWNER,
+        ))
     }
 
     /// One statement: the claim is kept for a day, or for the jobs' TTL if

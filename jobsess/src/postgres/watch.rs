@@ -27,7 +27,7 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use super::{OwnerJobs, PostgresJobStore};
+use super::{PostgresJobStore, PostgresOwnerJobs};
 use crate::error::{Error, Op, Result};
 use crate::store::hex_digest;
 use crate::store::watch::{Feed, Hub, Note, Storage};
@@ -173,7 +173,7 @@ fn notified(hub: &Hub, payload: &str) {
     hub.note(digest, note.as_ref());
 }
 
-impl Storage for OwnerJobs {
+impl Storage for PostgresOwnerJobs {
     async fn hub(&self) -> Result<Arc<Hub>> {
         let hub = self.store.hub.get_or_try_init(|| start(&self.store));
         hub.await.map(Arc::clone)
@@ -221,7 +221,7 @@ impl Storage for OwnerJobs {
     }
 }
 
-impl WatchBackend for OwnerJobs {
+impl WatchBackend for PostgresOwnerJobs {
     async fn watch(&self, key: &str) -> Result<Option<JobStates>> {
         crate::store::watch::watch(self, key).await
     }

@@ -1,4 +1,4 @@
-//! The jobs of one owner: [`OwnerJobs`], the backend whose every
+//! The jobs of one owner: [`RedisOwnerJobs`], the backend whose every
 //! operation is one plain read or one script, and the [`RedisJobs`]
 //! extractor's handle.
 
@@ -22,7 +22,7 @@ use crate::store::update::{Revised, Tries};
 /// [`AsyncSessionBackend`] whose every operation is one atomic script.
 /// It is not a session: the user's session holds only the owner's token.
 #[derive(Clone)]
-pub struct OwnerJobs {
+pub struct RedisOwnerJobs {
     pub(super) store: RedisJobStore,
     /// `{namespace}:{owner}`, the owner's index of job keys and the start of
     /// each job hash's key.
@@ -31,7 +31,7 @@ pub struct OwnerJobs {
     pub(super) token: std::sync::Arc<str>,
 }
 
-impl crate::store::StoreOwner for OwnerJobs {
+impl crate::store::StoreOwner for RedisOwnerJobs {
     type Store = RedisJobStore;
 
     fn store(&self) -> &RedisJobStore {
@@ -43,7 +43,7 @@ impl crate::store::StoreOwner for OwnerJobs {
     }
 }
 
-impl OwnerJobs {
+impl RedisOwnerJobs {
     pub(super) fn hash_key(&self, key: &str) -> String {
         format!("{}:{key}", self.set_key)
     }
@@ -102,7 +102,7 @@ fn json_text(key: &str, value: &Value) -> Result<String> {
         .map_err(|err| Error::store_backend(crate::redis::STORE, Op::Write, key, err))
 }
 
-impl OwnerJobs {
+impl RedisOwnerJobs {
     /// The job under `key` and its revision (the marker's value; empty for
     /// a job an earlier release wrote without one).
     pub(super) async fn read(&self, key: &str) -> Result<Option<(String, Value)>> {
@@ -259,7 +259,7 @@ impl OwnerJobs {
     }
 }
 
-impl Revised for OwnerJobs {
+impl Revised for RedisOwnerJobs {
     type Revision = String;
 
     async fn read_revised(&self, key: &str) -> Result<Option<(String, Value)>> {
@@ -275,7 +275,7 @@ impl Revised for OwnerJobs {
     }
 }
 
-impl AsyncSessionBackend for OwnerJobs {
+impl AsyncSessionBackend for RedisOwnerJobs {
     /// One `HGETALL`, no script: a job's hash always holds its marker, so
     /// an empty reply is no job (none, or one that expired).
     async fn get(&self, key: &str) -> Result<Option<Value>> {
@@ -424,7 +424,7 @@ impl AsyncSessionBackend for OwnerJobs {
     }
 }
 
-impl OwnerJobs {
+impl RedisOwnerJobs {
     /// The marker (the revision; `None` for a job an earlier release wrote)
     /// and the members of `keys` of the job under `key`, with one `HMGET`;
     /// `None` if there is no such job.

@@ -61,7 +61,7 @@ use crate::store::hex_digest;
 use scripts::CLAIM;
 
 pub use connection::connect_pool;
-pub use jobs::OwnerJobs;
+pub use jobs::RedisOwnerJobs;
 
 /// The [`RedisJobStore`]'s extractor for axum and actix-web: the jobs of
 /// the request's owner, typed as `M`. See [`ServerJobs`](crate::store::ServerJobs).
@@ -198,15 +198,15 @@ impl RedisJobStore {
     /// # Errors
     /// [`Error::InvalidOwner`] unless the token is 16 to 128 ASCII letters,
     /// digits, `-` or `_`.
-    pub fn owner(&self, token: &str) -> Result<OwnerJobs> {
+    pub fn owner(&self, token: &str) -> Result<RedisOwnerJobs> {
         if !crate::store::is_token(token) {
             return Err(Error::InvalidOwner);
         }
         Ok(self.owner_unchecked(token))
     }
 
-    fn owner_unchecked(&self, token: &str) -> OwnerJobs {
-        OwnerJobs {
+    fn owner_unchecked(&self, token: &str) -> RedisOwnerJobs {
+        RedisOwnerJobs {
             store: self.clone(),
             set_key: format!("{}:{{{token}}}", self.namespace),
             token: Arc::from(token),
@@ -230,15 +230,15 @@ impl RedisJobStore {
 
 /// The Redis engine: one hash per job, one script per write.
 impl crate::store::JobStore for RedisJobStore {
-    type Owner = OwnerJobs;
+    type Owner = RedisOwnerJobs;
 
     const NAME: &'static str = "RedisJobStore";
 
-    fn owner(&self, token: &str) -> Result<OwnerJobs> {
+    fn owner(&self, token: &str) -> Result<RedisOwnerJobs> {
         RedisJobStore::owner(self, token)
     }
 
-    fn __references(&self) -> Result<OwnerJobs> {
+    fn __references(&self) -> Result<RedisOwnerJobs> {
         Ok(self.owner_unchecked(crate::store::REFERENCES_OWNER))
     }
 

@@ -22,7 +22,7 @@ use serde_json::Value;
 use tokio::sync::broadcast;
 
 use super::messages;
-use super::{OwnerJobs, RedisJobStore, STORE};
+use super::{RedisJobStore, RedisOwnerJobs, STORE};
 use crate::error::{Error, Op, Result};
 use crate::store::watch::{Feed, Hub, Storage};
 use crate::watch::{JobStates, WatchBackend};
@@ -103,7 +103,7 @@ async fn start(store: &RedisJobStore) -> Result<Arc<Hub>> {
     Ok(hub)
 }
 
-impl Storage for OwnerJobs {
+impl Storage for RedisOwnerJobs {
     async fn hub(&self) -> Result<Arc<Hub>> {
         let hub = self.store.hub.get_or_try_init(|| start(&self.store));
         hub.await.map(Arc::clone)
@@ -140,7 +140,7 @@ impl Storage for OwnerJobs {
     }
 }
 
-impl WatchBackend for OwnerJobs {
+impl WatchBackend for RedisOwnerJobs {
     async fn watch(&self, key: &str) -> Result<Option<JobStates>> {
         crate::store::watch::watch(self, key).await
     }

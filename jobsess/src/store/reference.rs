@@ -40,7 +40,7 @@ const RECORD_PREFIX: &str = "ref";
 /// fn store_of<O: jobsess::store::StoreOwner>(owner: &O) -> &O::Store {
 ///     owner.store()
 /// }
-/// # let _ = store_of::<jobsess::redis::OwnerJobs>;
+/// # let _ = store_of::<jobsess::redis::RedisOwnerJobs>;
 /// ```
 pub trait StoreOwner: WatchBackend + Clone + Send + Sync + 'static {
     /// The store these jobs are in.
@@ -399,14 +399,14 @@ impl<M: HasStatus, O: StoreOwner> WorkerJob<M, O> {
     /// does last, so a page watching the job gets its `done` either way.
     ///
     /// ```no_run
-    /// # use jobsess::{JobMetadata, Status, store::WorkerJob, redis::OwnerJobs};
+    /// # use jobsess::{JobMetadata, Status, store::WorkerJob, redis::RedisOwnerJobs};
     /// # #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
     /// # #[job_metadata(status = status)]
     /// # struct ExportJob { progress: u8, status: Status }
-    /// async fn export(job: &WorkerJob<ExportJob, OwnerJobs>) -> Result<(), std::io::Error> {
+    /// async fn export(job: &WorkerJob<ExportJob, RedisOwnerJobs>) -> Result<(), std::io::Error> {
     ///     Ok(())
     /// }
-    /// # async fn handler(job: WorkerJob<ExportJob, OwnerJobs>) -> Result<(), Box<dyn std::error::Error>> {
+    /// # async fn handler(job: WorkerJob<ExportJob, RedisOwnerJobs>) -> Result<(), Box<dyn std::error::Error>> {
     /// let outcome = export(&job).await;
     /// job.end(&outcome).await?; // finished, or failed with the error's text
     /// outcome?;

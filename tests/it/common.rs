@@ -290,3 +290,22 @@ pub async fn events_to_the_close(mut response: reqwest::Response) -> Vec<(String
         })
         .collect()
 }
+
+/// The job most tests need: a file and its progress, under the default
+/// prefix (`job_{id}`).
+#[derive(
+    serde::Serialize, serde::Deserialize, jobsess::JobMetadata, Debug, PartialEq, Clone, Default,
+)]
+pub struct Job {
+    pub file: String,
+    #[serde(default)]
+    pub progress: u8,
+}
+
+/// A [`Job`] on `file`, at progress 0.
+pub fn job(file: &str) -> Job {
+    Job {
+        file: file.into(),
+        progress: 0,
+    }
+}

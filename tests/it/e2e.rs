@@ -755,7 +755,7 @@ async fn the_cookie_estimate_is_within_one_percent_of_the_cookie_sent() {
 /// again within a second of its restart, with the app never restarted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_recovers_after_its_redis_restarts() {
-    use crate::redis_store::{OwnRedis, listening, redis_server};
+    use crate::servers::{OwnRedis, listening, redis_server};
     require!(crate::common::tools(&["redis-server"]));
     let mut redis = OwnRedis::start().expect("redis-server starts on a free port");
     let port = redis.1;

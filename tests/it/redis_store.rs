@@ -1,9 +1,10 @@
 //! The server-side Redis job store against a real Redis (`REDIS_URL`):
-//! the handle's semantics, owner isolation, per-field atomic writes under
-//! concurrency, expiry, corrupt data, and a Redis that dies.
+//! what only Redis has: its keys and hashes, scripts, corrupt fields,
+//! RESP3, data of an earlier release, pub/sub through a restart. The cases
+//! every engine shares are in `store_conformance.rs`, `faults.rs` and
+//! `matrix.rs`.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
 use fred::prelude::*;
@@ -11,6 +12,8 @@ use jobsess::redis::{RedisJobStore, RedisOwnerJobs};
 use jobsess::{AsyncJobSession, Error, Field, JobMetadata, UntypedJob};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+
+use crate::servers::{OwnRedis, durable_redis, free_port};
 
 #[derive(Serialize, Deserialize, JobMetadata, Debug, PartialEq, Clone)]
 #[job_metadata(prefix = "transcription")]
@@ -77,50 +80,6 @@ fn owner(store: &RedisJobStore) -> (String, RedisOwnerJobs) {
     let token = RedisJobStore::new_owner_token().unwrap();
     let session = store.owner(&token).unwrap();
     (token, session)
-}
-
-#[tokio::test]
-async fn the_notebook_flow() {
-    require!(crate::common::redis());
-    let store = store().await;
-    let (_, session) = owner(&store);
-    let jobs = AsyncJobSession::<Job, _>::new(session);
-    jobs.store("job-2", &job("b.mp3")).await.unwrap();
-    jobs.store("job-1", &job("a.mp3")).await.unwrap();
-    jobs.store("job-1", &job("a2.mp3")).await.unwrap();
-    assert_eq!(jobs.ids().await.unwrap(), ["job-1", "job-2"]);
-    assert_eq!(jobs.load("job-1").await.unwrap(), Some(job("a2.mp3")));
-    jobs.store_field("job-2", Job::PROGRESS, &50).await.unwrap();
-    jobs.store_field("job-2", Job::LANGUAGE, &Some("en".into()))
-        .await
-        .unwrap();
-    assert_eq!(
-        jobs.load_field("job-2", Job::PROGRESS).await.unwrap(),
-        Some(50)
-    );
-    assert_eq!(
-        jobs.load_field("job-1", Job::LANGUAGE).await.unwrap(),
-        Some(None)
-    );
-    assert_eq!(
-        jobs.load("job-2").await.unwrap(),
-        Some(Job {
-            file: "b.mp3".into(),
-            progress: 50,
-            language: Some("en".into())
-        })
-    );
-    assert!(matches!(
-        jobs.store_field("job-9", Job::PROGRESS, &1).await,
-        Err(Error::JobNotFound { .. })
-    ));
-    assert_eq!(jobs.load("job-9").await.unwrap(), None);
-    assert_eq!(jobs.load_field("job-9", Job::PROGRESS).await.unwrap(), None);
-    assert!(jobs.delete("job-2").await.unwrap());
-    assert!(!jobs.delete("job-2").await.unwrap());
-    assert!(!jobs.contains("job-2").await.unwrap());
-    assert_eq!(jobs.clear().await.unwrap(), 1);
-    assert!(jobs.ids().await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -233,87 +192,6 @@ async fn corrupt_fields_are_named_errors() {
         Some(None)
     );
     assert_eq!(jobs.clear().await.unwrap(), 1);
-}
-
-/// A Redis of our own on a free port, killed when dropped.
-pub(crate) struct OwnRedis(pub(crate) Child, pub(crate) u16);
-
-/// A `redis-server` on loopback `port`, keeping nothing on disk unless
-/// `extra` says so.
-pub(crate) fn redis_server(port: u16, extra: &[&std::ffi::OsStr]) -> std::io::Result<Child> {
-    Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-        ])
-        .args(extra)
-        .stdout(Stdio::null())
-        .spawn()
-}
-
-/// Whether something listens on loopback `port` within 5 s.
-pub(crate) fn listening(port: u16) -> bool {
-    (0..100).any(|_| {
-        let up = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
-        if !up {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        up
-    })
-}
-
-/// Whether the Redis on loopback `port` answers `PING` within 5 s: a
-/// restarted Redis listens before it has loaded its append-only file, and
-/// answers `LOADING` until it has.
-fn loaded(port: u16) -> bool {
-    use std::io::{BufRead, BufReader, Write};
-    (0..100).any(|_| {
-        let pong = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok_and(|mut conn| {
-            let mut line = String::new();
-            conn.write_all(b"PING\r\n").is_ok()
-                && BufReader::new(conn).read_line(&mut line).is_ok()
-                && line.starts_with("+PONG")
-        });
-        if !pong {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        pong
-    })
-}
-
-/// A loopback port nothing listens on now.
-fn free_port() -> Option<u16> {
-    Some(
-        TcpListener::bind("127.0.0.1:0")
-            .ok()?
-            .local_addr()
-            .ok()?
-            .port(),
-    )
-}
-
-impl OwnRedis {
-    pub(crate) fn start() -> Option<Self> {
-        let port = free_port()?;
-        let mut child = redis_server(port, &["--appendonly".as_ref(), "no".as_ref()]).ok()?;
-        if listening(port) {
-            return Some(OwnRedis(child, port));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        None
-    }
-}
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[tokio::test]
@@ -585,45 +463,6 @@ async fn a_failed_session_read_never_replaces_the_owner_token() {
     );
 }
 
-/// A job expires `ttl` after the last write to it, on its own timer, and is
-/// then simply gone: not listed, not loaded, not writable, not counted.
-#[tokio::test]
-async fn an_expired_job_is_gone_not_a_ghost() {
-    require!(crate::common::redis());
-    let (_, store) = raw_and_store(Duration::from_secs(1)).await;
-    let (_, session) = owner(&store);
-    let jobs = AsyncJobSession::<Job, _>::new(session);
-    jobs.store("old", &job("old")).await.unwrap();
-    jobs.store("kept", &job("kept")).await.unwrap();
-    // `kept` is written again within its second, so it outlives `old`
-    for _ in 0..3 {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        jobs.store_field("kept", Job::PROGRESS, &1).await.unwrap();
-    }
-    assert_eq!(jobs.ids().await.unwrap(), ["kept"]);
-    assert_eq!(jobs.load("old").await.unwrap(), None);
-    assert_eq!(jobs.load_field("old", Job::PROGRESS).await.unwrap(), None);
-    assert!(!jobs.contains("old").await.unwrap());
-    assert!(matches!(
-        jobs.store_field("old", Job::PROGRESS, &5).await,
-        Err(Error::JobNotFound { .. })
-    ));
-    assert!(matches!(
-        jobs.update_field("old", Job::PROGRESS, |p| *p += 1).await,
-        Err(Error::JobNotFound { .. })
-    ));
-    assert_eq!(
-        jobs.load("old").await.unwrap(),
-        None,
-        "no partial job was recreated"
-    );
-    assert_eq!(
-        jobs.clear().await.unwrap(),
-        1,
-        "only the live job is counted"
-    );
-}
-
 /// A job kept alive by `update_field` alone outlives its TTL: the field
 /// write renews the job's expiry and its index entry, as `store_field`
 /// does.
@@ -850,20 +689,6 @@ async fn data_of_the_earlier_release_is_read() {
     }
 }
 
-/// A Redis with an append-only file, fsynced on every write, on `port`.
-fn durable_redis(port: u16, dir: &std::path::Path) -> Child {
-    let extra =
-        ["--appendonly", "yes", "--appendfsync", "always", "--dir"].map(std::ffi::OsStr::new);
-    let mut child = redis_server(port, &[&extra[..], &[dir.as_os_str()]].concat())
-        .expect("redis-server starts");
-    if listening(port) && loaded(port) {
-        return child;
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("redis-server did not listen on {port}");
-}
-
 /// A [`durable_redis`] on a free port with a fresh directory named after
 /// `namespace`, and `RedisJobStore::connect` to it under that namespace.
 async fn durable_store(namespace: &str) -> (u16, std::path::PathBuf, Child, RedisJobStore) {
@@ -876,86 +701,6 @@ async fn durable_store(namespace: &str) -> (u16, std::path::PathBuf, Child, Redi
         .unwrap()
         .with_namespace(namespace);
     (port, dir, redis, store)
-}
-
-/// `RedisJobStore::connect` through an outage: Redis is killed (-9) under
-/// load, requests fail fast with a retriable error (503) instead of hanging,
-/// and once Redis is back from its append-only file the same store serves
-/// again without a restart, with every acknowledged job and write there.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_outage_fails_fast_and_the_store_recovers() {
-    require!(crate::common::tools(&["redis-server"]));
-    let (port, dir, mut redis, store) = durable_store("jobsess-outage").await;
-    let (_, session) = owner(&store);
-    let jobs = AsyncJobSession::<Job, _>::new(session);
-
-    // load: jobs stored and progress written, each acknowledged one recorded
-    let mut acknowledged = std::collections::BTreeMap::new();
-    for i in 0..50u8 {
-        let id = format!("job-{i:02}");
-        jobs.store(&id, &job(&id)).await.unwrap();
-        jobs.store_field(&id, Job::PROGRESS, &i).await.unwrap();
-        acknowledged.insert(id, i);
-    }
-
-    redis.kill().unwrap(); // SIGKILL
-    redis.wait().unwrap();
-    let started = std::time::Instant::now();
-    let err = jobs.load("job-01").await.unwrap_err();
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "took {:?}",
-        started.elapsed()
-    );
-    assert!(matches!(err, Error::Backend { .. }), "{err}");
-    assert_eq!(err.http_status(), 503);
-    // writes during the outage fail too, and are not acknowledged
-    assert!(
-        jobs.store_field("job-02", Job::PROGRESS, &200)
-            .await
-            .is_err()
-    );
-
-    let mut redis = durable_redis(port, &dir);
-    let back = std::time::Instant::now();
-    let mut served = None;
-    while back.elapsed() < Duration::from_secs(10) {
-        if jobs.load("job-03").await.is_ok() {
-            served = Some(back.elapsed());
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let served = served.expect("the store serves again after Redis is back");
-    eprintln!(
-        "outage: first error after {:?}, served again {served:?} after the restart",
-        started.elapsed()
-    );
-    assert!(
-        served < Duration::from_secs(2),
-        "served again after {served:?}"
-    );
-    // the write that failed during the outage never lands: not now, and not
-    // later over a newer acknowledged write
-    assert_eq!(
-        jobs.load_field("job-02", Job::PROGRESS).await.unwrap(),
-        Some(2)
-    );
-    jobs.store_field("job-02", Job::PROGRESS, &7).await.unwrap();
-    acknowledged.insert("job-02".to_owned(), 7);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    for (id, progress) in &acknowledged {
-        assert_eq!(
-            jobs.load_field(id, Job::PROGRESS).await.unwrap(),
-            Some(*progress),
-            "{id} lost or changed"
-        );
-    }
-    assert_eq!(jobs.ids().await.unwrap().len(), acknowledged.len());
-    jobs.clear().await.unwrap();
-    redis.kill().unwrap();
-    redis.wait().unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A watch stream through a Redis restart: the subscriber reconnects and
@@ -993,67 +738,6 @@ async fn a_watch_resumes_after_redis_restarts() {
     redis.kill().unwrap();
     redis.wait().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// A write the store gave up on (its command timed out, and the caller got
-/// the error) never lands later. `CLIENT PAUSE` holds every command the
-/// server has received until it ends, so the server runs these writes a
-/// second after the store's 1 s command timeout answered them with errors:
-/// the deadline each write carries makes its script refuse to run late.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_write_that_timed_out_never_lands_later() {
-    require!(crate::common::tools(&["redis-server"]));
-    let redis = OwnRedis::start().expect("redis-server starts on a free port");
-    let url = format!("redis://127.0.0.1:{}", redis.1);
-    let store = RedisJobStore::connect(&url).await.unwrap(); // 1 s timeouts
-    let admin = pool(&url).await;
-    let (_, session) = owner(&store);
-    let jobs = AsyncJobSession::<Job, _>::new(session);
-    jobs.store("a", &job("a")).await.unwrap();
-    jobs.store("b", &job("b")).await.unwrap();
-
-    let pause = Duration::from_millis(2000);
-    let paused_at = std::time::Instant::now();
-    let _: () = admin
-        .custom(
-            fred::cmd!("CLIENT"),
-            vec!["PAUSE".to_owned(), pause.as_millis().to_string()],
-        )
-        .await
-        .unwrap();
-    let late = job("late");
-    let (field, whole, removed) = tokio::join!(
-        jobs.store_field("a", Job::PROGRESS, &50),
-        jobs.store("b", &late),
-        jobs.delete("a"),
-    );
-    for (what, err) in [
-        ("store_field", field.unwrap_err()),
-        ("store", whole.unwrap_err()),
-        ("delete", removed.unwrap_err()),
-    ] {
-        assert!(matches!(err, Error::Backend { .. }), "{what}: {err}");
-    }
-    assert!(
-        paused_at.elapsed() < pause,
-        "the writes were answered only after the pause: {:?}",
-        paused_at.elapsed()
-    );
-
-    // The server runs them when the pause ends; give it time to.
-    tokio::time::sleep_until((paused_at + pause + Duration::from_millis(500)).into()).await;
-    assert_eq!(jobs.load("a").await.unwrap(), Some(job("a")));
-    assert_eq!(jobs.load("b").await.unwrap(), Some(job("b")));
-    // They were run, and refused as late (Redis counts error replies by
-    // their first word), not lost on the way.
-    let errors: String = admin
-        .custom(fred::cmd!("INFO"), vec!["errorstats"])
-        .await
-        .unwrap();
-    assert!(errors.contains("errorstat_LATE:count="), "{errors}");
-    // and the store serves again: a new write lands
-    jobs.store_field("a", Job::PROGRESS, &70).await.unwrap();
-    assert_eq!(jobs.load_field("a", Job::PROGRESS).await.unwrap(), Some(70));
 }
 
 /// The watchers of one job in one process share one keeper of its state:

@@ -38,17 +38,45 @@ fn owner<E: JobStore>(store: &E) -> AsyncJobSession<Job, E::Owner> {
     AsyncJobSession::new(store.owner(&token).unwrap())
 }
 
+/// The Python notebook's flow: store, store again (a replace), ids in
+/// order, whole and per-field reads and writes, a missing job (`None`, and
+/// a field write that recreates nothing), delete and clear.
 pub(crate) async fn the_notebook_flow<E: JobStore>(store: E) {
     let jobs = owner(&store);
-    jobs.store("b", &job("b.csv")).await.unwrap();
-    jobs.store("a", &job("a.csv")).await.unwrap();
-    assert_eq!(jobs.load("a").await.unwrap(), Some(job("a.csv")));
-    jobs.store_field("a", Job::PROGRESS, &40).await.unwrap();
-    assert_eq!(jobs.load_field("a", Job::PROGRESS).await.unwrap(), Some(40));
-    assert_eq!(jobs.load_field("zz", Job::PROGRESS).await.unwrap(), None);
-    assert_eq!(jobs.ids().await.unwrap(), ["a", "b"]);
-    assert!(jobs.delete("b").await.unwrap());
-    assert!(!jobs.delete("b").await.unwrap());
+    jobs.store("job-2", &job("b.mp3")).await.unwrap();
+    jobs.store("job-1", &job("a.mp3")).await.unwrap();
+    jobs.store("job-1", &job("a2.mp3")).await.unwrap();
+    assert_eq!(jobs.ids().await.unwrap(), ["job-1", "job-2"]);
+    assert_eq!(jobs.load("job-1").await.unwrap(), Some(job("a2.mp3")));
+    jobs.store_field("job-2", Job::PROGRESS, &50).await.unwrap();
+    jobs.store_field("job-2", Job::NOTES, &vec!["en".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(
+        jobs.load_field("job-2", Job::PROGRESS).await.unwrap(),
+        Some(50)
+    );
+    assert_eq!(
+        jobs.load_field("job-1", Job::NOTES).await.unwrap(),
+        Some(Vec::new())
+    );
+    assert_eq!(
+        jobs.load("job-2").await.unwrap(),
+        Some(Job {
+            progress: 50,
+            notes: vec!["en".to_owned()],
+            ..job("b.mp3")
+        })
+    );
+    assert!(matches!(
+        jobs.store_field("job-9", Job::PROGRESS, &1).await,
+        Err(Error::JobNotFound { .. })
+    ));
+    assert_eq!(jobs.load("job-9").await.unwrap(), None);
+    assert_eq!(jobs.load_field("job-9", Job::PROGRESS).await.unwrap(), None);
+    assert!(jobs.delete("job-2").await.unwrap());
+    assert!(!jobs.delete("job-2").await.unwrap());
+    assert!(!jobs.contains("job-2").await.unwrap());
     assert_eq!(jobs.clear().await.unwrap(), 1);
     assert!(jobs.ids().await.unwrap().is_empty());
 }

@@ -17,19 +17,7 @@ use jobsess::{AsyncJobSession, Error, JobMetadata};
 use serde::{Deserialize, Serialize};
 use tower_sessions::{MemoryStore, SessionManagerLayer};
 
-#[derive(Serialize, Deserialize, JobMetadata, Debug, PartialEq, Clone)]
-struct Job {
-    file: String,
-    #[serde(default)]
-    progress: u8,
-}
-
-fn job(file: &str) -> Job {
-    Job {
-        file: file.into(),
-        progress: 0,
-    }
-}
+use crate::common::{Job, job};
 
 /// The next item, or a failure after 10 s.
 async fn next<S: futures_util::Stream + Unpin>(stream: &mut S) -> Option<S::Item> {

@@ -238,6 +238,8 @@ pub trait AsyncForward: Send + Sync {
 }
 
 impl<W: AsyncForward + ?Sized> AsyncSessionBackend for W {
+    const FIELD_TEXT: bool = <W::Inner as AsyncSessionBackend>::FIELD_TEXT;
+
     fn get(&self, key: &str) -> impl Future<Output = Result<Option<Value>>> + Send {
         <W as AsyncForward>::inner(self).get(key)
     }

@@ -80,7 +80,7 @@ use crate::model::metadata::JobMetadata;
 #[cfg(doc)]
 use crate::error::Error;
 pub use crate::model::counter::{Increment, Incremented};
-pub use crate::model::field::FieldWrite;
+pub use crate::model::field::{FieldJson, FieldWrite};
 pub use async_backend::{AsyncKeyValue, AsyncSessionBackend};
 pub use budget::{Budget, Measure};
 pub use forward::{AsyncForward, Forward, Written};

@@ -227,8 +227,11 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
         value: &F::Value,
     ) -> Result<()> {
         let key = self.key(id)?;
-        let write = codec::encode_field(&key, &field.field(), value)?;
-        let found = if M::schema().version.is_none() {
+        // a versioned job's write is applied to its value: no text for it
+        let unversioned = M::schema().version.is_none();
+        let text = S::FIELD_TEXT && unversioned;
+        let write = codec::encode_field(&key, &field.field(), value, text)?;
+        let found = if unversioned {
             self.session.set_field(&key, write).await?
         } else {
             // the job's version decides: an older job is migrated first
@@ -383,7 +386,7 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
             .update_field(
                 &key,
                 field.keys(),
-                update::field_only(&key, field, &mut f, &mut out),
+                update::field_only(&key, field, &mut f, &mut out, S::FIELD_TEXT),
             )
             .await?
         {

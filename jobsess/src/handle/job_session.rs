@@ -248,7 +248,7 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
         value: &F::Value,
     ) -> Result<()> {
         let key = self.key(id)?;
-        let write = codec::encode_field(&key, &field.field(), value)?;
+        let write = codec::encode_field(&key, &field.field(), value, false)?;
         let found = if M::schema().version.is_none() {
             self.session.set_field(&key, write)?
         } else {

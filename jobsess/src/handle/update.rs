@@ -95,7 +95,7 @@ pub(crate) fn field<'a, M: JobMetadata, T>(
         let current = version::current::<M>(key, job)?;
         let mut value = codec::decode_field(key, &current, field)?;
         f(&mut value)?;
-        let write = codec::encode_field(key, field, &value)?;
+        let write = codec::encode_field(key, field, &value, false)?;
         // copied only once there is something to write
         let mut job = current.into_owned();
         write.apply(key, &mut job)?;
@@ -115,6 +115,7 @@ pub(crate) fn field_only<'a, M: JobMetadata, T>(
     field: &'a Field<M, T>,
     mut f: impl FnMut(&mut T) -> Result<()> + 'a,
     out: &'a mut Option<T>,
+    text: bool,
 ) -> impl FnMut(&Value) -> Result<Option<FieldWrite<'static>>> + 'a {
     move |members| {
         if version::compare::<M>(key, members)?.0 != std::cmp::Ordering::Equal {
@@ -122,7 +123,7 @@ pub(crate) fn field_only<'a, M: JobMetadata, T>(
         }
         let mut value = codec::decode_field(key, members, field)?;
         f(&mut value)?;
-        let write = codec::encode_field(key, field, &value)?;
+        let write = codec::encode_field(key, field, &value, text)?;
         *out = Some(value);
         Ok(Some(write))
     }

@@ -6,7 +6,7 @@ use serde::{Deserializer, Serialize, ser};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result, not_an_object, short_type_name};
-use crate::model::field::{Field, FieldWrite, PathError};
+use crate::model::field::{Field, FieldJson, FieldWrite, PathError};
 use crate::model::finite::Finite;
 
 /// The serializer every stored value goes through: serde_json's, refusing
@@ -51,6 +51,20 @@ where
         Some(plain_missing::<T>),
     )
     .with_decode_text(decode_text::<T>)
+    .with_encode_text(encode_text::<T>)
+}
+
+/// The JSON text of `value` with its own `Serialize` impl, through the
+/// same checks as [`plain_encode`]; `None` on any error (the caller encodes
+/// again through a `Value` to name it, so that errors read the same on
+/// every backend).
+pub(crate) fn encode_text<T: Serialize>(value: &T) -> Option<String> {
+    let mut text = Vec::with_capacity(32);
+    value
+        .serialize(Finite(&mut serde_json::Serializer::new(&mut text)))
+        .ok()?;
+    // serde_json writes UTF-8 only
+    String::from_utf8(text).ok()
 }
 
 /// `T` from JSON text with its own `Deserialize` impl; `None` on any error
@@ -230,24 +244,37 @@ pub fn plain_missing<T: DeserializeOwned>(name: &'static str) -> Result<T, serde
     T::deserialize(MissingField(name))
 }
 
-/// Encodes `value` for `field` of the job under `key`.
+/// Encodes `value` for `field` of the job under `key`, once: as JSON text
+/// for a backend that keeps text (`text`), where the field goes through
+/// its type's own impls; else as a `Value`.
 pub(crate) fn encode_field<M, T>(
     key: &str,
     field: &Field<M, T>,
     value: &T,
+    text: bool,
 ) -> Result<FieldWrite<'static>> {
     let codec = field.codec;
-    let value = if codec.skip_if.is_some_and(|skip| skip(value)) {
+    let json = if codec.skip_if.is_some_and(|skip| skip(value)) {
         None
+    } else if let Some(json) = codec
+        .encode_text
+        .filter(|_| text)
+        .and_then(|encode| encode(value))
+    {
+        Some(FieldJson::Text(json))
     } else {
-        Some((codec.encode)(value).map_err(|err| encode_error::<T>(key, field.name(), err))?)
+        let value =
+            (codec.encode)(value).map_err(|err| encode_error::<T>(key, field.name(), err))?;
+        Some(FieldJson::Value(value))
     };
-    Ok(FieldWrite {
-        name: field.name(),
-        value,
-        aliases: field.aliases(),
-        job_type: std::any::type_name::<M>(),
-    })
+    let mut write = FieldWrite::new(
+        field.name(),
+        None,
+        field.aliases(),
+        std::any::type_name::<M>(),
+    );
+    write.value = json;
+    Ok(write)
 }
 
 /// The ids of listed keys that start with `start`, sorted, each once, and
@@ -365,7 +392,7 @@ mod tests {
         let err = decode_field("k", &json!({"g": 1, "f": 2}), &field).unwrap_err();
         assert_eq!(err.to_string(), "k as u8: f: duplicate field `f`");
         let mut job = json!({"g": 1, "h": 2, "x": 0});
-        let write = encode_field("k", &field, &5).unwrap();
+        let write = encode_field("k", &field, &5, true).unwrap();
         write.apply("k", &mut job).unwrap();
         assert_eq!(job, json!({"f": 5, "x": 0}));
     }
@@ -374,12 +401,12 @@ mod tests {
     fn skipped_values_remove_the_key() {
         let field = __private::skip_if(key::<Option<u8>>("f"), Option::is_none);
         let mut job = json!({"f": 1, "x": 0});
-        encode_field("k", &field, &None)
+        encode_field("k", &field, &None, true)
             .unwrap()
             .apply("k", &mut job)
             .unwrap();
         assert_eq!(job, json!({"x": 0}));
-        encode_field("k", &field, &Some(2))
+        encode_field("k", &field, &Some(2), true)
             .unwrap()
             .apply("k", &mut job)
             .unwrap();
@@ -396,7 +423,7 @@ mod tests {
                 .starts_with("job_a as Vec<(f64, f64)>: [0][1]: cannot encode: a non-finite float"),
             "{err}"
         );
-        let err = encode_field("job_a", &key::<Vec<f32>>("v"), &vec![f32::INFINITY])
+        let err = encode_field("job_a", &key::<Vec<f32>>("v"), &vec![f32::INFINITY], true)
             .err()
             .unwrap();
         assert!(
@@ -427,7 +454,7 @@ mod tests {
             "k as (): stored value is a string, expected a JSON object of job metadata"
         );
         let mut v = json!(null);
-        let write = encode_field("k", &key::<u8>("f"), &1).unwrap();
+        let write = encode_field("k", &key::<u8>("f"), &1, false).unwrap();
         assert!(write.apply("k", &mut v).is_err());
         assert_eq!(v, json!(null));
     }
@@ -435,8 +462,37 @@ mod tests {
     #[test]
     fn patch_keeps_other_fields() {
         let mut v = json!({"a": {"x": [1, 2]}, "b": 1});
-        let write = encode_field("k", &key::<u8>("b"), &2).unwrap();
+        let write = encode_field("k", &key::<u8>("b"), &2, true).unwrap();
         write.apply("k", &mut v).unwrap();
         assert_eq!(v, json!({"a": {"x": [1, 2]}, "b": 2}));
+    }
+
+    /// A field through its type's own impls is encoded once, straight to
+    /// the form the backend keeps: text and value say the same, and what
+    /// one refuses the other refuses with the same error.
+    #[test]
+    fn text_and_value_encodings_agree() {
+        let field = key::<std::collections::BTreeMap<u32, Vec<Option<f64>>>>("m");
+        let value = std::collections::BTreeMap::from([(7, vec![Some(1.5), None])]);
+        let text = encode_field("k", &field, &value, true).unwrap();
+        let plain = encode_field("k", &field, &value, false).unwrap();
+        assert!(matches!(text.value, Some(FieldJson::Text(_))));
+        assert!(matches!(plain.value, Some(FieldJson::Value(_))));
+        assert_eq!(
+            text.value.unwrap().into_value().unwrap(),
+            plain.value.unwrap().into_value().unwrap()
+        );
+        for text in [true, false] {
+            let err = encode_field("k", &key::<u128>("n"), &u128::MAX, text)
+                .err()
+                .unwrap();
+            assert_eq!(
+                err.to_string(),
+                "k as u128: n: cannot encode: number out of range",
+                "{text}"
+            );
+            let fits = encode_field("k", &key::<i128>("n"), &-5, text).unwrap();
+            assert_eq!(fits.value.unwrap().into_value().unwrap(), json!(-5));
+        }
     }
 }

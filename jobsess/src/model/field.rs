@@ -51,6 +51,10 @@ pub(crate) struct Codec<T> {
     /// field's JSON text, for backends that keep jobs as text; `None` on
     /// any error, which the `decode` path then names.
     pub(crate) decode_text: Option<fn(&str) -> Option<T>>,
+    /// For a field through its type's own impls: the field's JSON text
+    /// straight from `T`, for backends that keep jobs as text; `None` on
+    /// any error, which the `encode` path then names.
+    pub(crate) encode_text: Option<fn(&T) -> Option<String>>,
 }
 
 impl<T> Clone for Codec<T> {
@@ -110,6 +114,7 @@ impl<M, T> Field<M, T> {
                 missing,
                 skip_if: None,
                 decode_text: None,
+                encode_text: None,
             },
             marker: PhantomData,
         }
@@ -117,6 +122,11 @@ impl<M, T> Field<M, T> {
 
     pub(crate) const fn with_decode_text(mut self, decode_text: fn(&str) -> Option<T>) -> Self {
         self.codec.decode_text = Some(decode_text);
+        self
+    }
+
+    pub(crate) const fn with_encode_text(mut self, encode_text: fn(&T) -> Option<String>) -> Self {
+        self.codec.encode_text = Some(encode_text);
         self
     }
 
@@ -371,6 +381,52 @@ impl<'f> FieldKeys<'f> {
     }
 }
 
+/// The JSON of one field write, encoded once from the field's Rust value:
+/// a [`Value`] for backends that keep values, or the JSON text itself for
+/// backends that keep text (the Redis and PostgreSQL job stores, which set
+/// [`AsyncSessionBackend::FIELD_TEXT`](crate::AsyncSessionBackend::FIELD_TEXT)).
+/// A backend takes it in the form it needs with
+/// [`into_value`](Self::into_value) or [`into_text`](Self::into_text).
+///
+/// ```
+/// use jobsess::backend::FieldJson;
+/// let text = FieldJson::Text("[1,2]".to_owned());
+/// assert_eq!(text.clone().into_value()?, serde_json::json!([1, 2]));
+/// assert_eq!(FieldJson::Value(serde_json::json!([1, 2])).into_text(), "[1,2]");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum FieldJson {
+    /// The field's value.
+    Value(Value),
+    /// The field's JSON text.
+    Text(String),
+}
+
+impl FieldJson {
+    /// The field's value (text is parsed).
+    ///
+    /// # Errors
+    /// Text that is no JSON, which only a backend of one's own can have
+    /// made: the handles make it with `serde_json`.
+    pub fn into_value(self) -> Result<Value, serde_json::Error> {
+        match self {
+            FieldJson::Value(value) => Ok(value),
+            FieldJson::Text(text) => serde_json::from_str(&text),
+        }
+    }
+
+    /// The field's JSON text (a value is encoded).
+    #[must_use]
+    pub fn into_text(self) -> String {
+        match self {
+            FieldJson::Value(value) => value.to_string(),
+            FieldJson::Text(text) => text,
+        }
+    }
+}
+
 /// One write of one field of a stored job, as the handles hand it to a
 /// backend: the field's key, its JSON (`None` when the field's
 /// `skip_serializing_if` leaves it out, so the key is removed), and its
@@ -381,26 +437,46 @@ impl<'f> FieldKeys<'f> {
 /// use serde_json::json;
 ///
 /// let mut job = json!({ "file": "a", "fileName": "old", "n": 1 });
-/// let write = FieldWrite {
-///     name: "file_name",
-///     value: Some(json!("b")),
-///     aliases: &["file", "fileName"],
-///     job_type: "my_app::ExportJob",
-/// };
+/// let write = FieldWrite::new("file_name", Some(json!("b")), &["file", "fileName"], "my_app::ExportJob");
 /// write.apply("job_a", &mut job)?;
 /// assert_eq!(job, json!({ "file_name": "b", "n": 1 }));
 /// # Ok::<(), jobsess::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct FieldWrite<'f> {
     /// The field's key.
     pub name: &'f str,
     /// The field's JSON, or `None` to remove the key.
-    pub value: Option<Value>,
+    pub value: Option<FieldJson>,
     /// Keys to remove: the field's aliases.
     pub aliases: &'f [&'f str],
     /// The job's Rust type, as `std::any::type_name` gives it, for errors.
     pub job_type: &'static str,
+}
+
+impl<'f> FieldWrite<'f> {
+    /// A write of `value` (`None`: remove the field) to the field `name`,
+    /// removing its `aliases`, of a job of the Rust type `job_type`.
+    ///
+    /// ```
+    /// let write = jobsess::backend::FieldWrite::new("n", None, &[], "my_app::Job");
+    /// assert_eq!(write.value, None);
+    /// ```
+    #[must_use]
+    pub fn new(
+        name: &'f str,
+        value: Option<Value>,
+        aliases: &'f [&'f str],
+        job_type: &'static str,
+    ) -> Self {
+        FieldWrite {
+            name,
+            value: value.map(FieldJson::Value),
+            aliases,
+            job_type,
+        }
+    }
 }
 
 impl FieldWrite<'_> {
@@ -413,10 +489,15 @@ impl FieldWrite<'_> {
         let Value::Object(fields) = job else {
             return Err(crate::error::not_an_object_named(key, self.job_type, job));
         };
+        let value = self
+            .value
+            .map(FieldJson::into_value)
+            .transpose()
+            .map_err(|err| crate::Error::backend(crate::Op::Write, key, err))?;
         for alias in self.aliases {
             fields.remove(*alias);
         }
-        match self.value {
+        match value {
             Some(value) => {
                 fields.insert(self.name.to_owned(), value);
             }

@@ -61,12 +61,10 @@ impl<S: Serializer> Serializer for Finite<S> {
         serialize_i16(v: i16);
         serialize_i32(v: i32);
         serialize_i64(v: i64);
-        serialize_i128(v: i128);
         serialize_u8(v: u8);
         serialize_u16(v: u16);
         serialize_u32(v: u32);
         serialize_u64(v: u64);
-        serialize_u128(v: u128);
         serialize_char(v: char);
         serialize_str(v: &str);
         serialize_bytes(v: &[u8]);
@@ -74,6 +72,24 @@ impl<S: Serializer> Serializer for Finite<S> {
         serialize_unit();
         serialize_unit_struct(name: &'static str);
         serialize_unit_variant(name: &'static str, index: u32, variant: &'static str);
+    }
+
+    /// As serde_json's `Value` does, whatever the serializer: a 128-bit
+    /// integer is stored only if it fits in 64 bits, so a job reads the
+    /// same from a backend that keeps values and one that keeps text.
+    fn serialize_i128(self, v: i128) -> Result<S::Ok, S::Error> {
+        match (u64::try_from(v), i64::try_from(v)) {
+            (Ok(v), _) => self.0.serialize_u64(v),
+            (_, Ok(v)) => self.0.serialize_i64(v),
+            _ => Err(ser::Error::custom("number out of range")),
+        }
+    }
+
+    fn serialize_u128(self, v: u128) -> Result<S::Ok, S::Error> {
+        match u64::try_from(v) {
+            Ok(v) => self.0.serialize_u64(v),
+            Err(_) => Err(ser::Error::custom("number out of range")),
+        }
     }
 
     fn serialize_f32(self, v: f32) -> Result<S::Ok, S::Error> {

@@ -98,6 +98,18 @@ pub struct InTransaction<'c>(pub(super) tokio::sync::Mutex<&'c mut PgConnection>
 /// A statement with its parameters bound.
 pub(super) type Statement<'q> = Query<'q, Postgres, PgArguments>;
 
+/// [`storable`] for a value as JSON text: only text that holds an escaped
+/// NUL (`\u0000`) is read, to name where it is.
+pub(super) fn storable_text(key: &str, at: &str, text: &str) -> Result<()> {
+    if !text.contains("\\u0000") {
+        return Ok(());
+    }
+    match serde_json::from_str(text) {
+        Ok(value) => storable(key, at, &value),
+        Err(_) => Ok(()),
+    }
+}
+
 /// Refuses a value PostgreSQL's `jsonb` can't hold: a NUL character in a
 /// string or a key, which no retry would ever store. `at` is where `value`
 /// is in the job (empty: the job itself).

@@ -14,8 +14,8 @@ use serde_json::Value;
 
 use super::PostgresJobStore;
 pub use super::connection::{Connection, InTransaction};
-use super::connection::{Statement, storable};
-use crate::backend::{FieldWrite, Increment, Incremented};
+use super::connection::{Statement, storable, storable_text};
+use crate::backend::{FieldJson, FieldWrite, Increment, Incremented};
 use crate::error::{Error, Op, Result};
 use crate::model::field::FieldKeys;
 use crate::model::metadata::JobMetadata;
@@ -367,6 +367,10 @@ impl<C: Connection> Revised for PostgresOwnerJobs<C> {
 }
 
 impl<C: Connection> AsyncSessionBackend for PostgresOwnerJobs<C> {
+    /// A field write binds the field's JSON text, which the statement casts
+    /// to `jsonb`.
+    const FIELD_TEXT: bool = true;
+
     /// One `SELECT` of the row.
     async fn get(&self, key: &str) -> Result<Option<Value>> {
         Ok(self.read(key).await?.map(|(_, job)| job))
@@ -502,8 +506,10 @@ impl<C: Connection> AsyncSessionBackend for PostgresOwnerJobs<C> {
     /// job; it never creates one.
     async fn set_field(&self, key: &str, write: FieldWrite<'_>) -> Result<bool> {
         let (prefix, id) = split_for_write(key)?;
-        if let Some(value) = &write.value {
-            storable(key, write.name, value)?;
+        // the field's JSON text, which the statement casts to jsonb
+        let json = write.value.map(FieldJson::into_text);
+        if let Some(text) = &json {
+            storable_text(key, write.name, text)?;
         }
         let sql = &self.store.sql;
         let job_type = write.job_type;
@@ -514,7 +520,7 @@ impl<C: Connection> AsyncSessionBackend for PostgresOwnerJobs<C> {
                     .bind(prefix)
                     .bind(id)
                     .bind(write.name)
-                    .bind(write.value.map(Json))
+                    .bind(json)
                     .bind(write.aliases)
                     .bind(self.store.ttl_seconds)
                     .bind(left)

@@ -13,7 +13,7 @@ use super::scripts::{
 };
 use super::{LISTING_MARGIN_MS, RedisJobStore};
 use crate::AsyncSessionBackend;
-use crate::backend::{FieldWrite, Increment, Incremented};
+use crate::backend::{FieldJson, FieldWrite, Increment, Incremented};
 use crate::error::{Error, Op, Result};
 use crate::model::field::FieldKeys;
 use crate::store::update::{Revised, Tries};
@@ -276,6 +276,9 @@ impl Revised for RedisOwnerJobs {
 }
 
 impl AsyncSessionBackend for RedisOwnerJobs {
+    /// A field's member holds its JSON text.
+    const FIELD_TEXT: bool = true;
+
     /// One `HGETALL`, no script: a job's hash always holds its marker, so
     /// an empty reply is no job (none, or one that expired).
     async fn get(&self, key: &str) -> Result<Option<Value>> {
@@ -364,7 +367,7 @@ impl AsyncSessionBackend for RedisOwnerJobs {
                 return Ok(None);
             };
             match self
-                .write_field(&UPDATE_FIELD, key, &write, Some(revision))
+                .write_field(&UPDATE_FIELD, key, write, Some(revision))
                 .await?
             {
                 0 => return Ok(Some(false)),
@@ -376,7 +379,7 @@ impl AsyncSessionBackend for RedisOwnerJobs {
     }
 
     async fn set_field(&self, key: &str, write: FieldWrite<'_>) -> Result<bool> {
-        Ok(self.write_field(&SET_FIELD, key, &write, None).await? == 1)
+        Ok(self.write_field(&SET_FIELD, key, write, None).await? == 1)
     }
 
     /// One script, `increment_field.lua`: the field's member read, added to,
@@ -474,7 +477,7 @@ impl RedisOwnerJobs {
         &self,
         script: &Script,
         key: &str,
-        write: &FieldWrite<'_>,
+        write: FieldWrite<'_>,
         revision: Option<String>,
     ) -> Result<i64> {
         let ttl = self.store.ttl_seconds;
@@ -483,10 +486,7 @@ impl RedisOwnerJobs {
         args.push(ttl.to_string());
         args.push(write.name.to_owned());
         // a JSON text is never empty: empty removes the field
-        args.push(match &write.value {
-            Some(value) => json_text(key, value)?,
-            None => String::new(),
-        });
+        args.push(write.value.map(FieldJson::into_text).unwrap_or_default());
         args.extend(write.aliases.iter().map(|f| (*f).to_owned()));
         // the update's revision goes last, where its script takes it off
         args.extend(revision);

@@ -13,7 +13,10 @@
 //! The difference of the two totals over 2,000 is one call's instructions,
 //! the set-up taken out. Operations: `tower_store_get`, `tower_get`,
 //! `tower_store_field`; sides: `floor` (written by hand on the same
-//! `Session`, as in `benches/jobsess.rs`) and `jobsess`.
+//! `Session`, as in `benches/jobsess.rs`) and `jobsess`. And
+//! `redis_store_field jobsess`: the client's instructions of a field write
+//! to the Redis job store at `REDIS_URL` (the server's are not counted),
+//! to compare two builds of jobsess.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -36,12 +39,14 @@ fn main() {
     };
     let calls: u32 = calls.parse().expect("CALLS is a number");
     let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
         .build()
         .expect("a runtime");
     let job = job_123();
     let prefs = job.user_preferences.clone();
     let session = Session::new(None, Arc::new(MemoryStore::default()), None);
     let jobs = AsyncJobSession::<TranscriptionJob, _>::new(session.clone());
+    let mut redis_jobs = None;
     rt.block_on(async {
         // the job there already, as in the criterion groups after their first call
         jobs.store(ID, &job).await.expect("stores");
@@ -69,8 +74,30 @@ fn main() {
                         .await
                         .expect("stores");
                 }
+                ("redis_store_field", "jobsess") => {
+                    let jobs = redis_jobs.get_or_insert(redis_jobs_of(&job).await);
+                    jobs.store_field(black_box(ID), TranscriptionJob::USER_PREFERENCES, &prefs)
+                        .await
+                        .expect("stores");
+                }
                 _ => panic!("no operation {op} with side {side}"),
             }
         }
     });
+}
+
+/// A fresh owner's jobs in the Redis job store at `REDIS_URL`, holding
+/// `job` under [`ID`].
+async fn redis_jobs_of(
+    job: &TranscriptionJob,
+) -> AsyncJobSession<TranscriptionJob, jobsess::redis::RedisOwnerJobs> {
+    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let store = jobsess::redis::RedisJobStore::connect(&url)
+        .await
+        .expect("a Redis at REDIS_URL")
+        .with_namespace("jobsess-instructions");
+    let token = jobsess::redis::RedisJobStore::new_owner_token().expect("a token");
+    let jobs = AsyncJobSession::new(store.owner(&token).expect("an owner"));
+    jobs.store(ID, job).await.expect("stores");
+    jobs
 }

@@ -124,17 +124,29 @@ macro_rules! each {
     };
 }
 
+/// Straight to the session of either version: one layer, not two.
 impl AsyncKeyValue for AnySession {
     async fn get(&self, key: &str) -> Result<Option<Value>> {
-        each!(self, |s| AsyncKeyValue::get(s, key).await)
+        each!(self, |s| s
+            .get_value(key)
+            .await
+            .map_err(|err| Error::backend(Op::Read, key, err)))
     }
 
     async fn insert(&self, key: &str, value: Value) -> Result<bool> {
-        each!(self, |s| AsyncKeyValue::insert(s, key, value).await)
+        let old = each!(self, |s| s
+            .insert_value(key, value)
+            .await
+            .map_err(|err| Error::backend(Op::Write, key, err)));
+        Ok(old?.is_some())
     }
 
     async fn remove(&self, key: &str) -> Result<bool> {
-        each!(self, |s| AsyncKeyValue::remove(s, key).await)
+        let old = each!(self, |s| s
+            .remove_value(key)
+            .await
+            .map_err(|err| Error::backend(Op::Remove, key, err)));
+        Ok(old?.is_some())
     }
 }
 

@@ -3,7 +3,6 @@
 //! and [`AsyncKeyValue`], a store that can't list its keys, which
 //! [`Indexed`](super::Indexed) makes a backend.
 
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -118,22 +117,6 @@ pub trait AsyncSessionBackend: Send + Sync {
                 None => Ok(None),
             }
         }
-    }
-
-    /// Encodes `value` and puts it under `key`; whether it replaced a value.
-    /// The fallback encodes to a `Value` for [`insert`](Self::insert),
-    /// before anything is awaited.
-    ///
-    /// # Errors
-    /// A value that can't be encoded ([`Error::Encode`]), or as
-    /// [`insert`](Self::insert).
-    fn insert_encoded<T: Serialize + Sync + ?Sized>(
-        &self,
-        key: &str,
-        value: &T,
-    ) -> impl Future<Output = Result<bool>> + Send {
-        let value = codec::encode(key, value);
-        async move { self.insert(key, value?).await }
     }
 
     /// Puts `value`, a job at `version` of its metadata type, under `key`,

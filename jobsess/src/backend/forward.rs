@@ -267,18 +267,6 @@ impl<W: AsyncForward + ?Sized> AsyncSessionBackend for W {
         <W as AsyncForward>::inner(self).get_decoded(key)
     }
 
-    async fn insert_encoded<T: Serialize + Sync + ?Sized>(
-        &self,
-        key: &str,
-        value: &T,
-    ) -> Result<bool> {
-        let replaced = <W as AsyncForward>::inner(self)
-            .insert_encoded(key, value)
-            .await?;
-        <W as AsyncForward>::written(self, Written::Key(key));
-        Ok(replaced)
-    }
-
     async fn insert_versioned(&self, key: &str, value: Value, version: u32) -> Result<bool> {
         let replaced = <W as AsyncForward>::inner(self)
             .insert_versioned(key, value, version)

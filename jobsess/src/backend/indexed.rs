@@ -234,14 +234,6 @@ macro_rules! indexed_backend {
                 async move { Indexed::new(self).get_decoded(key).await }
             }
 
-            fn insert_encoded<T: serde::Serialize + Sync + ?Sized>(
-                &self,
-                key: &str,
-                value: &T,
-            ) -> impl Future<Output = Result<bool>> + Send {
-                async move { Indexed::new(self).insert_encoded(key, value).await }
-            }
-
             fn insert_versioned(
                 &self,
                 key: &str,

@@ -2,9 +2,10 @@
 //!
 //! It owns the two contracts, [`SessionBackend`] (sync) and
 //! [`AsyncSessionBackend`] (async): four required methods each, the rest
-//! provided with bodies that are the fallbacks; the async one adds
-//! `update_field` and `increment_field`, which a server-side store does in
-//! one atomic step. It owns the in-memory maps, and the decorators, which
+//! provided with bodies that are the fallbacks; the sync one has
+//! `insert_encoded` (a session that keeps text encodes a job straight to
+//! it), the async one `update_field` and `increment_field`, which a
+//! server-side store does in one atomic step. It owns the in-memory maps, and the decorators, which
 //! wrap a backend through [`Forward`] or [`AsyncForward`]: [`Budget`] (a
 //! size limit), `Notifying` (watchers, in `jobsess::watch`), and the
 //! `Mutex`/`Arc` adapters. [`Indexed`] (an id index for stores that can't

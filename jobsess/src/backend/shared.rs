@@ -5,7 +5,6 @@
 use std::borrow::Cow;
 use std::sync::Mutex;
 
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -52,14 +51,6 @@ impl<B: SessionBackend + Send> AsyncSessionBackend for Mutex<B> {
     /// Decoded under the lock, with no copy of the job.
     async fn get_decoded<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
         lock(self, Op::Read, key)?.get_decoded(key)
-    }
-
-    async fn insert_encoded<T: Serialize + Sync + ?Sized>(
-        &self,
-        key: &str,
-        value: &T,
-    ) -> Result<bool> {
-        lock(self, Op::Write, key)?.insert_encoded(key, value)
     }
 
     /// Under one lock.

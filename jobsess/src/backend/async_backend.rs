@@ -234,33 +234,48 @@ pub trait AsyncSessionBackend: Send + Sync {
         }
     }
 
-    /// Changes one field of the job under `key` in one read-modify-write
-    /// that reads and writes only that field: `f` gets the job's members of
-    /// `keys` (as [`get_field`](Self::get_field) reads them) and returns the
-    /// write to make, or `None` when the field alone won't do (a job of
-    /// another version, to migrate whole). `Some(true)`: written;
-    /// `Some(false)`: no such job; `None`: nothing written, and the handles
-    /// then make the change with [`update`](Self::update) of the whole job.
+    /// Changes one field of the job under `key` in one read-modify-write:
+    /// `f` gets the job's members of `keys` (at least those; the fallback
+    /// gives it the whole job) and returns the write to make, or `None`
+    /// when the field alone won't do (a job of another version, to migrate
+    /// whole). `Some(true)`: written; `Some(false)`: no such job; `None`:
+    /// `f` declined and nothing was written, and the handles then make the
+    /// change with [`update`](Self::update) of the whole job.
     ///
-    /// The fallback returns `None` without calling `f`, so every backend
-    /// gets the whole-job update. The Redis job store overrides it: it reads
-    /// the field's members and the revision with one `HMGET` and writes the
-    /// field only if the revision is unchanged, else runs `f` again.
+    /// The fallback is an [`update`](Self::update) of the whole job that
+    /// applies `f`'s write to it, as atomic as the backend's `update`. The
+    /// Redis job store overrides it: it reads the field's members and the
+    /// revision with one `HMGET` and writes the field only if the revision
+    /// is unchanged, else runs `f` again.
     ///
     /// # Errors
-    /// What `f` returns (nothing is written), or as [`get_field`](Self::get_field)
-    /// and [`set_field`](Self::set_field).
+    /// What `f` returns (nothing is written), or as [`update`](Self::update).
     fn update_field<F>(
         &self,
         key: &str,
         keys: FieldKeys<'_>,
-        f: F,
+        mut f: F,
     ) -> impl Future<Output = Result<Option<bool>>> + Send
     where
         F: FnMut(&Value) -> Result<Option<FieldWrite<'static>>> + Send,
     {
-        let _ = (key, keys, f);
-        std::future::ready(Ok(None))
+        let _ = keys;
+        async move {
+            let mut declined = false;
+            let found = self
+                .update(key, |job| {
+                    declined = false;
+                    let Some(write) = f(job)? else {
+                        declined = true;
+                        return Ok(None);
+                    };
+                    let mut job = job.clone();
+                    write.apply(key, &mut job)?;
+                    Ok(Some(job))
+                })
+                .await?;
+            Ok((!declined).then_some(found))
+        }
     }
 
     /// Adds to a whole-number field of the job under `key` in one atomic

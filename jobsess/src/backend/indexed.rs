@@ -199,17 +199,19 @@ fn unexpected(value: &Value) -> de::Unexpected<'_> {
 }
 
 /// Makes a store that can't list its keys, which implements
-/// [`AsyncKeyValue`], an [`AsyncSessionBackend`] by handing every method
-/// to [`Indexed`] over it: what `Indexed::new(store)` does, for a store
-/// that must be a backend itself (a tower-sessions `Session`, which the
-/// handles and extractors take as it is). Every method is forwarded, so
-/// the store behaves exactly as `Indexed` over it.
+/// [`AsyncKeyValue`], an [`AsyncSessionBackend`] that answers as
+/// [`Indexed`] over it: what `Indexed::new(store)` does, for a store that
+/// must be a backend itself (a tower-sessions `Session`, which the handles
+/// and extractors take as it is). The methods that keep the index go to
+/// `Indexed`; a read or a removal goes straight to the store (`Indexed`
+/// only forwards them), and every other method is the contract's
+/// fallback on these, as it is for `Indexed`.
 #[cfg(any(feature = "tower-sessions", feature = "tower-sessions-014"))]
 macro_rules! indexed_backend {
     ($store:ty) => {
         impl $crate::backend::AsyncSessionBackend for $store {
             fn get(&self, key: &str) -> impl Future<Output = Result<Option<Value>>> + Send {
-                async move { Indexed::new(self).get(key).await }
+                AsyncKeyValue::get(self, key)
             }
 
             fn insert(&self, key: &str, value: Value) -> impl Future<Output = Result<bool>> + Send {
@@ -217,7 +219,7 @@ macro_rules! indexed_backend {
             }
 
             fn remove(&self, key: &str) -> impl Future<Output = Result<bool>> + Send {
-                async move { Indexed::new(self).remove(key).await }
+                AsyncKeyValue::remove(self, key)
             }
 
             fn keys_with_prefix(
@@ -227,55 +229,12 @@ macro_rules! indexed_backend {
                 async move { Indexed::new(self).keys_with_prefix(start).await }
             }
 
-            fn get_decoded<T: serde::de::DeserializeOwned>(
-                &self,
-                key: &str,
-            ) -> impl Future<Output = Result<Option<T>>> + Send {
-                async move { Indexed::new(self).get_decoded(key).await }
-            }
-
-            fn insert_versioned(
-                &self,
-                key: &str,
-                value: Value,
-                version: u32,
-            ) -> impl Future<Output = Result<bool>> + Send {
-                async move {
-                    Indexed::new(self)
-                        .insert_versioned(key, value, version)
-                        .await
-                }
-            }
-
-            fn get_field(
-                &self,
-                key: &str,
-                keys: $crate::FieldKeys<'_>,
-            ) -> impl Future<Output = Result<Option<Value>>> + Send {
-                async move { Indexed::new(self).get_field(key, keys).await }
-            }
-
-            fn get_field_decoded<M: $crate::JobMetadata, T>(
-                &self,
-                key: &str,
-                field: &$crate::Field<M, T>,
-            ) -> impl Future<Output = Result<Option<T>>> + Send {
-                async move { Indexed::new(self).get_field_decoded(key, field).await }
-            }
-
             fn set_field(
                 &self,
                 key: &str,
                 write: $crate::backend::FieldWrite<'_>,
             ) -> impl Future<Output = Result<bool>> + Send {
                 async move { Indexed::new(self).set_field(key, write).await }
-            }
-
-            fn update<F>(&self, key: &str, f: F) -> impl Future<Output = Result<bool>> + Send
-            where
-                F: FnMut(&Value) -> Result<Option<Value>> + Send,
-            {
-                async move { Indexed::new(self).update(key, f).await }
             }
 
             fn remove_with_prefix(

@@ -5,21 +5,26 @@
 //! provided with bodies that are the fallbacks; the sync one has
 //! `insert_encoded` (a session that keeps text encodes a job straight to
 //! it), the async one `update_field` and `increment_field`, which a
-//! server-side store does in one atomic step. It owns the in-memory maps, and the decorators, which
-//! wrap a backend through [`Forward`] or [`AsyncForward`]: [`Budget`] (a
-//! size limit), `Notifying` (watchers, in `jobsess::watch`), and the
-//! `Mutex`/`Arc` adapters. [`Indexed`] (an id index for stores that can't
-//! list their keys) is the one that doesn't: the `indexed_backend!` macro
-//! writes its forwarding for a session type. It uses the model layer
-//! only.
+//! server-side store does in one atomic step. It owns the in-memory maps
+//! and the decorators. It uses the model layer only.
 //!
-//! A backend moves JSON values in and out under string keys. Four methods
-//! are required; the others are provided, with bodies that are the
-//! fallbacks built on the four, and a backend that can do better overrides
-//! them (the maps patch a field in place and clear a prefix in one pass).
-//! Policy that cuts across backends is a decorator around one: [`Budget`]
-//! for a size limit, and, on the async side, [`Indexed`] for stores that
-//! can't list their keys. The handles only build keys, encode and decode.
+//! There are three ways to become a backend, one for each kind of thing:
+//! - **a store that can list its keys** (a map, a session, a server-side
+//!   store): implement [`SessionBackend`] or [`AsyncSessionBackend`] — the
+//!   four required methods, and any fallback it can do better;
+//! - **a wrapper that adds a policy to another backend**: implement
+//!   [`Forward`] or [`AsyncForward`] (the inner backend, and a check or a
+//!   hook), and every method is forwarded: [`Budget`] (a size limit),
+//!   `Notifying` (watchers, in `jobsess::watch`);
+//! - **a store that can't list its keys** (a tower-sessions `Session`):
+//!   implement [`AsyncKeyValue`] (get, insert, remove) and use it through
+//!   [`Indexed`], which keeps an id index in it.
+//!
+//! `Mutex<B>` makes a sync backend an async one; `Arc<B>` and `&B` of an
+//! async backend are backends too.
+//!
+//! A backend moves JSON values in and out under string keys. The handles
+//! only build keys, encode and decode.
 //!
 //! A backend of your own, in a dozen lines:
 //!

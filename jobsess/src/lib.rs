@@ -175,11 +175,11 @@ pub use error::{BoxError, Error, Op, Result};
 pub use handle::update::Updated;
 pub use handle::{AsyncJobSession, JobSession};
 pub use model::counter::Counter;
+pub use model::field::VERSION_KEY;
 pub use model::field::{Field, FieldKeys, FieldOf};
 pub use model::metadata::End;
 pub use model::metadata::{JobMetadata, Schema, UntypedJob};
 pub use model::status::{HasStatus, JobStatus, Status};
-pub use model::version::VERSION_KEY;
 
 /// Derives [`JobMetadata`](trait@JobMetadata) for a struct with named fields
 /// that also derives serde's `Serialize` and `Deserialize`.

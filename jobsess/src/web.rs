@@ -41,19 +41,18 @@ pub(crate) const KEEP_ALIVE: std::time::Duration = std::time::Duration::from_sec
 /// before it (empty if there was none). Then the events end.
 #[cfg(all(feature = "watch", any(feature = "axum", feature = "actix")))]
 pub(crate) fn sse_events<T, R>(
-    watch: crate::watch::Watch<T>,
+    watch: crate::handle::watch::Watch<T>,
     render: R,
-) -> impl futures_util::Stream<Item = crate::watch::SseEvent> + use<T, R>
+) -> impl futures_util::Stream<Item = SseEvent> + use<T, R>
 where
-    R: FnMut(T) -> crate::watch::SseEvent,
+    R: FnMut(T) -> SseEvent,
 {
-    use crate::watch::{DONE_EVENT, SseEvent};
     use futures_util::StreamExt;
 
     /// Where the events stand: watching (with the last event's data), or
     /// the `done` event left to send.
     enum State<T, R> {
-        Watching(crate::watch::Watch<T>, R, String),
+        Watching(crate::handle::watch::Watch<T>, R, String),
         Done(SseEvent),
     }
     let start = State::Watching(watch, render, String::new());

@@ -376,7 +376,7 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
     async fn update_field_with<T: Send>(
         &self,
         key: String,
-        field: &crate::Field<M, T>,
+        field: &crate::model::field::Field<M, T>,
         mut f: impl FnMut(&mut T) -> Result<()> + Send,
     ) -> Result<T> {
         let mut out = None;

@@ -373,7 +373,7 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
     fn update_field_with<T>(
         &mut self,
         key: String,
-        field: &crate::Field<M, T>,
+        field: &crate::model::field::Field<M, T>,
         f: impl FnMut(&mut T) -> Result<()>,
     ) -> Result<T> {
         let mut out = None;
@@ -412,7 +412,7 @@ impl<M: JobMetadata, S: SessionBackend> JobSession<M, S> {
     pub fn increment_field<F>(&mut self, id: &str, field: F, by: i64) -> Result<F::Value>
     where
         F: FieldOf<M>,
-        F::Value: crate::Counter,
+        F::Value: crate::model::counter::Counter,
     {
         let (key, field) = (self.key(id)?, field.field());
         let add = update::add::<F::Value>(&key, field.name(), by);

@@ -26,7 +26,7 @@ pub use job_session::JobSession;
 /// empty session of the examples; `$is_empty` checks `jobs.session()`.
 macro_rules! handle_accessors {
     ($handle:ident, $backend:ident, $new_session:literal, $is_empty:literal) => {
-        impl<M: $crate::JobMetadata, S: $backend> $handle<M, S> {
+        impl<M: $crate::model::metadata::JobMetadata, S: $backend> $handle<M, S> {
             /// A handle on `session` for the prefix `M` was derived with.
             ///
             /// ```
@@ -62,7 +62,7 @@ macro_rules! handle_accessors {
             pub fn with_prefix(
                 session: S,
                 prefix: impl Into<::std::borrow::Cow<'static, str>>,
-            ) -> $crate::Result<Self> {
+            ) -> $crate::error::Result<Self> {
                 Ok($handle {
                     session,
                     keys: $crate::key::KeySpace::checked(prefix)?,
@@ -93,7 +93,7 @@ macro_rules! handle_accessors {
             /// # Errors
             /// [`Error::InvalidJobId`](crate::Error::InvalidJobId) for an id
             /// that breaks the [key rules](crate::key).
-            pub fn key(&self, id: &str) -> $crate::Result<String> {
+            pub fn key(&self, id: &str) -> $crate::error::Result<String> {
                 self.keys.job(id)
             }
 
@@ -110,9 +110,9 @@ macro_rules! handle_accessors {
             /// assert_eq!(jobs.not_found("").http_status(), 400);
             /// ```
             #[must_use]
-            pub fn not_found(&self, id: &str) -> $crate::Error {
+            pub fn not_found(&self, id: &str) -> $crate::error::Error {
                 match self.key(id) {
-                    Ok(key) => $crate::Error::JobNotFound { key },
+                    Ok(key) => $crate::error::Error::JobNotFound { key },
                     Err(err) => err,
                 }
             }

@@ -142,7 +142,7 @@ pub(crate) fn add<'a, T: crate::model::counter::Counter>(
             *value = sum;
             Ok(())
         }
-        None => Err(crate::Error::Overflow {
+        None => Err(crate::error::Error::Overflow {
             key: key.to_owned(),
             field: name.to_owned(),
             by,

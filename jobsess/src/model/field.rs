@@ -7,6 +7,23 @@ use serde_json::Value;
 
 use crate::error::Result;
 
+/// The member of a stored job object that holds its version, for types
+/// derived with `#[job_metadata(version = N)]` and `N` above 1. No field
+/// can be stored under it: the derive refuses one.
+///
+/// ```
+/// use jobsess::{JobMetadata, JobSession, VERSION_KEY};
+/// #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
+/// #[job_metadata(version = 2)]
+/// struct Job { file: String }
+///
+/// let mut session = std::collections::HashMap::new();
+/// JobSession::<Job, _>::new(&mut session).store("a", &Job { file: "a.mp3".into() })?;
+/// assert_eq!(session["job_a"], serde_json::json!({ "file": "a.mp3", VERSION_KEY: 2 }));
+/// # Ok::<(), jobsess::Error>(())
+/// ```
+pub const VERSION_KEY: &str = "jobsess:version";
+
 /// The typed key of one stored field of the metadata type `M`, whose value
 /// is a `T`.
 ///
@@ -343,7 +360,7 @@ impl<'f> FieldKeys<'f> {
     pub fn members(&self) -> impl Iterator<Item = &'f str> + use<'f> {
         std::iter::once(self.name)
             .chain(self.aliases.iter().copied())
-            .chain(std::iter::once(crate::VERSION_KEY))
+            .chain(std::iter::once(VERSION_KEY))
     }
 
     /// Whether `member` is one of [`members`](Self::members).
@@ -354,7 +371,7 @@ impl<'f> FieldKeys<'f> {
     /// ```
     #[must_use]
     pub fn contains(&self, member: &str) -> bool {
-        member == self.name || member == crate::VERSION_KEY || self.aliases.contains(&member)
+        member == self.name || member == VERSION_KEY || self.aliases.contains(&member)
     }
 
     /// The members of `job` that this read needs, copied out; a value that
@@ -493,7 +510,7 @@ impl FieldWrite<'_> {
             .value
             .map(FieldJson::into_value)
             .transpose()
-            .map_err(|err| crate::Error::backend(crate::Op::Write, key, err))?;
+            .map_err(|err| crate::error::Error::backend(crate::error::Op::Write, key, err))?;
         for alias in self.aliases {
             fields.remove(*alias);
         }

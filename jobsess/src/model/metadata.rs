@@ -157,7 +157,7 @@ pub trait JobMetadata: Serialize + DeserializeOwned {
     /// [`Error::Migration`](crate::Error::Migration) here, where no
     /// `migrate_from` is declared.
     #[doc(hidden)]
-    fn __migrate(found: u32, key: &str, job: &Value) -> crate::Result<Self> {
+    fn __migrate(found: u32, key: &str, job: &Value) -> crate::error::Result<Self> {
         let _ = job;
         Err(no_migration::<Self>(found, key))
     }
@@ -269,8 +269,8 @@ fn null() -> Value {
 }
 
 /// What a versioned type with no `migrate_from` does with an older job.
-pub(crate) fn no_migration<M: JobMetadata>(found: u32, key: &str) -> crate::Error {
-    crate::Error::Migration {
+pub(crate) fn no_migration<M: JobMetadata>(found: u32, key: &str) -> crate::error::Error {
+    crate::error::Error::Migration {
         key: key.to_owned(),
         type_name: M::type_name().to_owned(),
         from: found,

@@ -16,24 +16,8 @@ use serde_json::Value;
 use crate::error::{BoxError, Error, Result};
 use crate::model::codec;
 use crate::model::field::Field;
+use crate::model::field::VERSION_KEY;
 use crate::model::metadata::JobMetadata;
-
-/// The member of a stored job object that holds its version, for types
-/// derived with `#[job_metadata(version = N)]` and `N` above 1. No field
-/// can be stored under it: the derive refuses one.
-///
-/// ```
-/// use jobsess::{JobMetadata, JobSession, VERSION_KEY};
-/// #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
-/// #[job_metadata(version = 2)]
-/// struct Job { file: String }
-///
-/// let mut session = std::collections::HashMap::new();
-/// JobSession::<Job, _>::new(&mut session).store("a", &Job { file: "a.mp3".into() })?;
-/// assert_eq!(session["job_a"], serde_json::json!({ "file": "a.mp3", VERSION_KEY: 2 }));
-/// # Ok::<(), jobsess::Error>(())
-/// ```
-pub const VERSION_KEY: &str = "jobsess:version";
 
 /// The version the job under `key` was stored at: its [`VERSION_KEY`]
 /// member, 1 if it has none.

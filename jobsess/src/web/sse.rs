@@ -84,7 +84,10 @@ impl SseEvent {
     /// An item of a watch stream through `render`; an error is an `error`
     /// event with the public text a web response would carry.
     #[cfg(any(feature = "axum", feature = "actix"))]
-    pub(crate) fn of<T>(item: crate::Result<T>, render: &mut impl FnMut(T) -> SseEvent) -> Self {
+    pub(crate) fn of<T>(
+        item: crate::error::Result<T>,
+        render: &mut impl FnMut(T) -> SseEvent,
+    ) -> Self {
         match item {
             Ok(value) => render(value),
             Err(err) => SseEvent::named("error", crate::web::response_parts(&err).1),

@@ -189,8 +189,9 @@ fn expand(model: &Model) -> TokenStream {
 
     // One run of text: nothing in it is what an error points at.
     let mut text = format!(
-        "fn schema() -> &'static {krate_text}::Schema {{ &{krate_text}::Schema {{ \
-         key_prefix: {prefix:?}, type_name: {:?}, field_keys: &[",
+        "fn schema() -> &'static {krate_text}::Schema {{ \
+         const SCHEMA: {krate_text}::Schema = {krate_text}::__private::schema( \
+         {prefix:?}, {:?}, &[",
         ident.to_string()
     );
     for field in fields {
@@ -199,9 +200,9 @@ fn expand(model: &Model) -> TokenStream {
     let _ = match schema_version {
         Some(version) => write!(
             text,
-            "], version: ::core::option::Option::Some({version}) }} }}"
+            "], ::core::option::Option::Some({version})); &SCHEMA }}"
         ),
-        None => write!(text, "], version: ::core::option::Option::None }} }}"),
+        None => write!(text, "], ::core::option::Option::None); &SCHEMA }}"),
     };
     let mut schema = Out::new();
     schema.text(&text).tokens(&version_items);
@@ -543,7 +544,10 @@ mod tests {
             out.contains(":: jobsess :: JobMetadata for Render < T >"),
             "{out}"
         );
-        assert!(out.contains("key_prefix : \"render\""), "{out}");
+        assert!(
+            out.contains(":: jobsess :: __private :: schema (\"render\" , \"Render\""),
+            "{out}"
+        );
         assert!(out.contains("pub const SCENE : :: jobsess :: Field < Self , T > = :: jobsess :: __private :: field (\"scene\")"), "{out}");
         assert!(out.contains(":: jobsess :: __private :: default (:: jobsess :: __private :: field (\"n\") , < u8 as :: core :: default :: Default > :: default)"), "{out}");
         assert!(
@@ -565,7 +569,7 @@ mod tests {
                 .expect("parses");
         let out = super::derive(&input).to_string();
         assert!(out.contains("compile_error"), "{out}");
-        assert!(out.contains("key_prefix : \"job\""), "{out}");
+        assert!(out.contains("schema (\"job\" , \"J\""), "{out}");
         assert!(out.contains("const X"), "{out}");
     }
 

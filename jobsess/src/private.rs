@@ -27,6 +27,22 @@ pub type Deserializer<'a> = serde_path_to_error::Deserializer<'a, 'a, &'a Value>
 /// The key of a field that goes through its type's own serde impls.
 pub use crate::model::codec::plain as field;
 
+/// A type's [`Schema`](crate::Schema), as the derive makes it.
+#[must_use]
+pub const fn schema(
+    key_prefix: &'static str,
+    type_name: &'static str,
+    field_keys: &'static [&'static str],
+    version: Option<u32>,
+) -> crate::model::metadata::Schema {
+    crate::model::metadata::Schema {
+        key_prefix,
+        type_name,
+        field_keys,
+        version,
+    }
+}
+
 /// The key of a field with `with`, `serialize_with` or
 /// `deserialize_with`: the derive passes the functions of each direction.
 #[must_use]

@@ -32,6 +32,7 @@ pub const COOKIE_BUDGET: usize = 4000;
 /// assert!(CookieSecurity::Private.value_len(json) >= (json.len() + 28) * 4 / 3);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum CookieSecurity {
     /// Encrypted (the default of actix-session): the value is the base64 of
     /// a nonce, the encrypted JSON and a tag.

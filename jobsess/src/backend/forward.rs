@@ -168,6 +168,7 @@ impl<B: SessionBackend + ?Sized> Forward for &mut B {
 /// What a write through an [`AsyncForward`] wrapper changed, as its
 /// [`written`](AsyncForward::written) hears of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Written<'a> {
     /// The value under this key (written, patched or removed).
     Key(&'a str),

@@ -208,6 +208,7 @@ pub enum End {
 /// assert_eq!(schema.version, None);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Schema {
     /// The default prefix of the session keys.
     pub key_prefix: &'static str,

@@ -256,6 +256,45 @@ impl<C: Connection> PostgresOwnerJobs<C> {
         .transpose()
     }
 
+    /// Removes the jobs one statement of `sql/remove*.sql` selects (a row
+    /// back for each); how many live ones there were.
+    async fn remove_rows<'a>(
+        &'a self,
+        op_key: &str,
+        build: impl FnOnce(Duration) -> Statement<'a> + Send + 'a,
+    ) -> Result<usize> {
+        let rows = self.fetch(Op::Remove, op_key, build).await?;
+        let mut live = 0;
+        for row in rows {
+            if row
+                .try_get::<bool, _>("live")
+                .map_err(|e| Error::store_backend(super::STORE, Op::Remove, op_key, e))?
+            {
+                live += 1;
+            }
+        }
+        Ok(live)
+    }
+
+    /// Why a field write wrote nothing: no live job (`false`), or a job
+    /// that is no object (the error that names it).
+    async fn why_not_written(&self, key: &str, job_type: &'static str) -> Result<bool> {
+        match self.read(key).await? {
+            Some((_, job)) if !job.is_object() => {
+                Err(crate::error::not_an_object_named(key, job_type, &job))
+            }
+            _ => Ok(false),
+        }
+    }
+}
+
+impl<C: Connection> Revised for PostgresOwnerJobs<C> {
+    type Revision = i64;
+
+    fn update_attempts(&self) -> u32 {
+        self.store.update_attempts
+    }
+
     /// Replaces (or creates) the job under `key`; with `version`, unless the
     /// live job there is newer. Whether a live job was there.
     async fn write_job(&self, key: &str, value: Value, version: Option<u32>) -> Result<bool> {
@@ -306,41 +345,6 @@ impl<C: Connection> PostgresOwnerJobs<C> {
         }
     }
 
-    /// Removes the jobs one statement of `sql/remove*.sql` selects (a row
-    /// back for each); how many live ones there were.
-    async fn remove_rows<'a>(
-        &'a self,
-        op_key: &str,
-        build: impl FnOnce(Duration) -> Statement<'a> + Send + 'a,
-    ) -> Result<usize> {
-        let rows = self.fetch(Op::Remove, op_key, build).await?;
-        let mut live = 0;
-        for row in rows {
-            if row
-                .try_get::<bool, _>("live")
-                .map_err(|e| Error::store_backend(super::STORE, Op::Remove, op_key, e))?
-            {
-                live += 1;
-            }
-        }
-        Ok(live)
-    }
-
-    /// Why a field write wrote nothing: no live job (`false`), or a job
-    /// that is no object (the error that names it).
-    async fn why_not_written(&self, key: &str, job_type: &'static str) -> Result<bool> {
-        match self.read(key).await? {
-            Some((_, job)) if !job.is_object() => {
-                Err(crate::error::not_an_object_named(key, job_type, &job))
-            }
-            _ => Ok(false),
-        }
-    }
-}
-
-impl<C: Connection> Revised for PostgresOwnerJobs<C> {
-    type Revision = i64;
-
     async fn read_revised(&self, key: &str) -> Result<Option<(i64, Value)>> {
         self.read(key).await
     }
@@ -371,30 +375,7 @@ impl<C: Connection> AsyncSessionBackend for PostgresOwnerJobs<C> {
     /// to `jsonb`.
     const FIELD_TEXT: bool = true;
 
-    /// One `SELECT` of the row.
-    async fn get(&self, key: &str) -> Result<Option<Value>> {
-        Ok(self.read(key).await?.map(|(_, job)| job))
-    }
-
-    async fn insert(&self, key: &str, value: Value) -> Result<bool> {
-        self.write_job(key, value, None).await
-    }
-
-    /// The version check is in the write's statement: one round trip.
-    async fn insert_versioned(&self, key: &str, value: Value, version: u32) -> Result<bool> {
-        self.write_job(key, value, Some(version)).await
-    }
-
-    /// Optimistic (see `store/update.rs`): one `SELECT` of the job and its
-    /// revision, `f`, and an `UPDATE` that writes only if the revision is
-    /// unchanged; else again after a little wait, up to
-    /// [`PostgresJobStore::with_update_attempts`] times.
-    async fn update<F>(&self, key: &str, f: F) -> Result<bool>
-    where
-        F: FnMut(&Value) -> Result<Option<Value>> + Send,
-    {
-        crate::store::update::optimistic(self, self.store.update_attempts, key, f).await
-    }
+    crate::store::update::engine_methods!();
 
     async fn remove(&self, key: &str) -> Result<bool> {
         let Some((prefix, id)) = split(key) else {

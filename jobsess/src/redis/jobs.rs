@@ -130,24 +130,6 @@ impl RedisOwnerJobs {
         Ok(Some((revision, job)))
     }
 
-    /// Replaces the job under `key` with [`INSERT`]; with `version`,
-    /// unless the job there is newer. Whether it existed.
-    async fn write_job(&self, key: &str, value: Value, version: Option<u32>) -> Result<bool> {
-        let check = version.map(|v| v.to_string()).unwrap_or_default();
-        let args = write_args(key, self.store.ttl_seconds, check, value)?;
-        let existed: i64 = self
-            .write(&INSERT, Op::Write, key, self.keys(key), args)
-            .await?;
-        match version {
-            Some(known) if existed < 0 => Err(Error::NewerVersion {
-                key: key.to_owned(),
-                found: u32::try_from(-existed).unwrap_or(u32::MAX),
-                known,
-            }),
-            _ => Ok(existed == 1),
-        }
-    }
-
     /// Runs the write `script` (made with `script!(write ...)`) with the
     /// server time after which this store will have answered it with an
     /// error: the script refuses to run later than that (a command the
@@ -262,6 +244,28 @@ impl RedisOwnerJobs {
 impl Revised for RedisOwnerJobs {
     type Revision = String;
 
+    fn update_attempts(&self) -> u32 {
+        self.store.update_attempts
+    }
+
+    /// Replaces the job under `key` with [`INSERT`]; with `version`,
+    /// unless the job there is newer. Whether it existed.
+    async fn write_job(&self, key: &str, value: Value, version: Option<u32>) -> Result<bool> {
+        let check = version.map(|v| v.to_string()).unwrap_or_default();
+        let args = write_args(key, self.store.ttl_seconds, check, value)?;
+        let existed: i64 = self
+            .write(&INSERT, Op::Write, key, self.keys(key), args)
+            .await?;
+        match version {
+            Some(known) if existed < 0 => Err(Error::NewerVersion {
+                key: key.to_owned(),
+                found: u32::try_from(-existed).unwrap_or(u32::MAX),
+                known,
+            }),
+            _ => Ok(existed == 1),
+        }
+    }
+
     async fn read_revised(&self, key: &str) -> Result<Option<(String, Value)>> {
         self.read(key).await
     }
@@ -279,31 +283,7 @@ impl AsyncSessionBackend for RedisOwnerJobs {
     /// A field's member holds its JSON text.
     const FIELD_TEXT: bool = true;
 
-    /// One `HGETALL`, no script: a job's hash always holds its marker, so
-    /// an empty reply is no job (none, or one that expired).
-    async fn get(&self, key: &str) -> Result<Option<Value>> {
-        Ok(self.read(key).await?.map(|(_, job)| job))
-    }
-
-    async fn insert(&self, key: &str, value: Value) -> Result<bool> {
-        self.write_job(key, value, None).await
-    }
-
-    /// The version check is in the write's script: one round trip.
-    async fn insert_versioned(&self, key: &str, value: Value, version: u32) -> Result<bool> {
-        self.write_job(key, value, Some(version)).await
-    }
-
-    /// Optimistic (see `store/update.rs`): one `HGETALL` of the job and
-    /// its revision, `f`, and a script that writes only if the revision is
-    /// unchanged; else again after a little wait, up to
-    /// [`RedisJobStore::with_update_attempts`] times.
-    async fn update<F>(&self, key: &str, f: F) -> Result<bool>
-    where
-        F: FnMut(&Value) -> Result<Option<Value>> + Send,
-    {
-        crate::store::update::optimistic(self, self.store.update_attempts, key, f).await
-    }
+    crate::store::update::engine_methods!();
 
     async fn remove(&self, key: &str) -> Result<bool> {
         let removed: i64 = self

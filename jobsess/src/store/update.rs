@@ -13,10 +13,24 @@ use crate::error::{Error, Result};
 /// (`with_update_attempts`'s default on every store).
 pub(crate) const DEFAULT_UPDATE_ATTEMPTS: u32 = 32;
 
-/// The storage calls of an optimistic update, the engine's.
+/// The storage calls of a whole job, the engine's: what the methods of
+/// [`engine_methods!`] and [`optimistic`] are made of.
 pub(crate) trait Revised: Sync {
     /// What a write checks is unchanged.
     type Revision: Send;
+
+    /// How many tries an update makes (the store's `with_update_attempts`).
+    fn update_attempts(&self) -> u32;
+
+    /// Replaces (or creates) the job under `key` with `value`; with
+    /// `version`, unless the live job there is of a newer version. Whether
+    /// a live job was there.
+    fn write_job(
+        &self,
+        key: &str,
+        value: Value,
+        version: Option<u32>,
+    ) -> impl Future<Output = Result<bool>> + Send;
 
     /// The job under `key` and its revision; `None` if there is no live
     /// job.
@@ -37,13 +51,13 @@ pub(crate) trait Revised: Sync {
 
 /// Updates the job under `key` of `jobs` with `f` (see
 /// [`AsyncSessionBackend::update`](crate::AsyncSessionBackend::update)), in
-/// at most `attempts` tries.
-pub(crate) async fn optimistic<S, F>(jobs: &S, attempts: u32, key: &str, mut f: F) -> Result<bool>
+/// at most the store's number of tries.
+pub(crate) async fn optimistic<S, F>(jobs: &S, key: &str, mut f: F) -> Result<bool>
 where
     S: Revised,
     F: FnMut(&Value) -> Result<Option<Value>> + Send,
 {
-    let mut tries = Tries::new(key, attempts);
+    let mut tries = Tries::new(key, jobs.update_attempts());
     while tries.next().await {
         let Some((revision, job)) = jobs.read_revised(key).await? else {
             return Ok(false);
@@ -105,3 +119,34 @@ fn backoff(attempt: u32) -> Duration {
     let random = std::collections::hash_map::RandomState::new().hash_one(attempt);
     Duration::from_micros(random % ceiling_us)
 }
+
+/// The methods of [`AsyncSessionBackend`](crate::AsyncSessionBackend) that
+/// every server-side engine makes the same way from its storage calls
+/// ([`Revised`]), written once: put in an engine's impl of the contract.
+/// `get` is the read without the revision, `insert` and `insert_versioned`
+/// the engine's whole-job write (the version check in the same statement
+/// or script), and `update` the [`optimistic`] loop.
+macro_rules! engine_methods {
+    () => {
+        async fn get(&self, key: &str) -> Result<Option<Value>> {
+            let read = $crate::store::update::Revised::read_revised(self, key).await?;
+            Ok(read.map(|(_, job)| job))
+        }
+
+        async fn insert(&self, key: &str, value: Value) -> Result<bool> {
+            $crate::store::update::Revised::write_job(self, key, value, None).await
+        }
+
+        async fn insert_versioned(&self, key: &str, value: Value, version: u32) -> Result<bool> {
+            $crate::store::update::Revised::write_job(self, key, value, Some(version)).await
+        }
+
+        async fn update<F>(&self, key: &str, f: F) -> Result<bool>
+        where
+            F: FnMut(&Value) -> Result<Option<Value>> + Send,
+        {
+            $crate::store::update::optimistic(self, key, f).await
+        }
+    };
+}
+pub(crate) use engine_methods;

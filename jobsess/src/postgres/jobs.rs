@@ -45,17 +45,7 @@ impl Clone for PostgresOwnerJobs {
     }
 }
 
-impl crate::store::StoreOwner for PostgresOwnerJobs {
-    type Store = PostgresJobStore;
-
-    fn store(&self) -> &PostgresJobStore {
-        &self.store
-    }
-
-    fn __token(&self) -> &str {
-        &self.owner
-    }
-}
+crate::store::store_owner!(PostgresOwnerJobs, PostgresJobStore, owner);
 
 impl PostgresOwnerJobs {
     pub(super) fn new(store: PostgresJobStore, owner: &str) -> PostgresOwnerJobs {

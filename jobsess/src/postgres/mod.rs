@@ -391,10 +391,7 @@ impl PostgresJobStore {
     /// [`Error::InvalidOwner`] unless the token is 16 to 128 ASCII letters,
     /// digits, `-` or `_`.
     pub fn owner(&self, token: &str) -> Result<PostgresOwnerJobs> {
-        if !crate::store::is_token(token) {
-            return Err(Error::InvalidOwner);
-        }
-        Ok(PostgresOwnerJobs::new(self.clone(), token))
+        crate::store::JobStore::owner(self, token)
     }
 
     /// A new random owner token: 128 bits from the operating system, as hex.
@@ -433,15 +430,8 @@ impl crate::store::JobStore for PostgresJobStore {
 
     const NAME: &'static str = "PostgresJobStore";
 
-    fn owner(&self, token: &str) -> Result<PostgresOwnerJobs> {
-        PostgresJobStore::owner(self, token)
-    }
-
-    fn __references(&self) -> Result<PostgresOwnerJobs> {
-        Ok(PostgresOwnerJobs::new(
-            self.clone(),
-            crate::store::REFERENCES_OWNER,
-        ))
+    fn __owner(&self, token: &str) -> PostgresOwnerJobs {
+        PostgresOwnerJobs::new(self.clone(), token)
     }
 
     /// One statement: the claim is kept for a day, or for the jobs' TTL if

@@ -31,17 +31,7 @@ pub struct RedisOwnerJobs {
     pub(super) token: std::sync::Arc<str>,
 }
 
-impl crate::store::StoreOwner for RedisOwnerJobs {
-    type Store = RedisJobStore;
-
-    fn store(&self) -> &RedisJobStore {
-        &self.store
-    }
-
-    fn __token(&self) -> &str {
-        &self.token
-    }
-}
+crate::store::store_owner!(RedisOwnerJobs, RedisJobStore, token);
 
 impl RedisOwnerJobs {
     pub(super) fn hash_key(&self, key: &str) -> String {

@@ -199,18 +199,7 @@ impl RedisJobStore {
     /// [`Error::InvalidOwner`] unless the token is 16 to 128 ASCII letters,
     /// digits, `-` or `_`.
     pub fn owner(&self, token: &str) -> Result<RedisOwnerJobs> {
-        if !crate::store::is_token(token) {
-            return Err(Error::InvalidOwner);
-        }
-        Ok(self.owner_unchecked(token))
-    }
-
-    fn owner_unchecked(&self, token: &str) -> RedisOwnerJobs {
-        RedisOwnerJobs {
-            store: self.clone(),
-            set_key: format!("{}:{{{token}}}", self.namespace),
-            token: Arc::from(token),
-        }
+        crate::store::JobStore::owner(self, token)
     }
 
     /// A new random owner token: 128 bits from the operating system, as hex.
@@ -234,12 +223,12 @@ impl crate::store::JobStore for RedisJobStore {
 
     const NAME: &'static str = "RedisJobStore";
 
-    fn owner(&self, token: &str) -> Result<RedisOwnerJobs> {
-        RedisJobStore::owner(self, token)
-    }
-
-    fn __references(&self) -> Result<RedisOwnerJobs> {
-        Ok(self.owner_unchecked(crate::store::REFERENCES_OWNER))
+    fn __owner(&self, token: &str) -> RedisOwnerJobs {
+        RedisOwnerJobs {
+            store: self.clone(),
+            set_key: format!("{}:{{{token}}}", self.namespace),
+            token: Arc::from(token),
+        }
     }
 
     /// One script: the claim is kept for a day, or for the jobs' TTL if

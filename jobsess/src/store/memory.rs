@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
-use super::{JobStore, StoreOwner, is_token};
+use super::JobStore;
 use crate::backend::{AsyncSessionBackend, FieldWrite, Incremented};
 use crate::error::{Error, Result};
 use crate::model::field::FieldKeys;
@@ -118,11 +118,11 @@ impl JobStore for MemoryJobStore {
 
     const NAME: &'static str = "MemoryJobStore";
 
-    fn owner(&self, token: &str) -> Result<MemoryOwnerJobs> {
-        if !is_token(token) {
-            return Err(Error::InvalidOwner);
+    fn __owner(&self, token: &str) -> MemoryOwnerJobs {
+        MemoryOwnerJobs {
+            store: self.clone(),
+            token: Arc::from(token),
         }
-        Ok(self.__references_of(token))
     }
 
     async fn claim(&self, claim: &str, fresh: &str) -> Result<String> {
@@ -134,35 +134,12 @@ impl JobStore for MemoryJobStore {
             .or_insert_with(|| fresh.to_owned())
             .clone())
     }
-
-    fn __references(&self) -> Result<MemoryOwnerJobs> {
-        Ok(self.__references_of(super::REFERENCES_OWNER))
-    }
-}
-
-impl MemoryJobStore {
-    fn __references_of(&self, token: &str) -> MemoryOwnerJobs {
-        MemoryOwnerJobs {
-            store: self.clone(),
-            token: Arc::from(token),
-        }
-    }
 }
 
 /// How errors of this store name it.
 const STORE: &str = "the in-memory job store";
 
-impl StoreOwner for MemoryOwnerJobs {
-    type Store = MemoryJobStore;
-
-    fn store(&self) -> &MemoryJobStore {
-        &self.store
-    }
-
-    fn __token(&self) -> &str {
-        &self.token
-    }
-}
+super::store_owner!(MemoryOwnerJobs, MemoryJobStore, token);
 
 /// Every operation on the owner's keys, each one call on the shared map
 /// (so `update` is one read-modify-write under its lock).

@@ -99,7 +99,17 @@ pub trait JobStore: Clone + Send + Sync + 'static {
     /// # Errors
     /// [`Error::InvalidOwner`](crate::Error::InvalidOwner) for a token that
     /// is not one (16 to 128 letters, digits, `-` or `_`).
-    fn owner(&self, token: &str) -> Result<Self::Owner>;
+    fn owner(&self, token: &str) -> Result<Self::Owner> {
+        if !is_token(token) {
+            return Err(crate::error::Error::InvalidOwner);
+        }
+        Ok(self.__owner(token))
+    }
+
+    /// The jobs of the owner `token`, which is not checked: the engine's
+    /// one storage call behind [`owner`](Self::owner).
+    #[doc(hidden)]
+    fn __owner(&self, token: &str) -> Self::Owner;
 
     /// The owner token claimed for the session that `claim` identifies (its
     /// id, or a digest of its cookie): the first of concurrent requests of
@@ -112,11 +122,10 @@ pub trait JobStore: Clone + Send + Sync + 'static {
 
     /// The jobs of the reserved owner whose "jobs" are the records of job
     /// references: named by a text no owner token can be.
-    ///
-    /// # Errors
-    /// None of the engines here fails; the signature leaves room for one.
     #[doc(hidden)]
-    fn __references(&self) -> Result<Self::Owner>;
+    fn __references(&self) -> Self::Owner {
+        self.__owner(REFERENCES_OWNER)
+    }
 
     /// Opens a job reference that a route made
     /// ([`AsyncJobSession::reference`]) and a queue carried: a handle on
@@ -151,6 +160,25 @@ pub trait JobStore: Clone + Send + Sync + 'static {
         reference::open::<M, Self>(self, reference)
     }
 }
+
+/// The [`StoreOwner`] impl of an engine's type of one owner's jobs: its
+/// `store` field, and its token in the field named `$token`.
+macro_rules! store_owner {
+    ($owner:ty, $store:ty, $token:ident) => {
+        impl $crate::store::StoreOwner for $owner {
+            type Store = $store;
+
+            fn store(&self) -> &$store {
+                &self.store
+            }
+
+            fn __token(&self) -> &str {
+                &self.$token
+            }
+        }
+    };
+}
+pub(crate) use store_owner;
 
 /// The jobs of metadata type `M` of the request's user, in the store `E`:
 /// an extractor for axum (feature `axum`) and for actix-web (feature

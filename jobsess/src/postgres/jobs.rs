@@ -282,7 +282,7 @@ impl<C: Connection> Revised for PostgresOwnerJobs<C> {
     type Revision = i64;
 
     fn update_attempts(&self) -> u32 {
-        self.store.update_attempts
+        self.store.settings.update_attempts()
     }
 
     /// Replaces (or creates) the job under `key`; with `version`, unless the
@@ -298,7 +298,7 @@ impl<C: Connection> Revised for PostgresOwnerJobs<C> {
                     .bind(prefix)
                     .bind(id)
                     .bind(Json(value))
-                    .bind(self.store.ttl_seconds)
+                    .bind(self.store.settings.ttl_seconds())
                     .bind(left)
                     .bind(&sql.channel)
                     .bind(version.map(i64::from))
@@ -350,7 +350,7 @@ impl<C: Connection> Revised for PostgresOwnerJobs<C> {
                     .bind(prefix)
                     .bind(id)
                     .bind(Json(new))
-                    .bind(self.store.ttl_seconds)
+                    .bind(self.store.settings.ttl_seconds())
                     .bind(left)
                     .bind(&sql.channel)
                     .bind(revision)
@@ -493,7 +493,7 @@ impl<C: Connection> AsyncSessionBackend for PostgresOwnerJobs<C> {
                     .bind(write.name)
                     .bind(json)
                     .bind(write.aliases)
-                    .bind(self.store.ttl_seconds)
+                    .bind(self.store.settings.ttl_seconds())
                     .bind(left)
                     .bind(&sql.channel)
             })
@@ -522,7 +522,7 @@ impl<C: Connection> AsyncSessionBackend for PostgresOwnerJobs<C> {
                     .bind(increment.max())
                     .bind(increment.absent().map(|v| v.to_string()))
                     .bind(increment.aliases())
-                    .bind(self.store.ttl_seconds)
+                    .bind(self.store.settings.ttl_seconds())
                     .bind(left)
                     .bind(&sql.channel)
             })

@@ -93,7 +93,7 @@ pub type PostgresJobs<M> = crate::store::ServerJobs<M, PostgresJobStore>;
 /// [`PostgresJobStore::with_timeout`]'s default.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 
-use crate::store::update::DEFAULT_UPDATE_ATTEMPTS;
+use crate::store::update::Settings;
 
 /// How many expired rows one statement of a sweep deletes.
 const SWEEP_BATCH: i64 = 1000;
@@ -115,9 +115,9 @@ pub struct PostgresJobStore {
     schema: Arc<str>,
     table: Arc<str>,
     sql: Arc<sql::Statements>,
-    ttl_seconds: f64,
+    /// The TTL and the update's tries.
+    settings: Settings,
     timeout: Duration,
-    update_attempts: u32,
     /// The listener of the watchers, made by the first one.
     hub: Arc<tokio::sync::OnceCell<Arc<crate::store::watch::Hub>>>,
     /// The deadlines of the operations in flight.
@@ -128,7 +128,7 @@ impl std::fmt::Debug for PostgresJobStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PostgresJobStore")
             .field("table", &self.sql.table)
-            .field("ttl_seconds", &self.ttl_seconds)
+            .field("settings", &self.settings)
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }
@@ -206,9 +206,8 @@ impl PostgresJobStore {
             schema: Arc::from(schema),
             table: Arc::from(table),
             sql: Arc::new(sql::Statements::new(schema, table)),
-            ttl_seconds: 0.0,
+            settings: Settings::new(),
             timeout: DEFAULT_TIMEOUT,
-            update_attempts: DEFAULT_UPDATE_ATTEMPTS,
             hub: Arc::default(),
             deadlines: Arc::new(deadline::Deadlines::new(DEFAULT_TIMEOUT)),
         }
@@ -259,7 +258,7 @@ impl PostgresJobStore {
     /// ```
     #[must_use]
     pub fn with_ttl(mut self, ttl: Duration) -> Self {
-        self.ttl_seconds = ttl.as_secs_f64();
+        self.settings = self.settings.with_ttl(ttl);
         self
     }
 
@@ -291,7 +290,7 @@ impl PostgresJobStore {
     /// ```
     #[must_use]
     pub fn with_update_attempts(mut self, attempts: u32) -> Self {
-        self.update_attempts = attempts.max(1);
+        self.settings = self.settings.with_update_attempts(attempts);
         self
     }
 
@@ -438,7 +437,7 @@ impl crate::store::JobStore for PostgresJobStore {
     /// that is longer.
     async fn claim(&self, claim: &str, fresh: &str) -> Result<String> {
         let digest = hex_digest(claim);
-        let lasts = self.ttl_seconds.max(24.0 * 3600.0);
+        let lasts = self.settings.ttl_seconds().max(24.0 * 3600.0);
         let claimed = sqlx::query_scalar(text(&self.sql.claim))
             .bind(&digest)
             .bind(fresh)

@@ -185,7 +185,7 @@ impl Storage for PostgresOwnerJobs {
     }
 
     fn ttl(&self) -> Option<Duration> {
-        Some(self.store.ttl_seconds)
+        Some(self.store.settings.ttl_seconds())
             .filter(|ttl| *ttl > 0.0)
             .map(Duration::from_secs_f64)
     }

@@ -235,14 +235,14 @@ impl Revised for RedisOwnerJobs {
     type Revision = String;
 
     fn update_attempts(&self) -> u32 {
-        self.store.update_attempts
+        self.store.settings.update_attempts()
     }
 
     /// Replaces the job under `key` with [`INSERT`]; with `version`,
     /// unless the job there is newer. Whether it existed.
     async fn write_job(&self, key: &str, value: Value, version: Option<u32>) -> Result<bool> {
         let check = version.map(|v| v.to_string()).unwrap_or_default();
-        let args = write_args(key, self.store.ttl_seconds, check, value)?;
+        let args = write_args(key, self.store.settings.ttl_whole_seconds(), check, value)?;
         let existed: i64 = self
             .write(&INSERT, Op::Write, key, self.keys(key), args)
             .await?;
@@ -261,7 +261,7 @@ impl Revised for RedisOwnerJobs {
     }
 
     async fn write_if_unchanged(&self, key: &str, revision: String, new: Value) -> Result<bool> {
-        let args = write_args(key, self.store.ttl_seconds, revision, new)?;
+        let args = write_args(key, self.store.settings.ttl_whole_seconds(), revision, new)?;
         let written: i64 = self
             .write(&UPDATE, Op::Write, key, self.keys(key), args)
             .await?;
@@ -325,7 +325,7 @@ impl AsyncSessionBackend for RedisOwnerJobs {
     where
         F: FnMut(&Value) -> Result<Option<FieldWrite<'static>>> + Send,
     {
-        let mut tries = Tries::new(key, self.store.update_attempts);
+        let mut tries = Tries::new(key, self.store.settings.update_attempts());
         while tries.next().await {
             let Some((revision, members)) = self.read_members(key, keys).await? else {
                 return Ok(Some(false));
@@ -356,7 +356,7 @@ impl AsyncSessionBackend for RedisOwnerJobs {
     /// range-checked and written with a new revision, renewed and
     /// published, as a field write is.
     async fn increment_field(&self, key: &str, increment: Increment<'_>) -> Result<Incremented> {
-        let ttl = self.store.ttl_seconds;
+        let ttl = self.store.settings.ttl_whole_seconds();
         // one slot more, for the deadline `write` puts first
         let mut args = Vec::with_capacity(8 + increment.aliases().len());
         args.extend([
@@ -450,7 +450,7 @@ impl RedisOwnerJobs {
         write: FieldWrite<'_>,
         revision: Option<String>,
     ) -> Result<i64> {
-        let ttl = self.store.ttl_seconds;
+        let ttl = self.store.settings.ttl_whole_seconds();
         // one slot more, for the deadline `write` puts first
         let mut args = Vec::with_capacity(5 + write.aliases.len());
         args.push(ttl.to_string());

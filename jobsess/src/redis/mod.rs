@@ -91,7 +91,7 @@ const LISTING_MARGIN_MS: i64 = 1000;
 /// How errors of this store name it.
 pub(crate) const STORE: &str = "the Redis job store";
 
-use crate::store::update::DEFAULT_UPDATE_ATTEMPTS;
+use crate::store::update::Settings;
 
 /// Job metadata in Redis, for all users; [`owner`](Self::owner) gives the
 /// backend of one user.
@@ -107,8 +107,8 @@ use crate::store::update::DEFAULT_UPDATE_ATTEMPTS;
 pub struct RedisJobStore {
     pool: Pool,
     namespace: Arc<str>,
-    ttl_seconds: i64,
-    update_attempts: u32,
+    /// The TTL and the update's tries.
+    settings: Settings,
     /// The subscriber connection of the watchers, made by the first one.
     hub: Arc<tokio::sync::OnceCell<Arc<crate::store::watch::Hub>>>,
     /// The server's clock, for the deadlines of writes.
@@ -147,8 +147,7 @@ impl RedisJobStore {
         RedisJobStore {
             pool,
             namespace: Arc::from("jobsess"),
-            ttl_seconds: 0,
-            update_attempts: DEFAULT_UPDATE_ATTEMPTS,
+            settings: Settings::new(),
             hub: Arc::default(),
             clock: Arc::default(),
         }
@@ -173,7 +172,7 @@ impl RedisJobStore {
     /// ```
     #[must_use]
     pub fn with_ttl(mut self, ttl: std::time::Duration) -> Self {
-        self.ttl_seconds = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
+        self.settings = self.settings.with_ttl(ttl);
         self
     }
 
@@ -189,7 +188,7 @@ impl RedisJobStore {
     /// ```
     #[must_use]
     pub fn with_update_attempts(mut self, attempts: u32) -> Self {
-        self.update_attempts = attempts.max(1);
+        self.settings = self.settings.with_update_attempts(attempts);
         self
     }
 
@@ -235,7 +234,7 @@ impl crate::store::JobStore for RedisJobStore {
     /// that is longer.
     async fn claim(&self, claim: &str, fresh: &str) -> Result<String> {
         let key = format!("{}:claim:{}", self.namespace, hex_digest(claim));
-        let ttl = self.ttl_seconds.max(24 * 3600);
+        let ttl = self.settings.ttl_whole_seconds().max(24 * 3600);
         let args = vec![fresh.to_owned(), ttl.to_string()];
         CLAIM
             .evalsha_with_reload(self.pool.next(), vec![key.clone()], args)

@@ -115,7 +115,7 @@ impl Storage for RedisOwnerJobs {
     }
 
     fn ttl(&self) -> Option<Duration> {
-        u64::try_from(self.store.ttl_seconds)
+        u64::try_from(self.store.settings.ttl_whole_seconds())
             .ok()
             .filter(|s| *s > 0)
             .map(Duration::from_secs)

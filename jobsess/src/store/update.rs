@@ -11,7 +11,56 @@ use crate::error::{Error, Result};
 
 /// How many times an update tries by default
 /// (`with_update_attempts`'s default on every store).
-pub(crate) const DEFAULT_UPDATE_ATTEMPTS: u32 = 32;
+const DEFAULT_UPDATE_ATTEMPTS: u32 = 32;
+
+/// What every server-side store is configured with, whatever its engine:
+/// how long a job lives after its owner's last write to it, and how many
+/// tries an update makes. The stores' `with_ttl` and
+/// `with_update_attempts` set it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Settings {
+    ttl: Duration,
+    update_attempts: u32,
+}
+
+impl Settings {
+    /// No expiry, and [`DEFAULT_UPDATE_ATTEMPTS`] tries.
+    pub(crate) const fn new() -> Settings {
+        Settings {
+            ttl: Duration::ZERO,
+            update_attempts: DEFAULT_UPDATE_ATTEMPTS,
+        }
+    }
+
+    /// Jobs expire `ttl` after the last write (zero: never).
+    pub(crate) const fn with_ttl(mut self, ttl: Duration) -> Settings {
+        self.ttl = ttl;
+        self
+    }
+
+    /// At least one try.
+    pub(crate) fn with_update_attempts(mut self, attempts: u32) -> Settings {
+        self.update_attempts = attempts.max(1);
+        self
+    }
+
+    pub(crate) const fn update_attempts(&self) -> u32 {
+        self.update_attempts
+    }
+
+    /// The TTL in seconds, fractions kept; 0: none.
+    #[cfg(any(feature = "postgres", feature = "postgres-sqlx-09"))]
+    pub(crate) fn ttl_seconds(&self) -> f64 {
+        self.ttl.as_secs_f64()
+    }
+
+    /// The TTL in whole seconds, as `EXPIRE` takes it; 0: none (a TTL
+    /// under a second too).
+    #[cfg(feature = "redis")]
+    pub(crate) fn ttl_whole_seconds(&self) -> i64 {
+        i64::try_from(self.ttl.as_secs()).unwrap_or(i64::MAX)
+    }
+}
 
 /// The storage calls of a whole job, the engine's: what the methods of
 /// [`engine_methods!`] and [`optimistic`] are made of.

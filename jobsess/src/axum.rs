@@ -84,6 +84,19 @@ where
     }
 }
 
+/// The header of a browser that reconnects to an event stream.
+#[cfg(feature = "watch")]
+impl<S: Send + Sync> FromRequestParts<S> for crate::watch::LastEventId {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let value = parts.headers.get(Self::HEADER);
+        Ok(value
+            .and_then(|value| value.to_str().ok())
+            .map_or_else(Self::default, Self::parse))
+    }
+}
+
 /// The request's tower-sessions session, or the 500 of a router without one.
 #[allow(clippy::result_large_err)] // the rejection is axum's `Response`
 pub(crate) fn session_of(parts: &Parts) -> Result<AnySession, Response> {
@@ -203,16 +216,28 @@ mod redis_extract {
 /// and the end at once. A client that disconnects drops the stream, and
 /// with it the subscription.
 ///
+/// Each event of a state carries the state's revision as its `id:`, and
+/// the first one a `retry:` of 2 s. A browser that reconnects (an
+/// `EventSource` or htmx does so by itself) sends the last id back as
+/// `Last-Event-ID`: take it with the [`LastEventId`](crate::watch::LastEventId)
+/// extractor and [`Watch::since`](crate::watch::Watch::since), and the
+/// stream sends no state the browser has.
+///
 /// ```no_run
 /// use axum::extract::Path;
 /// use axum::response::IntoResponse;
+/// use jobsess::watch::LastEventId;
 /// use jobsess::{JobMetadata, redis::RedisJobs};
 ///
 /// #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
 /// struct ExportJob { file: String, progress: u8 }
 ///
-/// async fn events(jobs: RedisJobs<ExportJob>, Path(id): Path<String>) -> Result<impl IntoResponse, jobsess::Error> {
-///     Ok(jobsess::axum::sse(jobs.watch(&id).await?))
+/// async fn events(
+///     jobs: RedisJobs<ExportJob>,
+///     Path(id): Path<String>,
+///     last: LastEventId,
+/// ) -> Result<impl IntoResponse, jobsess::Error> {
+///     Ok(jobsess::axum::sse(jobs.watch(&id).await?.since(last)))
 /// }
 /// ```
 #[cfg(feature = "watch")]
@@ -270,12 +295,19 @@ where
     use axum::response::sse::{Event, KeepAlive, Sse};
     use futures_util::StreamExt;
 
-    let events = web::sse_events(events, render).map(|rendered| {
-        let event = Event::default().data(rendered.data());
-        Ok(match rendered.name() {
-            Some(name) => event.event(name),
-            None => event,
-        })
+    let mut first = true;
+    let events = web::sse_events(events, render).map(move |(rendered, id)| {
+        let mut event = Event::default().data(rendered.data());
+        if let Some(name) = rendered.name() {
+            event = event.event(name);
+        }
+        if let Some(id) = id {
+            event = event.id(id.to_string());
+        }
+        if std::mem::take(&mut first) {
+            event = event.retry(web::RECONNECT_AFTER);
+        }
+        Ok(event)
     });
     Sse::new(events).keep_alive(KeepAlive::new().interval(web::KEEP_ALIVE))
 }

@@ -18,6 +18,6 @@
 //! or its deletion or expiry. A stream opened on a job that has already
 //! ended gives that final state and ends.
 
-pub use crate::backend::notifying::{JobStates, Notifying, WatchBackend};
+pub use crate::backend::notifying::{JobState, JobStates, Notifying, WatchBackend};
 pub use crate::handle::watch::{Change, Watch};
-pub use crate::web::{DONE_EVENT, SseEvent};
+pub use crate::web::{DONE_EVENT, LastEventId, SseEvent};

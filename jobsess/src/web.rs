@@ -7,7 +7,7 @@ use crate::error::Error;
 #[cfg(feature = "watch")]
 mod sse;
 #[cfg(feature = "watch")]
-pub use sse::{DONE_EVENT, SseEvent};
+pub use sse::{DONE_EVENT, LastEventId, SseEvent};
 
 /// Seconds a client should wait before retrying a 503 (a store that is
 /// down or timed out), sent as `Retry-After`.
@@ -35,15 +35,24 @@ pub(crate) fn response_parts(err: &Error) -> (u16, String) {
 #[cfg(all(feature = "watch", any(feature = "axum", feature = "actix")))]
 pub(crate) const KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(15);
 
+/// How long a browser waits before it reconnects to an event stream that
+/// broke, sent as the first event's `retry:`.
+#[cfg(all(feature = "watch", any(feature = "axum", feature = "actix")))]
+pub(crate) const RECONNECT_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The server-sent events of a watch stream, each item through `render`
 /// (an error as an `error` event), and once a job ended, one more:
 /// [`DONE_EVENT`](crate::watch::DONE_EVENT), with the data of the event
-/// before it (empty if there was none). Then the events end.
+/// before it; if there was none (a browser that had the final state
+/// already), how the job ended: `finished`, `failed` or `cancelled` (an
+/// event with no data never reaches a page). Then the events end. Each event of
+/// a state carries the state's revision, its `id:` (an error none), so a
+/// browser that reconnects sends it back as `Last-Event-ID`.
 #[cfg(all(feature = "watch", any(feature = "axum", feature = "actix")))]
 pub(crate) fn sse_events<T, R>(
     watch: crate::handle::watch::Watch<T>,
     render: R,
-) -> impl futures_util::Stream<Item = SseEvent> + use<T, R>
+) -> impl futures_util::Stream<Item = (SseEvent, Option<u64>)> + use<T, R>
 where
     R: FnMut(T) -> SseEvent,
 {
@@ -53,29 +62,45 @@ where
     /// the `done` event left to send.
     enum State<T, R> {
         Watching(crate::handle::watch::Watch<T>, R, String),
-        Done(SseEvent),
+        Done(SseEvent, Option<u64>),
     }
     let start = State::Watching(watch, render, String::new());
     futures_util::stream::unfold(Some(start), |state| async move {
         match state? {
-            State::Done(done) => Some((done, None)),
+            State::Done(done, id) => Some(((done, id), None)),
             State::Watching(mut watch, mut render, last) => match watch.next().await {
                 Some(item) => {
+                    let id = item.is_ok().then(|| watch.id()).flatten();
                     let event = SseEvent::of(item, &mut render);
                     let next = if watch.end().is_some() {
-                        State::Done(SseEvent::named(DONE_EVENT, event.data()))
+                        State::Done(SseEvent::named(DONE_EVENT, event.data()), watch.id())
                     } else {
                         State::Watching(watch, render, event.data().to_owned())
                     };
-                    Some((event, Some(next)))
+                    Some(((event, id), Some(next)))
                 }
-                None => watch
-                    .end()
-                    .is_some()
-                    .then(|| (SseEvent::named(DONE_EVENT, last), None)),
+                None => watch.end().map(|end| {
+                    let data = if last.is_empty() {
+                        ended(end).to_owned()
+                    } else {
+                        last
+                    };
+                    ((SseEvent::named(DONE_EVENT, data), watch.id()), None)
+                }),
             },
         }
     })
+}
+
+/// How a job ended, in a word.
+#[cfg(all(feature = "watch", any(feature = "axum", feature = "actix")))]
+fn ended(end: &crate::model::metadata::End) -> &'static str {
+    use crate::model::metadata::End;
+    match end {
+        End::Finished => "finished",
+        End::Failed(_) => "failed",
+        End::Cancelled => "cancelled",
+    }
 }
 
 /// Logs why an extractor found the app misconfigured; the request answers

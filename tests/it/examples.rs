@@ -35,7 +35,7 @@ pub(crate) async fn progress_events(
         while let Some(end) = text.find("\n\n") {
             let event: String = text.drain(..end + 2).collect();
             if !event.starts_with(':') {
-                seen.push(value(&event));
+                seen.push(value(&without_ids(&event)));
             }
         }
     }
@@ -216,5 +216,16 @@ async fn rest_of_stream(events: &mut reqwest::Response) -> String {
     }
     text.split_inclusive("\n\n")
         .filter(|event| !event.starts_with(':'))
+        .map(without_ids)
+        .collect()
+}
+
+/// An event's text without its `id:` and `retry:` lines, which say which
+/// state it is and when to reconnect (`tests/it/watch.rs` checks them):
+/// what is left is what a page shows.
+fn without_ids(event: &str) -> String {
+    event
+        .split_inclusive('\n')
+        .filter(|line| !line.starts_with("id:") && !line.starts_with("retry:"))
         .collect()
 }

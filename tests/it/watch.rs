@@ -626,10 +626,156 @@ async fn an_ended_job_closes_its_stream(base: &str) {
     );
 }
 
+/// The next event of an open stream, as `(name, data, id)`, or `None` if
+/// none comes within `within` (keep-alive comments are no events). What
+/// follows it stays in `buffer`; every block read is added to `seen`.
+async fn next_event_seen(
+    response: &mut reqwest::Response,
+    buffer: &mut String,
+    within: Duration,
+    seen: &mut String,
+) -> Option<(String, String, Option<u64>)> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            seen.push_str(&block);
+            let (mut name, mut data, mut id) = ("message".to_owned(), None, None);
+            for line in block.lines() {
+                if let Some(value) = line.strip_prefix("event:") {
+                    name = value.trim().to_owned();
+                } else if let Some(value) = line.strip_prefix("data:") {
+                    data = Some(value.trim().to_owned());
+                } else if let Some(value) = line.strip_prefix("id:") {
+                    id = value.trim().parse().ok();
+                }
+            }
+            if let Some(data) = data {
+                return Some((name, data, id));
+            }
+        }
+        let chunk = tokio::time::timeout_at(deadline, response.chunk())
+            .await
+            .ok()?;
+        buffer.push_str(std::str::from_utf8(&chunk.unwrap()?).unwrap());
+    }
+}
+
+/// [`next_event_seen`], the blocks read left out.
+async fn next_event(
+    response: &mut reqwest::Response,
+    buffer: &mut String,
+    within: Duration,
+) -> Option<(String, String, Option<u64>)> {
+    next_event_seen(response, buffer, within, &mut String::new()).await
+}
+
+/// A browser that reconnects to a job's events with `Last-Event-ID` (on
+/// the app at `base`, routes as for [`an_ended_job_closes_its_stream`])
+/// gets no state it has: the current state only if it is newer, then the
+/// changes after it; the final state and `done` if the job ended while it
+/// was away; `done` alone if it had the final state.
+async fn a_browser_that_reconnects_gets_no_state_twice(base: &str) {
+    let user = browser();
+    let post = |path: String| {
+        let user = user.clone();
+        async move {
+            let status = user.post(path).send().await.unwrap().status();
+            assert!(status.is_success(), "{status}");
+        }
+    };
+    let listen = |last: Option<u64>| {
+        let mut request = user.get(format!("{base}/jobs/r1/events"));
+        if let Some(last) = last {
+            request = request.header("Last-Event-ID", last.to_string());
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            response
+        }
+    };
+    let within = Duration::from_secs(10);
+    post(format!("{base}/jobs/r1")).await;
+    post(format!("{base}/jobs/r1/progress/10")).await;
+    let mut response = listen(None).await;
+    let (mut buffer, mut seen) = (String::new(), String::new());
+    let (name, data, first) = next_event_seen(&mut response, &mut buffer, within, &mut seen)
+        .await
+        .unwrap();
+    // the browser's wait before a reconnect, sent with the first event
+    assert!(
+        seen.lines()
+            .any(|line| line.replace(' ', "") == "retry:2000"),
+        "{seen}"
+    );
+    assert_eq!(name, "message");
+    assert!(data.contains(r#""progress":10"#), "{data}");
+    let first = first.expect("a state's event has an id");
+    assert!(
+        buffer.is_empty() || !buffer.contains("data:"),
+        "one state so far"
+    );
+    drop(response);
+
+    // a write while it was away: the newer state, with a newer id
+    post(format!("{base}/jobs/r1/progress/20")).await;
+    let mut response = listen(Some(first)).await;
+    let mut buffer = String::new();
+    let (_, data, second) = next_event(&mut response, &mut buffer, within)
+        .await
+        .unwrap();
+    assert!(data.contains(r#""progress":20"#), "{data}");
+    let second = second.unwrap();
+    assert!(second > first, "{second} after {first}");
+    drop(response);
+
+    // nothing new: the state it has is not sent again, the next change is
+    let mut response = listen(Some(second)).await;
+    let mut buffer = String::new();
+    assert_eq!(
+        next_event(&mut response, &mut buffer, Duration::from_millis(700)).await,
+        None,
+        "a state the browser has was sent again"
+    );
+    post(format!("{base}/jobs/r1/progress/30")).await;
+    let (_, data, third) = next_event(&mut response, &mut buffer, within)
+        .await
+        .unwrap();
+    assert!(data.contains(r#""progress":30"#), "{data}");
+    let third = third.unwrap();
+    assert!(third > second);
+    drop(response);
+
+    // the job ended while it was away: the final state, then done
+    post(format!("{base}/jobs/r1/finish")).await;
+    let events = crate::common::events_to_the_close(listen(Some(third)).await).await;
+    let finished = r#"{"change":"updated","job":{"progress":30,"status":{"state":"finished"}}}"#;
+    let expected = [
+        ("message".to_owned(), finished.to_owned()),
+        ("done".to_owned(), finished.to_owned()),
+    ];
+    assert_eq!(events, expected);
+    // it had the final state already: done alone, and the close
+    let mut response = listen(None).await;
+    let mut buffer = String::new();
+    let (_, _, last) = next_event(&mut response, &mut buffer, within)
+        .await
+        .unwrap();
+    drop(response);
+    let events = crate::common::events_to_the_close(listen(last).await).await;
+    assert_eq!(events, [("done".to_owned(), "finished".to_owned())]);
+}
+
 mod ending_axum {
     use super::*;
+    use jobsess::store::{JobStore, ServerJobs};
+    use jobsess::watch::LastEventId;
 
-    async fn start(jobs: RedisJobs<Ending>, Path(id): Path<String>) -> Result<(), Error> {
+    async fn start<E: JobStore>(
+        jobs: ServerJobs<Ending, E>,
+        Path(id): Path<String>,
+    ) -> Result<(), Error> {
         let job = Ending {
             progress: 0,
             status: jobsess::Status::Running,
@@ -637,40 +783,49 @@ mod ending_axum {
         jobs.store(&id, &job).await
     }
 
-    async fn step(jobs: RedisJobs<Ending>, Path((id, p)): Path<(String, u8)>) -> Result<(), Error> {
+    async fn step<E: JobStore>(
+        jobs: ServerJobs<Ending, E>,
+        Path((id, p)): Path<(String, u8)>,
+    ) -> Result<(), Error> {
         jobs.store_field(&id, Ending::PROGRESS, &p).await
     }
 
-    async fn finish(jobs: RedisJobs<Ending>, Path(id): Path<String>) -> Result<(), Error> {
+    async fn finish<E: JobStore>(
+        jobs: ServerJobs<Ending, E>,
+        Path(id): Path<String>,
+    ) -> Result<(), Error> {
         jobs.finish(&id).await
     }
 
-    async fn fail(jobs: RedisJobs<Ending>, Path(id): Path<String>) -> Result<(), Error> {
+    async fn fail<E: JobStore>(
+        jobs: ServerJobs<Ending, E>,
+        Path(id): Path<String>,
+    ) -> Result<(), Error> {
         jobs.fail(&id, "the worker gave up").await
     }
 
-    async fn events(
-        jobs: RedisJobs<Ending>,
+    async fn events<E: JobStore>(
+        jobs: ServerJobs<Ending, E>,
         Path(id): Path<String>,
+        last: LastEventId,
     ) -> Result<impl IntoResponse, Error> {
-        Ok(jobsess::axum::sse(jobs.watch(&id).await?))
+        Ok(jobsess::axum::sse(jobs.watch(&id).await?.since(last)))
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn axum_closes_the_stream_of_an_ended_job_after_done() {
-        require!(crate::common::redis());
+    /// The app on `store`, serving on a free port; its base URL.
+    pub(super) async fn serve<E: JobStore>(store: E) -> String {
         let app = Router::new()
-            .route("/jobs/{id}", post(start))
-            .route("/jobs/{id}/progress/{p}", post(step))
-            .route("/jobs/{id}/finish", post(finish))
-            .route("/jobs/{id}/fail", post(fail))
-            .route("/jobs/{id}/events", get(events))
-            .layer(Extension(instance_store(Duration::ZERO).await))
+            .route("/jobs/{id}", post(start::<E>))
+            .route("/jobs/{id}/progress/{p}", post(step::<E>))
+            .route("/jobs/{id}/finish", post(finish::<E>))
+            .route("/jobs/{id}/fail", post(fail::<E>))
+            .route("/jobs/{id}/events", get(events::<E>))
+            .layer(Extension(store))
             .layer(SessionManagerLayer::new(MemoryStore::default()).with_secure(false));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
-        an_ended_job_closes_its_stream(&base).await;
+        base
     }
 }
 
@@ -680,8 +835,13 @@ mod ending_actix {
     use actix_session::storage::CookieSessionStore;
     use actix_web::cookie::Key;
     use actix_web::{App, HttpResponse, HttpServer, Responder, web};
+    use jobsess::store::{JobStore, ServerJobs};
+    use jobsess::watch::LastEventId;
 
-    async fn start(jobs: RedisJobs<Ending>, id: web::Path<String>) -> Result<HttpResponse, Error> {
+    async fn start<E: JobStore>(
+        jobs: ServerJobs<Ending, E>,
+        id: web::Path<String>,
+    ) -> Result<HttpResponse, Error> {
         let job = Ending {
             progress: 0,
             status: jobsess::Status::Running,
@@ -690,35 +850,41 @@ mod ending_actix {
         Ok(HttpResponse::Ok().finish())
     }
 
-    async fn step(
-        jobs: RedisJobs<Ending>,
+    async fn step<E: JobStore>(
+        jobs: ServerJobs<Ending, E>,
         path: web::Path<(String, u8)>,
     ) -> Result<HttpResponse, Error> {
         jobs.store_field(&path.0, Ending::PROGRESS, &path.1).await?;
         Ok(HttpResponse::Ok().finish())
     }
 
-    async fn finish(jobs: RedisJobs<Ending>, id: web::Path<String>) -> Result<HttpResponse, Error> {
+    async fn finish<E: JobStore>(
+        jobs: ServerJobs<Ending, E>,
+        id: web::Path<String>,
+    ) -> Result<HttpResponse, Error> {
         jobs.finish(&id).await?;
         Ok(HttpResponse::Ok().finish())
     }
 
-    async fn fail(jobs: RedisJobs<Ending>, id: web::Path<String>) -> Result<HttpResponse, Error> {
+    async fn fail<E: JobStore>(
+        jobs: ServerJobs<Ending, E>,
+        id: web::Path<String>,
+    ) -> Result<HttpResponse, Error> {
         jobs.fail(&id, "the worker gave up").await?;
         Ok(HttpResponse::Ok().finish())
     }
 
-    async fn events(
-        jobs: RedisJobs<Ending>,
+    async fn events<E: JobStore>(
+        jobs: ServerJobs<Ending, E>,
         id: web::Path<String>,
+        last: LastEventId,
     ) -> Result<impl Responder, Error> {
-        Ok(jobsess::actix::sse(jobs.watch(&id).await?))
+        Ok(jobsess::actix::sse(jobs.watch(&id).await?.since(last)))
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn actix_closes_the_stream_of_an_ended_job_after_done() {
-        require!(crate::common::redis());
-        let store = instance_store(Duration::ZERO).await;
+    /// The app on `store`, serving on a free port: its base URL, and the
+    /// handle that stops it.
+    pub(super) fn serve<E: JobStore>(store: E) -> (String, actix_web::dev::ServerHandle) {
         let key = Key::generate();
         let server = HttpServer::new(move || {
             App::new()
@@ -728,11 +894,11 @@ mod ending_actix {
                         .cookie_secure(false)
                         .build(),
                 )
-                .route("/jobs/{id}", web::post().to(start))
-                .route("/jobs/{id}/progress/{p}", web::post().to(step))
-                .route("/jobs/{id}/finish", web::post().to(finish))
-                .route("/jobs/{id}/fail", web::post().to(fail))
-                .route("/jobs/{id}/events", web::get().to(events))
+                .route("/jobs/{id}", web::post().to(start::<E>))
+                .route("/jobs/{id}/progress/{p}", web::post().to(step::<E>))
+                .route("/jobs/{id}/finish", web::post().to(finish::<E>))
+                .route("/jobs/{id}/fail", web::post().to(fail::<E>))
+                .route("/jobs/{id}/events", web::get().to(events::<E>))
         })
         .workers(1)
         .bind("127.0.0.1:0")
@@ -741,7 +907,46 @@ mod ending_actix {
         let server = server.run();
         let handle = server.handle();
         tokio::spawn(server);
-        an_ended_job_closes_its_stream(&base).await;
-        handle.stop(false).await;
+        (base, handle)
     }
 }
+
+/// An ended job's stream, and a browser that reconnects, on axum and
+/// actix-web, on every engine that can watch across processes and on the
+/// in-memory one.
+macro_rules! ending_on {
+    ($engine:ident, $need:expr, $make:expr) => {
+        mod $engine {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn axum_ends_streams_and_resumes_them() {
+                require!($need);
+                let base = super::ending_axum::serve($make.await).await;
+                super::an_ended_job_closes_its_stream(&base).await;
+                super::a_browser_that_reconnects_gets_no_state_twice(&base).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn actix_ends_streams_and_resumes_them() {
+                require!($need);
+                let (base, handle) = super::ending_actix::serve($make.await);
+                super::an_ended_job_closes_its_stream(&base).await;
+                super::a_browser_that_reconnects_gets_no_state_twice(&base).await;
+                handle.stop(false).await;
+            }
+        }
+    };
+}
+
+ending_on!(
+    on_redis,
+    crate::common::redis(),
+    super::instance_store(std::time::Duration::ZERO)
+);
+ending_on!(
+    on_postgres,
+    crate::common::postgres(),
+    crate::common::postgres_store()
+);
+ending_on!(on_memory, None::<String>, async {
+    jobsess::store::MemoryJobStore::new()
+});

@@ -425,18 +425,23 @@ mod extract {
 /// keep-alive comment every 15 s of silence, and after the last state of
 /// a job that ended, one event named [`done`](crate::watch::DONE_EVENT)
 /// with the same data, then the end of the response. A client that
-/// disconnects drops the stream, and with it the subscription.
+/// disconnects drops the stream, and with it the subscription. Events
+/// carry the state's revision as `id:` (and the first a `retry:`): with
+/// the [`LastEventId`](crate::watch::LastEventId) extractor and
+/// [`Watch::since`](crate::watch::Watch::since), a browser that reconnects
+/// gets no state it has.
 ///
 /// ```no_run
 /// use actix_web::{Responder, get, web::Path};
+/// use jobsess::watch::LastEventId;
 /// use jobsess::{JobMetadata, redis::RedisJobs};
 ///
 /// #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
 /// struct ExportJob { file: String, progress: u8 }
 ///
 /// #[get("/jobs/{id}/events")]
-/// async fn events(jobs: RedisJobs<ExportJob>, id: Path<String>) -> Result<impl Responder, jobsess::Error> {
-///     Ok(jobsess::actix::sse(jobs.watch(&id).await?))
+/// async fn events(jobs: RedisJobs<ExportJob>, id: Path<String>, last: LastEventId) -> Result<impl Responder, jobsess::Error> {
+///     Ok(jobsess::actix::sse(jobs.watch(&id).await?.since(last)))
 /// }
 /// ```
 #[cfg(all(feature = "actix", feature = "watch"))]
@@ -451,6 +456,23 @@ where
     T: serde::Serialize + 'static,
 {
     sse_with(events, crate::watch::SseEvent::json::<T>)
+}
+
+/// The header of a browser that reconnects to an event stream.
+#[cfg(all(feature = "actix", feature = "watch"))]
+impl actix_web::FromRequest for crate::watch::LastEventId {
+    type Error = std::convert::Infallible;
+    type Future = std::future::Ready<std::result::Result<Self, Self::Error>>;
+
+    fn from_request(
+        req: &actix_web::HttpRequest,
+        _payload: &mut actix_web::dev::Payload,
+    ) -> Self::Future {
+        let value = req.headers().get(Self::HEADER);
+        std::future::ready(Ok(value
+            .and_then(|value| value.to_str().ok())
+            .map_or_else(Self::default, Self::parse)))
+    }
 }
 
 /// A server-sent events response from a watch stream, each item turned
@@ -488,12 +510,17 @@ where
     use actix_web_lab::sse::{Data, Event, Sse};
     use futures_util::StreamExt;
 
-    let events = crate::web::sse_events(events, render).map(|rendered| {
-        let data = Data::new(rendered.data().to_owned());
-        Ok::<Event, std::convert::Infallible>(Event::from(match rendered.name() {
-            Some(name) => data.event(name.to_owned()),
-            None => data,
-        }))
+    let events = crate::web::sse_events(events, render).map(|(rendered, id)| {
+        let mut data = Data::new(rendered.data().to_owned());
+        if let Some(name) = rendered.name() {
+            data = data.event(name.to_owned());
+        }
+        if let Some(id) = id {
+            data = data.id(id.to_string());
+        }
+        Ok::<Event, std::convert::Infallible>(Event::from(data))
     });
-    Sse::from_stream(events).with_keep_alive(crate::web::KEEP_ALIVE)
+    Sse::from_stream(events)
+        .with_keep_alive(crate::web::KEEP_ALIVE)
+        .with_retry_duration(crate::web::RECONNECT_AFTER)
 }

@@ -15,9 +15,37 @@ use crate::error::Error;
 use crate::error::Result;
 
 /// The states of one job as a backend streams them: its JSON after each
-/// change, `None` once it is deleted or expired (the last item), or an
-/// error (the store failed while the stream waited; it goes on).
-pub type JobStates = Pin<Box<dyn Stream<Item = Result<Option<Arc<Value>>>> + Send>>;
+/// change, with its revision; `None` once it is deleted or expired (the
+/// last item); or an error (the store failed while the stream waited; it
+/// goes on).
+pub type JobStates = Pin<Box<dyn Stream<Item = Result<Option<JobState>>> + Send>>;
+
+/// One state of a watched job: its JSON, and its revision, a number that
+/// grows with every write to the job (the store's own revision on the
+/// Redis and PostgreSQL stores; in one process, [`Notifying`]'s count of
+/// writes). A client that reconnects says which state it has by its
+/// revision, the `id:` of its last server-sent event.
+///
+/// ```
+/// let state = jobsess::watch::JobState::new(7, std::sync::Arc::new(serde_json::json!({ "p": 1 })));
+/// assert_eq!(state.revision, 7);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct JobState {
+    /// The job's revision.
+    pub revision: u64,
+    /// The job's JSON.
+    pub job: Arc<Value>,
+}
+
+impl JobState {
+    /// The job `job` at `revision`.
+    #[must_use]
+    pub fn new(revision: u64, job: Arc<Value>) -> Self {
+        JobState { revision, job }
+    }
+}
 
 /// A backend that can stream the changes of a job.
 ///
@@ -74,6 +102,16 @@ pub struct Notifying<B> {
 struct Shared<B> {
     inner: B,
     watchers: Mutex<HashMap<String, tokio::sync::watch::Sender<u64>>>,
+    /// The revision of each key written through this handle since it was
+    /// made: a count of writes, one for all keys, so it never goes back.
+    revisions: Mutex<Revisions>,
+}
+
+/// The count of writes, and the count at each key's last write.
+#[derive(Default)]
+struct Revisions {
+    writes: u64,
+    at: HashMap<String, u64>,
 }
 
 impl<B> Clone for Notifying<B> {
@@ -105,6 +143,7 @@ impl<B> Notifying<B> {
             shared: Arc::new(Shared {
                 inner,
                 watchers: Mutex::new(HashMap::new()),
+                revisions: Mutex::new(Revisions::default()),
             }),
         }
     }
@@ -118,6 +157,34 @@ impl<B> Notifying<B> {
     /// ```
     pub fn inner(&self) -> &B {
         &self.shared.inner
+    }
+
+    /// Counts a write of what `change` covers: a key's new revision.
+    fn revise(&self, change: Written<'_>) {
+        let mut revisions = self
+            .shared
+            .revisions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        revisions.writes += 1;
+        let writes = revisions.writes;
+        match change {
+            Written::Key(key) => {
+                revisions.at.insert(key.to_owned(), writes);
+            }
+            _ => revisions.at.retain(|key, _| !change.covers(key)),
+        }
+    }
+
+    /// The revision of `key`: that of its last write through this handle
+    /// (0 for a key written only before it, or not through it).
+    fn revision(&self, key: &str) -> u64 {
+        let revisions = self
+            .shared
+            .revisions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        revisions.at.get(key).copied().unwrap_or(0)
     }
 
     /// Tells the watchers of the keys `changed` picks, and forgets keys
@@ -157,14 +224,19 @@ impl<B: AsyncSessionBackend> AsyncForward for Notifying<B> {
     }
 
     fn written(&self, change: Written<'_>) {
+        self.revise(change);
         self.notify(|key| change.covers(key));
     }
 }
 
 impl<B: AsyncSessionBackend + 'static> WatchBackend for Notifying<B> {
+    /// Each state's revision is read before the state: a write in between
+    /// makes a state look older than it is (a client may get it twice),
+    /// never newer.
     async fn watch(&self, key: &str) -> Result<Option<JobStates>> {
         let mut news = self.subscribe(key);
         news.mark_unchanged();
+        let revision = self.revision(key);
         let Some(first) = self.get(key).await? else {
             return Ok(None);
         };
@@ -178,11 +250,13 @@ impl<B: AsyncSessionBackend + 'static> WatchBackend for Notifying<B> {
                     if news.changed().await.is_err() {
                         return None;
                     }
+                    let revision = this.revision(&key);
                     let state = this.get(&key).await.map(|state| state.map(Arc::new));
                     match state {
                         Ok(state) if state == last => {}
                         Ok(state) => {
                             last.clone_from(&state);
+                            let state = state.map(|job| JobState::new(revision, job));
                             return Some((Ok(state), (this, key, news, last)));
                         }
                         Err(err) => return Some((Err(err), (this, key, news, last))),
@@ -190,6 +264,7 @@ impl<B: AsyncSessionBackend + 'static> WatchBackend for Notifying<B> {
                 }
             },
         );
+        let first = JobState::new(revision, first);
         Ok(Some(Box::pin(
             stream::once(async { Ok(Some(first)) }).chain(rest),
         )))

@@ -82,14 +82,16 @@ impl<M: JobMetadata, S: WatchBackend> AsyncJobSession<M, S> {
             return Err(Error::JobNotFound { key });
         };
         let steps = states.map(move |state| match state {
-            Err(err) => Step::Next(Err(err)),
-            Ok(None) => Step::Last(Ok(Change::Deleted), None),
-            Ok(Some(job)) => {
-                let change = version::decode::<M>(&key, &job).map(Change::Updated);
-                match end_of::<M>(&key, &job) {
+            Err(err) => (None, Step::Next(Err(err))),
+            Ok(None) => (None, Step::Last(Ok(Change::Deleted), None)),
+            Ok(Some(state)) => {
+                let job = &state.job;
+                let change = version::decode::<M>(&key, job).map(Change::Updated);
+                let step = match end_of::<M>(&key, job) {
                     Some(end) => Step::Last(change, Some(end)),
                     None => Step::Next(change),
-                }
+                };
+                (Some(state.revision), step)
             }
         });
         Ok(Watch::new(steps))
@@ -132,17 +134,21 @@ impl<M: JobMetadata, S: WatchBackend> AsyncJobSession<M, S> {
         let mut last = None;
         let values = states.filter_map(move |state| {
             std::future::ready(match state {
-                Ok(Some(job)) => match end_of::<M>(&key, &job) {
-                    // the ending state: its value if it changed, then the end
-                    Some(end) => Some(match changed_field(&key, &job, &field, &mut last) {
-                        Some(value) => Step::Last(value, Some(end)),
-                        None => Step::End(Some(end)),
-                    }),
-                    None => changed_field(&key, &job, &field, &mut last).map(Step::Next),
-                },
+                Ok(Some(state)) => {
+                    let (job, id) = (&state.job, Some(state.revision));
+                    match end_of::<M>(&key, job) {
+                        // the ending state: its value if it changed, then the end
+                        Some(end) => Some(match changed_field(&key, job, &field, &mut last) {
+                            Some(value) => (id, Step::Last(value, Some(end))),
+                            None => (id, Step::End(Some(end))),
+                        }),
+                        None => changed_field(&key, job, &field, &mut last)
+                            .map(|value| (id, Step::Next(value))),
+                    }
+                }
                 // deleted or expired: no value to give, the stream ends
-                Ok(None) => Some(Step::End(None)),
-                Err(err) => Some(Step::Next(Err(err))),
+                Ok(None) => Some((None, Step::End(None))),
+                Err(err) => Some((None, Step::Next(Err(err)))),
             })
         });
         Ok(Watch::new(values))
@@ -183,6 +189,10 @@ enum Step<T> {
     End(Option<End>),
 }
 
+/// The steps behind a [`Watch`], each with the revision of the state it
+/// came from (`None` for an error, or the end of a job that went).
+type Steps<T> = Pin<Box<dyn Stream<Item = (Option<u64>, Step<T>)> + Send>>;
+
 /// The stream of a watched job's states ([`AsyncJobSession::watch`]) or of
 /// one field's values ([`AsyncJobSession::watch_field`]). It ends after the
 /// job's last state: the one whose status says it ended (see
@@ -211,18 +221,64 @@ enum Step<T> {
 /// ```
 #[must_use = "a watch stream does nothing unless polled"]
 pub struct Watch<T> {
-    steps: Pin<Box<dyn Stream<Item = Step<T>> + Send>>,
+    steps: Steps<T>,
     end: Option<End>,
     over: bool,
+    /// The revision of the state the last item came from.
+    id: Option<u64>,
+    /// The revision the consumer has already: states up to it are skipped.
+    since: Option<u64>,
 }
 
 impl<T> Watch<T> {
-    fn new(steps: impl Stream<Item = Step<T>> + Send + 'static) -> Self {
+    fn new(steps: impl Stream<Item = (Option<u64>, Step<T>)> + Send + 'static) -> Self {
         Watch {
             steps: Box::pin(steps),
             end: None,
             over: false,
+            id: None,
+            since: None,
         }
+    }
+
+    /// The stream for a consumer that already has the job's state at
+    /// `revision` (a browser that reconnects sends it as `Last-Event-ID`):
+    /// states up to that revision are not given again. The current state
+    /// comes only if it is newer, then each change after it; a job that
+    /// ended meanwhile gives its final state, and one whose final state the
+    /// consumer has gives nothing more ([`end`](Self::end) says how it
+    /// ended). `None` changes nothing.
+    ///
+    /// ```
+    /// # use jobsess::{AsyncJobSession, JobMetadata, watch::Notifying};
+    /// # use futures_util::StreamExt;
+    /// # #[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
+    /// # struct Job { progress: u8 }
+    /// # tokio_test::block_on(async {
+    /// let jobs = AsyncJobSession::<Job, _>::new(Notifying::new(std::sync::Mutex::new(std::collections::HashMap::new())));
+    /// jobs.store("a", &Job { progress: 1 }).await?;
+    /// let mut first = jobs.watch_field("a", Job::PROGRESS).await?;
+    /// assert_eq!(first.next().await.unwrap()?, 1);
+    /// let seen = first.id();
+    /// // the same client comes back: it has that state already
+    /// let mut again = jobs.watch_field("a", Job::PROGRESS).await?.since(seen);
+    /// jobs.store_field("a", Job::PROGRESS, &2).await?;
+    /// assert_eq!(again.next().await.unwrap()?, 2);
+    /// assert!(again.id() > seen);
+    /// # Ok::<(), jobsess::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn since(mut self, revision: impl Into<Option<u64>>) -> Self {
+        self.since = revision.into();
+        self
+    }
+
+    /// The revision of the state the last item came from (`None` before
+    /// the first, and for an error): what a server-sent event carries as
+    /// its `id:`, and what [`since`](Self::since) takes back.
+    #[must_use]
+    pub fn id(&self) -> Option<u64> {
+        self.id
     }
 
     /// How the job ended, once the stream has given its last item; `None`
@@ -255,23 +311,34 @@ impl<T> Stream for Watch<T> {
         if self.over {
             return Poll::Ready(None);
         }
-        match self.steps.as_mut().poll_next(cx) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(Some(Step::Next(item))) => Poll::Ready(Some(item)),
-            Poll::Ready(Some(Step::Last(item, end))) => {
-                self.end = end;
-                self.over = true;
-                Poll::Ready(Some(item))
+        loop {
+            let (id, step) = match self.steps.as_mut().poll_next(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(None) => {
+                    self.over = true;
+                    return Poll::Ready(None);
+                }
+                Poll::Ready(Some(next)) => next,
+            };
+            // a state the consumer has already is not given again
+            let seen = id.is_some_and(|id| self.since.is_some_and(|since| id <= since));
+            if id.is_some() {
+                self.id = id;
             }
-            Poll::Ready(Some(Step::End(end))) => {
-                self.end = end;
-                self.over = true;
-                Poll::Ready(None)
-            }
-            Poll::Ready(None) => {
-                self.over = true;
-                Poll::Ready(None)
-            }
+            return match step {
+                Step::Next(_) if seen => continue,
+                Step::Next(item) => Poll::Ready(Some(item)),
+                Step::Last(item, end) => {
+                    self.end = end;
+                    self.over = true;
+                    Poll::Ready((!seen).then_some(item))
+                }
+                Step::End(end) => {
+                    self.end = end;
+                    self.over = true;
+                    Poll::Ready(None)
+                }
+            };
         }
     }
 }

@@ -107,3 +107,37 @@ impl SseEvent {
 /// assert_eq!(jobsess::watch::DONE_EVENT, "done");
 /// ```
 pub const DONE_EVENT: &str = "done";
+
+/// The `Last-Event-ID` a browser sends when it reconnects to an event
+/// stream: the revision of the last state it got (the `id:` that
+/// jobsess's events carry). An extractor for axum (feature `axum`) and
+/// actix-web (feature `actix`); `None` when the header is absent or no
+/// revision. Hand it to [`Watch::since`](crate::watch::Watch::since), and
+/// the stream leaves out what the browser has.
+///
+/// ```
+/// use jobsess::watch::LastEventId;
+/// assert_eq!(LastEventId::parse("42"), LastEventId(Some(42)));
+/// assert_eq!(LastEventId::parse("not a revision"), LastEventId(None));
+/// let since: Option<u64> = LastEventId(Some(7)).into();
+/// assert_eq!(since, Some(7));
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LastEventId(pub Option<u64>);
+
+impl LastEventId {
+    /// The name of the header.
+    pub const HEADER: &str = "last-event-id";
+
+    /// The header's value as a revision.
+    #[must_use]
+    pub fn parse(value: &str) -> Self {
+        LastEventId(value.trim().parse().ok())
+    }
+}
+
+impl From<LastEventId> for Option<u64> {
+    fn from(last: LastEventId) -> Self {
+        last.0
+    }
+}

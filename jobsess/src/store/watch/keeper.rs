@@ -151,7 +151,7 @@ impl Keeper {
     }
 }
 
-type Item = Result<Option<Arc<Value>>>;
+type Item = Result<Option<crate::watch::JobState>>;
 
 /// One watcher: the job's states as this process knows them ([`Known`]).
 pub(super) struct Watcher {
@@ -200,10 +200,10 @@ impl Watcher {
             self.number = numbered.number;
             match numbered.state {
                 State::Unknown => {}
-                State::Job { job, .. } => {
+                State::Job { job, revision } => {
                     if !Arc::ptr_eq(&job, &self.job) && job != self.job {
                         self.job = Arc::clone(&job);
-                        return Some(Ok(Some(job)));
+                        return Some(Ok(Some(crate::watch::JobState::new(revision, job))));
                     }
                 }
                 State::Failed(err) => {

@@ -43,7 +43,7 @@ pub(crate) use known::Note;
 use known::{BACKLOG, Known, State};
 
 use crate::error::Result;
-use crate::watch::JobStates;
+use crate::watch::{JobState, JobStates};
 
 /// How long a job stays marked as watched without a renewal, and how often
 /// the process that watches it renews the mark.
@@ -191,16 +191,16 @@ impl Hub {
         let read = Arc::new(read);
         let now = membership.offer(revision, Arc::clone(&read));
         // the newer of what it read and what the job's watchers here know
-        let job = match now.state {
-            State::Job { job, .. } => job,
-            _ => read,
+        let (revision, job) = match now.state {
+            State::Job { job, revision } => (revision, job),
+            _ => (revision, read),
         };
         let watcher = Watcher::new(self.store, key, membership, now.number, Arc::clone(&job));
         let rest = stream::unfold(watcher, |mut watcher| async move {
             let item = watcher.next().await?;
             Some((item, watcher))
         });
-        let first = stream::once(async move { Ok(Some(job)) });
+        let first = stream::once(async move { Ok(Some(JobState::new(revision, job))) });
         Ok(Some(Box::pin(futures_util::StreamExt::chain(first, rest))))
     }
 

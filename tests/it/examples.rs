@@ -42,9 +42,11 @@ pub(crate) async fn progress_events(
     seen
 }
 
-/// The htmx example: the job page wires htmx's SSE extension to the job's
-/// event stream, and the stream sends `progress` events whose data is the
-/// HTML fragment of the bar, moving up to 100 %.
+/// The htmx example, on htmx 4: the job page wires `hx-sse:connect` to the
+/// job's event stream and closes it on `done`; the stream sends unnamed
+/// events whose data is the HTML fragment of the bar, moving up to 100 %,
+/// then `done`, then it closes. The jobs are the visitor's: another
+/// visitor's session can't see them.
 #[tokio::test]
 async fn htmx_progress_bar_moves_over_server_sent_events() {
     let demo = Demo::small("htmx_progress", &[("STEP_MS", "30")]);
@@ -65,15 +67,25 @@ async fn htmx_progress_bar_moves_over_server_sent_events() {
         .await
         .unwrap();
     for wiring in [
-        r#"hx-ext="sse""#,
-        &format!(r#"sse-connect="{page_url}/events""#),
-        r#"sse-swap="progress""#,
+        &format!(r#"hx-sse:connect="{page_url}/events""#),
+        r#"hx-sse:close="done""#,
+        "htmx.org@4.0.1/dist/htmx.min.js",
+        "htmx.org@4.0.1/dist/ext/hx-sse.js",
         r#"<progress value="0" max="100">"#,
     ] {
         assert!(page.contains(wiring), "no {wiring} in {page}");
     }
+    // htmx 2's attributes, which htmx 4 ignores, are not used
+    assert!(!page.contains("sse-swap"), "{page}");
     // no script of the app's own: only htmx and its extension
     assert_eq!(page.matches("<script").count(), 2, "{page}");
+    // another visitor has no such job
+    let other = client()
+        .get(format!("{}{page_url}", demo.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 404);
 
     let mut events = http
         .get(format!("{}{page_url}/events", demo.base))
@@ -81,9 +93,9 @@ async fn htmx_progress_bar_moves_over_server_sent_events() {
         .await
         .unwrap();
     assert_eq!(events.headers()["content-type"], "text/event-stream");
-    // each event: `event: progress` then the bar's HTML as data
+    // each event: unnamed (htmx 4 swaps those in), the bar's HTML as data
     let seen = progress_events(&mut events, |event| {
-        assert!(event.contains("event: progress\n"), "{event:?}");
+        assert!(!event.contains("event:"), "{event:?}");
         let value = event
             .split(r#"<progress value=""#)
             .nth(1)
@@ -94,6 +106,12 @@ async fn htmx_progress_bar_moves_over_server_sent_events() {
     .await;
     // in write order, ending at 100 (a watcher may skip states, never go back)
     assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+    // the worker finishes the job: `done`, then the server closes the stream
+    let rest = rest_of_stream(&mut events).await;
+    assert!(
+        rest.trim_end().ends_with("event: done"),
+        "no done before the close: {rest:?}"
+    );
 }
 
 /// The status of a request's answer.

@@ -17,8 +17,12 @@
 //!
 //! On htmx 2 (`htmx.org@2` and `htmx-ext-sse@2`), the same page reads
 //! `hx-ext="sse" sse-connect="..." sse-swap="progress" sse-close="done"`,
-//! and the events are named: `SseEvent::named("progress", ...)`.
+//! and the events are named: `SseEvent::named("progress", ...)`. Run it
+//! with `HTMX_VERSION=2` to get that page. With `HTMX_DIR`, the app serves
+//! htmx and its SSE extension from that folder (`htmx.min.js`, `sse.js`)
+//! instead of loading them from unpkg.
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
@@ -43,26 +47,78 @@ struct ExportJob {
     status: Status,
 }
 
+/// Which htmx the pages load: 4, or 2 (`HTMX_VERSION=2`); from unpkg, or
+/// from the files in `HTMX_DIR`.
+#[derive(Clone)]
+struct Htmx {
+    two: bool,
+    dir: Option<PathBuf>,
+}
+
+impl Htmx {
+    fn from_env() -> Htmx {
+        Htmx {
+            two: std::env::var("HTMX_VERSION").is_ok_and(|v| v.starts_with('2')),
+            dir: std::env::var_os("HTMX_DIR").map(PathBuf::from),
+        }
+    }
+
+    /// The script URLs: htmx, then its SSE extension.
+    fn scripts(&self) -> [&'static str; 2] {
+        match (&self.dir, self.two) {
+            (Some(_), _) => ["/htmx/htmx.min.js", "/htmx/sse.js"],
+            (None, false) => [
+                "https://unpkg.com/htmx.org@4.0.1/dist/htmx.min.js",
+                "https://unpkg.com/htmx.org@4.0.1/dist/ext/hx-sse.js",
+            ],
+            (None, true) => [
+                "https://unpkg.com/htmx.org@2.0.4",
+                "https://unpkg.com/htmx-ext-sse@2.2.2/sse.js",
+            ],
+        }
+    }
+}
+
 /// The fragment the page starts with and every event replaces.
 fn bar(progress: u8) -> Markup {
     html! { progress value=(progress) max="100" {} " " (progress) " %" }
 }
 
-fn layout(body: Markup) -> Html<String> {
+fn layout(htmx: &Htmx, body: Markup) -> Html<String> {
+    let [core, sse] = htmx.scripts();
     Html(
         html! {
             (DOCTYPE)
             html { head {
-                script src="https://unpkg.com/htmx.org@4.0.1/dist/htmx.min.js" {}
-                script src="https://unpkg.com/htmx.org@4.0.1/dist/ext/hx-sse.js" {}
+                script src=(core) {}
+                script src=(sse) {}
             } body { (body) } }
         }
         .into_string(),
     )
 }
 
-async fn home() -> Html<String> {
-    layout(html! { form method="post" action="/jobs" { button { "Start an export" } } })
+async fn home(Extension(htmx): Extension<Htmx>) -> Html<String> {
+    layout(
+        &htmx,
+        html! { form method="post" action="/jobs" { button { "Start an export" } } },
+    )
+}
+
+/// A file of `HTMX_DIR`, as JavaScript.
+async fn script(
+    Extension(htmx): Extension<Htmx>,
+    Path(file): Path<String>,
+) -> Result<impl IntoResponse, axum::http::StatusCode> {
+    let not_found = axum::http::StatusCode::NOT_FOUND;
+    let dir = htmx.dir.ok_or(not_found)?;
+    if !["htmx.min.js", "sse.js"].contains(&file.as_str()) {
+        return Err(not_found);
+    }
+    let text = tokio::fs::read_to_string(dir.join(file))
+        .await
+        .map_err(|_| not_found)?;
+    Ok(([("content-type", "text/javascript")], text))
 }
 
 /// Starts a job of the visitor's, and its worker with a reference to it.
@@ -86,25 +142,39 @@ async fn start(
 /// `div`, and closes the stream on `done`.
 async fn show(
     jobs: MemoryJobs<ExportJob>,
+    Extension(htmx): Extension<Htmx>,
     Path(id): Path<String>,
 ) -> Result<Html<String>, jobsess::Error> {
     let job = jobs.load(&id).await?.ok_or_else(|| jobs.not_found(&id))?;
-    Ok(layout(html! {
-        h1 { (job.file) }
-        div hx-sse:connect=(format!("/jobs/{id}/events")) hx-sse:close="done" {
-            (bar(job.progress))
+    let events = format!("/jobs/{id}/events");
+    let live = if htmx.two {
+        html! {
+            div hx-ext="sse" sse-connect=(events) sse-swap="progress" sse-close="done" {
+                (bar(job.progress))
+            }
         }
-    }))
+    } else {
+        html! { div hx-sse:connect=(events) hx-sse:close="done" { (bar(job.progress)) } }
+    };
+    Ok(layout(&htmx, html! { h1 { (job.file) } (live) }))
 }
 
+/// The bar after each change; htmx 4 swaps in unnamed events, htmx 2 the
+/// events its `sse-swap` names.
 async fn events(
     jobs: MemoryJobs<ExportJob>,
+    Extension(htmx): Extension<Htmx>,
     Path(id): Path<String>,
     last: LastEventId,
 ) -> Result<impl IntoResponse, jobsess::Error> {
     let progress = jobs.watch_field(&id, ExportJob::PROGRESS).await?;
-    Ok(jobsess::axum::sse_with(progress.since(last), |p| {
-        SseEvent::message(bar(p).into_string())
+    Ok(jobsess::axum::sse_with(progress.since(last), move |p| {
+        let bar = bar(p).into_string();
+        if htmx.two {
+            SseEvent::named("progress", bar)
+        } else {
+            SseEvent::message(bar)
+        }
     }))
 }
 
@@ -135,6 +205,8 @@ async fn main() -> std::io::Result<()> {
         .route("/jobs", post(start))
         .route("/jobs/{id}", get(show))
         .route("/jobs/{id}/events", get(events))
+        .route("/htmx/{file}", get(script))
+        .layer(Extension(Htmx::from_env()))
         .layer(Extension(MemoryJobStore::new()))
         .layer(SessionManagerLayer::new(MemoryStore::default()).with_secure(false));
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());

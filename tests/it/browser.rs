@@ -1,8 +1,10 @@
-//! The axum demo in a real browser: headless Chromium, driven through
-//! chromedriver (WebDriver), from the start form through the monitor and
-//! results pages to delete and "Clear all" (with its confirmation), and the
-//! error pages with their way back. Skipped, by name, where
-//! `chromium` or `chromedriver` is missing (`.ci/run` installs both from Debian).
+//! The examples in a real browser: headless Chromium, driven through
+//! chromedriver (WebDriver). The axum demo from the start form through the
+//! monitor and results pages to delete and "Clear all" (with its
+//! confirmation), and the error pages with their way back; the htmx
+//! example on htmx 2 and 4, the real files of the npm registry. Skipped,
+//! by name, where `chromium`, `chromedriver` or `npm` is missing (`.ci/run`
+//! installs them from Debian).
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -216,4 +218,115 @@ async fn the_monitor_page_follows_a_job_live_across_instances() {
     assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
     wait_for(&page, "Done: <strong>live.mp3</strong>").await;
     page.close().await.unwrap();
+}
+
+/// The npm package `spec` (`htmx.org@4.0.1`) unpacked: its `package/`
+/// folder, fetched once with `npm pack` into the tests' own temp folder.
+fn npm_package(spec: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("npm")
+        .join(spec);
+    let package = dir.join("package");
+    if package.join("package.json").is_file() {
+        return package;
+    }
+    std::fs::create_dir_all(&dir).unwrap();
+    let packed = Command::new("npm")
+        .args(["pack", spec, "--silent", "--pack-destination"])
+        .arg(&dir)
+        .output()
+        .expect("npm runs");
+    assert!(
+        packed.status.success(),
+        "npm pack {spec}: {}",
+        String::from_utf8_lossy(&packed.stderr)
+    );
+    let tarball = String::from_utf8(packed.stdout).unwrap();
+    let tarball = dir.join(
+        tarball
+            .trim()
+            .lines()
+            .last()
+            .expect("npm names the tarball"),
+    );
+    let unpacked = Command::new("tar")
+        .arg("xzf")
+        .arg(&tarball)
+        .arg("-C")
+        .arg(&dir)
+        .status()
+        .expect("tar runs");
+    assert!(unpacked.success(), "tar xzf {}", tarball.display());
+    package
+}
+
+/// A folder with htmx (`htmx.min.js`) and its SSE extension (`sse.js`),
+/// each a `(package, path in it)` of the npm registry's packages.
+fn htmx_dir(version: &str, core: (&str, &str), sse: (&str, &str)) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("htmx-{version}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    for ((package, path), name) in [(core, "htmx.min.js"), (sse, "sse.js")] {
+        std::fs::copy(npm_package(package).join(path), dir.join(name)).unwrap();
+    }
+    dir
+}
+
+/// `examples/htmx_progress.rs` in Chromium, with the real htmx of the npm
+/// registry, on htmx 4 (its `hx-sse:connect`, unnamed events) and on htmx
+/// 2 (`sse-connect`, `sse-swap`): started from its form, the job's bar
+/// moves live to 100 with no reload, and once the job is done the page
+/// closes its stream on `done` and doesn't connect again.
+#[tokio::test]
+async fn the_htmx_example_in_a_browser_on_htmx_2_and_4() {
+    require!(
+        crate::common::browser(),
+        crate::common::tools(&["npm", "tar"])
+    );
+    let driver = Driver::start();
+    for (version, core, sse) in [
+        (
+            "4",
+            ("htmx.org@4.0.1", "dist/htmx.min.js"),
+            ("htmx.org@4.0.1", "dist/ext/hx-sse.js"),
+        ),
+        (
+            "2",
+            ("htmx.org@2.0.4", "dist/htmx.min.js"),
+            ("htmx-ext-sse@2.2.2", "sse.js"),
+        ),
+    ] {
+        let dir = htmx_dir(version, core, sse);
+        let dir = dir.to_str().unwrap();
+        let envs = [
+            ("HTMX_DIR", dir),
+            ("HTMX_VERSION", version),
+            ("STEP_MS", "150"),
+        ];
+        let demo = Demo::with_args("htmx_progress", &[], &envs);
+        let page = browser(&driver).await;
+        page.goto(&format!("{}/", demo.base)).await.unwrap();
+        click(&page, Locator::Css("form[action='/jobs'] button")).await;
+        wait_for(&page, "<h1>export-").await;
+        let url = page.current_url().await.unwrap();
+        // the bar moves on the page it was first drawn on, to 100
+        wait_for(&page, r#"value="100""#).await;
+        assert_eq!(page.current_url().await.unwrap(), url, "htmx {version}");
+        // done closed the stream: after the 2 s a reconnect would wait, the
+        // page has asked for the events once
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let asked = page
+            .execute(
+                "return performance.getEntriesByType('resource')\
+                 .filter(e => e.name.endsWith('/events')).length",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            asked,
+            serde_json::json!(1),
+            "htmx {version}: event streams opened"
+        );
+        page.close().await.unwrap();
+    }
 }

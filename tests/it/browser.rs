@@ -330,3 +330,108 @@ async fn the_htmx_example_in_a_browser_on_htmx_2_and_4() {
         page.close().await.unwrap();
     }
 }
+
+/// The value of the page's `progress` bar.
+async fn progress_of(page: &Client) -> u64 {
+    let value = page
+        .execute("return document.querySelector('progress').value", vec![])
+        .await
+        .unwrap();
+    value.as_u64().unwrap_or_else(|| panic!("{value}"))
+}
+
+/// How many event streams the page has opened since it was loaded.
+async fn streams_opened(page: &Client) -> serde_json::Value {
+    page.execute(
+        "return performance.getEntriesByType('resource')\
+         .filter(e => e.name.endsWith('/events')).length",
+        vec![],
+    )
+    .await
+    .unwrap()
+}
+
+/// `examples/htmx_monitor.rs` in Chromium on htmx 4.0.1: the bar and the
+/// status line move from one stream; a reload in the middle re-attaches
+/// and goes on from where the job is; the results arrive out of band when
+/// the job finishes, and the stream closes. A second job is cancelled from
+/// its button: the worker stops, the page says "cancelled", and its
+/// stream closes too.
+#[tokio::test]
+async fn the_htmx_monitor_page_in_a_browser() {
+    require!(
+        crate::common::browser(),
+        crate::common::tools(&["npm", "tar"])
+    );
+    let dir = htmx_dir(
+        "4",
+        ("htmx.org@4.0.1", "dist/htmx.min.js"),
+        ("htmx.org@4.0.1", "dist/ext/hx-sse.js"),
+    );
+    let envs = [("HTMX_DIR", dir.to_str().unwrap()), ("STEP_MS", "120")];
+    let demo = Demo::with_args("htmx_monitor", &[], &envs);
+    let driver = Driver::start();
+    let page = browser(&driver).await;
+
+    page.goto(&format!("{}/", demo.base)).await.unwrap();
+    click(&page, Locator::Css("form[action='/jobs'] button")).await;
+    wait_for(&page, "running: ").await;
+    let url = page.current_url().await.unwrap();
+    // live, with no reload, then a reload in the middle of the job
+    let started = Instant::now();
+    while progress_of(&page).await < 20 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the bar stays still"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(page.current_url().await.unwrap(), url);
+    page.refresh().await.unwrap();
+    let after_reload = progress_of(&page).await;
+    assert!(
+        after_reload >= 20,
+        "the reloaded page starts where the job is: {after_reload}"
+    );
+    // the results, out of band, once it finished
+    let source = wait_for(&page, "rows exported to").await;
+    assert!(
+        source.contains(r#"<p id="status">finished</p>"#),
+        "{source}"
+    );
+    // swapped out of band: into the page's own `#results`, not the stream's part
+    let placed = page
+        .execute(
+            "return document.querySelector('#live #results') === null \
+             && document.querySelector('#results').textContent.includes('rows exported')",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(placed, serde_json::json!(true), "{source}");
+    assert_eq!(progress_of(&page).await, 100);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        streams_opened(&page).await,
+        serde_json::json!(1),
+        "after done"
+    );
+
+    // another job, cancelled from the page: the worker stops
+    page.goto(&format!("{}/", demo.base)).await.unwrap();
+    click(&page, Locator::Css("form[action='/jobs'] button")).await;
+    wait_for(&page, "running: ").await;
+    click(&page, Locator::Css("button[hx-post$='/cancel']")).await;
+    wait_for(&page, r#"<p id="status">cancelled</p>"#).await;
+    let stopped = progress_of(&page).await;
+    assert!(stopped < 100, "the worker went on to {stopped}");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(progress_of(&page).await, stopped, "the worker went on");
+    assert!(!page.source().await.unwrap().contains("rows exported"));
+    assert_eq!(
+        streams_opened(&page).await,
+        serde_json::json!(1),
+        "after cancel"
+    );
+    page.close().await.unwrap();
+}

@@ -12,8 +12,10 @@
 //!
 //! Each visitor's jobs are their own (the in-memory job store, the
 //! `MemoryJobs<M>` extractor); the worker opens its job from a reference,
-//! as one in another process would. `HTMX_DIR` serves htmx 4 from a folder
-//! (`htmx.min.js`, `sse.js`) instead of unpkg.
+//! as one in another process would. `HTMX_DIR` serves htmx from a folder
+//! (`htmx.min.js`, `sse.js`) instead of unpkg; `HTMX_VERSION=2` draws the
+//! page for htmx 2 (`hx-ext="sse" sse-connect sse-swap="message"
+//! sse-close="done"`: the same unnamed events).
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -67,15 +69,23 @@ fn live(job: &ExportJob) -> Markup {
     }
 }
 
+/// Whether the page is drawn for htmx 2 (`HTMX_VERSION=2`).
+fn htmx_2() -> bool {
+    std::env::var("HTMX_VERSION").is_ok_and(|v| v.starts_with('2'))
+}
+
 fn page(body: Markup) -> Html<String> {
     let dir = std::env::var_os("HTMX_DIR").is_some();
-    let (core, sse) = if dir {
-        ("/htmx/htmx.min.js", "/htmx/sse.js")
-    } else {
-        (
+    let (core, sse) = match (dir, htmx_2()) {
+        (true, _) => ("/htmx/htmx.min.js", "/htmx/sse.js"),
+        (false, false) => (
             "https://unpkg.com/htmx.org@4.0.1/dist/htmx.min.js",
             "https://unpkg.com/htmx.org@4.0.1/dist/ext/hx-sse.js",
-        )
+        ),
+        (false, true) => (
+            "https://unpkg.com/htmx.org@2.0.4",
+            "https://unpkg.com/htmx-ext-sse@2.2.2/sse.js",
+        ),
     };
     Html(
         html! {
@@ -114,9 +124,19 @@ async fn show(
     Path(id): Path<String>,
 ) -> Result<Html<String>, jobsess::Error> {
     let job = jobs.load(&id).await?.ok_or_else(|| jobs.not_found(&id))?;
+    let events = format!("/jobs/{id}/events");
+    let live = if htmx_2() {
+        html! {
+            div #live hx-ext="sse" sse-connect=(events) sse-swap="message" sse-close="done" {
+                (live(&job))
+            }
+        }
+    } else {
+        html! { div #live hx-sse:connect=(events) hx-sse:close="done" { (live(&job)) } }
+    };
     Ok(page(html! {
         h1 { (job.file) }
-        div #live hx-sse:connect=(format!("/jobs/{id}/events")) hx-sse:close="done" { (live(&job)) }
+        (live)
         div #results {}
         button hx-post=(format!("/jobs/{id}/cancel")) hx-swap="none" { "Cancel" }
     }))

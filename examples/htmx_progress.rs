@@ -20,7 +20,10 @@
 //! and the events are named: `SseEvent::named("progress", ...)`. Run it
 //! with `HTMX_VERSION=2` to get that page. With `HTMX_DIR`, the app serves
 //! htmx and its SSE extension from that folder (`htmx.min.js`, `sse.js`)
-//! instead of loading them from unpkg.
+//! instead of loading them from unpkg. `CUT_STREAM_AFTER=n` (for the
+//! browser test) ends a stream opened without `Last-Event-ID` after `n`
+//! events, as a dropped connection would: the browser reconnects and
+//! resumes.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -166,16 +169,30 @@ async fn events(
     Extension(htmx): Extension<Htmx>,
     Path(id): Path<String>,
     last: LastEventId,
-) -> Result<impl IntoResponse, jobsess::Error> {
+) -> Result<axum::response::Response, jobsess::Error> {
+    let first = last.0.is_none();
     let progress = jobs.watch_field(&id, ExportJob::PROGRESS).await?;
-    Ok(jobsess::axum::sse_with(progress.since(last), move |p| {
+    let response = jobsess::axum::sse_with(progress.since(last), move |p| {
         let bar = bar(p).into_string();
         if htmx.two {
             SseEvent::named("progress", bar)
         } else {
             SseEvent::message(bar)
         }
-    }))
+    })
+    .into_response();
+    let cut = std::env::var("CUT_STREAM_AFTER")
+        .ok()
+        .and_then(|n| n.parse().ok());
+    Ok(match cut {
+        Some(events) if first => {
+            use futures_util::StreamExt;
+            let (parts, body) = response.into_parts();
+            let cut = axum::body::Body::from_stream(body.into_data_stream().take(events));
+            axum::response::Response::from_parts(parts, cut)
+        }
+        _ => response,
+    })
 }
 
 /// The worker: it opens its one job from the reference, writes its

@@ -63,7 +63,7 @@ async fn browser(driver: &Driver) -> Client {
         .expect("a browser session")
 }
 
-/// The page's source once it contains `text`, within 10 s (the monitor
+/// The page's source once it contains `text`, within 20 s (the monitor
 /// page reloads itself every second).
 async fn wait_for(page: &Client, text: &str) -> String {
     let started = Instant::now();
@@ -73,7 +73,7 @@ async fn wait_for(page: &Client, text: &str) -> String {
             return source;
         }
         assert!(
-            started.elapsed() < Duration::from_secs(10),
+            started.elapsed() < Duration::from_secs(20),
             "no {text:?} in {source}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -271,66 +271,6 @@ fn htmx_dir(version: &str, core: (&str, &str), sse: (&str, &str)) -> std::path::
     dir
 }
 
-/// `examples/htmx_progress.rs` in Chromium, with the real htmx of the npm
-/// registry, on htmx 4 (its `hx-sse:connect`, unnamed events) and on htmx
-/// 2 (`sse-connect`, `sse-swap`): started from its form, the job's bar
-/// moves live to 100 with no reload, and once the job is done the page
-/// closes its stream on `done` and doesn't connect again.
-#[tokio::test]
-async fn the_htmx_example_in_a_browser_on_htmx_2_and_4() {
-    require!(
-        crate::common::browser(),
-        crate::common::tools(&["npm", "tar"])
-    );
-    let driver = Driver::start();
-    for (version, core, sse) in [
-        (
-            "4",
-            ("htmx.org@4.0.1", "dist/htmx.min.js"),
-            ("htmx.org@4.0.1", "dist/ext/hx-sse.js"),
-        ),
-        (
-            "2",
-            ("htmx.org@2.0.4", "dist/htmx.min.js"),
-            ("htmx-ext-sse@2.2.2", "sse.js"),
-        ),
-    ] {
-        let dir = htmx_dir(version, core, sse);
-        let dir = dir.to_str().unwrap();
-        let envs = [
-            ("HTMX_DIR", dir),
-            ("HTMX_VERSION", version),
-            ("STEP_MS", "150"),
-        ];
-        let demo = Demo::with_args("htmx_progress", &[], &envs);
-        let page = browser(&driver).await;
-        page.goto(&format!("{}/", demo.base)).await.unwrap();
-        click(&page, Locator::Css("form[action='/jobs'] button")).await;
-        wait_for(&page, "<h1>export-").await;
-        let url = page.current_url().await.unwrap();
-        // the bar moves on the page it was first drawn on, to 100
-        wait_for(&page, r#"value="100""#).await;
-        assert_eq!(page.current_url().await.unwrap(), url, "htmx {version}");
-        // done closed the stream: after the 2 s a reconnect would wait, the
-        // page has asked for the events once
-        tokio::time::sleep(Duration::from_secs(3)).await;
-        let asked = page
-            .execute(
-                "return performance.getEntriesByType('resource')\
-                 .filter(e => e.name.endsWith('/events')).length",
-                vec![],
-            )
-            .await
-            .unwrap();
-        assert_eq!(
-            asked,
-            serde_json::json!(1),
-            "htmx {version}: event streams opened"
-        );
-        page.close().await.unwrap();
-    }
-}
-
 /// The value of the page's `progress` bar.
 async fn progress_of(page: &Client) -> u64 {
     let value = page
@@ -351,50 +291,144 @@ async fn streams_opened(page: &Client) -> serde_json::Value {
     .unwrap()
 }
 
-/// `examples/htmx_monitor.rs` in Chromium on htmx 4.0.1: the bar and the
-/// status line move from one stream; a reload in the middle re-attaches
-/// and goes on from where the job is; the results arrive out of band when
-/// the job finishes, and the stream closes. A second job is cancelled from
-/// its button: the worker stops, the page says "cancelled", and its
-/// stream closes too.
+/// The npm registry's files of htmx 4.0.1 and 2.0.4 (with htmx-ext-sse
+/// 2.2.2), each in a folder an example serves: `(version, folder)`.
+fn htmx_versions() -> [(&'static str, std::path::PathBuf); 2] {
+    [
+        (
+            "4",
+            htmx_dir(
+                "4",
+                ("htmx.org@4.0.1", "dist/htmx.min.js"),
+                ("htmx.org@4.0.1", "dist/ext/hx-sse.js"),
+            ),
+        ),
+        (
+            "2",
+            htmx_dir(
+                "2",
+                ("htmx.org@2.0.4", "dist/htmx.min.js"),
+                ("htmx-ext-sse@2.2.2", "sse.js"),
+            ),
+        ),
+    ]
+}
+
+/// Every value the page's bar shows until it shows `until`, polled every
+/// 20 ms; it must never go back.
+async fn bar_values(page: &Client, until: u64, what: &str) -> Vec<u64> {
+    let (started, mut seen) = (Instant::now(), Vec::<u64>::new());
+    loop {
+        let value = progress_of(page).await;
+        if let Some(&last) = seen.last() {
+            assert!(
+                value >= last,
+                "{what}: the bar went back from {last} to {value}: {seen:?}"
+            );
+        }
+        if seen.last() != Some(&value) {
+            seen.push(value);
+        }
+        if value >= until {
+            return seen;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{what}: the bar stopped at {seen:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// `examples/htmx_progress.rs` in Chromium, with the real htmx of the npm
+/// registry, on htmx 4 (its `hx-sse:connect`, unnamed events) and on htmx
+/// 2 (`sse-connect`, `sse-swap`): started from its form, the job's bar
+/// moves live through values on the way to 100 with no reload. Its first
+/// stream is cut by the server after four events (`CUT_STREAM_AFTER`):
+/// the browser reconnects with `Last-Event-ID` and the bar goes on, never
+/// back. Once the job is done the page closes its stream on `done` and
+/// doesn't connect again: two streams in all.
 #[tokio::test]
-async fn the_htmx_monitor_page_in_a_browser() {
+async fn the_htmx_example_in_a_browser_on_htmx_2_and_4() {
     require!(
         crate::common::browser(),
         crate::common::tools(&["npm", "tar"])
     );
-    let dir = htmx_dir(
-        "4",
-        ("htmx.org@4.0.1", "dist/htmx.min.js"),
-        ("htmx.org@4.0.1", "dist/ext/hx-sse.js"),
-    );
-    let envs = [("HTMX_DIR", dir.to_str().unwrap()), ("STEP_MS", "120")];
-    let demo = Demo::with_args("htmx_monitor", &[], &envs);
     let driver = Driver::start();
-    let page = browser(&driver).await;
+    for (version, dir) in htmx_versions() {
+        let envs = [
+            ("HTMX_DIR", dir.to_str().unwrap()),
+            ("HTMX_VERSION", version),
+            ("STEP_MS", "400"),
+            ("CUT_STREAM_AFTER", "4"),
+        ];
+        let demo = Demo::with_args("htmx_progress", &[], &envs);
+        let page = browser(&driver).await;
+        page.goto(&format!("{}/", demo.base)).await.unwrap();
+        click(&page, Locator::Css("form[action='/jobs'] button")).await;
+        wait_for(&page, "<h1>export-").await;
+        let url = page.current_url().await.unwrap();
+        let seen = bar_values(&page, 100, &format!("htmx {version}")).await;
+        let on_the_way = seen.iter().filter(|v| (1..100).contains(*v)).count();
+        assert!(on_the_way >= 3, "htmx {version}: {seen:?}");
+        assert_eq!(page.current_url().await.unwrap(), url, "htmx {version}");
+        // done closed the stream: after the 2 s a reconnect would wait, the
+        // page has opened two streams, the cut one and the one that ended
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert_eq!(
+            streams_opened(&page).await,
+            serde_json::json!(2),
+            "htmx {version}: event streams opened"
+        );
+        page.close().await.unwrap();
+    }
+}
 
-    page.goto(&format!("{}/", demo.base)).await.unwrap();
-    click(&page, Locator::Css("form[action='/jobs'] button")).await;
-    wait_for(&page, "running: ").await;
+/// `examples/htmx_monitor.rs` in Chromium on htmx 4.0.1 and 2.0.4: the bar
+/// and the status line move from one stream, through values on the way; a
+/// reload in the middle re-attaches and goes on from where the job is; the
+/// results arrive out of band when the job finishes, and the stream
+/// closes. A second job is cancelled from its button: the worker stops,
+/// the page says "cancelled", and its stream closes too.
+#[tokio::test]
+async fn the_htmx_monitor_page_in_a_browser_on_htmx_2_and_4() {
+    require!(
+        crate::common::browser(),
+        crate::common::tools(&["npm", "tar"])
+    );
+    let driver = Driver::start();
+    for (version, dir) in htmx_versions() {
+        let envs = [
+            ("HTMX_DIR", dir.to_str().unwrap()),
+            ("HTMX_VERSION", version),
+            ("STEP_MS", "150"),
+        ];
+        let demo = Demo::with_args("htmx_monitor", &[], &envs);
+        let page = browser(&driver).await;
+        monitor_flow(&page, &demo.base, version).await;
+        page.close().await.unwrap();
+    }
+}
+
+/// The monitor page's flow, on the app at `base`.
+async fn monitor_flow(page: &Client, base: &str, version: &str) {
+    page.goto(&format!("{base}/")).await.unwrap();
+    click(page, Locator::Css("form[action='/jobs'] button")).await;
+    wait_for(page, "running: ").await;
     let url = page.current_url().await.unwrap();
     // live, with no reload, then a reload in the middle of the job
-    let started = Instant::now();
-    while progress_of(&page).await < 20 {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "the bar stays still"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let seen = bar_values(page, 40, &format!("htmx {version}")).await;
+    let on_the_way = seen.iter().filter(|v| (1..40).contains(*v)).count();
+    assert!(on_the_way >= 3, "htmx {version}: {seen:?}");
     assert_eq!(page.current_url().await.unwrap(), url);
     page.refresh().await.unwrap();
-    let after_reload = progress_of(&page).await;
+    let after_reload = progress_of(page).await;
     assert!(
-        after_reload >= 20,
+        after_reload >= 40,
         "the reloaded page starts where the job is: {after_reload}"
     );
     // the results, out of band, once it finished
-    let source = wait_for(&page, "rows exported to").await;
+    let source = wait_for(page, "rows exported to").await;
     assert!(
         source.contains(r#"<p id="status">finished</p>"#),
         "{source}"
@@ -409,29 +443,28 @@ async fn the_htmx_monitor_page_in_a_browser() {
         .await
         .unwrap();
     assert_eq!(placed, serde_json::json!(true), "{source}");
-    assert_eq!(progress_of(&page).await, 100);
+    assert_eq!(progress_of(page).await, 100);
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(
-        streams_opened(&page).await,
+        streams_opened(page).await,
         serde_json::json!(1),
         "after done"
     );
 
     // another job, cancelled from the page: the worker stops
-    page.goto(&format!("{}/", demo.base)).await.unwrap();
-    click(&page, Locator::Css("form[action='/jobs'] button")).await;
-    wait_for(&page, "running: ").await;
-    click(&page, Locator::Css("button[hx-post$='/cancel']")).await;
-    wait_for(&page, r#"<p id="status">cancelled</p>"#).await;
-    let stopped = progress_of(&page).await;
+    page.goto(&format!("{base}/")).await.unwrap();
+    click(page, Locator::Css("form[action='/jobs'] button")).await;
+    wait_for(page, "running: ").await;
+    click(page, Locator::Css("button[hx-post$='/cancel']")).await;
+    wait_for(page, r#"<p id="status">cancelled</p>"#).await;
+    let stopped = progress_of(page).await;
     assert!(stopped < 100, "the worker went on to {stopped}");
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(progress_of(&page).await, stopped, "the worker went on");
+    assert_eq!(progress_of(page).await, stopped, "the worker went on");
     assert!(!page.source().await.unwrap().contains("rows exported"));
     assert_eq!(
-        streams_opened(&page).await,
+        streams_opened(page).await,
         serde_json::json!(1),
         "after cancel"
     );
-    page.close().await.unwrap();
 }

@@ -950,3 +950,43 @@ ending_on!(
 ending_on!(on_memory, None::<String>, async {
     jobsess::store::MemoryJobStore::new()
 });
+
+/// In one process (`Notifying`, the session kind that can watch), states
+/// carry revisions that never go back, also across jobs and watchers, and
+/// a consumer that comes back with the revision it has gets no state it
+/// had: the current one only if it is newer.
+#[tokio::test]
+async fn in_process_states_resume_from_their_revision() {
+    let jobs = AsyncJobSession::<Job, _>::new(Notifying::new(Mutex::new(HashMap::new())));
+    jobs.store("a", &job("a.mp3")).await.unwrap();
+    jobs.store("b", &job("b.mp3")).await.unwrap();
+    let mut first = jobs.watch_field("a", Job::PROGRESS).await.unwrap();
+    assert_eq!(next(&mut first).await.unwrap().unwrap(), 0);
+    let seen = first.id().expect("a state's revision");
+    drop(first);
+    // another job's writes move the count on, not this job's state
+    jobs.store_field("b", Job::PROGRESS, &5).await.unwrap();
+    let mut again = jobs
+        .watch_field("a", Job::PROGRESS)
+        .await
+        .unwrap()
+        .since(seen);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), again.next())
+            .await
+            .is_err(),
+        "a state the consumer has was given again"
+    );
+    jobs.store_field("a", Job::PROGRESS, &7).await.unwrap();
+    assert_eq!(next(&mut again).await.unwrap().unwrap(), 7);
+    let later = again.id().unwrap();
+    assert!(later > seen, "{later} after {seen}");
+    // from an older revision: the current state, which is newer
+    let mut behind = jobs
+        .watch_field("a", Job::PROGRESS)
+        .await
+        .unwrap()
+        .since(seen);
+    assert_eq!(next(&mut behind).await.unwrap().unwrap(), 7);
+    assert_eq!(behind.id(), Some(later));
+}

@@ -145,6 +145,8 @@ impl IntoResponse for Error {
     feature = "redis",
     feature = "postgres",
     feature = "postgres-sqlx-09",
+    feature = "sqlite",
+    feature = "sqlite-sqlx-09",
     feature = "memory-store"
 ))]
 mod redis_extract {

@@ -132,6 +132,8 @@ pub mod actix;
     feature = "redis",
     feature = "postgres",
     feature = "postgres-sqlx-09",
+    feature = "sqlite",
+    feature = "sqlite-sqlx-09",
     feature = "memory-store"
 ))]
 #[cfg_attr(
@@ -140,6 +142,8 @@ pub mod actix;
         feature = "redis",
         feature = "postgres",
         feature = "postgres-sqlx-09",
+        feature = "sqlite",
+        feature = "sqlite-sqlx-09",
         feature = "memory-store"
     )))
 )]
@@ -149,9 +153,10 @@ pub mod store;
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod redis;
 
-/// The sqlx that `postgres` is built on (0.8), as it names it
-/// (`super::sqlx_version`); `postgres_sqlx09` has its own (0.9).
-#[cfg(feature = "postgres")]
+/// The sqlx that `postgres` and `sqlite` are built on (0.8), as they name
+/// it (`super::sqlx_version`); `postgres_sqlx09` and `sqlite_sqlx09` have
+/// their own (0.9).
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod sqlx_version {
     pub(crate) use ::sqlx;
 
@@ -169,6 +174,15 @@ pub mod postgres;
 #[cfg(feature = "postgres-sqlx-09")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres-sqlx-09")))]
 pub mod postgres_sqlx09;
+
+#[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+#[allow(clippy::duplicate_mod)] // built again on sqlx 0.9 in `sqlite_sqlx09`
+pub mod sqlite;
+
+#[cfg(feature = "sqlite-sqlx-09")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite-sqlx-09")))]
+pub mod sqlite_sqlx09;
 
 pub use backend::{AsyncKeyValue, AsyncSessionBackend, Indexed, SessionBackend};
 pub use error::{BoxError, Error, Op, Result};

@@ -175,6 +175,8 @@ impl AnySession {
             feature = "redis",
             feature = "postgres",
             feature = "postgres-sqlx-09",
+            feature = "sqlite",
+            feature = "sqlite-sqlx-09",
             feature = "memory-store"
         )
     ))]

@@ -112,6 +112,8 @@ fn ended(end: &crate::model::metadata::End) -> &'static str {
         feature = "redis",
         feature = "postgres",
         feature = "postgres-sqlx-09",
+        feature = "sqlite",
+        feature = "sqlite-sqlx-09",
         feature = "memory-store"
     )
 ))]

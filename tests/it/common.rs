@@ -96,6 +96,29 @@ pub async fn postgres_store() -> jobsess::postgres::PostgresJobStore {
     store
 }
 
+/// A fresh database file for a SQLite test, in the target's temp dir.
+pub fn sqlite_path() -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("sqlite");
+    std::fs::create_dir_all(&dir).unwrap();
+    let name = jobsess::sqlite::SqliteJobStore::new_owner_token().unwrap();
+    dir.join(format!("{}.db", &name[..16]))
+}
+
+/// The SQLite job store on a fresh database file (no service: SQLite is
+/// built in).
+pub async fn sqlite_store() -> jobsess::sqlite::SqliteJobStore {
+    jobsess::sqlite::SqliteJobStore::open(sqlite_path())
+        .await
+        .unwrap()
+}
+
+/// [`sqlite_store`] on sqlx 0.9.
+pub async fn sqlite_store_sqlx09() -> jobsess::sqlite_sqlx09::SqliteJobStore {
+    jobsess::sqlite_sqlx09::SqliteJobStore::open(sqlite_path())
+        .await
+        .unwrap()
+}
+
 /// [`postgres_store`] on sqlx 0.9: the same store, a fresh schema.
 pub async fn postgres_store_sqlx09() -> jobsess::postgres_sqlx09::PostgresJobStore {
     let schema = format!(

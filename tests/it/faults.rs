@@ -27,6 +27,10 @@ pub(crate) trait Server: Sized + Send {
     /// How long an operation may take before the store gives up on it.
     const TIMEOUT: Duration;
 
+    /// Whether reads go on during [`stop`](Self::stop)'s outage (SQLite's,
+    /// where only writes wait on the lock another process holds).
+    const READS_IN_OUTAGE: bool = false;
+
     /// Why it can't run here (a missing program), if it can't.
     fn missing() -> Option<String>;
 
@@ -130,7 +134,8 @@ pub(crate) async fn a_write_past_its_deadline_never_lands<S: Server>() {
 }
 
 /// The server is killed under load: requests fail fast with a retriable
-/// error (503) that names the store, instead of hanging; writes during the
+/// error (503) that names the store, instead of hanging (on SQLite, where
+/// the outage is a lock another process holds, reads go on); writes during the
 /// outage are not acknowledged and never land. Once the server is back the
 /// same store serves again without a restart of the app, with every
 /// acknowledged job and write there, and its watchers go on.
@@ -151,17 +156,25 @@ pub(crate) async fn an_outage_fails_fast_and_the_store_recovers<S: Server>() {
     let within = S::TIMEOUT * 2 + Duration::from_millis(500);
     for _ in 0..3 {
         let started = Instant::now();
-        let err = jobs.load("job-01").await.unwrap_err();
+        let read = jobs.load("job-01").await;
         assert!(started.elapsed() < within, "took {:?}", started.elapsed());
-        assert!(matches!(err, Error::Backend { .. }), "{err}");
-        assert_eq!(err.http_status(), 503);
-        assert!(err.to_string().starts_with(S::FAILED), "{err}");
+        if S::READS_IN_OUTAGE {
+            let read = read.unwrap().map(|job| job.progress);
+            assert_eq!(read, Some(1), "reads go on");
+        } else {
+            let err = read.unwrap_err();
+            assert!(matches!(err, Error::Backend { .. }), "{err}");
+            assert_eq!(err.http_status(), 503);
+            assert!(err.to_string().starts_with(S::FAILED), "{err}");
+        }
         let started = Instant::now();
         let err = jobs
             .store_field("job-02", Job::PROGRESS, &200)
             .await
             .unwrap_err();
         assert!(started.elapsed() < within, "took {:?}", started.elapsed());
+        assert!(matches!(err, Error::Backend { .. }), "{err}");
+        assert_eq!(err.http_status(), 503);
         assert!(err.to_string().contains("job_job-02"), "{err}");
     }
 
@@ -340,6 +353,96 @@ postgres_server!(
     sqlx_09
 );
 
+/// The SQLite engine on a database file of its own. SQLite has no server
+/// to kill: its outage is another process that takes the file's write lock
+/// and keeps it (a stuck process, a long migration), so that every write
+/// waits on it; reads go on (WAL). It ends when that process lets go.
+pub(crate) struct Sqlite {
+    path: std::path::PathBuf,
+    /// Ends the lock holder's hold (its thread then rolls back and quits).
+    holder: Option<std::sync::mpsc::Sender<()>>,
+}
+
+impl Server for Sqlite {
+    type Store = jobsess::sqlite::SqliteJobStore;
+
+    const FAILED: &'static str = "the SQLite job store failed to ";
+    const TIMEOUT: Duration = Duration::from_millis(800);
+    const READS_IN_OUTAGE: bool = true;
+
+    fn missing() -> Option<String> {
+        None // SQLite is built into the test binary
+    }
+
+    async fn start(ttl: Option<Duration>) -> (Self, Self::Store) {
+        let path = crate::common::sqlite_path();
+        let mut store = jobsess::sqlite::SqliteJobStore::open(&path)
+            .await
+            .unwrap()
+            .with_timeout(Self::TIMEOUT);
+        if let Some(ttl) = ttl {
+            store = store.with_ttl(ttl);
+        }
+        (Sqlite { path, holder: None }, store)
+    }
+
+    /// A connection of its own, on a thread of its own, takes the file's
+    /// write lock (a write in an open transaction) and holds it.
+    fn stop(&mut self) {
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let (locked, is_locked) = std::sync::mpsc::channel::<()>();
+        let options = jobsess::sqlite::SqliteJobStore::connect_options(&self.path);
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                use sqlx::Connection;
+                let mut conn = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
+                for statement in [
+                    "BEGIN IMMEDIATE",
+                    "UPDATE jobsess_jobs_revision SET revision = revision WHERE one = 0",
+                ] {
+                    sqlx::query(statement).execute(&mut conn).await.unwrap();
+                }
+                locked.send(()).unwrap();
+                let _ = tokio::task::spawn_blocking(move || released.recv()).await;
+                sqlx::query("ROLLBACK").execute(&mut conn).await.unwrap();
+                conn.close().await.unwrap();
+            });
+        });
+        is_locked.recv().expect("the lock holder takes the lock");
+        self.holder = Some(release);
+    }
+
+    fn restart(&mut self) {
+        if let Some(release) = self.holder.take() {
+            let _ = release.send(());
+        }
+    }
+
+    /// A transaction of another connection that has written (`BEGIN
+    /// IMMEDIATE`): every write waits for SQLite's write lock until it
+    /// commits; reads go on (WAL).
+    async fn hold_writes(&self, _: &Self::Store, _: &str, time: Duration) {
+        use sqlx::Connection;
+        let options = jobsess::sqlite::SqliteJobStore::connect_options(&self.path);
+        let mut conn = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut conn).await.unwrap();
+        tokio::spawn(async move {
+            tokio::time::sleep(time).await;
+            sqlx::query("COMMIT").execute(&mut conn).await.unwrap();
+        });
+    }
+}
+
+impl Drop for Sqlite {
+    fn drop(&mut self) {
+        self.restart();
+    }
+}
+
 /// Runs every fault case against the engine on `$server`. The list of
 /// cases is written here once, for every engine.
 macro_rules! faults {
@@ -368,3 +471,4 @@ macro_rules! faults {
 faults!(redis, super::Redis);
 faults!(postgres, super::Postgres);
 faults!(postgres_sqlx09, super::PostgresSqlx09);
+faults!(sqlite, super::Sqlite);

@@ -311,6 +311,36 @@ async fn matrix_postgres_sqlx09() {
     .await;
 }
 
+#[tokio::test]
+async fn matrix_sqlite() {
+    let store = crate::common::sqlite_store()
+        .await
+        .with_ttl(std::time::Duration::from_secs(600));
+    check("SQLite", |r, o| {
+        let store = store.clone();
+        async move {
+            let token = jobsess::sqlite::SqliteJobStore::new_owner_token().unwrap();
+            async_cell(store.owner(&token).unwrap(), r, o).await
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn matrix_sqlite_sqlx09() {
+    let store = crate::common::sqlite_store_sqlx09()
+        .await
+        .with_ttl(std::time::Duration::from_secs(600));
+    check("SQLite on sqlx 0.9", |r, o| {
+        let store = store.clone();
+        async move {
+            let token = jobsess::sqlite::SqliteJobStore::new_owner_token().unwrap();
+            async_cell(store.owner(&token).unwrap(), r, o).await
+        }
+    })
+    .await;
+}
+
 #[test]
 fn the_expected_answers_differ_by_release() {
     // a guard on the table itself: the three releases don't all agree, and
@@ -646,6 +676,36 @@ async fn counters_on_postgres_sqlx09() {
         let store = store.clone();
         async move {
             let token = jobsess::postgres::PostgresJobStore::new_owner_token().unwrap();
+            async_counter(store.owner(&token).unwrap(), s, by).await
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn counters_on_sqlite() {
+    let store = crate::common::sqlite_store()
+        .await
+        .with_ttl(std::time::Duration::from_secs(600));
+    check_counters("SQLite", |s, by| {
+        let store = store.clone();
+        async move {
+            let token = jobsess::sqlite::SqliteJobStore::new_owner_token().unwrap();
+            async_counter(store.owner(&token).unwrap(), s, by).await
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn counters_on_sqlite_sqlx09() {
+    let store = crate::common::sqlite_store_sqlx09()
+        .await
+        .with_ttl(std::time::Duration::from_secs(600));
+    check_counters("SQLite on sqlx 0.9", |s, by| {
+        let store = store.clone();
+        async move {
+            let token = jobsess::sqlite::SqliteJobStore::new_owner_token().unwrap();
             async_counter(store.owner(&token).unwrap(), s, by).await
         }
     })

@@ -482,6 +482,11 @@ macro_rules! engines {
 
 engines!(redis, crate::common::redis(), super::redis_store());
 engines!(postgres, crate::common::postgres(), super::postgres_store());
+engines!(sqlite, None::<String>, async {
+    crate::common::sqlite_store()
+        .await
+        .with_ttl(std::time::Duration::from_secs(600))
+});
 engines!(memory, None::<String>, async {
     jobsess::store::MemoryJobStore::new()
 });

@@ -505,6 +505,18 @@ conformance!(postgres_sqlx09, crate::common::postgres(), async {
         .with_ttl(std::time::Duration::from_secs(600))
 });
 
+conformance!(sqlite, None::<String>, async {
+    crate::common::sqlite_store()
+        .await
+        .with_ttl(std::time::Duration::from_secs(600))
+});
+
+conformance!(sqlite_sqlx09, None::<String>, async {
+    crate::common::sqlite_store_sqlx09()
+        .await
+        .with_ttl(std::time::Duration::from_secs(600))
+});
+
 /// The store on sqlx 0.8 and the store on sqlx 0.9, on one table, read and
 /// write the same jobs: an app can move from one to the other, or run both.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

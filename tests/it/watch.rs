@@ -947,6 +947,7 @@ ending_on!(
     crate::common::postgres(),
     crate::common::postgres_store()
 );
+ending_on!(on_sqlite, None::<String>, crate::common::sqlite_store());
 ending_on!(on_memory, None::<String>, async {
     jobsess::store::MemoryJobStore::new()
 });

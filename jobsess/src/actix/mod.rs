@@ -196,6 +196,8 @@ pub use extract::{Jobs, JobsConfig};
         feature = "redis",
         feature = "postgres",
         feature = "postgres-sqlx-09",
+        feature = "sqlite",
+        feature = "sqlite-sqlx-09",
         feature = "memory-store"
     )
 ))]
@@ -207,6 +209,8 @@ pub use server_extract::ServerJobsConfig;
         feature = "redis",
         feature = "postgres",
         feature = "postgres-sqlx-09",
+        feature = "sqlite",
+        feature = "sqlite-sqlx-09",
         feature = "memory-store"
     )
 ))]

@@ -56,7 +56,6 @@
 use super::sqlx_version::{sqlx, text};
 
 mod connection;
-mod deadline;
 mod jobs;
 mod sql;
 mod watch;
@@ -121,7 +120,7 @@ pub struct PostgresJobStore {
     /// The listener of the watchers, made by the first one.
     hub: Arc<tokio::sync::OnceCell<Arc<crate::store::watch::Hub>>>,
     /// The deadlines of the operations in flight.
-    deadlines: Arc<deadline::Deadlines>,
+    deadlines: Arc<crate::store::deadline::Deadlines>,
 }
 
 impl std::fmt::Debug for PostgresJobStore {
@@ -209,7 +208,7 @@ impl PostgresJobStore {
             settings: Settings::new(),
             timeout: DEFAULT_TIMEOUT,
             hub: Arc::default(),
-            deadlines: Arc::new(deadline::Deadlines::new(DEFAULT_TIMEOUT)),
+            deadlines: Arc::new(crate::store::deadline::Deadlines::new(DEFAULT_TIMEOUT)),
         }
     }
 
@@ -275,7 +274,7 @@ impl PostgresJobStore {
     #[must_use]
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout.max(Duration::from_millis(1));
-        self.deadlines = Arc::new(deadline::Deadlines::new(self.timeout));
+        self.deadlines = Arc::new(crate::store::deadline::Deadlines::new(self.timeout));
         self
     }
 

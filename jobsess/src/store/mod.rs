@@ -20,13 +20,32 @@
 //!
 //! It uses the model, backend and handle layers.
 
+#[cfg(any(
+    feature = "postgres",
+    feature = "postgres-sqlx-09",
+    feature = "sqlite",
+    feature = "sqlite-sqlx-09"
+))]
+pub(crate) mod deadline;
 #[cfg(feature = "memory-store")]
 mod memory;
 mod owner;
 mod reference;
-#[cfg(any(feature = "redis", feature = "postgres", feature = "postgres-sqlx-09"))]
+#[cfg(any(
+    feature = "redis",
+    feature = "postgres",
+    feature = "postgres-sqlx-09",
+    feature = "sqlite",
+    feature = "sqlite-sqlx-09"
+))]
 pub(crate) mod update;
-#[cfg(any(feature = "redis", feature = "postgres", feature = "postgres-sqlx-09"))]
+#[cfg(any(
+    feature = "redis",
+    feature = "postgres",
+    feature = "postgres-sqlx-09",
+    feature = "sqlite",
+    feature = "sqlite-sqlx-09"
+))]
 pub(crate) mod watch;
 
 use std::ops::Deref;
@@ -57,19 +76,37 @@ pub(crate) fn server_address(url: &str, default_scheme: &str) -> String {
     format!("{scheme}://{host}")
 }
 
-#[cfg(any(feature = "redis", feature = "postgres", feature = "postgres-sqlx-09"))]
+#[cfg(any(
+    feature = "redis",
+    feature = "postgres",
+    feature = "postgres-sqlx-09",
+    feature = "sqlite",
+    feature = "sqlite-sqlx-09"
+))]
 /// A failed read of a watched job, as each of its watchers is told of it.
 #[derive(Debug)]
 pub(crate) struct ReadFailed(pub(crate) std::sync::Arc<crate::Error>);
 
-#[cfg(any(feature = "redis", feature = "postgres", feature = "postgres-sqlx-09"))]
+#[cfg(any(
+    feature = "redis",
+    feature = "postgres",
+    feature = "postgres-sqlx-09",
+    feature = "sqlite",
+    feature = "sqlite-sqlx-09"
+))]
 impl std::fmt::Display for ReadFailed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.0.fmt(f)
     }
 }
 
-#[cfg(any(feature = "redis", feature = "postgres", feature = "postgres-sqlx-09"))]
+#[cfg(any(
+    feature = "redis",
+    feature = "postgres",
+    feature = "postgres-sqlx-09",
+    feature = "sqlite",
+    feature = "sqlite-sqlx-09"
+))]
 impl std::error::Error for ReadFailed {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         std::error::Error::source(&*self.0)

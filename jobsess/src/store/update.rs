@@ -49,7 +49,12 @@ impl Settings {
     }
 
     /// The TTL in seconds, fractions kept; 0: none.
-    #[cfg(any(feature = "postgres", feature = "postgres-sqlx-09"))]
+    #[cfg(any(
+        feature = "postgres",
+        feature = "postgres-sqlx-09",
+        feature = "sqlite",
+        feature = "sqlite-sqlx-09"
+    ))]
     pub(crate) fn ttl_seconds(&self) -> f64 {
         self.ttl.as_secs_f64()
     }

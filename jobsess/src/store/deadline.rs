@@ -1,9 +1,10 @@
-//! The store's timeouts, without a timer per operation.
+//! The timeouts of an engine's operations (PostgreSQL's, SQLite's),
+//! without a timer per operation.
 //!
 //! A tokio timer registered from one thread while the runtime's driver
 //! sleeps on another wakes that thread to move its alarm: a cross-thread
-//! wake-up per statement, measured at 6 to 8 % of a field write on this
-//! store (BENCHMARKS.md). Instead, each operation notes its deadline here,
+//! wake-up per statement, measured at 6 to 8 % of a field write on the
+//! PostgreSQL store (BENCHMARKS.md). Instead, each operation notes its deadline here,
 //! and one ticker task per store, running only while operations are in
 //! flight, fails those whose deadline has passed. An operation fails at
 //! most one tick (a tenth of the timeout, 10 to 100 ms) after its deadline.
@@ -17,7 +18,7 @@ use futures_util::future::{Either, select};
 use tokio::sync::{Notify, oneshot};
 
 /// The operations of one store in flight, by number, with their deadlines.
-pub(super) struct Deadlines {
+pub(crate) struct Deadlines {
     state: Mutex<State>,
     /// Rung when the first operation after a quiet spell starts, and when
     /// the store goes (the ticker then ends).
@@ -37,10 +38,10 @@ struct State {
 
 /// An operation ran past its deadline.
 #[derive(Debug)]
-pub(super) struct Elapsed;
+pub(crate) struct Elapsed;
 
 impl Deadlines {
-    pub(super) fn new(timeout: Duration) -> Deadlines {
+    pub(crate) fn new(timeout: Duration) -> Deadlines {
         Deadlines {
             state: Mutex::new(State::default()),
             wake: Arc::new(Notify::new()),
@@ -55,7 +56,7 @@ impl Deadlines {
     }
 
     /// Runs `work`, or fails with [`Elapsed`] once `deadline` has passed.
-    pub(super) async fn run<T>(
+    pub(crate) async fn run<T>(
         self: &Arc<Self>,
         deadline: Instant,
         work: impl Future<Output = T>,

@@ -399,7 +399,9 @@ impl Server for Sqlite {
                 .unwrap();
             runtime.block_on(async move {
                 use sqlx::Connection;
-                let mut conn = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
+                let mut conn = sqlx::SqliteConnection::connect_with(&options)
+                    .await
+                    .unwrap();
                 for statement in [
                     "BEGIN IMMEDIATE",
                     "UPDATE jobsess_jobs_revision SET revision = revision WHERE one = 0",
@@ -428,8 +430,13 @@ impl Server for Sqlite {
     async fn hold_writes(&self, _: &Self::Store, _: &str, time: Duration) {
         use sqlx::Connection;
         let options = jobsess::sqlite::SqliteJobStore::connect_options(&self.path);
-        let mut conn = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
-        sqlx::query("BEGIN IMMEDIATE").execute(&mut conn).await.unwrap();
+        let mut conn = sqlx::SqliteConnection::connect_with(&options)
+            .await
+            .unwrap();
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut conn)
+            .await
+            .unwrap();
         tokio::spawn(async move {
             tokio::time::sleep(time).await;
             sqlx::query("COMMIT").execute(&mut conn).await.unwrap();

@@ -23,6 +23,8 @@ mod redis_cluster;
 mod redis_store;
 mod server_http;
 mod servers;
+mod sqlite_sqlx08;
+mod sqlite_sqlx09;
 mod store_conformance;
 mod tower;
 mod tower_versions;

@@ -576,6 +576,46 @@ async fn the_sqlx_08_and_09_stores_share_one_table() {
     on_08.clear().await.unwrap();
 }
 
+/// The SQLite store on sqlx 0.8 and on sqlx 0.9, in one build (one
+/// SQLite linked) and on one database file, read and write the same jobs,
+/// and each one's watchers see the other's writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sqlite_stores_on_sqlx_08_and_09_share_one_file() {
+    let path = crate::common::sqlite_path();
+    let old = jobsess::sqlite::SqliteJobStore::open(&path).await.unwrap();
+    let new = jobsess::sqlite_sqlx09::SqliteJobStore::open(&path)
+        .await
+        .unwrap();
+    let token = jobsess::sqlite::SqliteJobStore::new_owner_token().unwrap();
+    let on_08 = AsyncJobSession::<Job, _>::new(old.owner(&token).unwrap());
+    let on_09 = AsyncJobSession::<Job, _>::new(new.owner(&token).unwrap());
+    on_08.store("a", &job("a.csv")).await.unwrap();
+    assert_eq!(on_09.load("a").await.unwrap(), Some(job("a.csv")));
+    on_09.increment_field("a", Job::COUNTER, 3).await.unwrap();
+    on_08.increment_field("a", Job::COUNTER, 4).await.unwrap();
+    assert_eq!(on_09.load_field("a", Job::COUNTER).await.unwrap(), Some(7));
+    let reference = on_08.reference("a").await.unwrap();
+    new.open::<Job>(&reference)
+        .await
+        .unwrap()
+        .finish()
+        .await
+        .unwrap();
+    assert_eq!(
+        on_08.load_field("a", Job::STATUS).await.unwrap(),
+        Some(Status::Finished)
+    );
+    // (a finished job's stream ends: watch another)
+    on_08.store("b", &job("b.csv")).await.unwrap();
+    let mut progress = on_09.watch_field("b", Job::PROGRESS).await.unwrap();
+    let within = Duration::from_secs(5);
+    let next = tokio::time::timeout(within, progress.next());
+    assert_eq!(next.await.unwrap().unwrap().unwrap(), 0);
+    on_08.store_field("b", Job::PROGRESS, &60).await.unwrap();
+    let next = tokio::time::timeout(within, progress.next());
+    assert_eq!(next.await.unwrap().unwrap().unwrap(), 60);
+}
+
 conformance!(memory, None::<String>, async {
     jobsess::store::MemoryJobStore::new()
 });

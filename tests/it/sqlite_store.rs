@@ -44,12 +44,6 @@ fn jobs(store: &SqliteJobStore) -> (String, AsyncJobSession<Export, sq::SqliteOw
     (owner, jobs)
 }
 
-/// A statement's text that sqlx 0.8 and 0.9 both take: 0.9 takes dynamic
-/// SQL only as a `&'static str` or audited, and these are a test's own.
-fn q(text: String) -> &'static str {
-    Box::leak(text.into_boxed_str())
-}
-
 async fn row(store: &SqliteJobStore, owner: &str, id: &str) -> Option<sqlx::sqlite::SqliteRow> {
     sqlx::query(
         "SELECT owner, prefix, id, data, revision, expires_at IS NOT NULL AS expires \

@@ -9,6 +9,7 @@
 //! cargo run --example axum_app                        # sessions and jobs in memory, port 3000
 //! cargo run --example axum_app -- --port 3001 --redis-url redis://127.0.0.1:6379
 //! cargo run --example axum_app -- --port 3002 --database-url postgres://postgres@127.0.0.1:5432/test
+//! cargo run --example axum_app -- --port 3003 --sqlite jobs.db   # no service at all
 //! cargo run --example axum_app -- --help
 //! ```
 //!
@@ -17,7 +18,11 @@
 //! there one field at a time, so a second instance on another port shows
 //! the same job's progress live. With `--database-url` the same holds over PostgreSQL alone: sessions in
 //! tower-sessions-sqlx-store's Postgres store, job metadata in the
-//! PostgreSQL job store, live progress over LISTEN/NOTIFY.
+//! PostgreSQL job store, live progress over LISTEN/NOTIFY. With `--sqlite`
+//! it holds over one SQLite file and nothing else: sessions in
+//! tower-sessions-sqlx-store's SQLite store, job metadata in the SQLite job
+//! store; jobs and their progress survive a restart of the app, and
+//! instances (processes) on the same file show the same job live.
 
 use std::ops::Deref;
 
@@ -32,12 +37,13 @@ use axum::extract::FromRequestParts;
 use jobsess::axum::Jobs;
 use jobsess::postgres::{PostgresJobStore, PostgresJobs};
 use jobsess::redis::{RedisJobStore, RedisJobs, RedisOwnerJobs};
+use jobsess::sqlite::{SqliteJobStore, SqliteJobs};
 use jobsess::store::{JobStore, ServerJobs};
 use jobsess::tower_sessions::AnySession;
 use jobsess::{AsyncJobSession, AsyncSessionBackend};
 use tower_sessions::{MemoryStore, SessionManagerLayer, SessionStore};
 use tower_sessions_redis_store::RedisStore;
-use tower_sessions_sqlx_store::PostgresStore;
+use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
 use jobsess_workspace::demo::{
     Runner, StartForm, Status, TranscriptionJob, current_progress, error_page, home_page,
@@ -109,6 +115,12 @@ impl JobsOf for PostgresJobs<TranscriptionJob> {
     const LIVE: bool = true;
 }
 
+impl JobsOf for SqliteJobs<TranscriptionJob> {
+    type Backend = jobsess::sqlite::SqliteOwnerJobs;
+    const WRITES_PROGRESS: bool = true;
+    const LIVE: bool = true;
+}
+
 /// The app's routes over any tower-sessions store, with job metadata
 /// through `J`.
 fn router<J: JobsOf, S: SessionStore + Clone>(
@@ -174,6 +186,31 @@ async fn postgres_app(url: &str, runner: Runner) -> std::result::Result<Router, 
         sessions,
         runner,
         Router::new().route("/jobs/{id}/events", get(events::<PostgresJobStore>)),
+    )
+    .layer(Extension(jobs)))
+}
+
+/// The app with sessions and job metadata in the SQLite file at `path`
+/// (made if missing), on one pool: no service to run, jobs that survive a
+/// restart, and progress live on every process that opens the same file.
+///
+/// # Errors
+/// A file that can't be opened or made, or a failed migration.
+async fn sqlite_app(path: &str, runner: Runner) -> std::result::Result<Router, BoxError> {
+    let pool = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(8)
+        .acquire_timeout(std::time::Duration::from_secs(2))
+        .connect_with(SqliteJobStore::connect_options(path))
+        .await?;
+    let sessions = SqliteStore::new(pool.clone());
+    sessions.migrate().await?;
+    let jobs = SqliteJobStore::new(pool).with_ttl(std::time::Duration::from_secs(24 * 3600));
+    jobs.migrate().await?;
+    let _sweeper = jobs.spawn_sweeper(std::time::Duration::from_secs(300));
+    Ok(router::<SqliteJobs<TranscriptionJob>, _>(
+        sessions,
+        runner,
+        Router::new().route("/jobs/{id}/events", get(events::<SqliteJobStore>)),
     )
     .layer(Extension(jobs)))
 }
@@ -335,6 +372,10 @@ struct Args {
     /// a Redis URL.
     #[arg(long)]
     database_url: Option<String>,
+    /// Keep sessions and job metadata in this SQLite file (made if
+    /// missing): no service to run; it wins over the URLs.
+    #[arg(long)]
+    sqlite: Option<String>,
     /// Milliseconds each 10 % of a job takes.
     #[arg(long, default_value_t = 500)]
     step_ms: u64,
@@ -369,6 +410,15 @@ fn shown(url: &str) -> String {
 async fn run(args: Args) -> std::result::Result<(), BoxError> {
     let runner = Runner::new(std::time::Duration::from_millis(args.step_ms));
     let (app, kept) = match (&args.redis_url, &args.database_url) {
+        _ if args.sqlite.is_some() => {
+            let path = args.sqlite.as_deref().unwrap_or_default();
+            (
+                sqlite_app(path, runner)
+                    .await
+                    .map_err(|err| format!("can't use the SQLite file {path}: {err}"))?,
+                format!("sessions and job metadata in the SQLite file {path}"),
+            )
+        }
         (_, Some(url)) => (
             postgres_app(url, runner)
                 .await

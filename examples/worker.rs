@@ -8,10 +8,11 @@
 //! JOB_REF='{"job":"export_job-1","grant":"..."}' \
 //! STORE_URL=redis://127.0.0.1:6379 cargo run --example worker
 //! # or on PostgreSQL: STORE_URL=postgres://postgres@127.0.0.1:5432/test
+//! # or on the app's SQLite file: STORE_URL=sqlite://jobs.db
 //! ```
 //!
-//! `STORE_NAMESPACE` is the Redis store's namespace, or the PostgreSQL
-//! store's schema, if the app set one; `STEP_MS` the time between steps
+//! `STORE_NAMESPACE` is the Redis store's namespace, the PostgreSQL
+//! store's schema, or the SQLite store's table, if the app set one; `STEP_MS` the time between steps
 //! (300 ms); `FAIL_AT` a progress at which the work fails, to see a failed
 //! job end its page's stream too.
 
@@ -64,7 +65,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .unwrap_or(300),
     );
     let fail_at = std::env::var("FAIL_AT").ok().and_then(|s| s.parse().ok());
-    if url.starts_with("postgres") {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let mut store = jobsess::sqlite::SqliteJobStore::open(path).await?;
+        if let Some(table) = &namespace {
+            store = store.with_table(table);
+        }
+        work(store, &reference, step, fail_at).await?;
+    } else if url.starts_with("postgres") {
         let mut store = jobsess::postgres::PostgresJobStore::connect(&url).await?;
         if let Some(schema) = &namespace {
             store = store.with_schema(schema);

@@ -544,6 +544,75 @@ async fn axum_full_flow_on_postgres() {
 }
 
 #[tokio::test]
+async fn axum_full_flow_on_sqlite() {
+    let path = crate::common::sqlite_path();
+    full_flow(&Demo::axum(&["--sqlite", path.to_str().unwrap()]).base).await;
+}
+
+/// Two demo processes on one SQLite file, and no service: A runs the job,
+/// B streams its progress live (the change log, read when the file
+/// changes), and shows its results.
+#[tokio::test]
+async fn axum_live_progress_across_processes_through_sqlite() {
+    let path = crate::common::sqlite_path();
+    let path = path.to_str().unwrap();
+    let demo_a = Demo::start("axum_app", 100, &["--sqlite", path]);
+    let demo_b = Demo::axum(&["--sqlite", path]);
+    let (a, b) = (demo_a.base.clone(), demo_b.base.clone());
+    let user = browser(); // one cookie jar: both instances are 127.0.0.1
+    let id = start(&user, &a, "shared.mp3").await;
+    let mut events = user
+        .get(format!("{b}/jobs/{id}/events"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status(), StatusCode::OK);
+    let seen = crate::examples::progress_events(&mut events, |event| {
+        let data = event
+            .lines()
+            .find_map(|line| line.strip_prefix("data: "))
+            .unwrap_or_else(|| panic!("{event:?}"));
+        data.trim().parse().unwrap()
+    })
+    .await;
+    assert!(seen.len() >= 3, "B streamed {seen:?}");
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "B streamed {seen:?}");
+    let (code, body) = get(&user, format!("{b}/jobs/{id}/results")).await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(body.contains("shared.mp3"), "{body}");
+    assert_eq!(
+        get(&browser(), format!("{b}/jobs/{id}/status")).await.0,
+        StatusCode::NOT_FOUND
+    );
+}
+
+/// The demo on a SQLite file is stopped and started again: the user's
+/// session and jobs are still there, with the progress they had.
+#[tokio::test]
+async fn a_job_survives_a_restart_of_the_sqlite_demo() {
+    let path = crate::common::sqlite_path();
+    let path = path.to_str().unwrap();
+    let user = browser();
+    let demo = Demo::start("axum_app", 5, &["--sqlite", path]);
+    let id = start(&user, &demo.base, "kept.mp3").await;
+    let done = wait_done(&user, &demo.base, &id).await;
+    assert_eq!(done.progress, 100);
+    let before = get(&user, format!("{}/", demo.base)).await.1;
+    drop(demo); // killed
+    let again = Demo::start("axum_app", 5, &["--sqlite", path]);
+    // the cookie jar is the browser's: its session is in the file too
+    let (code, home) = get(&user, format!("{}/", again.base)).await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(home.contains("kept.mp3"), "{home}");
+    assert_eq!(home, before, "the same jobs, the same progress");
+    let status = wait_done(&user, &again.base, &id).await;
+    assert_eq!(status.progress, 100);
+    let (code, results) = get(&user, format!("{}/jobs/{id}/results", again.base)).await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(results.contains("kept.mp3"), "{results}");
+}
+
+#[tokio::test]
 async fn axum_full_flow_on_redis() {
     require!(crate::common::redis());
     let url = crate::common::redis_url();

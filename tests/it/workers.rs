@@ -1,7 +1,7 @@
 //! Jobs that run elsewhere: a worker in a process of its own
 //! (`examples/worker.rs`), given only a job reference and the store's URL,
 //! advances a job that a second web instance streams live to its end, on
-//! Redis and on PostgreSQL.
+//! Redis, on PostgreSQL and on a SQLite file.
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -186,5 +186,22 @@ async fn a_worker_process_runs_a_postgres_job_to_its_end() {
     let tail = a_worker_elsewhere_runs_the_job(store.clone(), &url, &schema, "w1", None).await;
     finished_at_100(&tail);
     let tail = a_worker_elsewhere_runs_the_job(store, &url, &schema, "w2", Some(50)).await;
+    failed_at_50(&tail);
+}
+
+/// On SQLite the worker is another process on the same file: its writes
+/// reach this process's event stream through the change log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_process_runs_a_sqlite_job_to_its_end() {
+    let path = crate::common::sqlite_path();
+    let url = format!("sqlite://{}", path.display());
+    let store = jobsess::sqlite::SqliteJobStore::open(&path)
+        .await
+        .unwrap()
+        .with_ttl(Duration::from_secs(600));
+    let table = "jobsess_jobs";
+    let tail = a_worker_elsewhere_runs_the_job(store.clone(), &url, table, "w1", None).await;
+    finished_at_100(&tail);
+    let tail = a_worker_elsewhere_runs_the_job(store, &url, table, "w2", Some(50)).await;
     failed_at_50(&tail);
 }

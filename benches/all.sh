@@ -26,5 +26,8 @@ run env JOBSESS_BENCH_PAIRED=1 JOBSESS_BENCH_HTTP=1 cargo bench --bench jobsess 
 run env JOBSESS_BENCH_PAIRED=1 JOBSESS_BENCH_HTTP=1 cargo bench --bench postgres
 # watch: fan-out latency and a writer's slowdown, three runs each
 run cargo bench --bench watch
-grep -E '^(== |[a-z_0-9/]+ +time:|[a-z_]+(/[a-z_0-9]+)*/paired|redis_http:|postgres_http:|watch_)|^[a-z_]+/[a-z_0-9]+$' "$log" \
+# SQLite (a file under target/): paired rounds, then a write in another
+# process reaching an SSE client, and the poll's idle CPU
+run env JOBSESS_BENCH_PAIRED=1 JOBSESS_BENCH_WATCH=1 cargo bench --bench sqlite
+grep -E '^(== |[a-z_0-9/]+ +time:|[a-z_]+(/[a-z_0-9]+)*/paired|redis_http:|postgres_http:|watch_|sqlite_watch_)|^[a-z_]+/[a-z_0-9]+$' "$log" \
   | grep -v '^Benchmarking' || true

@@ -13,6 +13,7 @@
 //! | [`versions`] | versioned metadata, migrations, rolling deploys |
 //! | [`redis`] | the Redis job store: layout, expiry, faults, Redis Cluster |
 //! | [`postgres`] | the PostgreSQL job store: the table, expiry, the app's transaction, sqlx 0.8 and 0.9 |
+//! | [`sqlite`] | the SQLite job store: one file, no server, live jobs across processes, "database is locked" |
 //! | [`live`] | `watch`, server-sent events, htmx |
 //! | [`workers`] | job references for workers, the end of a job, counters, job queues |
 
@@ -42,6 +43,9 @@ pub mod redis {}
 
 #[doc = include_str!("../docs/postgres.md")]
 pub mod postgres {}
+
+#[doc = include_str!("../docs/sqlite.md")]
+pub mod sqlite {}
 
 #[doc = include_str!("../docs/live.md")]
 pub mod live {}

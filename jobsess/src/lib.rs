@@ -70,12 +70,12 @@
 //! | what a job is | `model/` | [`JobMetadata`], [`Field`], [`FieldKeys`], the JSON codec (serde-faithful), versions and migrations; no backend |
 //! | where pairs live | `backend/` | the contracts [`SessionBackend`] and [`AsyncSessionBackend`] (4 required methods each, and fallbacks for the rest: 8 on the sync one, among them `insert_encoded` for sessions that keep text; 9 on the async one, which has `update_field` and `increment_field` instead, one atomic step in a server-side store), the maps, and the wrappers, which forward through [`backend::Forward`] or [`backend::AsyncForward`]: [`backend::Budget`], [`Indexed`], `watch::Notifying`, `Mutex`, `Arc` |
 //! | the typed handles | `handle/` | [`JobSession`] and [`AsyncJobSession`]: build the key, encode or decode, one backend call (the same steps, with or without `.await`); `update`, `watch` |
-//! | server-side stores | `store/`, `redis/`, `postgres/` | `store`: the rules every engine shares ([`store::JobStore`], owners and claims, the [`store::ServerJobs`] extractor); `redis`: the Redis engine's storage calls, its scripts in `redis/lua/` (expiry, revisions, listing, change messages); `postgres`: the PostgreSQL engine's statements in `postgres/sql/`, its LISTEN/NOTIFY watchers, the app's transaction |
+//! | server-side stores | `store/`, `redis/`, `postgres/`, `sqlite/` | `store`: the rules every engine shares ([`store::JobStore`], owners and claims, the [`store::ServerJobs`] extractor); `redis`: the Redis engine's storage calls, its scripts in `redis/lua/` (expiry, revisions, listing, change messages); `postgres`: the PostgreSQL engine's statements in `postgres/sql/`, its LISTEN/NOTIFY watchers, the app's transaction; `sqlite`: the SQLite engine's statements in `sqlite/sql/`, its change log and the poll that reads it |
 //! | web integrations | `tower_sessions.rs`, `axum.rs`, `actix/` | tower-sessions and actix-session sessions as backends, the `Jobs<M>` extractors, errors as HTTP responses, server-sent events |
 //!
 //! The [`guide`] has a page per topic: the handle, backends, axum, actix-web,
-//! concurrency, atomic update, versions, the Redis and PostgreSQL job
-//! stores, live jobs, workers and queues. The README has the quick starts.
+//! concurrency, atomic update, versions, the Redis, PostgreSQL and SQLite
+//! job stores, live jobs, workers and queues. The README has the quick starts.
 //!
 //! # Feature flags
 //!
@@ -92,10 +92,12 @@
 //! | `redis` | the server-side Redis job store: one hash per job, one atomic script per operation; the session keeps an owner token only; implies `watch` |
 //! | `postgres` | the server-side PostgreSQL job store on the app's sqlx 0.8 pool: one row per job, one statement per operation, live jobs over LISTEN/NOTIFY, the app's own transaction; implies `watch` |
 //! | `postgres-sqlx-09` | the same store on the app's sqlx **0.9** pool, as `postgres_sqlx09` |
+//! | `sqlite` | the server-side SQLite job store on the app's sqlx 0.8 pool (SQLite built in): one row per job in a file, one statement per operation, live jobs across the processes on the file; implies `watch` |
+//! | `sqlite-sqlx-09` | the same store on the app's sqlx **0.9** pool, as `sqlite_sqlx09` |
 //! | `memory-store` | `store::MemoryJobStore`: the server-side job store in this process's memory (single-instance apps, tests, examples); implies `watch` |
 //! | `watch` | live jobs: `watch` and `watch_field` streams, the `Notifying` decorator for in-process backends; with `axum` or `actix`, a server-sent events response from a stream |
 //!
-//! With `axum` or `actix` and `redis`, `redis::RedisJobs<M>` is an extractor for that framework; with `postgres`, `postgres::PostgresJobs<M>`.
+//! With `axum` or `actix` and `redis`, `redis::RedisJobs<M>` is an extractor for that framework; with `postgres`, `postgres::PostgresJobs<M>`; with `sqlite`, `sqlite::SqliteJobs<M>`.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

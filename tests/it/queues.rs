@@ -1,8 +1,9 @@
 //! Real job queues, end to end: apalis 1.0 on Redis
-//! (`examples/apalis_redis.rs`). Two web instances and an apalis worker,
-//! each a process of its own, on one Redis: a route on the first pushes a
-//! task carrying the job's reference, the worker runs it, and the user's
-//! stream on the second follows the job to `done`, finished or failed.
+//! (`examples/apalis_redis.rs`) and on SQLite (`examples/apalis_sqlite.rs`).
+//! Two web instances and an apalis worker, each a process of its own, on
+//! one Redis or one SQLite file: a route on the first pushes a task
+//! carrying the job's reference, the worker runs it, and the user's stream
+//! on the second follows the job to `done`, finished or failed.
 
 use crate::common::Demo;
 
@@ -32,9 +33,28 @@ async fn an_apalis_worker_process_runs_the_tasks_a_route_pushed() {
         ("QUEUE", queue.as_str()),
         ("STEP_MS", "30"),
     ];
-    let a = Demo::with_args("apalis_redis", &["web"], &envs);
-    let b = Demo::with_args("apalis_redis", &["web"], &envs);
-    let _worker = Demo::with_args("apalis_redis", &["worker"], &envs);
+    apalis_end_to_end("apalis_redis", &envs).await;
+}
+
+/// The same on one SQLite file: the queue, the jobs and the sessions in
+/// it, three processes on it, no service.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_apalis_worker_process_runs_the_tasks_a_route_pushed_on_sqlite() {
+    let path = crate::common::sqlite_path();
+    let envs = [
+        ("DB", path.to_str().unwrap()),
+        ("QUEUE", "exports"),
+        ("STEP_MS", "30"),
+    ];
+    apalis_end_to_end("apalis_sqlite", &envs).await;
+}
+
+/// Two web processes and a worker process of `example`: two tasks pushed
+/// on the first, followed on the second to their end.
+async fn apalis_end_to_end(example: &str, envs: &[(&str, &str)]) {
+    let a = Demo::with_args(example, &["web"], envs);
+    let b = Demo::with_args(example, &["web"], envs);
+    let _worker = Demo::with_args(example, &["worker"], envs);
     let user = reqwest::Client::builder()
         .cookie_store(true)
         .build()

@@ -443,6 +443,122 @@ pub(crate) async fn eight_workers_count_to_8000<E: JobStore>(store: E) {
     jobs.clear().await.unwrap();
 }
 
+/// One step of [`answers_as_an_in_memory_session`].
+#[derive(Debug, Clone)]
+enum Step {
+    Store(usize, u8),
+    StoreField(usize, u8),
+    Notes(usize, Vec<String>),
+    Update(usize),
+    Increment(usize),
+    Delete(usize),
+    Clear,
+}
+
+fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+    use proptest::prelude::*;
+    let ids = 0..4usize;
+    prop_oneof![
+        (ids.clone(), any::<u8>()).prop_map(|(i, p)| Step::Store(i, p)),
+        (ids.clone(), any::<u8>()).prop_map(|(i, p)| Step::StoreField(i, p)),
+        (
+            ids.clone(),
+            proptest::collection::vec("[a-z'\"%_\\\\ $.\\[\\]é]{0,8}", 0..3)
+        )
+            .prop_map(|(i, n)| Step::Notes(i, n)),
+        ids.clone().prop_map(Step::Update),
+        ids.clone().prop_map(Step::Increment),
+        ids.prop_map(Step::Delete),
+        Just(Step::Clear),
+    ]
+}
+
+/// Runs `step` on `jobs`, its answer as text (errors by kind).
+async fn run_step<B: jobsess::AsyncSessionBackend>(
+    jobs: &AsyncJobSession<Job, B>,
+    step: &Step,
+) -> String {
+    let ids = ["a", "b", "c_d", "e%"];
+    let shown = |result: Result<String, Error>| match result {
+        Ok(text) => text,
+        Err(Error::JobNotFound { .. }) => "not found".to_owned(),
+        Err(err) => format!("error {err}"),
+    };
+    match step {
+        Step::Store(i, p) => {
+            let job = Job {
+                progress: *p,
+                ..job(ids[*i])
+            };
+            shown(jobs.store(ids[*i], &job).await.map(|()| "stored".into()))
+        }
+        Step::StoreField(i, p) => shown(
+            jobs.store_field(ids[*i], Job::PROGRESS, p)
+                .await
+                .map(|()| "set".into()),
+        ),
+        Step::Notes(i, notes) => shown(
+            jobs.store_field(ids[*i], Job::NOTES, notes)
+                .await
+                .map(|()| "noted".into()),
+        ),
+        Step::Update(i) => shown(
+            jobs.update(ids[*i], |job| job.progress = job.progress.wrapping_add(1))
+                .await
+                .map(|job| format!("{job:?}")),
+        ),
+        Step::Increment(i) => shown(
+            jobs.increment_field(ids[*i], Job::COUNTER, 1)
+                .await
+                .map(|n| n.to_string()),
+        ),
+        Step::Delete(i) => shown(jobs.delete(ids[*i]).await.map(|d| d.to_string())),
+        Step::Clear => shown(jobs.clear().await.map(|n| n.to_string())),
+    }
+}
+
+/// Random sequences of operations get the same answers from the engine as
+/// from an in-memory session (a `HashMap` behind a `Mutex`), and leave the
+/// same jobs: a property test, one backend against another. (No NUL in
+/// the strings: PostgreSQL refuses it by design, `Error::Unstorable`,
+/// which its own tests hold.)
+pub(crate) async fn answers_as_an_in_memory_session<E: JobStore>(store: E) {
+    use proptest::test_runner::{Config, TestRunner};
+    let mut runner = TestRunner::new(Config {
+        cases: 24,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let runtime = tokio::runtime::Handle::current();
+    let steps = proptest::collection::vec(step(), 1..24);
+    let result = tokio::task::block_in_place(|| {
+        runner.run(&steps, |steps| {
+            runtime.block_on(async {
+                let engine = owner(&store);
+                let memory = AsyncJobSession::<Job, _>::new(std::sync::Mutex::new(
+                    std::collections::HashMap::<String, serde_json::Value>::new(),
+                ));
+                for step in &steps {
+                    let (answer, in_memory) =
+                        (run_step(&engine, step).await, run_step(&memory, step).await);
+                    assert_eq!(answer, in_memory, "{step:?} in {steps:?}");
+                }
+                assert_eq!(engine.ids().await.unwrap(), memory.ids().await.unwrap());
+                for id in memory.ids().await.unwrap() {
+                    assert_eq!(
+                        engine.load(&id).await.unwrap(),
+                        memory.load(&id).await.unwrap()
+                    );
+                }
+            });
+            Ok(())
+        })
+    });
+    if let Err(failure) = result {
+        panic!("{failure}");
+    }
+}
+
 /// Runs every case against the engine `$make` builds (an async block
 /// giving the engine; `$need` is `Some(why)` when its service is missing).
 /// The list of cases is written here once, for every engine.
@@ -459,6 +575,7 @@ macro_rules! conformance {
             eight_workers_count_to_8000,
             concurrent_first_requests_lose_no_job,
             an_ended_job_ends_its_watchers,
+            answers_as_an_in_memory_session,
         ]);
     };
     (@cases $engine:ident, $need:expr, $make:expr, [$($case:ident),* $(,)?]) => {

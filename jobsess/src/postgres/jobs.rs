@@ -19,6 +19,7 @@ use crate::backend::{FieldJson, FieldWrite, Increment, Incremented};
 use crate::error::{Error, Op, Result};
 use crate::model::field::FieldKeys;
 use crate::model::metadata::JobMetadata;
+use crate::store::rows::{one_prefix, split, split_for_write};
 use crate::store::update::Revised;
 use crate::{AsyncJobSession, AsyncSessionBackend};
 
@@ -160,32 +161,6 @@ pub(super) fn timed_out(timeout: Duration) -> String {
     format!("PostgreSQL did not answer within {timeout:?}")
 }
 
-/// A session key as the table keeps it: `prefix_id`, split at the first
-/// `_` (a prefix has none).
-fn split(key: &str) -> Option<(&str, &str)> {
-    key.split_once('_')
-}
-
-/// The key of a write, split; a key with no `_` is no job key.
-fn split_for_write(key: &str) -> Result<(&str, &str)> {
-    split(key).ok_or_else(|| {
-        Error::store_backend(
-            super::STORE,
-            Op::Write,
-            key,
-            "the PostgreSQL job store keeps keys of the form prefix_id only",
-        )
-    })
-}
-
-/// The prefix of a listing of one prefix's jobs (`prefix_`, as the handle
-/// asks), which the primary key serves; `None` for any other start.
-fn one_prefix(start: &str) -> Option<&str> {
-    start
-        .strip_suffix('_')
-        .filter(|prefix| !prefix.contains('_'))
-}
-
 impl<C: Connection> PostgresOwnerJobs<C> {
     /// The rows of the statement `build` makes, given the seconds left
     /// before the client gives up (less [`TRIP`]), on a connection taken
@@ -288,7 +263,7 @@ impl<C: Connection> Revised for PostgresOwnerJobs<C> {
     /// Replaces (or creates) the job under `key`; with `version`, unless the
     /// live job there is newer. Whether a live job was there.
     async fn write_job(&self, key: &str, value: Value, version: Option<u32>) -> Result<bool> {
-        let (prefix, id) = split_for_write(key)?;
+        let (prefix, id) = split_for_write(super::STORE, key)?;
         storable(key, "", &value)?;
         let sql = &self.store.sql;
         let row = self
@@ -340,7 +315,7 @@ impl<C: Connection> Revised for PostgresOwnerJobs<C> {
     }
 
     async fn write_if_unchanged(&self, key: &str, revision: i64, new: Value) -> Result<bool> {
-        let (prefix, id) = split_for_write(key)?;
+        let (prefix, id) = split_for_write(super::STORE, key)?;
         storable(key, "", &new)?;
         let sql = &self.store.sql;
         let written = self
@@ -476,7 +451,7 @@ impl<C: Connection> AsyncSessionBackend for PostgresOwnerJobs<C> {
     /// One `UPDATE ... SET data = data || jsonb_build_object(...)` of a live
     /// job; it never creates one.
     async fn set_field(&self, key: &str, write: FieldWrite<'_>) -> Result<bool> {
-        let (prefix, id) = split_for_write(key)?;
+        let (prefix, id) = split_for_write(super::STORE, key)?;
         // the field's JSON text, which the statement casts to jsonb
         let json = write.value.map(FieldJson::into_text);
         if let Some(text) = &json {
@@ -508,7 +483,7 @@ impl<C: Connection> AsyncSessionBackend for PostgresOwnerJobs<C> {
     /// nothing, one read tells a missing job from a field the handle adds
     /// to itself.
     async fn increment_field(&self, key: &str, increment: Increment<'_>) -> Result<Incremented> {
-        let (prefix, id) = split_for_write(key)?;
+        let (prefix, id) = split_for_write(super::STORE, key)?;
         let sql = &self.store.sql;
         let written = self
             .row(Op::Write, key, |left| {

@@ -185,9 +185,7 @@ impl Storage for PostgresOwnerJobs {
     }
 
     fn ttl(&self) -> Option<Duration> {
-        Some(self.store.settings.ttl_seconds())
-            .filter(|ttl| *ttl > 0.0)
-            .map(Duration::from_secs_f64)
+        self.store.settings.ttl()
     }
 
     async fn read_revision(&self, key: &str) -> Result<Option<(u64, Value)>> {

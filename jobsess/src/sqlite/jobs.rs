@@ -16,6 +16,7 @@ use crate::AsyncSessionBackend;
 use crate::backend::{FieldJson, FieldWrite, Increment, Incremented};
 use crate::error::{Error, Op, Result};
 use crate::model::field::FieldKeys;
+use crate::store::rows::{one_prefix, split, split_for_write};
 use crate::store::update::{Revised, optimistic};
 
 /// What a write's deadline in the statement leaves for the trip of the
@@ -40,32 +41,6 @@ pub(super) fn timed_out(timeout: Duration) -> String {
     format!(
         "SQLite did not answer within {timeout:?} (another process may hold the database's lock)"
     )
-}
-
-/// A session key as the table keeps it: `prefix_id`, split at the first
-/// `_` (a prefix has none).
-fn split(key: &str) -> Option<(&str, &str)> {
-    key.split_once('_')
-}
-
-/// The key of a write, split; a key with no `_` is no job key.
-fn split_for_write(key: &str) -> Result<(&str, &str)> {
-    split(key).ok_or_else(|| {
-        Error::store_backend(
-            super::STORE,
-            Op::Write,
-            key,
-            "the SQLite job store keeps keys of the form prefix_id only",
-        )
-    })
-}
-
-/// The prefix of a listing of one prefix's jobs (`prefix_`, as the handle
-/// asks), which the primary key serves; `None` for any other start.
-fn one_prefix(start: &str) -> Option<&str> {
-    start
-        .strip_suffix('_')
-        .filter(|prefix| !prefix.contains('_'))
 }
 
 /// Now, in unix seconds, as the statements' `unixepoch('subsec')` reads it.
@@ -228,7 +203,7 @@ impl Revised for SqliteOwnerJobs {
     /// Replaces (or creates) the job under `key`; with `version`, unless the
     /// live job there is newer. Whether a live job was there.
     async fn write_job(&self, key: &str, value: Value, version: Option<u32>) -> Result<bool> {
-        let (prefix, id) = split_for_write(key)?;
+        let (prefix, id) = split_for_write(super::STORE, key)?;
         let sql = &self.store.sql;
         let deadline = self.deadline();
         let work = sqlx::query(text(&sql.insert))
@@ -277,7 +252,7 @@ impl Revised for SqliteOwnerJobs {
     }
 
     async fn write_if_unchanged(&self, key: &str, revision: i64, new: Value) -> Result<bool> {
-        let (prefix, id) = split_for_write(key)?;
+        let (prefix, id) = split_for_write(super::STORE, key)?;
         let deadline = self.deadline();
         let work = sqlx::query(text(&self.store.sql.update))
             .bind(&*self.owner)
@@ -393,7 +368,7 @@ impl AsyncSessionBackend for SqliteOwnerJobs {
     /// spells, is written on the whole job, with the revision check of an
     /// update.
     async fn set_field(&self, key: &str, write: FieldWrite<'_>) -> Result<bool> {
-        let (prefix, id) = split_for_write(key)?;
+        let (prefix, id) = split_for_write(super::STORE, key)?;
         let Some(path) = member_path(write.name).filter(|_| write.aliases.is_empty()) else {
             return self.set_field_whole(key, write).await;
         };
@@ -420,7 +395,7 @@ impl AsyncSessionBackend for SqliteOwnerJobs {
     /// nothing, one read tells a missing job from a field the handle adds
     /// to itself.
     async fn increment_field(&self, key: &str, increment: Increment<'_>) -> Result<Incremented> {
-        let (prefix, id) = split_for_write(key)?;
+        let (prefix, id) = split_for_write(super::STORE, key)?;
         let Some(path) = member_path(increment.name()).filter(|_| increment.aliases().is_empty())
         else {
             return Ok(Incremented::NotHere);

@@ -376,13 +376,9 @@ impl SqliteJobStore {
     #[must_use = "the sweeper stops when its handle is aborted"]
     pub fn spawn_sweeper(&self, period: Duration) -> tokio::task::JoinHandle<()> {
         let store = self.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(period).await;
-                if let Err(err) = store.sweep().await {
-                    tracing::warn!("jobsess: sweeping expired jobs failed: {err}");
-                }
-            }
+        crate::store::rows::spawn_sweeper(period, move || {
+            let store = store.clone();
+            async move { store.sweep().await }
         })
     }
 

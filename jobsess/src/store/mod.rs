@@ -32,6 +32,13 @@ mod memory;
 mod owner;
 mod reference;
 #[cfg(any(
+    feature = "postgres",
+    feature = "postgres-sqlx-09",
+    feature = "sqlite",
+    feature = "sqlite-sqlx-09"
+))]
+pub(crate) mod rows;
+#[cfg(any(
     feature = "redis",
     feature = "postgres",
     feature = "postgres-sqlx-09",

@@ -59,6 +59,17 @@ impl Settings {
         self.ttl.as_secs_f64()
     }
 
+    /// The TTL, if jobs expire.
+    #[cfg(any(
+        feature = "postgres",
+        feature = "postgres-sqlx-09",
+        feature = "sqlite",
+        feature = "sqlite-sqlx-09"
+    ))]
+    pub(crate) fn ttl(&self) -> Option<Duration> {
+        Some(self.ttl).filter(|ttl| !ttl.is_zero())
+    }
+
     /// The TTL in whole seconds, as `EXPIRE` takes it; 0: none (a TTL
     /// under a second too).
     #[cfg(feature = "redis")]

@@ -1,16 +1,8 @@
-//! What the benches share.
+//! What the microbenches share (and the lab in `bench/` with them): the
+//! workload, the pair runners, the floors on a map and on a
+//! tower-sessions `Session`.
 
-pub mod http;
-pub mod instead;
+pub mod harness;
 pub mod job;
 pub mod pairs;
-
-/// A runtime of one worker thread, for the benches on a server: the
-/// database takes the machine's other core.
-pub fn one_worker() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("a runtime")
-}
+pub mod tower_floor;

@@ -1,6 +1,7 @@
 //! The tower-sessions floors: what a hand-written handler does on a
-//! `Session`, building its key each time. Shared by `benches/jobsess.rs`
-//! (timed) and `benches/instructions.rs` (counted).
+//! `Session`, building its key each time. Shared by
+//! `benches/tower_sessions.rs` (timed) and `bench/instructions.rs`
+//! (counted).
 
 use std::hint::black_box;
 

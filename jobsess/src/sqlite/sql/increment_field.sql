@@ -9,7 +9,8 @@
 -- range, or whose sum is out of it, where the caller reads, adds and
 -- writes instead; or past the deadline), or (revision, the new value).
 -- A sum past the range of a 64-bit integer is a real in SQLite, which
--- the range check refuses.
+-- the range check refuses; so is a JSON integer past it (SQLite reads it
+-- as a real), and a missing value is NULL, which no range holds.
 UPDATE {jobs}
 SET data = json_set(data, ?4,
         (CASE WHEN json_type(data, ?4) IS NULL THEN ?8
@@ -20,8 +21,6 @@ WHERE owner = ?1 AND prefix = ?2 AND id = ?3
   AND (expires_at IS NULL OR expires_at > unixepoch('subsec'))
   AND json_type(data) = 'object'
   AND unixepoch('subsec') < ?10
-  AND typeof(CASE WHEN json_type(data, ?4) IS NULL THEN ?8
-                  WHEN json_type(data, ?4) = 'integer' THEN json_extract(data, ?4) END) = 'integer'
   AND (CASE WHEN json_type(data, ?4) IS NULL THEN ?8
             WHEN json_type(data, ?4) = 'integer' THEN json_extract(data, ?4) END) BETWEEN ?6 AND ?7
   AND (CASE WHEN json_type(data, ?4) IS NULL THEN ?8

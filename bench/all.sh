@@ -5,7 +5,7 @@
 # figures from; the whole output is in target/bench-all.log.
 #
 #   REDIS_URL=redis://127.0.0.1:6379 \
-#   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test bash benches/all.sh
+#   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test bash bench/all.sh
 #
 # About 30 minutes on 2 cores.
 set -euo pipefail
@@ -18,16 +18,16 @@ mkdir -p target
 run() { echo "== $*" | tee -a "$log"; "$@" 2>&1 | tee -a "$log" >/dev/null; }
 # without services: maps, tower-sessions, actix-session in paired rounds,
 # then the criterion groups (the cookie budget's whole request, listings)
-run env -u REDIS_URL JOBSESS_BENCH_PAIRED=1 cargo bench --bench jobsess -- \
+run env -u REDIS_URL JOBSESS_BENCH_PAIRED=1 cargo bench -p jobsess-benches -- \
   "actix_cookie_budget_request|btree_map|json_map|mutex_update"
 # Redis: paired rounds, the HTTP route, what a user would use instead
-run env JOBSESS_BENCH_PAIRED=1 JOBSESS_BENCH_HTTP=1 cargo bench --bench jobsess -- redis_
+run env JOBSESS_BENCH_PAIRED=1 JOBSESS_BENCH_HTTP=1 cargo bench -p jobsess-lab --bench redis
 # PostgreSQL: paired rounds, tower-sessions-sqlx-store instead, the HTTP route
-run env JOBSESS_BENCH_PAIRED=1 JOBSESS_BENCH_HTTP=1 cargo bench --bench postgres
+run env JOBSESS_BENCH_PAIRED=1 JOBSESS_BENCH_HTTP=1 cargo bench -p jobsess-lab --bench postgres
 # watch: fan-out latency and a writer's slowdown, three runs each
-run cargo bench --bench watch
+run cargo bench -p jobsess-lab --bench watch
 # SQLite (a file under target/): paired rounds, then a write in another
 # process reaching an SSE client, and the poll's idle CPU
-run env JOBSESS_BENCH_PAIRED=1 JOBSESS_BENCH_WATCH=1 cargo bench --bench sqlite
+run env JOBSESS_BENCH_PAIRED=1 JOBSESS_BENCH_WATCH=1 cargo bench -p jobsess-lab --bench sqlite
 grep -E '^(== |[a-z_0-9/]+ +time:|[a-z_]+(/[a-z_0-9]+)*/paired|redis_http:|postgres_http:|watch_|sqlite_watch_)|^[a-z_]+/[a-z_0-9]+$' "$log" \
   | grep -v '^Benchmarking' || true

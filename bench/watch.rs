@@ -4,7 +4,7 @@
 //! costs in memory; whether watchers slow writers down; and, on a
 //! `redis-server` of its own, Redis keyspace notifications (the design not
 //! taken) beside what jobsess does.
-//! `cargo bench --bench watch`. BENCHMARKS.md has the results.
+//! `cargo bench -p jobsess-lab --bench watch`. BENCHMARKS.md has the results.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -1,9 +1,9 @@
-//! The tower-sessions operations of `benches/jobsess.rs`, each side run a
+//! The tower-sessions operations of `benches/tower_sessions.rs`, each side run a
 //! given number of times, to count instructions with callgrind, which
 //! repeat exactly where wall-clock times on a shared machine don't:
 //!
 //! ```sh
-//! cargo bench --bench instructions --no-run
+//! cargo bench -p jobsess-lab --bench instructions --no-run
 //! for n in 2000 4000; do
 //!   valgrind --tool=callgrind --callgrind-out-file=cg.$n \
 //!     target/release/deps/instructions-* tower_store_field jobsess $n
@@ -13,7 +13,7 @@
 //! The difference of the two totals over 2,000 is one call's instructions,
 //! the set-up taken out. Operations: `tower_store_get`, `tower_get`,
 //! `tower_store_field`; sides: `floor` (written by hand on the same
-//! `Session`, as in `benches/jobsess.rs`) and `jobsess`. And
+//! `Session`, as in `benches/tower_sessions.rs`) and `jobsess`. And
 //! `redis_store_field jobsess`: the client's instructions of a field write
 //! to the Redis job store at `REDIS_URL` (the server's are not counted),
 //! to compare two builds of jobsess.
@@ -24,9 +24,9 @@ use std::sync::Arc;
 use jobsess::AsyncJobSession;
 use tower_sessions::{MemoryStore, Session};
 
-#[path = "common/job.rs"]
+#[path = "../benches/common/job.rs"]
 mod job;
-#[path = "common/tower_floor.rs"]
+#[path = "../benches/common/tower_floor.rs"]
 mod tower_floor;
 use job::{ID, TranscriptionJob, job_123};
 

@@ -8,8 +8,8 @@
 # each crate alone (dependencies are built first and shared), interleaved,
 # and prints every build time, the medians and the ratios to the baseline.
 #
-#   bash benches/compile_time.sh [RUNS]     # RUNS defaults to 5 (at least 3)
-#   bash benches/compile_time.sh --instructions
+#   bash bench/compile_time.sh [RUNS]     # RUNS defaults to 5 (at least 3)
+#   bash bench/compile_time.sh --instructions
 #
 # --instructions counts, with valgrind's callgrind, the instructions rustc
 # runs for one such rebuild of `with_jobmetadata` and of `handwritten` (and,

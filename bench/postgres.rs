@@ -3,7 +3,7 @@
 //! would use instead (tower-sessions-sqlx-store, the job in the session
 //! record); then an axum route through each over real sockets.
 //!
-//! `DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo bench --bench postgres`
+//! `DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo bench -p jobsess-lab --bench postgres`
 //! runs criterion groups; with `JOBSESS_BENCH_PAIRED=1` the pairs run in
 //! alternating rounds instead (`benches/common/pairs.rs`), and
 //! `JOBSESS_BENCH_HTTP=1` runs the HTTP comparison. BENCHMARKS.md has the
@@ -25,6 +25,7 @@ use jobsess::{AsyncJobSession, JobMetadata};
 use sqlx::types::Json;
 use sqlx::{PgPool, Row};
 
+#[allow(dead_code)] // the benches share `common`; this one uses a part of it
 mod common;
 use common::http::{compare, preferences_for, serve, through_jobsess};
 use common::job::{ID, PluginInfo, TranscriptionJob, job_123};
@@ -143,7 +144,7 @@ fn postgres_operations(c: &mut Criterion) {
     // costs beside the floor's, without jobsess's Rust around it
     let set_field_sql = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/jobsess/src/postgres/sql/set_field.sql"
+        "/../jobsess/src/postgres/sql/set_field.sql"
     ))
     .expect("the statement's file")
     .replace("{jobs}", "\"jobsess_bench\".\"jobs\"")

@@ -3,7 +3,7 @@
 //! `JOBSESS_BENCH_WATCH=1`, how long a write in another process takes to
 //! reach an SSE client, and what the watchers' poll costs an idle process.
 //!
-//! `cargo bench --bench sqlite` runs criterion groups (no service: the
+//! `cargo bench -p jobsess-lab --bench sqlite` runs criterion groups (no service: the
 //! database is a file under `target/`); with `JOBSESS_BENCH_PAIRED=1` the
 //! pairs run in alternating rounds instead (`benches/common/pairs.rs`).
 //! BENCHMARKS.md has the results.
@@ -58,6 +58,14 @@ mod floor {
     pub const READ_REVISION: &str = "SELECT data, revision FROM jobsess_jobs \
         WHERE owner = ?1 AND prefix = ?2 AND id = ?3 \
         AND (expires_at IS NULL OR expires_at > unixepoch('subsec'))";
+    pub const INCREMENT: &str = "UPDATE jobsess_jobs \
+        SET data = json_set(data, ?4, json_extract(data, ?4) + ?5), \
+            revision = (SELECT revision FROM jobsess_jobs_revision WHERE one = 0) + 1, \
+            expires_at = unixepoch('subsec') + ?6 \
+        WHERE owner = ?1 AND prefix = ?2 AND id = ?3 \
+        AND (expires_at IS NULL OR expires_at > unixepoch('subsec')) \
+        AND json_type(data, ?4) = 'integer' \
+        RETURNING json_extract(data, ?4)";
     pub const WRITE_IF_REVISION: &str = "UPDATE jobsess_jobs \
         SET data = ?4, revision = (SELECT revision FROM jobsess_jobs_revision WHERE one = 0) + 1, \
             expires_at = unixepoch('subsec') + ?5 \
@@ -67,7 +75,7 @@ mod floor {
 /// A fresh database file under `target/`, its leftovers of an earlier run
 /// removed.
 fn fresh_file(name: &str) -> std::path::PathBuf {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-sqlite");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-sqlite");
     std::fs::create_dir_all(&dir).expect("target/bench-sqlite");
     let path = dir.join(name);
     for suffix in ["", "-wal", "-shm"] {
@@ -76,11 +84,20 @@ fn fresh_file(name: &str) -> std::path::PathBuf {
     path
 }
 
+/// A counter job, for `increment_field`: the same prefix as the
+/// workload's jobs, so that the floor's row is found the same way.
+#[derive(serde::Serialize, serde::Deserialize, JobMetadata)]
+#[job_metadata(prefix = "job")]
+struct Tally {
+    n: i64,
+}
+
 /// The pool, a jobsess owner and a raw owner (the floors' rows), each
-/// with job-123 and 9 more jobs.
+/// with job-123, 9 more jobs and a counter.
 struct Setup {
     pool: SqlitePool,
     jobs: AsyncJobSession<TranscriptionJob, SqliteOwnerJobs>,
+    tally: AsyncJobSession<Tally, SqliteOwnerJobs>,
     raw_owner: String,
 }
 
@@ -112,9 +129,21 @@ fn setup(rt: &tokio::runtime::Runtime) -> Setup {
                 .await
                 .expect("INSERT");
         }
+        let tally = AsyncJobSession::new(store.owner(&token).expect("an owner"));
+        tally.store("tally", &Tally { n: 0 }).await.expect("stores");
+        sqlx::query(floor::STORE)
+            .bind(&raw_owner)
+            .bind(TranscriptionJob::key_prefix())
+            .bind("tally")
+            .bind("{\"n\":0}")
+            .bind(TTL)
+            .execute(&pool)
+            .await
+            .expect("INSERT");
         Setup {
             pool,
             jobs,
+            tally,
             raw_owner,
         }
     })
@@ -125,9 +154,10 @@ fn sqlite_operations(c: &mut Criterion) {
     let Setup {
         pool,
         jobs,
+        tally,
         raw_owner,
     } = setup(&rt);
-    let (pool, jobs, raw_owner) = (&pool, &jobs, raw_owner.as_str());
+    let (pool, jobs, tally, raw_owner) = (&pool, &jobs, &tally, raw_owner.as_str());
     let prefix = TranscriptionJob::key_prefix();
     let job = &job_123();
     let prefs = &job.user_preferences;
@@ -136,11 +166,19 @@ fn sqlite_operations(c: &mut Criterion) {
     // jobsess's Rust around it
     let remove_sql = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/jobsess/src/sqlite/sql/remove.sql"
+        "/../jobsess/src/sqlite/sql/remove.sql"
     ))
     .expect("the statement's file")
     .replace("{jobs}", "\"jobsess_jobs\"");
     let remove_sql = remove_sql.as_str();
+    let increment_sql = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../jobsess/src/sqlite/sql/increment_field.sql"
+    ))
+    .expect("the statement's file")
+    .replace("{jobs}", "\"jobsess_jobs\"")
+    .replace("{revisions}", "\"jobsess_jobs_revision\"");
+    let increment_sql = increment_sql.as_str();
     let pairs = [
         Pair::new(
             "sqlite_load",
@@ -259,6 +297,30 @@ fn sqlite_operations(c: &mut Criterion) {
             },
         ),
         Pair::new(
+            "sqlite_increment_field",
+            move || async move {
+                let n: i64 = sqlx::query_scalar(floor::INCREMENT)
+                    .bind(raw_owner)
+                    .bind(prefix)
+                    .bind(black_box("tally"))
+                    .bind("$.\"n\"")
+                    .bind(1)
+                    .bind(TTL)
+                    .fetch_one(pool)
+                    .await
+                    .expect("UPDATE");
+                black_box(n);
+            },
+            move || async move {
+                black_box(
+                    tally
+                        .increment_field(black_box("tally"), Tally::N, 1)
+                        .await
+                        .expect("adds"),
+                );
+            },
+        ),
+        Pair::new(
             "sqlite_update_field",
             move || async move {
                 // read the job and its revision, change one field, write if
@@ -297,31 +359,68 @@ fn sqlite_operations(c: &mut Criterion) {
     ];
     let pairs: Vec<Pair<'_>> = pairs
         .into_iter()
-        .chain([Pair::new(
-            "sqlite_delete_statement",
-            move || async move {
-                sqlx::query(floor::DELETE)
-                    .bind(raw_owner)
-                    .bind(prefix)
-                    .bind(black_box("gone"))
-                    .execute(pool)
-                    .await
-                    .expect("DELETE");
-            },
-            move || async move {
-                let deadline = unix_micros() as f64 / 1e6 + 2.0;
-                let rows = sqlx::query(remove_sql)
-                    .bind(raw_owner)
-                    .bind(prefix)
-                    .bind(black_box("gone"))
-                    .bind(deadline)
-                    .fetch_all(pool)
-                    .await
-                    .expect("DELETE");
-                assert!(rows.is_empty());
-            },
-        )
-        .floor()])
+        .chain([
+            Pair::new(
+                "sqlite_delete_statement",
+                move || async move {
+                    sqlx::query(floor::DELETE)
+                        .bind(raw_owner)
+                        .bind(prefix)
+                        .bind(black_box("gone"))
+                        .execute(pool)
+                        .await
+                        .expect("DELETE");
+                },
+                move || async move {
+                    let deadline = unix_micros() as f64 / 1e6 + 2.0;
+                    let rows = sqlx::query(remove_sql)
+                        .bind(raw_owner)
+                        .bind(prefix)
+                        .bind(black_box("gone"))
+                        .bind(deadline)
+                        .fetch_all(pool)
+                        .await
+                        .expect("DELETE");
+                    assert!(rows.is_empty());
+                },
+            )
+            .floor(),
+            Pair::new(
+                "sqlite_increment_statement",
+                move || async move {
+                    let n: i64 = sqlx::query_scalar(floor::INCREMENT)
+                        .bind(raw_owner)
+                        .bind(prefix)
+                        .bind(black_box("tally"))
+                        .bind("$.\"n\"")
+                        .bind(1)
+                        .bind(TTL)
+                        .fetch_one(pool)
+                        .await
+                        .expect("UPDATE");
+                    black_box(n);
+                },
+                move || async move {
+                    let deadline = unix_micros() as f64 / 1e6 + 2.0;
+                    let rows = sqlx::query(increment_sql)
+                        .bind(raw_owner)
+                        .bind(prefix)
+                        .bind(black_box("tally"))
+                        .bind("$.\"n\"")
+                        .bind(1i64)
+                        .bind(i64::MIN)
+                        .bind(i64::MAX)
+                        .bind(Some(0i64))
+                        .bind(TTL)
+                        .bind(deadline)
+                        .fetch_all(pool)
+                        .await
+                        .expect("UPDATE");
+                    assert_eq!(rows.len(), 1);
+                },
+            )
+            .floor(),
+        ])
         .collect();
     pairs::run(c, &rt, &pairs);
 }

@@ -400,6 +400,14 @@ impl AsyncSessionBackend for SqliteOwnerJobs {
         else {
             return Ok(Incremented::NotHere);
         };
+        // the values the field may have for its sum to stay in the range
+        let by = i128::from(increment.by());
+        let (min, max) = (i128::from(increment.min()), i128::from(increment.max()));
+        let low = i64::try_from(min.max(min - by)).unwrap_or(i64::MAX);
+        let high = i64::try_from(max.min(max - by)).unwrap_or(i64::MIN);
+        if low > high {
+            return Ok(Incremented::NotHere);
+        }
         let deadline = self.deadline();
         let work = sqlx::query(text(&self.store.sql.increment_field))
             .bind(&*self.owner)
@@ -407,8 +415,8 @@ impl AsyncSessionBackend for SqliteOwnerJobs {
             .bind(id)
             .bind(path)
             .bind(increment.by())
-            .bind(increment.min())
-            .bind(increment.max())
+            .bind(low)
+            .bind(high)
             .bind(increment.absent())
             .bind(self.store.settings.ttl_seconds())
             .bind(deadline.unix)

@@ -14,6 +14,9 @@
 //! the set-up taken out. Operations: `tower_store_get`, `tower_get`,
 //! `tower_store_field`; sides: `floor` (written by hand on the same
 //! `Session`, as in `benches/tower_sessions.rs`) and `jobsess`. And
+//! `sqlite_increment floor|statement|jobsess`: a SQLite `increment_field`
+//! (every thread's instructions, SQLite's worker thread included) against
+//! the least statement, and the store's own statement run by hand. And
 //! `redis_store_field jobsess`: the client's instructions of a field write
 //! to the Redis job store at `REDIS_URL` (the server's are not counted),
 //! to compare two builds of jobsess.
@@ -47,6 +50,7 @@ fn main() {
     let session = Session::new(None, Arc::new(MemoryStore::default()), None);
     let jobs = AsyncJobSession::<TranscriptionJob, _>::new(session.clone());
     let mut redis_jobs = None;
+    let mut sqlite = None;
     rt.block_on(async {
         // the job there already, as in the criterion groups after their first call
         jobs.store(ID, &job).await.expect("stores");
@@ -74,8 +78,18 @@ fn main() {
                         .await
                         .expect("stores");
                 }
+                ("sqlite_increment", side) => {
+                    // made once: `get_or_insert` would make one per call
+                    if sqlite.is_none() {
+                        sqlite = Some(sqlite_tally().await);
+                    }
+                    sqlite.as_ref().expect("made").increment(side).await;
+                }
                 ("redis_store_field", "jobsess") => {
-                    let jobs = redis_jobs.get_or_insert(redis_jobs_of(&job).await);
+                    if redis_jobs.is_none() {
+                        redis_jobs = Some(redis_jobs_of(&job).await);
+                    }
+                    let jobs = redis_jobs.as_ref().expect("made");
                     jobs.store_field(black_box(ID), TranscriptionJob::USER_PREFERENCES, &prefs)
                         .await
                         .expect("stores");
@@ -100,4 +114,93 @@ async fn redis_jobs_of(
     let jobs = AsyncJobSession::new(store.owner(&token).expect("an owner"));
     jobs.store(ID, job).await.expect("stores");
     jobs
+}
+
+/// A counter job in a SQLite store, for `sqlite_increment`: jobsess's
+/// owner and a raw owner with the same row.
+struct SqliteTally {
+    pool: sqlx::SqlitePool,
+    jobs: AsyncJobSession<Tally, jobsess::sqlite::SqliteOwnerJobs>,
+    raw_owner: String,
+    statement: String,
+}
+
+#[derive(serde::Serialize, serde::Deserialize, jobsess::JobMetadata)]
+#[job_metadata(prefix = "job")]
+struct Tally {
+    n: i64,
+}
+
+async fn sqlite_tally() -> SqliteTally {
+    use jobsess::sqlite::SqliteJobStore;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-sqlite");
+    std::fs::create_dir_all(&dir).expect("target/bench-sqlite");
+    let path = dir.join("instructions.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    let store = SqliteJobStore::open(&path).await.expect("opens");
+    let token = SqliteJobStore::new_owner_token().expect("a token");
+    let jobs = AsyncJobSession::new(store.owner(&token).expect("an owner"));
+    jobs.store("tally", &Tally { n: 0 }).await.expect("stores");
+    let raw_owner = SqliteJobStore::new_owner_token().expect("a token");
+    let raw = AsyncJobSession::<Tally, _>::new(store.owner(&raw_owner).expect("an owner"));
+    raw.store("tally", &Tally { n: 0 }).await.expect("stores");
+    let statement = include_str!("../jobsess/src/sqlite/sql/increment_field.sql")
+        .replace("{jobs}", "\"jobsess_jobs\"")
+        .replace("{revisions}", "\"jobsess_jobs_revision\"");
+    SqliteTally {
+        pool: store.pool().clone(),
+        jobs,
+        raw_owner,
+        statement,
+    }
+}
+
+impl SqliteTally {
+    /// One increment: `floor` (the least statement), `statement` (the
+    /// store's own statement, by hand) or `jobsess`.
+    async fn increment(&self, side: &str) {
+        match side {
+            "floor" => {
+                let n: Vec<i64> =
+                    sqlx::query_scalar(include_str!("common/sqlite_increment_floor.sql"))
+                        .bind(&self.raw_owner)
+                        .bind("job")
+                        .bind(black_box("tally"))
+                        .bind("$.\"n\"")
+                        .bind(1)
+                        .bind(86400.0)
+                        .fetch_all(&self.pool)
+                        .await
+                        .expect("UPDATE");
+                black_box(n);
+            }
+            "statement" => {
+                let rows = sqlx::query(&self.statement)
+                    .bind(&self.raw_owner)
+                    .bind("job")
+                    .bind(black_box("tally"))
+                    .bind("$.\"n\"")
+                    .bind(1i64)
+                    .bind(i64::MIN)
+                    .bind(i64::MAX - 1)
+                    .bind(Some(0i64))
+                    .bind(86400.0)
+                    .bind(4e9)
+                    .fetch_all(&self.pool)
+                    .await
+                    .expect("UPDATE");
+                assert_eq!(rows.len(), 1);
+            }
+            "jobsess" => {
+                let n = self
+                    .jobs
+                    .increment_field(black_box("tally"), Tally::N, 1)
+                    .await;
+                black_box(n.expect("adds"));
+            }
+            _ => panic!("no side {side} of sqlite_increment"),
+        }
+    }
 }

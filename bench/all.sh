@@ -29,5 +29,7 @@ run cargo bench -p jobsess-lab --bench watch
 # SQLite (a file under target/): paired rounds, then a write in another
 # process reaching an SSE client, and the poll's idle CPU
 run env JOBSESS_BENCH_PAIRED=1 JOBSESS_BENCH_WATCH=1 cargo bench -p jobsess-lab --bench sqlite
-grep -E '^(== |[a-z_0-9/]+ +time:|[a-z_]+(/[a-z_0-9]+)*/paired|redis_http:|postgres_http:|watch_|sqlite_watch_)|^[a-z_]+/[a-z_0-9]+$' "$log" \
+# one owner with 100, 1,000 and 10,000 jobs (SQLite, PostgreSQL)
+run cargo bench -p jobsess-lab --bench owners
+grep -E '^(== |[a-z_0-9/]+ +time:|[a-z_]+(/[a-z_0-9]+)*/paired|redis_http:|postgres_http:|watch_|sqlite_watch_|owners_)|^[a-z_]+/[a-z_0-9]+$' "$log" \
   | grep -v '^Benchmarking' || true

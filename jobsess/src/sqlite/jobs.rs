@@ -233,18 +233,7 @@ impl Revised for SqliteOwnerJobs {
                 .and_then(|found| found.as_u64()),
             None => None,
         };
-        match (version, found) {
-            (Some(known), Some(found)) if found > u64::from(known) => Err(Error::NewerVersion {
-                key: key.to_owned(),
-                found: u32::try_from(found).unwrap_or(u32::MAX),
-                known,
-            }),
-            // a newer job that was removed or replaced since: try again
-            _ => Err(Error::Conflict {
-                key: key.to_owned(),
-                attempts: 1,
-            }),
-        }
+        Err(crate::store::rows::refused(key, version, found))
     }
 
     async fn read_revised(&self, key: &str) -> Result<Option<(i64, Value)>> {

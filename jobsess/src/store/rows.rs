@@ -33,6 +33,24 @@ pub(crate) fn one_prefix(start: &str) -> Option<&str> {
         .filter(|prefix| !prefix.contains('_'))
 }
 
+/// Why a whole write of version `known` (`None`: unversioned) to `key`
+/// wrote nothing: the live job there is of the newer version `found`, or
+/// (no newer version found: that job was removed or replaced since) a
+/// conflict, and the write is tried again.
+pub(crate) fn refused(key: &str, known: Option<u32>, found: Option<u64>) -> Error {
+    match (known, found) {
+        (Some(known), Some(found)) if found > u64::from(known) => Error::NewerVersion {
+            key: key.to_owned(),
+            found: u32::try_from(found).unwrap_or(u32::MAX),
+            known,
+        },
+        _ => Error::Conflict {
+            key: key.to_owned(),
+            attempts: 1,
+        },
+    }
+}
+
 /// Starts a task that runs `sweep` every `period`, logging a failed round
 /// (the next round tries again); it runs until its handle is aborted or
 /// the runtime ends.

@@ -1,9 +1,10 @@
 //! One owner with many jobs: `ids()`, `entries()` and `clear()` of an
 //! owner with 100, 1,000 and 10,000 jobs, against the least statement
 //! that does the same work on the same table, on SQLite (a file under
-//! `target/`) and, with `DATABASE_URL`, PostgreSQL (a schema of the
-//! bench's own). Prints one line per engine, operation and size: the
-//! median of five runs of each side, and their ratio.
+//! `target/`), with `REDIS_URL` Redis (a namespace of the bench's own)
+//! and, with `DATABASE_URL`, PostgreSQL (a schema of the bench's own).
+//! Prints one line per engine, operation and size: the median of five
+//! runs of each side, and their ratio.
 //! `cargo bench -p jobsess-lab --bench owners`. BENCHMARKS.md has the
 //! results.
 
@@ -222,6 +223,110 @@ async fn postgres(url: &str) {
     }
 }
 
+/// The job a hash's fields spell, by hand: each field's JSON, less the
+/// store's own members (named with a leading NUL).
+fn job_of_hash(pairs: Vec<(String, String)>) -> TranscriptionJob {
+    let object: serde_json::Map<String, serde_json::Value> = pairs
+        .into_iter()
+        .filter(|(field, _)| !field.starts_with('\0'))
+        .map(|(field, json)| (field, serde_json::from_str(&json).expect("JSON")))
+        .collect();
+    serde_json::from_value(serde_json::Value::Object(object)).expect("a job")
+}
+
+/// Redis: the floors are the plain commands on the store's own keys (the
+/// owner's index, `ZRANGE`; its job hashes, `HGETALL` in one pipeline;
+/// `DEL` of them all), on a namespace of the bench's own.
+async fn redis(url: &str) {
+    use fred::interfaces::{ClientLike, HashesInterface, KeysInterface, SortedSetsInterface};
+    use jobsess::redis::RedisJobStore;
+    let store = RedisJobStore::connect(url)
+        .await
+        .expect("Redis answers")
+        .with_namespace("jobsess-bench-owners");
+    let raw = fred::clients::Client::new(
+        fred::types::config::Config::from_url(url).expect("a Redis URL"),
+        None,
+        None,
+        None,
+    );
+    raw.init().await.expect("Redis answers");
+    for size in SIZES {
+        let token = RedisJobStore::new_owner_token().expect("a token");
+        let raw_owner = RedisJobStore::new_owner_token().expect("a token");
+        let jobs = AsyncJobSession::new(store.owner(&token).expect("an owner"));
+        let raw_jobs = AsyncJobSession::new(store.owner(&raw_owner).expect("an owner"));
+        let index = format!("jobsess-bench-owners:{{{raw_owner}}}");
+        seed(&jobs, size).await;
+        seed(&raw_jobs, size).await;
+        let (mut floor, mut ours) = (Vec::new(), Vec::new());
+        for _ in 0..RUNS {
+            let started = Instant::now();
+            let mut ids: Vec<String> = raw
+                .zrange(&index, 0, -1, None, false, None, false)
+                .await
+                .expect("ZRANGE");
+            // sorted, as `ids()` answers (the SQL floors `ORDER BY id`)
+            ids.sort_unstable();
+            floor.push(started.elapsed());
+            assert_eq!(ids.len(), size);
+            let started = Instant::now();
+            assert_eq!(jobs.ids().await.expect("lists").len(), size);
+            ours.push(started.elapsed());
+        }
+        report("redis", "ids", size, median(floor), median(ours));
+        let (mut floor, mut ours) = (Vec::new(), Vec::new());
+        for _ in 0..RUNS {
+            let started = Instant::now();
+            let mut keys: Vec<String> = raw
+                .zrange(&index, 0, -1, None, false, None, false)
+                .await
+                .expect("ZRANGE");
+            keys.sort_unstable();
+            let pipeline = raw.pipeline();
+            for key in &keys {
+                let () = pipeline
+                    .hgetall(format!("{index}:{key}"))
+                    .await
+                    .expect("queued");
+            }
+            let hashes: Vec<Vec<(String, String)>> = pipeline.all().await.expect("HGETALL");
+            let entries: Vec<(String, TranscriptionJob)> = keys
+                .into_iter()
+                .zip(hashes)
+                .map(|(key, pairs)| (key, job_of_hash(pairs)))
+                .collect();
+            floor.push(started.elapsed());
+            assert_eq!(entries.len(), size);
+            let started = Instant::now();
+            assert_eq!(jobs.entries().await.expect("lists").len(), size);
+            ours.push(started.elapsed());
+        }
+        report("redis", "entries", size, median(floor), median(ours));
+        let (mut floor, mut ours) = (Vec::new(), Vec::new());
+        for run in 0..RUNS {
+            if run > 0 {
+                seed(&jobs, size).await;
+                seed(&raw_jobs, size).await;
+            }
+            let started = Instant::now();
+            let keys: Vec<String> = raw
+                .zrange(&index, 0, -1, None, false, None, false)
+                .await
+                .expect("ZRANGE");
+            let mut doomed: Vec<String> = keys.iter().map(|key| format!("{index}:{key}")).collect();
+            doomed.push(index.clone());
+            let removed: i64 = raw.del(doomed).await.expect("DEL");
+            floor.push(started.elapsed());
+            assert_eq!(removed, size as i64 + 1);
+            let started = Instant::now();
+            assert_eq!(jobs.clear().await.expect("clears"), size);
+            ours.push(started.elapsed());
+        }
+        report("redis", "clear", size, median(floor), median(ours));
+    }
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` does not: then
     // only build
@@ -230,6 +335,10 @@ fn main() {
     }
     let rt = common::one_worker();
     rt.block_on(async {
+        match std::env::var("REDIS_URL") {
+            Ok(url) => redis(&url).await,
+            Err(_) => println!("owners_redis_*: skipped: set REDIS_URL"),
+        }
         sqlite().await;
         match std::env::var("DATABASE_URL") {
             Ok(url) => postgres(&url).await,

@@ -105,15 +105,17 @@ pub(crate) async fn a_write_past_its_deadline_never_lands<S: Server>() {
     let held_at = Instant::now();
     server.hold_writes(&store, &token, hold).await;
     let late = job("late");
-    let (field, whole, removed) = tokio::join!(
+    let (field, whole, removed, cleared) = tokio::join!(
         jobs.store_field("a", Job::PROGRESS, &50),
         jobs.store("b", &late),
         jobs.delete("a"),
+        jobs.clear(),
     );
     for (what, err) in [
         ("store_field", field.unwrap_err()),
         ("store", whole.unwrap_err()),
         ("delete", removed.unwrap_err()),
+        ("clear", cleared.unwrap_err()),
     ] {
         assert!(matches!(err, Error::Backend { .. }), "{what}: {err}");
         assert_eq!(err.http_status(), 503, "{what}");

@@ -330,6 +330,15 @@ async fn a_row_that_is_no_object_is_named_and_nothing_else_is_lost() {
         .0;
     assert_eq!(data, json!([1, 2]));
     assert_eq!(jobs.load("good").await.unwrap(), Some(export("b.csv")));
+    // entries (one statement) lists both: the bad one with its error
+    let entries = jobs.entries().await.unwrap();
+    assert_eq!(entries.len(), 2);
+    assert!(
+        entries[0].0 == "bad" && matches!(entries[0].1, Err(Error::NotAnObject { .. })),
+        "{entries:?}"
+    );
+    assert_eq!(entries[1].0, "good");
+    assert_eq!(entries[1].1.as_ref().unwrap(), &export("b.csv"));
     // a whole store replaces it
     jobs.store("bad", &export("c.csv")).await.unwrap();
     assert_eq!(jobs.load("bad").await.unwrap(), Some(export("c.csv")));

@@ -186,12 +186,24 @@ async fn corrupt_fields_are_named_errors() {
         ),
         "{err}"
     );
-    // the other fields still load, and the job can still be removed
+    // the other fields still load; entries (one pipeline) lists the job
+    // with its error, beside a good one
     assert_eq!(
         jobs.load_field("a", Job::LANGUAGE).await.unwrap(),
         Some(None)
     );
-    assert_eq!(jobs.clear().await.unwrap(), 1);
+    jobs.store("b", &job("b")).await.unwrap();
+    let entries = jobs.entries().await.unwrap();
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    let text = entries[0].1.as_ref().unwrap_err().to_string();
+    assert!(
+        entries[0].0 == "a" && text.contains("field \"file\" holds no JSON"),
+        "{text}"
+    );
+    assert_eq!(entries[1].0, "b");
+    assert_eq!(entries[1].1.as_ref().unwrap(), &job("b"));
+    // and the job can still be removed
+    assert_eq!(jobs.clear().await.unwrap(), 2);
 }
 
 #[tokio::test]

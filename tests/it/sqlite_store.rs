@@ -304,6 +304,20 @@ async fn a_corrupt_row_is_named_and_nothing_else_is_lost() {
         json!([1, 2])
     );
     assert_eq!(jobs.load("good").await.unwrap(), Some(export("c.csv")));
+    // entries (one statement) lists all three, each bad one with its error
+    let entries = jobs.entries().await.unwrap();
+    let ids: Vec<&str> = entries.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids, ["array", "garbage", "good"]);
+    assert!(
+        matches!(entries[0].1, Err(Error::NotAnObject { .. })),
+        "{entries:?}"
+    );
+    let text = entries[1].1.as_ref().unwrap_err().to_string();
+    assert!(
+        text.contains("export_garbage") && text.contains("corrupt"),
+        "{text}"
+    );
+    assert_eq!(entries[2].1.as_ref().unwrap(), &export("c.csv"));
     // a whole store replaces them
     jobs.store("array", &export("d.csv")).await.unwrap();
     jobs.store("garbage", &export("e.csv")).await.unwrap();

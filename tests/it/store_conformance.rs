@@ -443,6 +443,45 @@ pub(crate) async fn eight_workers_count_to_8000<E: JobStore>(store: E) {
     jobs.clear().await.unwrap();
 }
 
+/// An owner with 10,000 jobs: `ids()`, `entries()` (one listing, not a
+/// read per job) and `clear()` each take them all at once, and another
+/// owner's jobs stay. (Redis's `clear()` once failed here: its script
+/// unpacked every key into one call, past Lua's limit.)
+pub(crate) async fn an_owner_with_10_000_jobs<E: JobStore>(store: E) {
+    const JOBS: usize = 10_000;
+    let (many, other) = (owner(&store), owner(&store));
+    other.store("kept", &job("kept.csv")).await.unwrap();
+    let ids: Vec<String> = (0..JOBS).map(|i| format!("job-{i:05}")).collect();
+    let stored: Vec<Result<(), Error>> = futures_util::stream::iter(&ids)
+        .map(|id| {
+            let many = &many;
+            async move {
+                let job = Job {
+                    progress: u8::try_from(id.len()).unwrap(),
+                    ..job(id)
+                };
+                many.store(id, &job).await
+            }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    assert!(stored.iter().all(Result::is_ok));
+    assert_eq!(many.ids().await.unwrap(), ids);
+    let entries = many.entries().await.unwrap();
+    assert_eq!(entries.len(), JOBS);
+    for ((id, entry), expected) in entries.into_iter().zip(&ids) {
+        assert_eq!(&id, expected);
+        assert_eq!(entry.unwrap().file, id);
+    }
+    assert_eq!(many.clear().await.unwrap(), JOBS);
+    assert!(many.ids().await.unwrap().is_empty());
+    assert!(many.entries().await.unwrap().is_empty());
+    assert_eq!(many.clear().await.unwrap(), 0);
+    assert_eq!(other.load("kept").await.unwrap(), Some(job("kept.csv")));
+    other.clear().await.unwrap();
+}
+
 /// One step of [`answers_as_an_in_memory_session`].
 #[derive(Debug, Clone)]
 enum Step {
@@ -544,6 +583,17 @@ pub(crate) async fn answers_as_an_in_memory_session<E: JobStore>(store: E) {
                     assert_eq!(answer, in_memory, "{step:?} in {steps:?}");
                 }
                 assert_eq!(engine.ids().await.unwrap(), memory.ids().await.unwrap());
+                // entries, one step on the engine, against the session's
+                let shown = |entries: Vec<(String, Result<Job, Error>)>| -> Vec<_> {
+                    entries
+                        .into_iter()
+                        .map(|(id, job)| (id, job.map_err(|e| e.to_string())))
+                        .collect()
+                };
+                assert_eq!(
+                    shown(engine.entries().await.unwrap()),
+                    shown(memory.entries().await.unwrap())
+                );
                 for id in memory.ids().await.unwrap() {
                     assert_eq!(
                         engine.load(&id).await.unwrap(),
@@ -576,6 +626,7 @@ macro_rules! conformance {
             concurrent_first_requests_lose_no_job,
             an_ended_job_ends_its_watchers,
             answers_as_an_in_memory_session,
+            an_owner_with_10_000_jobs,
         ]);
     };
     (@cases $engine:ident, $need:expr, $make:expr, [$($case:ident),* $(,)?]) => {

@@ -304,6 +304,33 @@ pub trait AsyncSessionBackend: Send + Sync {
         std::future::ready(Ok(Incremented::NotHere))
     }
 
+    /// Every key that starts with `start` with its value, in any order: the
+    /// listing [`AsyncJobSession::entries`](crate::AsyncJobSession::entries)
+    /// reads. A value that can't be read comes with its error, and every
+    /// other key is still there. The fallback lists the keys and reads them
+    /// one by one, a round trip each on a server; the job stores read them
+    /// all in one step.
+    ///
+    /// # Errors
+    /// As [`keys_with_prefix`](Self::keys_with_prefix); a read of one key
+    /// that fails is that key's error, not the listing's.
+    fn entries_with_prefix(
+        &self,
+        start: &str,
+    ) -> impl Future<Output = Result<Vec<(String, Result<Value>)>>> + Send {
+        async move {
+            let mut entries = Vec::new();
+            for key in self.keys_with_prefix(start).await? {
+                match self.get(&key).await {
+                    Ok(None) => {}
+                    Ok(Some(value)) => entries.push((key, Ok(value))),
+                    Err(err) => entries.push((key, Err(err))),
+                }
+            }
+            Ok(entries)
+        }
+    }
+
     /// Removes every key that starts with `start`; how many there were. The
     /// fallback lists the keys and removes them one by one.
     ///

@@ -261,6 +261,13 @@ impl<W: AsyncForward + ?Sized> AsyncSessionBackend for W {
         <W as AsyncForward>::inner(self).keys_with_prefix(start)
     }
 
+    fn entries_with_prefix(
+        &self,
+        start: &str,
+    ) -> impl Future<Output = Result<Vec<(String, Result<Value>)>>> + Send {
+        <W as AsyncForward>::inner(self).entries_with_prefix(start)
+    }
+
     fn get_decoded<T: DeserializeOwned>(
         &self,
         key: &str,

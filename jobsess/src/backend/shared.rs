@@ -48,6 +48,23 @@ impl<B: SessionBackend + Send> AsyncSessionBackend for Mutex<B> {
         lock(self, Op::List, start)?.keys_with_prefix(start)
     }
 
+    /// Under one lock.
+    async fn entries_with_prefix(&self, start: &str) -> Result<Vec<(String, Result<Value>)>> {
+        let session = lock(self, Op::List, start)?;
+        let mut entries = Vec::new();
+        for key in session.keys_with_prefix(start)? {
+            match session.get(&key) {
+                Ok(None) => {}
+                Ok(Some(value)) => {
+                    let value = value.into_owned();
+                    entries.push((key, Ok(value)));
+                }
+                Err(err) => entries.push((key, Err(err))),
+            }
+        }
+        Ok(entries)
+    }
+
     /// Decoded under the lock, with no copy of the job.
     async fn get_decoded<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
         lock(self, Op::Read, key)?.get_decoded(key)

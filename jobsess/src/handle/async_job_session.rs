@@ -538,15 +538,9 @@ impl<M: JobMetadata, S: AsyncSessionBackend> AsyncJobSession<M, S> {
     /// # Errors
     /// As [`ids`](Self::ids).
     pub async fn entries(&self) -> Result<Vec<(String, Result<M>)>> {
-        let mut entries = Vec::new();
-        for id in self.ids().await? {
-            match self.load(&id).await {
-                Ok(None) => {}
-                Ok(Some(meta)) => entries.push((id, Ok(meta))),
-                Err(err) => entries.push((id, Err(err))),
-            }
-        }
-        Ok(entries)
+        let start = self.keys.start();
+        let listed = self.session.entries_with_prefix(&start).await?;
+        Ok(codec::entries_of(&start, listed))
     }
 
     /// Removes every job of this prefix and nothing else; how many there were.

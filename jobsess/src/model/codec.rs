@@ -277,6 +277,37 @@ pub(crate) fn encode_field<M, T>(
     Ok(write)
 }
 
+/// The entries of a listing (each key under `start` with its value or the
+/// error of its read), decoded as `M`s and sorted by id, as `entries()`
+/// hands them out: a key whose id is no valid job id is left out, as
+/// [`ids_of_keys`] leaves it out.
+pub(crate) fn entries_of<M: crate::JobMetadata>(
+    start: &str,
+    listed: Vec<(String, Result<Value>)>,
+) -> Vec<(String, Result<M>)> {
+    let mut entries: Vec<(String, Result<M>)> = listed
+        .into_iter()
+        .filter_map(|(key, value)| {
+            let id = key.strip_prefix(start)?;
+            if let Err(err) = crate::key::validate_job_id(id) {
+                tracing::warn!(key_start = start, error = %err, "jobsess: a key under the prefix holds no valid job id; left out of entries(), clear() removes it");
+                return None;
+            }
+            let decoded = value.and_then(|job| {
+                if M::schema().version.is_none() {
+                    decode_job(&key, &job)
+                } else {
+                    crate::model::version::decode(&key, &job)
+                }
+            });
+            Some((id.to_owned(), decoded))
+        })
+        .collect();
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    entries.dedup_by(|a, b| a.0 == b.0);
+    entries
+}
+
 /// The ids of listed keys that start with `start`, sorted, each once, and
 /// only those the handles accept: a key other code wrote under an id that
 /// `load` or `delete` would reject is left out, with a warning.

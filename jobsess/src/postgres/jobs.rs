@@ -221,8 +221,8 @@ impl<C: Connection> PostgresOwnerJobs<C> {
         .transpose()
     }
 
-    /// Removes the jobs one statement of `sql/remove*.sql` selects (a row
-    /// back for each); how many live ones there were.
+    /// Removes the jobs one statement of `sql/remove*.sql` selects (one
+    /// row back, their count); how many live ones there were.
     async fn remove_rows<'a>(
         &'a self,
         op_key: &str,
@@ -231,12 +231,10 @@ impl<C: Connection> PostgresOwnerJobs<C> {
         let rows = self.fetch(Op::Remove, op_key, build).await?;
         let mut live = 0;
         for row in rows {
-            if row
-                .try_get::<bool, _>("live")
-                .map_err(|e| Error::store_backend(super::STORE, Op::Remove, op_key, e))?
-            {
-                live += 1;
-            }
+            let count: i64 = row
+                .try_get("live")
+                .map_err(|e| Error::store_backend(super::STORE, Op::Remove, op_key, e))?;
+            live += usize::try_from(count).unwrap_or(0);
         }
         Ok(live)
     }
@@ -365,6 +363,33 @@ impl<C: Connection> AsyncSessionBackend for PostgresOwnerJobs<C> {
             .map(|row| {
                 row.try_get(0)
                     .map_err(|e| Error::store_backend(super::STORE, Op::List, start, e))
+            })
+            .collect()
+    }
+
+    /// One `SELECT` of the keys and their data.
+    async fn entries_with_prefix(&self, start: &str) -> Result<Vec<(String, Result<Value>)>> {
+        let sql = &self.store.sql;
+        let rows = self
+            .fetch(Op::List, start, |_| match one_prefix(start) {
+                Some(prefix) => sqlx::query(text(&sql.entries))
+                    .bind(&*self.owner)
+                    .bind(prefix),
+                None => sqlx::query(text(&sql.entries_start))
+                    .bind(&*self.owner)
+                    .bind(start),
+            })
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let key: String = row
+                    .try_get(0)
+                    .map_err(|e| Error::store_backend(super::STORE, Op::List, start, e))?;
+                let job = row
+                    .try_get::<Json<Value>, _>(1)
+                    .map(|Json(data)| data)
+                    .map_err(|e| Error::store_backend(super::STORE, Op::Read, &key, e));
+                Ok((key, job))
             })
             .collect()
     }

@@ -63,6 +63,28 @@ pub(super) fn object_of(
     Ok(Value::Object(object))
 }
 
+/// A job and its revision (the marker's value; empty for a job an
+/// earlier release wrote without one) from its hash's fields; `None` for
+/// no hash.
+fn job_of(key: &str, pairs: Vec<(String, String)>) -> Result<Option<(String, Value)>> {
+    if pairs.is_empty() {
+        return Ok(None);
+    }
+    let mut revision = String::new();
+    let fields = pairs.into_iter().filter_map(|(field, json)| {
+        if field == MARKER {
+            revision = json;
+            None
+        } else if field == WATCHED {
+            None
+        } else {
+            Some((field, json))
+        }
+    });
+    let job = object_of(key, fields)?;
+    Ok(Some((revision, job)))
+}
+
 /// The arguments of [`INSERT`] and [`UPDATE`] after the deadline: the
 /// TTL, the version guard of an insert or the revision an update read,
 /// then each field and its JSON.
@@ -102,22 +124,47 @@ impl RedisOwnerJobs {
             .hgetall(self.hash_key(key))
             .await
             .map_err(|err| Error::store_backend(crate::redis::STORE, Op::Read, key, err))?;
-        if pairs.is_empty() {
-            return Ok(None);
+        job_of(key, pairs)
+    }
+
+    /// The owner's live jobs whose keys start with `start`, with their
+    /// values: the listing, then one pipeline of an `HGETALL` per job (two
+    /// round trips, whatever the count). A job that expired between the
+    /// two is left out.
+    async fn entries(&self, start: &str) -> Result<Vec<(String, Result<Value>)>> {
+        let keys = self.listed(start).await?;
+        let keys: Vec<String> = keys.into_iter().filter(|k| k.starts_with(start)).collect();
+        if keys.is_empty() {
+            return Ok(Vec::new());
         }
-        let mut revision = String::new();
-        let fields = pairs.into_iter().filter_map(|(field, json)| {
-            if field == MARKER {
-                revision = json;
-                None
-            } else if field == WATCHED {
-                None
-            } else {
-                Some((field, json))
+        let failed = |err| Error::store_backend(crate::redis::STORE, Op::List, start, err);
+        let pipeline = self.store.pool.next().pipeline();
+        for key in &keys {
+            let () = pipeline.hgetall(self.hash_key(key)).await.map_err(failed)?;
+        }
+        let read = pipeline.try_all::<Vec<(String, String)>>().await;
+        if read.len() != keys.len() {
+            // the pipeline failed as a whole: its one error is the listing's
+            let err = read.into_iter().find_map(std::result::Result::err);
+            return Err(failed(err.unwrap_or_else(|| {
+                fred::error::Error::new(
+                    fred::error::ErrorKind::Unknown,
+                    "the pipeline answered fewer replies than it sent commands",
+                )
+            })));
+        }
+        let mut entries = Vec::with_capacity(keys.len());
+        for (key, pairs) in keys.into_iter().zip(read) {
+            let job = pairs
+                .map_err(|err| Error::store_backend(crate::redis::STORE, Op::Read, &key, err))
+                .and_then(|pairs| job_of(&key, pairs));
+            match job {
+                Ok(None) => {}
+                Ok(Some((_, job))) => entries.push((key, Ok(job))),
+                Err(err) => entries.push((key, Err(err))),
             }
-        });
-        let job = object_of(key, fields)?;
-        Ok(Some((revision, job)))
+        }
+        Ok(entries)
     }
 
     /// Runs the write `script` (made with `script!(write ...)`) with the
@@ -169,24 +216,37 @@ impl RedisOwnerJobs {
     async fn listed(&self, start: &str) -> Result<Vec<String>> {
         use fred::interfaces::SortedSetsInterface;
         let client = self.store.pool.next();
-        // each job key with its expiry, soonest first (flat pairs in
-        // RESP2, nested in RESP3: the tuples take either)
-        let read: std::result::Result<Vec<(String, f64)>, fred::error::Error> = client
-            .zrange(&self.set_key, 0, -1, None, false, None, true)
-            .await;
+        let failed = |err| Error::store_backend(crate::redis::STORE, Op::List, start, err);
+        // one round trip: the soonest entry with its expiry (flat in RESP2,
+        // nested in RESP3: the tuples take either), then every key without
+        // their expiries, half the reply
+        let pipeline = client.pipeline();
+        let () = pipeline
+            .zrange(&self.set_key, 0, 0, None, false, None, true)
+            .await
+            .map_err(failed)?;
+        let () = pipeline
+            .zrange(&self.set_key, 0, -1, None, false, None, false)
+            .await
+            .map_err(failed)?;
+        let mut replies = pipeline.try_all::<fred::types::Value>().await.into_iter();
+        let (Some(soonest), Some(keys)) = (replies.next(), replies.next()) else {
+            return Err(failed(fred::error::Error::new(
+                fred::error::ErrorKind::Unknown,
+                "the pipeline answered fewer replies than it sent commands",
+            )));
+        };
+        let read = soonest
+            .and_then(fred::types::Value::convert::<Vec<(String, f64)>>)
+            .and_then(|soonest| Ok((soonest, keys?.convert::<Vec<String>>()?)));
         match read {
-            Ok(entries) if self.none_expired(client, start, entries.first()).await? => {
-                Ok(entries.into_iter().map(|(key, _)| key).collect())
+            Ok((soonest, keys)) if self.none_expired(client, start, soonest.first()).await? => {
+                Ok(keys)
             }
             Ok(_) => self.list_on_server(start).await,
             // a plain set, from an earlier release: the script takes it over
             Err(err) if err.details().starts_with("WRONGTYPE") => self.list_on_server(start).await,
-            Err(err) => Err(Error::store_backend(
-                crate::redis::STORE,
-                Op::List,
-                start,
-                err,
-            )),
+            Err(err) => Err(failed(err)),
         }
     }
 
@@ -286,6 +346,11 @@ impl AsyncSessionBackend for RedisOwnerJobs {
         let mut listed = self.listed(start).await?;
         listed.retain(|k| k.starts_with(start));
         Ok(listed)
+    }
+
+    /// The listing, then one pipeline of an `HGETALL` per job.
+    async fn entries_with_prefix(&self, start: &str) -> Result<Vec<(String, Result<Value>)>> {
+        self.entries(start).await
     }
 
     async fn remove_with_prefix(&self, start: &str) -> Result<usize> {

@@ -87,13 +87,13 @@ impl SqliteOwnerJobs {
     }
 
     /// The rows of `work`, a statement on the store's pool, by `deadline`.
-    async fn rows(
+    async fn rows<T>(
         &self,
         op: Op,
         key: &str,
         deadline: &Deadline,
-        work: impl Future<Output = sqlx::Result<Vec<SqliteRow>>> + Send,
-    ) -> Result<Vec<SqliteRow>> {
+        work: impl Future<Output = sqlx::Result<T>> + Send,
+    ) -> Result<T> {
         let timeout = self.store.timeout;
         match self.store.deadlines.run(deadline.at, work).await {
             Ok(Ok(rows)) => Ok(rows),
@@ -297,11 +297,43 @@ impl AsyncSessionBackend for SqliteOwnerJobs {
             .collect()
     }
 
-    /// One `DELETE`.
-    async fn remove_with_prefix(&self, start: &str) -> Result<usize> {
+    /// One `SELECT` of the keys and their data; a row whose data is not
+    /// JSON is that job's error.
+    async fn entries_with_prefix(&self, start: &str) -> Result<Vec<(String, Result<Value>)>> {
         let sql = &self.store.sql;
         let deadline = self.deadline();
         let work = match one_prefix(start) {
+            Some(prefix) => sqlx::query(text(&sql.entries))
+                .bind(&*self.owner)
+                .bind(prefix),
+            None => sqlx::query(text(&sql.entries_start))
+                .bind(&*self.owner)
+                .bind(start),
+        }
+        .fetch_all(&self.store.pool);
+        let rows = self.rows(Op::List, start, &deadline, work).await?;
+        rows.iter()
+            .map(|row| {
+                let key: String = Self::column(row, 0, Op::List, start)?;
+                let job = Self::column::<String>(row, 1, Op::Read, &key)
+                    .and_then(|data| parsed(Op::Read, &key, &data));
+                Ok((key, job))
+            })
+            .collect()
+    }
+
+    /// Two `DELETE`s: the expired jobs, then the live ones, whose count
+    /// is the answer (no row back per job).
+    async fn remove_with_prefix(&self, start: &str) -> Result<usize> {
+        let sql = &self.store.sql;
+        let deadline = self.deadline();
+        let expired = sqlx::query(text(&sql.remove_expired))
+            .bind(&*self.owner)
+            .bind(start)
+            .bind(deadline.unix)
+            .execute(&self.store.pool);
+        self.rows(Op::Remove, start, &deadline, expired).await?;
+        let live = match one_prefix(start) {
             Some(prefix) => sqlx::query(text(&sql.remove_prefix))
                 .bind(&*self.owner)
                 .bind(prefix)
@@ -311,9 +343,20 @@ impl AsyncSessionBackend for SqliteOwnerJobs {
                 .bind(start)
                 .bind(deadline.unix),
         }
-        .fetch_all(&self.store.pool);
-        let rows = self.written(Op::Remove, start, &deadline, work).await?;
-        Self::live(start, &rows)
+        .execute(&self.store.pool);
+        let live = self
+            .rows(Op::Remove, start, &deadline, live)
+            .await?
+            .rows_affected();
+        if live == 0 && unix_now() >= deadline.unix {
+            return Err(Error::store_backend(
+                super::STORE,
+                Op::Remove,
+                start,
+                timed_out(self.store.timeout),
+            ));
+        }
+        Ok(usize::try_from(live).unwrap_or(usize::MAX))
     }
 
     /// One `SELECT` of the field's member and the version member, not the

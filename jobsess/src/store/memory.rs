@@ -165,6 +165,19 @@ impl AsyncSessionBackend for MemoryOwnerJobs {
             .collect())
     }
 
+    /// Under one lock of the map.
+    async fn entries_with_prefix(&self, start: &str) -> Result<Vec<(String, Result<Value>)>> {
+        let mine = self.at("");
+        let entries = self.own(self.store.jobs.entries_with_prefix(&self.at(start)).await)?;
+        Ok(entries
+            .into_iter()
+            .filter_map(|(key, value)| {
+                let key = key.strip_prefix(&mine)?.to_owned();
+                Some((key, value.map_err(|err| err.without_key_prefix(&mine))))
+            })
+            .collect())
+    }
+
     async fn insert_versioned(&self, key: &str, value: Value, version: u32) -> Result<bool> {
         self.own(
             self.store

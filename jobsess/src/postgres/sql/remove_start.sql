@@ -2,17 +2,24 @@
 -- expired ones too, and tells their watchers.
 -- $1 owner, $2 the start of the keys, $3 the time left before the client gives up
 -- (interval), $4 the NOTIFY channel.
--- Reply: one row per job removed (live: whether it had not expired,
--- revision, notified); NOTIFY and the deadline check are in RETURNING.
--- The RETURNING check undoes a removal that ran past its deadline (it
--- waited on a lock, say): its client gave up on it, so the statement fails.
-DELETE FROM {jobs}
-WHERE owner = $1 AND starts_with(prefix || '_' || id, $2)
-RETURNING (expires_at IS NULL OR expires_at > statement_timestamp()) AS live,
-          CASE WHEN clock_timestamp() - statement_timestamp() < $3::interval THEN revision
-               ELSE ('jobsess: past the deadline of the removal, at ' || clock_timestamp())::bigint
-          END AS revision,
-          (CASE WHEN watched_until > statement_timestamp() THEN
+-- Reply: one row, `live`: how many of the removed jobs had not expired.
+-- The client reads that one row, not a row per job. The deadline is
+-- checked once, after the last row is removed (the count has read them
+-- all): a removal that ran past it (it waited on a lock, say) fails, and
+-- is undone with its NOTIFYs, since its client gave up on it.
+WITH removed AS (
+  DELETE FROM {jobs}
+  WHERE owner = $1 AND starts_with(prefix || '_' || id, $2)
+  RETURNING prefix, id, revision,
+            (expires_at IS NULL OR expires_at > statement_timestamp()) AS live,
+            watched_until > statement_timestamp() AS watched
+)
+SELECT CASE WHEN clock_timestamp() - statement_timestamp() < $3::interval
+            THEN count(*) FILTER (WHERE live)
+            ELSE ('jobsess: past the deadline of the removal, at ' || clock_timestamp())::bigint
+       END AS live,
+       count(CASE WHEN watched THEN
                pg_notify($4, encode(sha256(convert_to($1 || '/' || prefix || '_' || id, 'UTF8')), 'hex')
                              || ' ' || revision || ' -')
-           END) IS NOT NULL AS notified
+             END) AS notified
+FROM removed

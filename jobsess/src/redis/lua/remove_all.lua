@@ -11,5 +11,8 @@ for i = 2, #KEYS do
     if watched(watched_at) then redis.call('PUBLISH', KEYS[i], cjson.encode({'d'})) end
   end
 end
-zcall('ZREM', KEYS[1], unpack(ARGV, 2))
+-- in steps: Lua's unpack takes at most a few thousand values at once
+for i = 2, #ARGV, 1000 do
+  zcall('ZREM', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
+end
 return removed

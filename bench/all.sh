@@ -7,7 +7,7 @@
 #   REDIS_URL=redis://127.0.0.1:6379 \
 #   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test bash bench/all.sh
 #
-# About 30 minutes on 2 cores.
+# About 50 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${REDIS_URL:?set REDIS_URL}"
@@ -29,7 +29,13 @@ run cargo bench -p jobsess-lab --bench watch
 # SQLite (a file under target/): paired rounds, then a write in another
 # process reaching an SSE client, and the poll's idle CPU
 run env JOBSESS_BENCH_PAIRED=1 JOBSESS_BENCH_WATCH=1 cargo bench -p jobsess-lab --bench sqlite
-# one owner with 100, 1,000 and 10,000 jobs (SQLite, PostgreSQL)
+# one owner with 100, 1,000 and 10,000 jobs (Redis, SQLite, PostgreSQL)
 run cargo bench -p jobsess-lab --bench owners
-grep -E '^(== |[a-z_0-9/]+ +time:|[a-z_]+(/[a-z_0-9]+)*/paired|redis_http:|postgres_http:|watch_|sqlite_watch_|owners_)|^[a-z_]+/[a-z_0-9]+$' "$log" \
+# 10,000 SSE watchers on one app instance (a process of its own), twice
+run cargo bench -p jobsess-lab --bench watchers
+# a route's cost against the user's job count, on each backend
+run cargo bench -p jobsess-lab --bench routes
+# a million stored jobs on a Redis and a PostgreSQL of the bench's own
+run cargo bench -p jobsess-lab --bench stored
+grep -E '^(== |[a-z_0-9/]+ +time:|[a-z_]+(/[a-z_0-9]+)*/paired|redis_http/[0-9]+:|postgres_http/[0-9]+:|watch_|sqlite_watch_|owners_|watchers_|routes_|stored_)|^[a-z_]+/[a-z_0-9]+$' "$log" \
   | grep -v '^Benchmarking' || true

@@ -164,7 +164,7 @@ impl SqliteTally {
         match side {
             "floor" => {
                 let n: Vec<i64> =
-                    sqlx::query_scalar(include_str!("common/sqlite_increment_floor.sql"))
+                    sqlx::query_scalar(include_str!("floors/sqlite/increment_field.sql"))
                         .bind(&self.raw_owner)
                         .bind("job")
                         .bind(black_box("tally"))

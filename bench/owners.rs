@@ -52,21 +52,16 @@ async fn seed<B: jobsess::AsyncSessionBackend>(
 
 /// The SQLite floors, on the store's own table.
 mod sqlite_floor {
-    pub const IDS: &str = "SELECT id FROM jobsess_jobs WHERE owner = ?1 AND prefix = ?2 \
-        AND (expires_at IS NULL OR expires_at > unixepoch('subsec')) ORDER BY id";
-    pub const ENTRIES: &str = "SELECT id, data FROM jobsess_jobs WHERE owner = ?1 AND prefix = ?2 \
-        AND (expires_at IS NULL OR expires_at > unixepoch('subsec')) ORDER BY id";
-    pub const CLEAR: &str = "DELETE FROM jobsess_jobs WHERE owner = ?1 AND prefix = ?2";
+    pub const IDS: &str = include_str!("floors/sqlite/owners_ids.sql");
+    pub const ENTRIES: &str = include_str!("floors/sqlite/owners_entries.sql");
+    pub const CLEAR: &str = include_str!("floors/sqlite/owners_clear.sql");
 }
 
 /// The PostgreSQL floors, on the store's own table.
 mod postgres_floor {
-    pub const IDS: &str = "SELECT id FROM jobsess_bench_owners.jobs WHERE owner = $1 AND prefix = $2 \
-        AND (expires_at IS NULL OR expires_at > statement_timestamp()) ORDER BY id";
-    pub const ENTRIES: &str = "SELECT id, data FROM jobsess_bench_owners.jobs WHERE owner = $1 AND prefix = $2 \
-        AND (expires_at IS NULL OR expires_at > statement_timestamp()) ORDER BY id";
-    pub const CLEAR: &str =
-        "DELETE FROM jobsess_bench_owners.jobs WHERE owner = $1 AND prefix = $2";
+    pub const IDS: &str = include_str!("floors/postgres/owners_ids.sql");
+    pub const ENTRIES: &str = include_str!("floors/postgres/owners_entries.sql");
+    pub const CLEAR: &str = include_str!("floors/postgres/owners_clear.sql");
 }
 
 async fn sqlite() {

@@ -37,36 +37,14 @@ const SCHEMA: &str = "jobsess_bench";
 /// The floors: the least statements that do each operation's work on the
 /// store's own table, by hand (the raw owner's rows).
 mod floor {
-    pub const LOAD: &str = "SELECT data FROM jobsess_bench.jobs \
-        WHERE owner = $1 AND prefix = $2 AND id = $3 \
-        AND (expires_at IS NULL OR expires_at > statement_timestamp())";
-    pub const LOAD_FIELD: &str = "SELECT data -> $4 FROM jobsess_bench.jobs \
-        WHERE owner = $1 AND prefix = $2 AND id = $3 \
-        AND (expires_at IS NULL OR expires_at > statement_timestamp())";
-    pub const STORE_FIELD: &str = "UPDATE jobsess_bench.jobs \
-        SET data = data || jsonb_build_object($4::text, $5::jsonb), \
-            revision = nextval('jobsess_bench.jobs_revision'), \
-            expires_at = statement_timestamp() + make_interval(secs => $6::float8) \
-        WHERE owner = $1 AND prefix = $2 AND id = $3 \
-        AND (expires_at IS NULL OR expires_at > statement_timestamp())";
-    pub const STORE: &str = "INSERT INTO jobsess_bench.jobs AS j \
-        (owner, prefix, id, data, revision, expires_at) \
-        VALUES ($1, $2, $3, $4, nextval('jobsess_bench.jobs_revision'), \
-                statement_timestamp() + make_interval(secs => $5::float8)) \
-        ON CONFLICT (owner, prefix, id) DO UPDATE \
-        SET data = EXCLUDED.data, revision = EXCLUDED.revision, expires_at = EXCLUDED.expires_at";
-    pub const DELETE: &str = "DELETE FROM jobsess_bench.jobs \
-        WHERE owner = $1 AND prefix = $2 AND id = $3";
-    pub const IDS: &str = "SELECT id FROM jobsess_bench.jobs \
-        WHERE owner = $1 AND prefix = $2 \
-        AND (expires_at IS NULL OR expires_at > statement_timestamp()) ORDER BY id";
-    pub const READ_REVISION: &str = "SELECT data, revision FROM jobsess_bench.jobs \
-        WHERE owner = $1 AND prefix = $2 AND id = $3 \
-        AND (expires_at IS NULL OR expires_at > statement_timestamp())";
-    pub const WRITE_IF_REVISION: &str = "UPDATE jobsess_bench.jobs \
-        SET data = $4, revision = nextval('jobsess_bench.jobs_revision'), \
-            expires_at = statement_timestamp() + make_interval(secs => $5::float8) \
-        WHERE owner = $1 AND prefix = $2 AND id = $3 AND revision = $6";
+    pub const LOAD: &str = include_str!("floors/postgres/load.sql");
+    pub const LOAD_FIELD: &str = include_str!("floors/postgres/load_field.sql");
+    pub const STORE_FIELD: &str = include_str!("floors/postgres/store_field.sql");
+    pub const STORE: &str = include_str!("floors/postgres/store.sql");
+    pub const DELETE: &str = include_str!("floors/postgres/delete.sql");
+    pub const IDS: &str = include_str!("floors/postgres/ids.sql");
+    pub const READ_REVISION: &str = include_str!("floors/postgres/read_revision.sql");
+    pub const WRITE_IF_REVISION: &str = include_str!("floors/postgres/write_if_revision.sql");
 }
 
 /// Everything a bench needs: the pool, the store on it, a jobsess owner

@@ -33,38 +33,15 @@ const TTL: f64 = 24.0 * 3600.0;
 /// The floors: the least statements that do each operation's work on the
 /// store's own table, by hand (the raw owner's rows).
 mod floor {
-    pub const LOAD: &str = "SELECT data FROM jobsess_jobs \
-        WHERE owner = ?1 AND prefix = ?2 AND id = ?3 \
-        AND (expires_at IS NULL OR expires_at > unixepoch('subsec'))";
-    pub const LOAD_FIELD: &str = "SELECT data -> ?4 FROM jobsess_jobs \
-        WHERE owner = ?1 AND prefix = ?2 AND id = ?3 \
-        AND (expires_at IS NULL OR expires_at > unixepoch('subsec'))";
-    pub const STORE_FIELD: &str = "UPDATE jobsess_jobs \
-        SET data = json_set(data, ?4, json(?5)), \
-            revision = (SELECT revision FROM jobsess_jobs_revision WHERE one = 0) + 1, \
-            expires_at = unixepoch('subsec') + ?6 \
-        WHERE owner = ?1 AND prefix = ?2 AND id = ?3 \
-        AND (expires_at IS NULL OR expires_at > unixepoch('subsec'))";
-    pub const STORE: &str = "INSERT INTO jobsess_jobs (owner, prefix, id, data, revision, expires_at) \
-        VALUES (?1, ?2, ?3, ?4, (SELECT revision FROM jobsess_jobs_revision WHERE one = 0) + 1, \
-                unixepoch('subsec') + ?5) \
-        ON CONFLICT (owner, prefix, id) DO UPDATE \
-        SET data = excluded.data, revision = excluded.revision, expires_at = excluded.expires_at";
-    pub const DELETE: &str =
-        "DELETE FROM jobsess_jobs WHERE owner = ?1 AND prefix = ?2 AND id = ?3";
-    pub const IDS: &str = "SELECT id FROM jobsess_jobs \
-        WHERE owner = ?1 AND prefix = ?2 \
-        AND (expires_at IS NULL OR expires_at > unixepoch('subsec')) ORDER BY id";
-    pub const READ_REVISION: &str = "SELECT data, revision FROM jobsess_jobs \
-        WHERE owner = ?1 AND prefix = ?2 AND id = ?3 \
-        AND (expires_at IS NULL OR expires_at > unixepoch('subsec'))";
-    /// The least increment of an integer field (a file of its own: the
-    /// callgrind counts of `instructions.rs` run it too).
-    pub const INCREMENT: &str = include_str!("common/sqlite_increment_floor.sql");
-    pub const WRITE_IF_REVISION: &str = "UPDATE jobsess_jobs \
-        SET data = ?4, revision = (SELECT revision FROM jobsess_jobs_revision WHERE one = 0) + 1, \
-            expires_at = unixepoch('subsec') + ?5 \
-        WHERE owner = ?1 AND prefix = ?2 AND id = ?3 AND revision = ?6";
+    pub const INCREMENT: &str = include_str!("floors/sqlite/increment_field.sql");
+    pub const LOAD: &str = include_str!("floors/sqlite/load.sql");
+    pub const LOAD_FIELD: &str = include_str!("floors/sqlite/load_field.sql");
+    pub const STORE_FIELD: &str = include_str!("floors/sqlite/store_field.sql");
+    pub const STORE: &str = include_str!("floors/sqlite/store.sql");
+    pub const DELETE: &str = include_str!("floors/sqlite/delete.sql");
+    pub const IDS: &str = include_str!("floors/sqlite/ids.sql");
+    pub const READ_REVISION: &str = include_str!("floors/sqlite/read_revision.sql");
+    pub const WRITE_IF_REVISION: &str = include_str!("floors/sqlite/write_if_revision.sql");
 }
 
 /// A fresh database file under `target/`, its leftovers of an earlier run
@@ -285,10 +262,13 @@ fn sqlite_operations(c: &mut Criterion) {
                     .fetch_all(pool)
                     .await
                     .expect("SELECT");
-                assert_eq!(ids.len(), 10);
+                // 9 jobs and the tally, and job-123 unless the delete
+                // pair ran first
+                assert!((10..=11).contains(&ids.len()), "{}", ids.len());
             },
             move || async move {
-                assert_eq!(jobs.ids().await.expect("lists").len(), 10);
+                let ids = jobs.ids().await.expect("lists");
+                assert!((10..=11).contains(&ids.len()), "{}", ids.len());
             },
         ),
         Pair::new(

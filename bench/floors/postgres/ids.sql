@@ -1,0 +1,8 @@
+-- The floor of the listing: the least statement that does its work
+-- on the store's own table, beside jobsess's `ids.sql`.
+SELECT id
+FROM jobsess_bench.jobs
+WHERE owner = $1
+AND prefix = $2
+AND (expires_at IS NULL OR expires_at > statement_timestamp())
+ORDER BY id

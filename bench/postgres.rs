@@ -395,8 +395,8 @@ fn http(rt: &tokio::runtime::Runtime, pool: &PgPool, url: &str) {
     compare(rt, "postgres_http", &raw_base, &jobs_base);
 }
 
-/// The jobsess handle and the raw owner of the HTTP bench, each with 16
-/// jobs, one per client.
+/// The jobsess handle and the raw owner of the HTTP bench, each with a job
+/// per client of the most clients at once.
 async fn setup_http(
     pool: &PgPool,
 ) -> (
@@ -412,7 +412,7 @@ async fn setup_http(
             .expect("an owner"),
     );
     let raw_owner = PostgresJobStore::new_owner_token().expect("a token");
-    for i in 0..16 {
+    for i in 0..common::http::CLIENTS {
         let id = format!("http-{i}");
         jobs.store(&id, &job_123()).await.expect("stores");
         sqlx::query(floor::STORE)

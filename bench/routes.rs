@@ -4,8 +4,8 @@
 //! only the owner's token in that session, the in-memory job store, Redis
 //! (`REDIS_URL`) and PostgreSQL (`DATABASE_URL`). Real sockets and real
 //! cookies: 16 clients, each its own user with its own session. Each line
-//! is the median of three 2 s runs; the baseline is the same backend with
-//! one job, in the same run.
+//! is the median of three 2 s runs, the counts taking turns; the baseline
+//! is the same backend with one job, in the same run.
 //! `cargo bench -p jobsess-lab --bench routes`. BENCHMARKS.md has the results.
 
 use std::time::{Duration, Instant};
@@ -151,10 +151,12 @@ fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
-/// Measures `app` for each job count: fresh users, seeded, then the read
-/// and the write, each [`RUNS`] times; prints a line each, against one job.
+/// Measures `app` for each job count: an app and fresh users a count,
+/// seeded; then [`RUNS`] rounds that drive the read and the write of each
+/// count in turn, the order rotated each round (no count always first);
+/// prints a line a count, against one job.
 async fn measure(backend: &str, app: impl Fn() -> axum::Router) {
-    let mut baseline = (0.0, 0.0);
+    let mut sides = Vec::new();
     for count in COUNTS {
         let base = serve(app()).await;
         let users: Vec<reqwest::Client> = (0..CLIENTS)
@@ -175,12 +177,18 @@ async fn measure(backend: &str, app: impl Fn() -> axum::Router) {
         }
         // warm-up: connections made, statements and scripts cached
         let _ = drive(&users, &base, "/read", false).await;
-        let mut reads = Vec::new();
-        let mut writes = Vec::new();
-        for _ in 0..RUNS {
-            reads.push(drive(&users, &base, "/read", false).await);
-            writes.push(drive(&users, &base, "/write", true).await);
+        sides.push((count, base, users, Vec::new(), Vec::new()));
+    }
+    for round in 0..RUNS {
+        for k in 0..sides.len() {
+            let at = (k + round) % sides.len();
+            let (_, base, users, reads, writes) = &mut sides[at];
+            reads.push(drive(users, base, "/read", false).await);
+            writes.push(drive(users, base, "/write", true).await);
         }
+    }
+    let mut baseline = (0.0, 0.0);
+    for (count, _, _, reads, writes) in sides {
         let (read, write) = (median(reads), median(writes));
         if count == 1 {
             baseline = (read, write);

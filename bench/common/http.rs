@@ -12,8 +12,11 @@ use super::job::{PluginInfo, TranscriptionJob, UserPreferences};
 
 /// Rounds of [`compare`]: each drives both routes once, in turn.
 const ROUNDS: usize = 6;
-/// Concurrent clients, each posting to its own job.
-pub const CLIENTS: usize = 16;
+/// The concurrencies each route is driven at: clients at once, each
+/// posting to its own job.
+pub const CONCURRENCIES: [usize; 3] = [1, 16, 256];
+/// The most clients at once: how many jobs a bench stores for them.
+pub const CLIENTS: usize = 256;
 /// How long each side is driven per round.
 const LENGTH: Duration = Duration::from_secs(2);
 
@@ -87,14 +90,34 @@ pub async fn drive(base: &str, clients: usize, length: Duration) -> (f64, Durati
     (latencies.len() as f64 / elapsed, p99)
 }
 
+/// Drives the raw route and jobsess's at each of [`CONCURRENCIES`], as
+/// [`compare_at`] does.
+pub fn compare(rt: &tokio::runtime::Runtime, name: &str, raw_base: &str, jobs_base: &str) {
+    for clients in CONCURRENCIES {
+        compare_at(
+            rt,
+            &format!("{name}/{clients}"),
+            raw_base,
+            jobs_base,
+            clients,
+        );
+    }
+}
+
 /// Drives the raw route and jobsess's in [`ROUNDS`] alternating rounds
-/// ([`CLIENTS`] clients, [`LENGTH`] a side) and prints each side's
+/// (`clients` clients, [`LENGTH`] a side) and prints each side's
 /// requests per second and p99 per round, then the median throughput
 /// ratio with the rounds' spread and the median p99 of each side.
-pub fn compare(rt: &tokio::runtime::Runtime, name: &str, raw_base: &str, jobs_base: &str) {
+pub fn compare_at(
+    rt: &tokio::runtime::Runtime,
+    name: &str,
+    raw_base: &str,
+    jobs_base: &str,
+    clients: usize,
+) {
     // warm-up: connections made, scripts and statements cached
-    rt.block_on(drive(raw_base, CLIENTS, Duration::from_millis(300)));
-    rt.block_on(drive(jobs_base, CLIENTS, Duration::from_millis(300)));
+    rt.block_on(drive(raw_base, clients, Duration::from_millis(300)));
+    rt.block_on(drive(jobs_base, clients, Duration::from_millis(300)));
     let (mut ratios, mut p99s) = (Vec::new(), [Vec::new(), Vec::new()]);
     for round in 0..ROUNDS {
         let order = if round % 2 == 0 {
@@ -104,7 +127,7 @@ pub fn compare(rt: &tokio::runtime::Runtime, name: &str, raw_base: &str, jobs_ba
         };
         let mut rps = [0.0f64; 2];
         for (side, base) in order {
-            let (per_second, p99) = rt.block_on(drive(base, CLIENTS, LENGTH));
+            let (per_second, p99) = rt.block_on(drive(base, clients, LENGTH));
             println!(
                 "{name} round {round}: {side} {per_second:.0} req/s, p99 {:.2} ms",
                 p99.as_secs_f64() * 1e3

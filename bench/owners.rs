@@ -52,7 +52,7 @@ async fn seed<B: jobsess::AsyncSessionBackend>(
 
 /// The SQLite floors, on the store's own table.
 mod sqlite_floor {
-    pub const IDS: &str = include_str!("floors/sqlite/owners_ids.sql");
+    pub const IDS: &str = include_str!("floors/sqlite/ids.sql");
     pub const ENTRIES: &str = include_str!("floors/sqlite/owners_entries.sql");
     pub const CLEAR: &str = include_str!("floors/sqlite/owners_clear.sql");
 }

@@ -19,7 +19,10 @@
 //! the least statement, and the store's own statement run by hand. And
 //! `redis_store_field jobsess`: the client's instructions of a field write
 //! to the Redis job store at `REDIS_URL` (the server's are not counted),
-//! to compare two builds of jobsess.
+//! to compare two builds of jobsess. And `sqlite_entries floor|jobsess`:
+//! `entries()` of an owner with 1,000 jobs on SQLite against the least
+//! statement (`floors/sqlite/owners_entries.sql`) with each job decoded
+//! from its text.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -51,6 +54,7 @@ fn main() {
     let jobs = AsyncJobSession::<TranscriptionJob, _>::new(session.clone());
     let mut redis_jobs = None;
     let mut sqlite = None;
+    let mut sqlite_listing = None;
     rt.block_on(async {
         // the job there already, as in the criterion groups after their first call
         jobs.store(ID, &job).await.expect("stores");
@@ -84,6 +88,12 @@ fn main() {
                         sqlite = Some(sqlite_tally().await);
                     }
                     sqlite.as_ref().expect("made").increment(side).await;
+                }
+                ("sqlite_entries", side) => {
+                    if sqlite_listing.is_none() {
+                        sqlite_listing = Some(sqlite_entries().await);
+                    }
+                    sqlite_listing.as_ref().expect("made").entries(side).await;
                 }
                 ("redis_store_field", "jobsess") => {
                     if redis_jobs.is_none() {
@@ -201,6 +211,69 @@ impl SqliteTally {
                 black_box(n.expect("adds"));
             }
             _ => panic!("no side {side} of sqlite_increment"),
+        }
+    }
+}
+
+/// An owner with 1,000 jobs on each side of a SQLite store, for
+/// `sqlite_entries`.
+struct SqliteListing {
+    pool: sqlx::SqlitePool,
+    jobs: AsyncJobSession<TranscriptionJob, jobsess::sqlite::SqliteOwnerJobs>,
+    raw_owner: String,
+}
+
+async fn sqlite_entries() -> SqliteListing {
+    use jobsess::sqlite::SqliteJobStore;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-sqlite");
+    std::fs::create_dir_all(&dir).expect("target/bench-sqlite");
+    let path = dir.join("instructions-entries.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    let store = SqliteJobStore::open(&path).await.expect("opens");
+    let token = SqliteJobStore::new_owner_token().expect("a token");
+    let raw_owner = SqliteJobStore::new_owner_token().expect("a token");
+    let jobs = AsyncJobSession::new(store.owner(&token).expect("an owner"));
+    let raw =
+        AsyncJobSession::<TranscriptionJob, _>::new(store.owner(&raw_owner).expect("an owner"));
+    let job = job_123();
+    for i in 0..1_000 {
+        let id = format!("job-{i:05}");
+        jobs.store(&id, &job).await.expect("stores");
+        raw.store(&id, &job).await.expect("stores");
+    }
+    SqliteListing {
+        pool: store.pool().clone(),
+        jobs,
+        raw_owner,
+    }
+}
+
+impl SqliteListing {
+    /// One listing: `floor` (the least statement, each job decoded from
+    /// its text) or `jobsess`.
+    async fn entries(&self, side: &str) {
+        match side {
+            "floor" => {
+                let rows: Vec<(String, String)> =
+                    sqlx::query_as(include_str!("floors/sqlite/owners_entries.sql"))
+                        .bind(&self.raw_owner)
+                        .bind(black_box("job"))
+                        .fetch_all(&self.pool)
+                        .await
+                        .expect("SELECT");
+                let entries: Vec<(String, TranscriptionJob)> = rows
+                    .into_iter()
+                    .map(|(id, data)| (id, serde_json::from_str(&data).expect("a job")))
+                    .collect();
+                assert_eq!(black_box(entries).len(), 1_000);
+            }
+            "jobsess" => {
+                let entries = self.jobs.entries().await.expect("lists");
+                assert_eq!(black_box(entries).len(), 1_000);
+            }
+            _ => panic!("no side {side} of sqlite_entries"),
         }
     }
 }
